@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * `nova <command>`: the operator's entry point.
+ *
+ *   nova local [--keep-running] [--json]      embedded (or configured) PostgreSQL, bootstrapped with demo data; prints health
+ *   nova bootstrap postgres [--dry-run] [--json]   migrate + seed default roles (idempotent)
+ *   nova migrate status [--json]              applied / pending / modified migrations (exit 1 unless up to date)
+ *   nova export [--include-users] [--out FILE]     NDJSON export (stdout by default)
+ *   nova health [--json]                      PostgreSQL health (exit 1 when down)
+ *
+ * Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+import { parseArgs } from 'node:util';
+import { runBootstrap, runExport, runHealth, runLocal, runMigrateStatus } from './cli/commands.js';
+import { UsageError, reportError } from './cli/output.js';
+
+const USAGE = `Usage: nova <command> [options]
+
+Commands:
+  local [--keep-running] [--json]          Start (or use the configured) PostgreSQL, bootstrap it with demo data, print health
+  bootstrap postgres [--dry-run] [--json]  Apply migrations and seed default roles; --dry-run prints the plan only
+  migrate status [--json]                  Show applied, pending and modified migrations
+  export [--include-users] [--out FILE]    Stream NDJSON of the data (never password hashes or passkey keys)
+  health [--json]                          Check PostgreSQL (exit 1 when down)
+  help                                     Show this text
+
+Configuration comes from the environment: see .env.example.
+`;
+
+const OPTIONS = {
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
+  'include-users': { type: 'boolean' },
+  out: { type: 'string' },
+  'keep-running': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    const [command, sub, ...rest] = positionals;
+    if (values.help || command === undefined || command === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const extra = (n: number) => {
+      const unexpected = [sub, ...rest].slice(n).find((p) => p !== undefined);
+      if (unexpected) throw new UsageError(`unexpected argument: ${unexpected}`);
+    };
+    switch (command) {
+      case 'local':
+        extra(0);
+        return await runLocal({ keepRunning: values['keep-running'] ?? false, json: values.json ?? false });
+      case 'bootstrap':
+        if (sub !== 'postgres') throw new UsageError(`bootstrap needs a target: postgres (got ${sub ?? 'nothing'})`);
+        extra(1);
+        return await runBootstrap({ dryRun: values['dry-run'] ?? false, json: values.json ?? false });
+      case 'migrate':
+        if (sub !== 'status') throw new UsageError('migrate takes one subcommand: status (to apply, run `nova bootstrap postgres`)');
+        extra(1);
+        return await runMigrateStatus({ json: values.json ?? false });
+      case 'export':
+        extra(0);
+        return await runExport({ includeUsers: values['include-users'] ?? false, out: values.out });
+      case 'health':
+        extra(0);
+        return await runHealth({ json: values.json ?? false });
+      default:
+        throw new UsageError(`unknown command: ${command}`);
+    }
+  } catch (error) {
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      return reportError(new UsageError(error.message));
+    }
+    return reportError(error);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

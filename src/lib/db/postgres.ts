@@ -1,0 +1,125 @@
+/**
+ * PostgresStore: the system of record. Holds the one pooled Prisma client of the process
+ * (`prisma`, created on first use) and exposes the domain operations of ./postgres/*.ts with
+ * the retry policy and error mapping applied.
+ *
+ * Operations are arrow-function properties, so `const { createUser } = store` keeps working
+ * (destructured class methods that lose `this` were a bug of earlier attempts).
+ */
+import type { PostgresConfig } from '../../config.js';
+import { withRetry } from '../retry.js';
+import { NovaError } from '../errors.js';
+import * as articles from './postgres/articles.js';
+import { type Db, createPrismaClient } from './postgres/client.js';
+import type { PgContext } from './postgres/context.js';
+import { isTransientPgError, wrapPgError } from './postgres/errors.js';
+import { exportData } from './postgres/export.js';
+import { postgresHealth } from './postgres/health.js';
+import * as passkeys from './postgres/passkeys.js';
+import * as rbac from './postgres/rbac.js';
+import * as systemConfig from './postgres/system-config.js';
+import * as tickets from './postgres/tickets.js';
+import * as users from './postgres/users.js';
+
+export type { Actor } from './postgres/audit.js';
+export type { ExportCounts, ExportOptions } from './postgres/export.js';
+export type { PostgresHealth } from './postgres/health.js';
+
+type Tail<F> = F extends (ctx: PgContext, ...rest: infer R) => infer T ? (...args: R) => T : never;
+
+export interface PostgresStoreOptions {
+  /** Called before each retry of a transient failure (the service counts these). */
+  onRetry?: (operation: string, error: unknown, attempt: number) => void;
+  /** Base delay of the retry backoff in ms (default 100; tests use less). */
+  retryBaseDelayMs?: number;
+}
+
+export class PostgresStore {
+  readonly #config: PostgresConfig;
+  readonly #options: PostgresStoreOptions;
+  #prisma: Db | undefined;
+  readonly #ctx: PgContext;
+
+  constructor(config: PostgresConfig, options: PostgresStoreOptions = {}) {
+    this.#config = config;
+    this.#options = options;
+    const store = this;
+    this.#ctx = {
+      get prisma() {
+        return store.prisma;
+      },
+      run: (operation, work) => this.#run(operation, work),
+    };
+  }
+
+  /** The type-safe Prisma client (pooled; POSTGRES_POOL_SIZE connections at most). */
+  get prisma(): Db {
+    this.#prisma ??= createPrismaClient(this.#config);
+    return this.#prisma;
+  }
+
+  async #run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetry(work, {
+        attempts: this.#config.retryAttempts,
+        baseDelayMs: this.#options.retryBaseDelayMs ?? 100,
+        // A NovaError is a decision already made (conflict, not found): never retried.
+        isTransient: (error) => !(error instanceof NovaError) && isTransientPgError(error),
+        onRetry: (error, attempt) => this.#options.onRetry?.(operation, error, attempt),
+      });
+    } catch (error) {
+      throw wrapPgError(error, operation);
+    }
+  }
+
+  #bind<F extends (ctx: PgContext, ...args: never[]) => unknown>(fn: F): Tail<F> {
+    return ((...args: never[]) => fn(this.#ctx, ...args)) as Tail<F>;
+  }
+
+  readonly createUser = this.#bind(users.createUser);
+  readonly updateUser = this.#bind(users.updateUser);
+  readonly deactivateUser = this.#bind(users.deactivateUser);
+  readonly getUser = this.#bind(users.getUser);
+  readonly findUserByEmail = this.#bind(users.findUserByEmail);
+
+  readonly createRole = this.#bind(rbac.createRole);
+  readonly createPermission = this.#bind(rbac.createPermission);
+  readonly grantPermission = this.#bind(rbac.grantPermission);
+  readonly assignRole = this.#bind(rbac.assignRole);
+  readonly revokeRole = this.#bind(rbac.revokeRole);
+  readonly hasPermission = this.#bind(rbac.hasPermission);
+  readonly listUserPermissions = this.#bind(rbac.listUserPermissions);
+  readonly listUserRoles = this.#bind(rbac.listUserRoles);
+
+  readonly registerPasskey = this.#bind(passkeys.registerPasskey);
+  readonly listPasskeys = this.#bind(passkeys.listPasskeys);
+  readonly findPasskeyForVerification = this.#bind(passkeys.findPasskeyForVerification);
+  readonly recordPasskeyUse = this.#bind(passkeys.recordPasskeyUse);
+  readonly removePasskey = this.#bind(passkeys.removePasskey);
+
+  readonly createTicket = this.#bind(tickets.createTicket);
+  readonly updateTicket = this.#bind(tickets.updateTicket);
+  readonly deleteTicket = this.#bind(tickets.deleteTicket);
+  readonly getTicket = this.#bind(tickets.getTicket);
+  readonly listTickets = this.#bind(tickets.listTickets);
+
+  readonly createArticle = this.#bind(articles.createArticle);
+  readonly updateArticle = this.#bind(articles.updateArticle);
+  readonly deleteArticle = this.#bind(articles.deleteArticle);
+  readonly getArticle = this.#bind(articles.getArticle);
+  readonly listArticles = this.#bind(articles.listArticles);
+
+  readonly getConfig = this.#bind(systemConfig.getConfig);
+  readonly setConfig = this.#bind(systemConfig.setConfig);
+
+  readonly exportData = this.#bind(exportData);
+  /** `{ status, latencyMs, serverVersion }`; never throws, never retries. */
+  readonly health = this.#bind(postgresHealth);
+
+  /** Closes the pool. The next use of `prisma` opens a new one. */
+  readonly close = async (): Promise<void> => {
+    const prisma = this.#prisma;
+    this.#prisma = undefined;
+    await prisma?.$disconnect();
+  };
+}

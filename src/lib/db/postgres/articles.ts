@@ -1,0 +1,198 @@
+/**
+ * Knowledge-base articles: create, update, delete, get, list. Like tickets, every write
+ * commits the article, its AuditLog row and its search-outbox row together.
+ * publishedAt is set the first time an article is published and kept afterwards.
+ */
+import { z } from 'zod';
+import type { Prisma } from '../../../generated/prisma/client.js';
+import type { ArticleStatus, ArticleVisibility } from '../../../generated/prisma/enums.js';
+import { NovaError } from '../../errors.js';
+import type { Actor } from './audit.js';
+import type { PgContext } from './context.js';
+import { isForeignKeyViolation, isRecordNotFound, uniqueViolationFields } from './errors.js';
+import { recordSearchableChange } from './outbox.js';
+import type { WriteOptions } from './tickets.js';
+import {
+  type Page,
+  type PageOptions,
+  cursorArgs,
+  optionalText,
+  pageOptions,
+  parseInput,
+  tags,
+  text,
+  toPage,
+  uuid,
+} from './validation.js';
+
+export const ARTICLE_STATUSES = ['draft', 'published', 'archived'] as const satisfies ArticleStatus[];
+export const ARTICLE_VISIBILITIES = ['public', 'internal'] as const satisfies ArticleVisibility[];
+
+const slug = z
+  .string()
+  .trim()
+  .max(200)
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be lowercase words joined by hyphens');
+
+const createArticleInput = z.strictObject({
+  slug,
+  title: text(200),
+  summary: optionalText(1000),
+  content: text(200_000),
+  category: text(100),
+  tags: tags.default([]),
+  status: z.enum(ARTICLE_STATUSES).default('draft'),
+  visibility: z.enum(ARTICLE_VISIBILITIES).default('internal'),
+  authorId: uuid,
+});
+export type CreateArticleInput = z.input<typeof createArticleInput>;
+
+const updateArticleInput = createArticleInput.omit({ authorId: true }).partial();
+export type UpdateArticleInput = z.input<typeof updateArticleInput>;
+
+const articleFilters = z.strictObject({
+  status: z.enum(ARTICLE_STATUSES).optional(),
+  visibility: z.enum(ARTICLE_VISIBILITIES).optional(),
+  category: z.string().trim().min(1).max(100).optional(),
+  tag: z.string().trim().min(1).max(50).toLowerCase().optional(),
+  authorId: uuid.optional(),
+});
+export type ArticleFilters = z.input<typeof articleFilters>;
+
+export type ArticleRecord = Prisma.KnowledgeBaseArticleGetPayload<object>;
+
+const notFound = (id: string) => new NovaError('NOT_FOUND', `article ${id} not found`, { field: 'id' });
+
+function explain(error: unknown, slugValue: string | undefined): never {
+  if (uniqueViolationFields(error) !== undefined) {
+    throw new NovaError('ALREADY_EXISTS', `an article with slug ${slugValue} already exists`, {
+      field: 'slug',
+      cause: error,
+    });
+  }
+  if (isForeignKeyViolation(error)) {
+    throw new NovaError('VALIDATION_FAILED', 'authorId: no such user', { field: 'authorId', cause: error });
+  }
+  throw error;
+}
+
+const publishedAtFor = (status: ArticleStatus, current: Date | null) =>
+  status === 'published' ? (current ?? new Date()) : current;
+
+export async function createArticle(ctx: PgContext, input: CreateArticleInput, actor?: Actor) {
+  const data = parseInput(createArticleInput, input);
+  return ctx.run('createArticle', () =>
+    ctx.prisma
+      .$transaction(async (tx) => {
+        const article = await tx.knowledgeBaseArticle.create({
+          data: { ...data, summary: data.summary ?? null, publishedAt: publishedAtFor(data.status, null) },
+        });
+        await recordSearchableChange(
+          tx,
+          'kb_article',
+          { action: 'kb_article.created', entityType: 'kb_article', entityId: article.id, after: article, operation: 'index', version: article.version },
+          actor,
+        );
+        return article;
+      })
+      .catch((error: unknown) => explain(error, data.slug)),
+  );
+}
+
+export async function updateArticle(
+  ctx: PgContext,
+  id: string,
+  patch: UpdateArticleInput,
+  options: WriteOptions = {},
+  actor?: Actor,
+) {
+  const articleId = parseInput(uuid, id, 'id');
+  const data = parseInput(updateArticleInput, patch);
+  const expectedVersion = parseInput(z.number().int().min(1).optional(), options.expectedVersion, 'expectedVersion');
+  return ctx.run('updateArticle', () =>
+    ctx.prisma
+      .$transaction(async (tx) => {
+        const before = await tx.knowledgeBaseArticle.findUnique({ where: { id: articleId } });
+        if (!before) throw notFound(articleId);
+        if (expectedVersion !== undefined && expectedVersion !== before.version) {
+          throw new NovaError(
+            'VERSION_CONFLICT',
+            `article ${before.slug} is at version ${before.version}, not ${expectedVersion}`,
+            { field: 'expectedVersion' },
+          );
+        }
+        const after = await tx.knowledgeBaseArticle
+          .update({
+            where: { id: articleId, version: before.version },
+            data: {
+              ...data,
+              publishedAt: publishedAtFor(data.status ?? before.status, before.publishedAt),
+              version: { increment: 1 },
+            },
+          })
+          .catch((error: unknown) => {
+            if (!isRecordNotFound(error)) throw error;
+            throw new NovaError('VERSION_CONFLICT', `article ${before.slug} was changed concurrently`, {
+              field: 'expectedVersion',
+              cause: error,
+            });
+          });
+        await recordSearchableChange(
+          tx,
+          'kb_article',
+          { action: 'kb_article.updated', entityType: 'kb_article', entityId: articleId, before, after, operation: 'index', version: after.version },
+          actor,
+        );
+        return after;
+      })
+      .catch((error: unknown) => explain(error, data.slug)),
+  );
+}
+
+export async function deleteArticle(ctx: PgContext, id: string, actor?: Actor): Promise<void> {
+  const articleId = parseInput(uuid, id, 'id');
+  await ctx.run('deleteArticle', () =>
+    ctx.prisma.$transaction(async (tx) => {
+      const before = await tx.knowledgeBaseArticle.findUnique({ where: { id: articleId } });
+      if (!before) throw notFound(articleId);
+      await tx.knowledgeBaseArticle.delete({ where: { id: articleId } });
+      await recordSearchableChange(
+        tx,
+        'kb_article',
+        { action: 'kb_article.deleted', entityType: 'kb_article', entityId: articleId, before, operation: 'delete', version: before.version + 1 },
+        actor,
+      );
+    }),
+  );
+}
+
+/** By id (uuid) or slug. */
+export async function getArticle(ctx: PgContext, idOrSlug: string): Promise<ArticleRecord | null> {
+  const value = parseInput(z.string().trim().min(1).max(200), idOrSlug, 'id');
+  const where = uuid.safeParse(value).success ? { id: value } : { slug: parseInput(slug, value, 'slug') };
+  return ctx.run('getArticle', () => ctx.prisma.knowledgeBaseArticle.findUnique({ where }));
+}
+
+export async function listArticles(
+  ctx: PgContext,
+  filters: ArticleFilters = {},
+  options: PageOptions = {},
+): Promise<Page<ArticleRecord>> {
+  const f = parseInput(articleFilters, filters, 'filters');
+  const page = parseInput(pageOptions, options);
+  const where: Prisma.KnowledgeBaseArticleWhereInput = {
+    status: f.status,
+    visibility: f.visibility,
+    category: f.category,
+    authorId: f.authorId,
+    ...(f.tag ? { tags: { has: f.tag } } : {}),
+  };
+  const rows = await ctx.run('listArticles', () =>
+    ctx.prisma.knowledgeBaseArticle.findMany({
+      where,
+      orderBy: [{ updatedAt: 'desc' }, { id: 'desc' }],
+      ...cursorArgs(page),
+    }),
+  );
+  return toPage(rows, page.limit);
+}

@@ -1,0 +1,11 @@
+/**
+ * What every domain module receives: the client and `run`, which applies the retry policy
+ * and the error mapping. Domain code writes `ctx.run('createUser', () => ...)` and never
+ * catches driver errors itself.
+ */
+import type { Db } from './client.js';
+
+export interface PgContext {
+  readonly prisma: Db;
+  run<T>(operation: string, work: () => Promise<T>): Promise<T>;
+}

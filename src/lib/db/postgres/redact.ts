@@ -1,0 +1,28 @@
+/**
+ * Secret redaction for anything that leaves the process or lands in the audit trail.
+ * Keys are matched by name, at any depth; values are replaced, the key kept, so readers can
+ * still see that a secret changed.
+ */
+export const REDACTED = '[REDACTED]';
+
+const SECRET_KEY =
+  /password|passwd|passphrase|secret|token|api[-_]?key|authorization|cookie|credential|private[-_]?key|public[-_]?key|session/i;
+
+export const isSecretKey = (key: string): boolean => SECRET_KEY.test(key);
+
+/** A deep copy of `value` with secret-named keys redacted; bytes and bigints become JSON-safe. */
+export function redact(value: unknown): unknown {
+  if (value === null || value === undefined) return value ?? null;
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return REDACTED;
+  if (Array.isArray(value)) return value.map(redact);
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      out[key] = isSecretKey(key) && inner !== null && inner !== undefined ? REDACTED : redact(inner);
+    }
+    return out;
+  }
+  return value;
+}

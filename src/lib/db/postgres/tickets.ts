@@ -1,0 +1,211 @@
+/**
+ * Support tickets: create, update, delete, get, list. Every write commits the ticket, its
+ * AuditLog row and its search-outbox row together. Keys (T-000123) come from the database.
+ */
+import { z } from 'zod';
+import type { Prisma } from '../../../generated/prisma/client.js';
+import type { TicketPriority, TicketStatus } from '../../../generated/prisma/enums.js';
+import { NovaError } from '../../errors.js';
+import type { Actor } from './audit.js';
+import type { PgContext } from './context.js';
+import { isForeignKeyViolation, isRecordNotFound } from './errors.js';
+import { recordSearchableChange } from './outbox.js';
+import {
+  type Page,
+  type PageOptions,
+  cursorArgs,
+  optionalText,
+  pageOptions,
+  parseInput,
+  tags,
+  text,
+  toPage,
+  uuid,
+} from './validation.js';
+
+export const TICKET_STATUSES = ['open', 'in_progress', 'pending', 'resolved', 'closed'] as const satisfies TicketStatus[];
+/** In severity order, which is also the database enum's sort order. */
+export const TICKET_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const satisfies TicketPriority[];
+const DONE: readonly TicketStatus[] = ['resolved', 'closed'];
+
+const createTicketInput = z.strictObject({
+  title: text(200),
+  description: z.string().max(20_000).default(''),
+  priority: z.enum(TICKET_PRIORITIES).default('medium'),
+  category: optionalText(100),
+  tags: tags.default([]),
+  requesterId: uuid,
+  assigneeId: uuid.nullish(),
+});
+export type CreateTicketInput = z.input<typeof createTicketInput>;
+
+const updateTicketInput = z.strictObject({
+  title: text(200).optional(),
+  description: z.string().max(20_000).optional(),
+  status: z.enum(TICKET_STATUSES).optional(),
+  priority: z.enum(TICKET_PRIORITIES).optional(),
+  category: optionalText(100),
+  tags: tags.optional(),
+  assigneeId: uuid.nullish(),
+});
+export type UpdateTicketInput = z.input<typeof updateTicketInput>;
+
+const writeOptions = z.strictObject({ expectedVersion: z.number().int().min(1).optional() });
+export type WriteOptions = z.input<typeof writeOptions>;
+
+const ticketFilters = z.strictObject({
+  status: z.union([z.enum(TICKET_STATUSES), z.array(z.enum(TICKET_STATUSES)).min(1)]).optional(),
+  priority: z.union([z.enum(TICKET_PRIORITIES), z.array(z.enum(TICKET_PRIORITIES)).min(1)]).optional(),
+  category: z.string().trim().min(1).max(100).optional(),
+  tag: z.string().trim().min(1).max(50).toLowerCase().optional(),
+  assigneeId: uuid.nullable().optional(),
+  requesterId: uuid.optional(),
+  createdFrom: z.date().optional(),
+  createdTo: z.date().optional(),
+});
+export type TicketFilters = z.input<typeof ticketFilters>;
+
+const ticketListOptions = pageOptions.extend({
+  sort: z.enum(['newest', 'oldest', 'priority']).default('newest'),
+});
+export type TicketListOptions = PageOptions & { sort?: 'newest' | 'oldest' | 'priority' };
+
+export type TicketRecord = Prisma.SupportTicketGetPayload<object>;
+
+const notFound = (id: string) => new NovaError('NOT_FOUND', `ticket ${id} not found`, { field: 'id' });
+
+function userMissing(error: unknown, input: { assigneeId?: string | null | undefined }): never | void {
+  if (!isForeignKeyViolation(error)) return;
+  const field = input.assigneeId ? 'assigneeId' : 'requesterId';
+  throw new NovaError('VALIDATION_FAILED', `${field}: no such user`, { field, cause: error });
+}
+
+export async function createTicket(ctx: PgContext, input: CreateTicketInput, actor?: Actor) {
+  const data = parseInput(createTicketInput, input);
+  return ctx.run('createTicket', () =>
+    ctx.prisma
+      .$transaction(async (tx) => {
+        const ticket = await tx.supportTicket.create({
+          data: { ...data, category: data.category ?? null, assigneeId: data.assigneeId ?? null },
+        });
+        await recordSearchableChange(
+          tx,
+          'ticket',
+          { action: 'ticket.created', entityType: 'ticket', entityId: ticket.id, after: ticket, operation: 'index', version: ticket.version },
+          actor,
+        );
+        return ticket;
+      })
+      .catch((error: unknown) => {
+        userMissing(error, data);
+        throw error;
+      }),
+  );
+}
+
+export async function updateTicket(
+  ctx: PgContext,
+  id: string,
+  patch: UpdateTicketInput,
+  options: WriteOptions = {},
+  actor?: Actor,
+) {
+  const ticketId = parseInput(uuid, id, 'id');
+  const data = parseInput(updateTicketInput, patch);
+  const { expectedVersion } = parseInput(writeOptions, options);
+  return ctx.run('updateTicket', () =>
+    ctx.prisma
+      .$transaction(async (tx) => {
+        const before = await tx.supportTicket.findUnique({ where: { id: ticketId } });
+        if (!before) throw notFound(ticketId);
+        if (expectedVersion !== undefined && expectedVersion !== before.version) {
+          throw new NovaError(
+            'VERSION_CONFLICT',
+            `ticket ${before.key} is at version ${before.version}, not ${expectedVersion}`,
+            { field: 'expectedVersion' },
+          );
+        }
+        const status = data.status ?? before.status;
+        const resolvedAt = DONE.includes(status) ? (before.resolvedAt ?? new Date()) : null;
+        // The version guard makes a concurrent update lose with P2025 instead of overwriting.
+        const after = await tx.supportTicket
+          .update({
+            where: { id: ticketId, version: before.version },
+            data: { ...data, resolvedAt, version: { increment: 1 } },
+          })
+          .catch((error: unknown) => {
+            if (!isRecordNotFound(error)) throw error;
+            throw new NovaError('VERSION_CONFLICT', `ticket ${before.key} was changed concurrently`, {
+              field: 'expectedVersion',
+              cause: error,
+            });
+          });
+        await recordSearchableChange(
+          tx,
+          'ticket',
+          { action: 'ticket.updated', entityType: 'ticket', entityId: ticketId, before, after, operation: 'index', version: after.version },
+          actor,
+        );
+        return after;
+      })
+      .catch((error: unknown) => {
+        userMissing(error, data);
+        throw error;
+      }),
+  );
+}
+
+export async function deleteTicket(ctx: PgContext, id: string, actor?: Actor): Promise<void> {
+  const ticketId = parseInput(uuid, id, 'id');
+  await ctx.run('deleteTicket', () =>
+    ctx.prisma.$transaction(async (tx) => {
+      const before = await tx.supportTicket.findUnique({ where: { id: ticketId } });
+      if (!before) throw notFound(ticketId);
+      await tx.supportTicket.delete({ where: { id: ticketId } });
+      await recordSearchableChange(
+        tx,
+        'ticket',
+        { action: 'ticket.deleted', entityType: 'ticket', entityId: ticketId, before, operation: 'delete', version: before.version + 1 },
+        actor,
+      );
+    }),
+  );
+}
+
+/** By id (uuid) or key (T-000123). */
+export async function getTicket(ctx: PgContext, idOrKey: string): Promise<TicketRecord | null> {
+  const value = parseInput(z.string().trim().min(1).max(64), idOrKey, 'id');
+  const where = /^T-\d{6,}$/.test(value) ? { key: value } : { id: parseInput(uuid, value, 'id') };
+  return ctx.run('getTicket', () => ctx.prisma.supportTicket.findUnique({ where }));
+}
+
+const oneOrMany = <T>(value: T | T[] | undefined) =>
+  value === undefined ? undefined : { in: Array.isArray(value) ? value : [value] };
+
+const TICKET_ORDER = {
+  newest: [{ createdAt: 'desc' }, { id: 'desc' }],
+  oldest: [{ createdAt: 'asc' }, { id: 'asc' }],
+  priority: [{ priority: 'desc' }, { createdAt: 'desc' }, { id: 'desc' }],
+} as const satisfies Record<string, Prisma.SupportTicketOrderByWithRelationInput[]>;
+
+export async function listTickets(
+  ctx: PgContext,
+  filters: TicketFilters = {},
+  options: TicketListOptions = {},
+): Promise<Page<TicketRecord>> {
+  const f = parseInput(ticketFilters, filters, 'filters');
+  const page = parseInput(ticketListOptions, options);
+  const where: Prisma.SupportTicketWhereInput = {
+    status: oneOrMany(f.status),
+    priority: oneOrMany(f.priority),
+    category: f.category,
+    assigneeId: f.assigneeId,
+    requesterId: f.requesterId,
+    ...(f.tag ? { tags: { has: f.tag } } : {}),
+    ...(f.createdFrom || f.createdTo ? { createdAt: { gte: f.createdFrom, lt: f.createdTo } } : {}),
+  };
+  const rows = await ctx.run('listTickets', () =>
+    ctx.prisma.supportTicket.findMany({ where, orderBy: [...TICKET_ORDER[page.sort]], ...cursorArgs(page) }),
+  );
+  return toPage(rows, page.limit);
+}

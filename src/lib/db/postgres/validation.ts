@@ -1,0 +1,54 @@
+/**
+ * Input validation shared by every write: zod schemas, strict (an unknown field is an error,
+ * not silently dropped), mapped to NovaError VALIDATION_FAILED naming the first bad field.
+ */
+import { z } from 'zod';
+import { NovaError } from '../../errors.js';
+
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, prefix = ''): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path.map(String).join('.') ?? '';
+  const field = [prefix, path].filter(Boolean).join('.') || undefined;
+  const message = `${field ?? 'input'}: ${issue?.message ?? 'invalid'}`;
+  return failValidation(message, field);
+}
+
+export function failValidation(message: string, field?: string): never {
+  throw new NovaError('VALIDATION_FAILED', message, field === undefined ? {} : { field });
+}
+
+export const uuid = z.uuid({ message: 'must be a UUID' });
+export const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+export const optionalText = (max: number) => z.string().trim().max(max).nullish();
+export const tags = z
+  .array(z.string().trim().min(1).max(50))
+  .max(20)
+  .transform((list) => [...new Set(list.map((tag) => tag.toLowerCase()))]);
+
+/** Page size for list operations: default 20, at most 100. */
+export const pageOptions = z.strictObject({
+  limit: z.number().int().min(1).max(100).default(20),
+  cursor: uuid.optional(),
+});
+export type PageOptions = z.input<typeof pageOptions>;
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Fetches limit + 1 rows to learn whether another page exists. */
+export function toPage<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? last.id : null };
+}
+
+/** Prisma args for keyset pagination on a unique id (stable order needs `id` as a tiebreak). */
+export const cursorArgs = (page: { limit: number; cursor?: string | undefined }) => ({
+  take: page.limit + 1,
+  ...(page.cursor ? { cursor: { id: page.cursor }, skip: 1 } : {}),
+});

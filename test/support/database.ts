@@ -1,0 +1,69 @@
+/**
+ * A private, migrated database per test file, cloned from the template the global setup
+ * built, with a NovaDb on it. Dropped in afterAll.
+ */
+import pg from 'pg';
+import { afterAll, inject } from 'vitest';
+import { bootstrapPostgres } from '../../src/bootstrap/postgres/index.js';
+import type { NovaConfig } from '../../src/config.js';
+import { type NovaDb, createNovaDb } from '../../src/lib/db/index.js';
+import { databaseUrl } from './global-setup.js';
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  db: NovaDb;
+  /** Raw SQL on the same database, for assertions the API does not expose (row counts). */
+  sql<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  count(table: string): Promise<number>;
+}
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: inject('pgAdminUrl') });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export function testConfig(url: string, overrides: Partial<NonNullable<NovaConfig['postgres']>> = {}): NovaConfig {
+  return {
+    postgres: { url, poolSize: 5, connectTimeoutMs: 2000, retryAttempts: 3, ...overrides },
+    mongo: undefined,
+    elastic: undefined,
+  };
+}
+
+/** Creates the database now (call at module level with top-level await) and drops it after the file. */
+export async function useTestDatabase({ seed = true } = {}): Promise<TestDatabase> {
+  const name = `nova_test_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${inject('pgTemplate')}`));
+  const url = databaseUrl(inject('pgAdminUrl'), name);
+  const db = createNovaDb(testConfig(url), { retryBaseDelayMs: 5 });
+  if (seed) await bootstrapPostgres(url, db.postgres);
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  afterAll(async () => {
+    await db.close();
+    await pool.end();
+    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  });
+  const sql = async <T extends pg.QueryResultRow>(text: string, params?: unknown[]) =>
+    (await pool.query<T>(text, params)).rows;
+  const count = async (table: string) =>
+    Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`))[0]?.n ?? 0);
+  return { url, name, db, sql, count };
+}
+
+/** Row counts of every table a write may touch: compared before and after a failing call. */
+export async function snapshotCounts(t: TestDatabase) {
+  const tables = ['users', 'roles', 'permissions', 'user_roles', 'role_permissions', 'passkeys', 'support_tickets', 'knowledge_base_articles', 'system_config', 'audit_logs', 'search_outbox'];
+  const counts: Record<string, number> = {};
+  for (const table of tables) counts[table] = await t.count(table);
+  return counts;
+}
+
+let sequence = 0;
+/** A unique, valid email per call. */
+export const uniqueEmail = (prefix = 'user') => `${prefix}.${Date.now().toString(36)}.${++sequence}@example.com`;
