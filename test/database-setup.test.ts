@@ -18,8 +18,15 @@ describe('database setup', () => {
   });
 
   it('writes a user with its audit row and reads both back', async () => {
-    const user = await t.db.createUser({ email: 'Setup.Check@Example.com', firstName: 'Setup', lastName: 'Check' });
-    const found = await t.db.postgres.prisma.user.findMany({ where: { active: true }, include: { roles: true } });
+    const user = await t.db.createUser({
+      email: 'Setup.Check@Example.com',
+      firstName: 'Setup',
+      lastName: 'Check',
+    });
+    const found = await t.db.postgres.prisma.user.findMany({
+      where: { active: true },
+      include: { roles: true },
+    });
     expect(found.map((u) => u.id)).toContain(user.id);
     const audit = await t.db.postgres.prisma.auditLog.findMany({ where: { entityId: user.id } });
     expect(audit.map((a) => a.action)).toEqual(['user.created']);

@@ -1,6 +1,7 @@
 /** The CLI commands. Each returns its exit code; errors propagate to cli.ts's single handler. */
-import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/index.js';
+
 import { seedDemoData } from '../bootstrap/postgres/demo.js';
+import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/index.js';
 import { migrationStatus } from '../bootstrap/postgres/migrate.js';
 import type { NovaHealth } from '../lib/db/index.js';
 import { openSession } from './database.js';
@@ -9,7 +10,10 @@ import { printJson } from './output.js';
 function formatHealth(health: NovaHealth): string {
   const pg = health.checks.postgres;
   const detail = pg.status === 'up' ? `PostgreSQL ${pg.serverVersion}` : pg.error;
-  return [`status: ${health.status}`, `  postgres  ${pg.status.padEnd(5)} ${String(pg.latencyMs).padStart(7)} ms  ${detail}`].join('\n');
+  return [
+    `status: ${health.status}`,
+    `  postgres  ${pg.status.padEnd(5)} ${String(pg.latencyMs).padStart(7)} ms  ${detail}`,
+  ].join('\n');
 }
 
 const redactUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
@@ -21,11 +25,16 @@ export async function runLocal({ keepRunning, json }: { keepRunning: boolean; js
     const demo = await seedDemoData(session.db.postgres);
     const health = await session.db.health();
     if (json) {
-      printJson({ postgres: { embedded: session.embedded, url: redactUrl(session.url) }, bootstrap: report, demoDataCreated: demo, health });
+      printJson({
+        postgres: { embedded: session.embedded, url: redactUrl(session.url) },
+        bootstrap: report,
+        demoDataCreated: demo,
+        health,
+      });
     } else {
       process.stdout.write(
         [
-          `PostgreSQL: ${redactUrl(session.url)}${session.embedded ? ' (embedded, data in .nova/postgres)' : ''}`,
+          `PostgreSQL: ${redactUrl(session.url)}${session.embedded ? ` (embedded, data in ${session.dataDir})` : ''}`,
           formatBootstrapReport(report),
           `demo data: ${demo ? 'created' : 'already present'}`,
           formatHealth(health),
@@ -68,7 +77,9 @@ export async function runMigrateStatus({ json }: { json: boolean }) {
       for (const [label, names] of Object.entries(status)) {
         if (names.length) process.stdout.write(`${label}: ${names.join(', ')}\n`);
       }
-      process.stdout.write(upToDate ? 'database schema is up to date\n' : 'database schema is NOT up to date\n');
+      process.stdout.write(
+        upToDate ? 'database schema is up to date\n' : 'database schema is NOT up to date\n',
+      );
     }
     return upToDate ? 0 : 1;
   } finally {
@@ -76,12 +87,22 @@ export async function runMigrateStatus({ json }: { json: boolean }) {
   }
 }
 
-export async function runExport({ includeUsers, out }: { includeUsers: boolean; out: string | undefined }) {
+export async function runExport({
+  includeUsers,
+  out,
+}: {
+  includeUsers: boolean;
+  out: string | undefined;
+}) {
   const session = await openSession();
   try {
     const counts = await session.db.exportData({ includeUsers, ...(out ? { output: out } : {}) });
     // Data goes to stdout; the summary to stderr so a pipe stays pure NDJSON.
-    process.stderr.write(`exported ${Object.entries(counts).map(([t, n]) => `${n} ${t}`).join(', ')}\n`);
+    process.stderr.write(
+      `exported ${Object.entries(counts)
+        .map(([t, n]) => `${n} ${t}`)
+        .join(', ')}\n`,
+    );
     return 0;
   } finally {
     await session.close();

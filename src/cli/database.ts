@@ -3,9 +3,8 @@
  * for commands that allow it, the embedded one under .nova/postgres (started on demand).
  */
 import { resolve } from 'node:path';
-import { type NovaConfig, loadConfig, requirePostgres } from '../config.js';
-import { startEmbeddedPostgres } from '../bootstrap/postgres/embedded.js';
-import { type NovaDb, createNovaDb } from '../lib/db/index.js';
+import { loadConfig, type NovaConfig, requirePostgres } from '../config.js';
+import { createNovaDb, type NovaDb } from '../lib/db/index.js';
 
 export const DEFAULT_EMBEDDED_ROOT = resolve('.nova/postgres');
 
@@ -14,17 +13,27 @@ export interface Session {
   url: string;
   /** True when this process started an embedded PostgreSQL. */
   embedded: boolean;
+  /** Where the embedded server keeps its data (embedded sessions only). */
+  dataDir?: string;
   close(): Promise<void>;
 }
 
-export async function openSession({ allowEmbedded = false, embeddedRoot = DEFAULT_EMBEDDED_ROOT } = {}): Promise<Session> {
+export async function openSession({
+  allowEmbedded = false,
+  embeddedRoot = DEFAULT_EMBEDDED_ROOT,
+} = {}): Promise<Session> {
   const config: NovaConfig = loadConfig();
   if (config.postgres || !allowEmbedded) {
     const pg = requirePostgres(config);
     const db = createNovaDb(config);
     return { db, url: pg.url, embedded: false, close: () => db.close() };
   }
-  const server = await startEmbeddedPostgres({ root: embeddedRoot });
+  // Loaded on demand: only `nova local` without configuration needs the embedded server.
+  const { embeddedRootFor, startEmbeddedPostgres } = await import(
+    '../bootstrap/postgres/embedded.js'
+  );
+  const root = embeddedRootFor(embeddedRoot);
+  const server = await startEmbeddedPostgres({ root });
   const url = server.urlFor('postgres');
   const db = createNovaDb({
     ...config,
@@ -34,6 +43,7 @@ export async function openSession({ allowEmbedded = false, embeddedRoot = DEFAUL
     db,
     url,
     embedded: true,
+    dataDir: root,
     close: async () => {
       await db.close();
       await server.stop();

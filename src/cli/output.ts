@@ -6,7 +6,9 @@ export class UsageError extends Error {
 }
 
 export const printJson = (value: unknown) =>
-  process.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`,
+  );
 
 /** Prints an error once, without stack traces for expected failures; returns the exit code. */
 export function reportError(error: unknown): number {
@@ -19,6 +21,8 @@ export function reportError(error: unknown): number {
     process.stderr.write(`nova: error ${error.code}: ${error.message}${field}\n`);
     return 1;
   }
-  process.stderr.write(`nova: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `nova: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   return 1;
 }

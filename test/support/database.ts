@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, inject } from 'vitest';
 import { bootstrapPostgres } from '../../src/bootstrap/postgres/index.js';
 import type { NovaConfig } from '../../src/config.js';
-import { type NovaDb, createNovaDb } from '../../src/lib/db/index.js';
+import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
 import { databaseUrl } from './global-setup.js';
 
 export interface TestDatabase {
@@ -14,7 +14,10 @@ export interface TestDatabase {
   name: string;
   db: NovaDb;
   /** Raw SQL on the same database, for assertions the API does not expose (row counts). */
-  sql<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  sql<T extends pg.QueryResultRow = Record<string, unknown>>(
+    text: string,
+    params?: unknown[],
+  ): Promise<T[]>;
   count(table: string): Promise<number>;
 }
 
@@ -28,12 +31,23 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-export function testConfig(url: string, overrides: Partial<NonNullable<NovaConfig['postgres']>> = {}): NovaConfig {
+export function testConfig(
+  url: string,
+  overrides: Partial<NonNullable<NovaConfig['postgres']>> = {},
+): NovaConfig {
   return {
     postgres: { url, poolSize: 5, connectTimeoutMs: 2000, retryAttempts: 3, ...overrides },
     mongo: undefined,
     elastic: undefined,
   };
+}
+
+/** An empty database (no migrations), dropped after the file. Returns its URL. */
+export async function createEmptyDatabase(): Promise<string> {
+  const name = `nova_test_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  afterAll(() => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
+  return databaseUrl(inject('pgAdminUrl'), name);
 }
 
 /** Creates the database now (call at module level with top-level await) and drops it after the file. */
@@ -58,7 +72,19 @@ export async function useTestDatabase({ seed = true } = {}): Promise<TestDatabas
 
 /** Row counts of every table a write may touch: compared before and after a failing call. */
 export async function snapshotCounts(t: TestDatabase) {
-  const tables = ['users', 'roles', 'permissions', 'user_roles', 'role_permissions', 'passkeys', 'support_tickets', 'knowledge_base_articles', 'system_config', 'audit_logs', 'search_outbox'];
+  const tables = [
+    'users',
+    'roles',
+    'permissions',
+    'user_roles',
+    'role_permissions',
+    'passkeys',
+    'support_tickets',
+    'knowledge_base_articles',
+    'system_config',
+    'audit_logs',
+    'search_outbox',
+  ];
   const counts: Record<string, number> = {};
   for (const table of tables) counts[table] = await t.count(table);
   return counts;
@@ -66,4 +92,5 @@ export async function snapshotCounts(t: TestDatabase) {
 
 let sequence = 0;
 /** A unique, valid email per call. */
-export const uniqueEmail = (prefix = 'user') => `${prefix}.${Date.now().toString(36)}.${++sequence}@example.com`;
+export const uniqueEmail = (prefix = 'user') =>
+  `${prefix}.${Date.now().toString(36)}.${++sequence}@example.com`;

@@ -35,7 +35,7 @@ export function databaseUrl(base: string, database: string): string {
 }
 
 export default async function setup(project: TestProject) {
-  let stop = async () => undefined as void;
+  let stop = async (): Promise<void> => undefined;
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     const root = mkdtempSync(join(tmpdir(), 'nova-test-pg-'));

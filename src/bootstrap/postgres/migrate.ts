@@ -56,7 +56,9 @@ export interface MigrateResult {
 }
 
 async function readApplied(client: pg.Client): Promise<AppliedRow[]> {
-  const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('"_prisma_migrations"') AS t`);
+  const exists = await client.query<{ t: string | null }>(
+    `SELECT to_regclass('"_prisma_migrations"') AS t`,
+  );
   if (!exists.rows[0]?.t) return [];
   const result = await client.query<AppliedRow>(
     `SELECT migration_name, checksum, finished_at, rolled_back_at
@@ -68,7 +70,13 @@ async function readApplied(client: pg.Client): Promise<AppliedRow[]> {
 function compare(files: MigrationFile[], rows: AppliedRow[]): MigrationStatus {
   const byName = new Map(rows.map((row) => [row.migration_name, row]));
   const names = new Set(files.map((f) => f.name));
-  const status: MigrationStatus = { applied: [], pending: [], modified: [], failed: [], unknown: [] };
+  const status: MigrationStatus = {
+    applied: [],
+    pending: [],
+    modified: [],
+    failed: [],
+    unknown: [],
+  };
   for (const file of files) {
     const row = byName.get(file.name);
     if (!row) status.pending.push(file.name);
@@ -119,7 +127,10 @@ async function applyOne(client: pg.Client, file: MigrationFile): Promise<void> {
   try {
     await client.query(file.sql);
   } catch (error) {
-    await client.query(`UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1`, [id, String(error)]);
+    await client.query(`UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1`, [
+      id,
+      String(error),
+    ]);
     throw error;
   }
   await client.query(finish, [id]);
@@ -127,7 +138,11 @@ async function applyOne(client: pg.Client, file: MigrationFile): Promise<void> {
 
 function describe(error: unknown): string {
   const e = error as { message?: string; position?: string; code?: string };
-  return [e.message ?? String(error), e.code ? `SQLSTATE ${e.code}` : '', e.position ? `at character ${e.position}` : '']
+  return [
+    e.message ?? String(error),
+    e.code ? `SQLSTATE ${e.code}` : '',
+    e.position ? `at character ${e.position}` : '',
+  ]
     .filter(Boolean)
     .join(', ');
 }
@@ -145,24 +160,32 @@ export async function migrate(url: string, dir?: string): Promise<MigrateResult>
         const why = status.failed.includes(blocking)
           ? 'started but never finished; fix the database, then mark it with `prisma migrate resolve`'
           : 'was edited after it was applied; restore the file and add a new migration instead';
-        throw new NovaError('MIGRATION_FAILED', `migration ${blocking} ${why}`, { field: blocking });
+        throw new NovaError('MIGRATION_FAILED', `migration ${blocking} ${why}`, {
+          field: blocking,
+        });
       }
       const applied: string[] = [];
       for (const file of files.filter((f) => status.pending.includes(f.name))) {
         try {
           await applyOne(client, file);
         } catch (error) {
-          throw new NovaError('MIGRATION_FAILED', `migration ${file.name} failed: ${describe(error)}`, {
-            field: file.name,
-            cause: error,
-          });
+          throw new NovaError(
+            'MIGRATION_FAILED',
+            `migration ${file.name} failed: ${describe(error)}`,
+            {
+              field: file.name,
+              cause: error,
+            },
+          );
         }
         applied.push(file.name);
       }
       return { applied, alreadyApplied: status.applied.length };
     } finally {
       // An unlock failure needs no handling: the lock ends with the session, closed next.
-      await client.query('SELECT pg_advisory_unlock($1)', [PRISMA_ADVISORY_LOCK]).catch(() => undefined);
+      await client
+        .query('SELECT pg_advisory_unlock($1)', [PRISMA_ADVISORY_LOCK])
+        .catch(() => undefined);
     }
   });
 }

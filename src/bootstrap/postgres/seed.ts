@@ -2,8 +2,9 @@
  * `nova bootstrap postgres` step 2: default permissions and roles. Plan, then apply only
  * the difference; a second run plans nothing. One audit row records what the seed added.
  */
-import type { Db } from '../../lib/db/postgres/client.js';
+
 import { auditData } from '../../lib/db/postgres/audit.js';
+import type { Db } from '../../lib/db/postgres/client.js';
 import { DEFAULT_PERMISSIONS, DEFAULT_ROLES } from './default-roles.js';
 
 export interface SeedPlan {
@@ -24,7 +25,9 @@ export async function planSeed(prisma: Db): Promise<SeedPlan> {
     }),
   ]);
   const havePermission = new Set(permissions.map((p) => p.name));
-  const granted = new Map(roles.map((r) => [r.name, new Set(r.permissions.map((p) => p.permission.name))]));
+  const granted = new Map(
+    roles.map((r) => [r.name, new Set(r.permissions.map((p) => p.permission.name))]),
+  );
   return {
     permissions: Object.keys(DEFAULT_PERMISSIONS).filter((name) => !havePermission.has(name)),
     roles: Object.keys(DEFAULT_ROLES).filter((name) => !granted.has(name)),
@@ -47,7 +50,10 @@ export async function applySeed(prisma: Db, plan: SeedPlan): Promise<void> {
       skipDuplicates: true,
     });
     await tx.role.createMany({
-      data: plan.roles.map((name) => ({ name, description: DEFAULT_ROLES[name]?.description ?? null })),
+      data: plan.roles.map((name) => ({
+        name,
+        description: DEFAULT_ROLES[name]?.description ?? null,
+      })),
       skipDuplicates: true,
     });
     const [roles, permissions] = await Promise.all([
@@ -65,7 +71,12 @@ export async function applySeed(prisma: Db, plan: SeedPlan): Promise<void> {
       skipDuplicates: true,
     });
     await tx.auditLog.create({
-      data: auditData({ action: 'rbac.seeded', entityType: 'system', entityId: 'rbac', after: plan }),
+      data: auditData({
+        action: 'rbac.seeded',
+        entityType: 'system',
+        entityId: 'rbac',
+        after: plan,
+      }),
     });
   });
 }

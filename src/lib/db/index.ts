@@ -12,7 +12,7 @@
  * The MongoDB telemetry store (`novaDb.mongo`) and Elasticsearch search (`searchTickets`,
  * `searchKnowledgeBase`) arrive with their own issues; this module only exposes what works.
  */
-import { type NovaConfig, loadConfig, requirePostgres } from '../../config.js';
+import { loadConfig, type NovaConfig, requirePostgres } from '../../config.js';
 import { type PostgresHealth, PostgresStore, type PostgresStoreOptions } from './postgres.js';
 
 export type { Actor, ExportCounts, ExportOptions, PostgresHealth } from './postgres.js';

@@ -7,10 +7,10 @@
  * (destructured class methods that lose `this` were a bug of earlier attempts).
  */
 import type { PostgresConfig } from '../../config.js';
-import { withRetry } from '../retry.js';
 import { NovaError } from '../errors.js';
+import { withRetry } from '../retry.js';
 import * as articles from './postgres/articles.js';
-import { type Db, createPrismaClient } from './postgres/client.js';
+import { createPrismaClient, type Db } from './postgres/client.js';
 import type { PgContext } from './postgres/context.js';
 import { isTransientPgError, wrapPgError } from './postgres/errors.js';
 import { exportData } from './postgres/export.js';

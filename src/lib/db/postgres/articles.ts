@@ -13,10 +13,10 @@ import { isForeignKeyViolation, isRecordNotFound, uniqueViolationFields } from '
 import { recordSearchableChange } from './outbox.js';
 import type { WriteOptions } from './tickets.js';
 import {
-  type Page,
-  type PageOptions,
   cursorArgs,
   optionalText,
+  type Page,
+  type PageOptions,
   pageOptions,
   parseInput,
   tags,
@@ -25,7 +25,11 @@ import {
   uuid,
 } from './validation.js';
 
-export const ARTICLE_STATUSES = ['draft', 'published', 'archived'] as const satisfies ArticleStatus[];
+export const ARTICLE_STATUSES = [
+  'draft',
+  'published',
+  'archived',
+] as const satisfies ArticleStatus[];
 export const ARTICLE_VISIBILITIES = ['public', 'internal'] as const satisfies ArticleVisibility[];
 
 const slug = z
@@ -61,7 +65,8 @@ export type ArticleFilters = z.input<typeof articleFilters>;
 
 export type ArticleRecord = Prisma.KnowledgeBaseArticleGetPayload<object>;
 
-const notFound = (id: string) => new NovaError('NOT_FOUND', `article ${id} not found`, { field: 'id' });
+const notFound = (id: string) =>
+  new NovaError('NOT_FOUND', `article ${id} not found`, { field: 'id' });
 
 function explain(error: unknown, slugValue: string | undefined): never {
   if (uniqueViolationFields(error) !== undefined) {
@@ -71,7 +76,10 @@ function explain(error: unknown, slugValue: string | undefined): never {
     });
   }
   if (isForeignKeyViolation(error)) {
-    throw new NovaError('VALIDATION_FAILED', 'authorId: no such user', { field: 'authorId', cause: error });
+    throw new NovaError('VALIDATION_FAILED', 'authorId: no such user', {
+      field: 'authorId',
+      cause: error,
+    });
   }
   throw error;
 }
@@ -85,12 +93,23 @@ export async function createArticle(ctx: PgContext, input: CreateArticleInput, a
     ctx.prisma
       .$transaction(async (tx) => {
         const article = await tx.knowledgeBaseArticle.create({
-          data: { ...data, summary: data.summary ?? null, publishedAt: publishedAtFor(data.status, null) },
+          data: {
+            ...data,
+            summary: data.summary ?? null,
+            publishedAt: publishedAtFor(data.status, null),
+          },
         });
         await recordSearchableChange(
           tx,
           'kb_article',
-          { action: 'kb_article.created', entityType: 'kb_article', entityId: article.id, after: article, operation: 'index', version: article.version },
+          {
+            action: 'kb_article.created',
+            entityType: 'kb_article',
+            entityId: article.id,
+            after: article,
+            operation: 'index',
+            version: article.version,
+          },
           actor,
         );
         return article;
@@ -108,7 +127,11 @@ export async function updateArticle(
 ) {
   const articleId = parseInput(uuid, id, 'id');
   const data = parseInput(updateArticleInput, patch);
-  const expectedVersion = parseInput(z.number().int().min(1).optional(), options.expectedVersion, 'expectedVersion');
+  const expectedVersion = parseInput(
+    z.number().int().min(1).optional(),
+    options.expectedVersion,
+    'expectedVersion',
+  );
   return ctx.run('updateArticle', () =>
     ctx.prisma
       .$transaction(async (tx) => {
@@ -132,15 +155,27 @@ export async function updateArticle(
           })
           .catch((error: unknown) => {
             if (!isRecordNotFound(error)) throw error;
-            throw new NovaError('VERSION_CONFLICT', `article ${before.slug} was changed concurrently`, {
-              field: 'expectedVersion',
-              cause: error,
-            });
+            throw new NovaError(
+              'VERSION_CONFLICT',
+              `article ${before.slug} was changed concurrently`,
+              {
+                field: 'expectedVersion',
+                cause: error,
+              },
+            );
           });
         await recordSearchableChange(
           tx,
           'kb_article',
-          { action: 'kb_article.updated', entityType: 'kb_article', entityId: articleId, before, after, operation: 'index', version: after.version },
+          {
+            action: 'kb_article.updated',
+            entityType: 'kb_article',
+            entityId: articleId,
+            before,
+            after,
+            operation: 'index',
+            version: after.version,
+          },
           actor,
         );
         return after;
@@ -159,7 +194,14 @@ export async function deleteArticle(ctx: PgContext, id: string, actor?: Actor): 
       await recordSearchableChange(
         tx,
         'kb_article',
-        { action: 'kb_article.deleted', entityType: 'kb_article', entityId: articleId, before, operation: 'delete', version: before.version + 1 },
+        {
+          action: 'kb_article.deleted',
+          entityType: 'kb_article',
+          entityId: articleId,
+          before,
+          operation: 'delete',
+          version: before.version + 1,
+        },
         actor,
       );
     }),
@@ -169,7 +211,9 @@ export async function deleteArticle(ctx: PgContext, id: string, actor?: Actor): 
 /** By id (uuid) or slug. */
 export async function getArticle(ctx: PgContext, idOrSlug: string): Promise<ArticleRecord | null> {
   const value = parseInput(z.string().trim().min(1).max(200), idOrSlug, 'id');
-  const where = uuid.safeParse(value).success ? { id: value } : { slug: parseInput(slug, value, 'slug') };
+  const where = uuid.safeParse(value).success
+    ? { id: value }
+    : { slug: parseInput(slug, value, 'slug') };
   return ctx.run('getArticle', () => ctx.prisma.knowledgeBaseArticle.findUnique({ where }));
 }
 

@@ -67,7 +67,11 @@ export function isTransientPgError(error: unknown): boolean {
 /** The constraint's fields of a unique violation (P2002), when the driver says which. */
 export function uniqueViolationFields(error: unknown): string[] | undefined {
   for (const link of chain(error)) {
-    if (link.code === 'P2002' || link.kind === 'UniqueConstraintViolation' || link.code === '23505') {
+    if (
+      link.code === 'P2002' ||
+      link.kind === 'UniqueConstraintViolation' ||
+      link.code === '23505'
+    ) {
       const meta = asObject(link.meta);
       const target = meta?.target ?? asObject(asObject(link.constraint))?.fields;
       if (Array.isArray(target)) return target.map(String);

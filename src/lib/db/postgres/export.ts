@@ -5,8 +5,9 @@
  * Never exported: password hashes, passkey key material (credential id, public key), the
  * audit trail (it has its own retention and access rules) and the search outbox (transient).
  */
-import { createWriteStream } from 'node:fs';
+
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { PgContext } from './context.js';
 import { redact } from './redact.js';
@@ -44,7 +45,10 @@ function sources(ctx: PgContext, includeUsers: boolean): Array<[string, Batch]> 
             ...page(a, t),
             include: { permissions: { select: { permission: { select: { name: true } } } } },
           })
-        ).map(({ permissions, ...role }) => ({ ...role, permissions: permissions.map((p) => p.permission.name) })),
+        ).map(({ permissions, ...role }) => ({
+          ...role,
+          permissions: permissions.map((p) => p.permission.name),
+        })),
     ],
     ['ticket', (a, t) => ctx.prisma.supportTicket.findMany(page(a, t))],
     ['kb_article', (a, t) => ctx.prisma.knowledgeBaseArticle.findMany(page(a, t))],
@@ -58,7 +62,16 @@ function sources(ctx: PgContext, includeUsers: boolean): Array<[string, Batch]> 
             ...page(a, t),
             include: {
               roles: { select: { role: { select: { name: true } } } },
-              passkeys: { select: { id: true, deviceType: true, backedUp: true, nickname: true, createdAt: true, lastUsedAt: true } },
+              passkeys: {
+                select: {
+                  id: true,
+                  deviceType: true,
+                  backedUp: true,
+                  nickname: true,
+                  createdAt: true,
+                  lastUsedAt: true,
+                },
+              },
             },
           })
         ).map(({ roles, ...user }) => ({ ...user, roles: roles.map((r) => r.role.name) })),
@@ -67,7 +80,10 @@ function sources(ctx: PgContext, includeUsers: boolean): Array<[string, Batch]> 
   return list;
 }
 
-export async function exportData(ctx: PgContext, options: ExportOptions = {}): Promise<ExportCounts> {
+export async function exportData(
+  ctx: PgContext,
+  options: ExportOptions = {},
+): Promise<ExportCounts> {
   const { includeUsers = false, output = process.stdout, batchSize = 500 } = options;
   const out = typeof output === 'string' ? createWriteStream(output, { mode: 0o600 }) : output;
   const counts: ExportCounts = {};
@@ -77,7 +93,8 @@ export async function exportData(ctx: PgContext, options: ExportOptions = {}): P
       let after: string | undefined;
       for (;;) {
         const rows = await ctx.run(`export ${type}`, () => batch(after, batchSize));
-        for (const row of rows) await write(out, `${JSON.stringify({ type, data: redact(row) })}\n`);
+        for (const row of rows)
+          await write(out, `${JSON.stringify({ type, data: redact(row) })}\n`);
         counts[type] += rows.length;
         if (rows.length < batchSize) break;
         after = rows.at(-1)?.id;
@@ -87,7 +104,8 @@ export async function exportData(ctx: PgContext, options: ExportOptions = {}): P
     const configs = await ctx.run('export system_config', () =>
       ctx.prisma.systemConfig.findMany({ orderBy: { key: 'asc' } }),
     );
-    for (const row of configs) await write(out, `${JSON.stringify({ type: 'system_config', data: redact(row) })}\n`);
+    for (const row of configs)
+      await write(out, `${JSON.stringify({ type: 'system_config', data: redact(row) })}\n`);
     counts.system_config = configs.length;
   } finally {
     if (typeof output === 'string') {

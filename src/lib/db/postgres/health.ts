@@ -16,14 +16,21 @@ export async function postgresHealth(ctx: PgContext, timeoutMs = 2000): Promise<
   const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const query = ctx.prisma.$queryRaw<{ server_version: string }[]>`SELECT current_setting('server_version') AS server_version`;
+    const query = ctx.prisma.$queryRaw<
+      { server_version: string }[]
+    >`SELECT current_setting('server_version') AS server_version`;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     });
     const rows = await Promise.race([query, timeout]);
-    return { status: 'up', latencyMs: elapsed(), serverVersion: rows[0]?.server_version ?? 'unknown' };
+    return {
+      status: 'up',
+      latencyMs: elapsed(),
+      serverVersion: rows[0]?.server_version ?? 'unknown',
+    };
   } catch (error) {
-    const message = error instanceof Error ? (error.message.split('\n').at(-1) ?? error.message) : String(error);
+    const message =
+      error instanceof Error ? (error.message.split('\n').at(-1) ?? error.message) : String(error);
     return { status: 'down', latencyMs: elapsed(), error: message.trim() };
   } finally {
     clearTimeout(timer);

@@ -56,7 +56,13 @@ const summary = {
 } as const;
 
 /** Metadata safe for the audit trail: never key material. */
-const auditView = (p: { id: string; deviceType: string; backedUp: boolean; nickname: string | null; signCount: bigint }) => ({
+const auditView = (p: {
+  id: string;
+  deviceType: string;
+  backedUp: boolean;
+  nickname: string | null;
+  signCount: bigint;
+}) => ({
   id: p.id,
   deviceType: p.deviceType,
   backedUp: p.backedUp,
@@ -76,12 +82,22 @@ export async function registerPasskey(
     ctx.prisma
       .$transaction(async (tx) => {
         const passkey = await tx.passkey.create({
-          data: { ...data, userId: owner, aaguid: data.aaguid ?? null, nickname: data.nickname ?? null },
+          data: {
+            ...data,
+            userId: owner,
+            aaguid: data.aaguid ?? null,
+            nickname: data.nickname ?? null,
+          },
           select: summary,
         });
         await tx.auditLog.create({
           data: auditData(
-            { action: 'passkey.registered', entityType: 'user', entityId: owner, after: auditView(passkey) },
+            {
+              action: 'passkey.registered',
+              entityType: 'user',
+              entityId: owner,
+              after: auditView(passkey),
+            },
             actor,
           ),
         });
@@ -95,7 +111,10 @@ export async function registerPasskey(
           });
         }
         if (isForeignKeyViolation(error)) {
-          throw new NovaError('NOT_FOUND', `user ${owner} not found`, { field: 'userId', cause: error });
+          throw new NovaError('NOT_FOUND', `user ${owner} not found`, {
+            field: 'userId',
+            cause: error,
+          });
         }
         throw error;
       }),
@@ -105,7 +124,11 @@ export async function registerPasskey(
 export async function listPasskeys(ctx: PgContext, userId: string) {
   const owner = parseInput(uuid, userId, 'userId');
   return ctx.run('listPasskeys', () =>
-    ctx.prisma.passkey.findMany({ where: { userId: owner }, select: summary, orderBy: { createdAt: 'asc' } }),
+    ctx.prisma.passkey.findMany({
+      where: { userId: owner },
+      select: summary,
+      orderBy: { createdAt: 'asc' },
+    }),
   );
 }
 
@@ -173,7 +196,12 @@ export async function removePasskey(ctx: PgContext, passkeyId: string, actor?: A
       await tx.passkey.delete({ where: { id } });
       await tx.auditLog.create({
         data: auditData(
-          { action: 'passkey.removed', entityType: 'user', entityId: passkey.userId, before: auditView(passkey) },
+          {
+            action: 'passkey.removed',
+            entityType: 'user',
+            entityId: passkey.userId,
+            before: auditView(passkey),
+          },
           actor,
         ),
       });

@@ -63,7 +63,12 @@ export async function createPermission(
         const permission = await tx.permission.create({ data });
         await tx.auditLog.create({
           data: auditData(
-            { action: 'permission.created', entityType: 'permission', entityId: permission.id, after: permission },
+            {
+              action: 'permission.created',
+              entityType: 'permission',
+              entityId: permission.id,
+              after: permission,
+            },
             actor,
           ),
         });
@@ -116,7 +121,12 @@ export async function createRole(ctx: PgContext, input: CreateRoleInput, actor?:
 }
 
 /** Adds a permission to a role; granting one it already has changes nothing. */
-export async function grantPermission(ctx: PgContext, role: string, permission: string, actor?: Actor) {
+export async function grantPermission(
+  ctx: PgContext,
+  role: string,
+  permission: string,
+  actor?: Actor,
+) {
   const roleValue = parseInput(roleName, role, 'role');
   const permissionValue = parseInput(permissionName, permission, 'permission');
   return ctx.run('grantPermission', () =>
@@ -131,7 +141,12 @@ export async function grantPermission(ctx: PgContext, role: string, permission: 
       if (created.count > 0) {
         await tx.auditLog.create({
           data: auditData(
-            { action: 'role.permission_granted', entityType: 'role', entityId: r.id, after: { permission: p.name } },
+            {
+              action: 'role.permission_granted',
+              entityType: 'role',
+              entityId: r.id,
+              after: { permission: p.name },
+            },
             actor,
           ),
         });
@@ -157,7 +172,12 @@ export async function assignRole(ctx: PgContext, userId: string, role: string, a
       if (created.count > 0) {
         await tx.auditLog.create({
           data: auditData(
-            { action: 'user.role_assigned', entityType: 'user', entityId: id, after: { role: name } },
+            {
+              action: 'user.role_assigned',
+              entityType: 'user',
+              entityId: id,
+              after: { role: name },
+            },
             actor,
           ),
         });
@@ -178,7 +198,12 @@ export async function revokeRole(ctx: PgContext, userId: string, role: string, a
       if (removed.count > 0) {
         await tx.auditLog.create({
           data: auditData(
-            { action: 'user.role_revoked', entityType: 'user', entityId: id, before: { role: name } },
+            {
+              action: 'user.role_revoked',
+              entityType: 'user',
+              entityId: id,
+              before: { role: name },
+            },
             actor,
           ),
         });
@@ -193,7 +218,9 @@ export async function listUserPermissions(ctx: PgContext, userId: string): Promi
   const id = parseInput(uuid, userId, 'userId');
   const rows = await ctx.run('listUserPermissions', () =>
     ctx.prisma.permission.findMany({
-      where: { roles: { some: { role: { users: { some: { userId: id, user: { active: true } } } } } } },
+      where: {
+        roles: { some: { role: { users: { some: { userId: id, user: { active: true } } } } } },
+      },
       select: { name: true },
       orderBy: { name: 'asc' },
     }),

@@ -20,7 +20,8 @@ export function redact(value: unknown): unknown {
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
-      out[key] = isSecretKey(key) && inner !== null && inner !== undefined ? REDACTED : redact(inner);
+      out[key] =
+        isSecretKey(key) && inner !== null && inner !== undefined ? REDACTED : redact(inner);
     }
     return out;
   }

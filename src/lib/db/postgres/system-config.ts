@@ -14,10 +14,15 @@ import { optionalText, parseInput } from './validation.js';
 const configKey = z
   .string()
   .trim()
-  .regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/, 'must be dotted lowercase words, e.g. search.max_results')
+  .regex(
+    /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/,
+    'must be dotted lowercase words, e.g. search.max_results',
+  )
   .max(200);
 
-const jsonValue: z.ZodType<Prisma.InputJsonValue> = z.json().refine((v) => v !== null, 'must not be null') as never;
+const jsonValue: z.ZodType<Prisma.InputJsonValue> = z
+  .json()
+  .refine((v) => v !== null, 'must not be null') as never;
 
 const setOptions = z.strictObject({
   expectedVersion: z.number().int().min(0).optional(),
@@ -43,9 +48,13 @@ export async function setConfig(
   const k = parseInput(configKey, key, 'key');
   const v = parseInput(jsonValue, value, 'value');
   if (Buffer.byteLength(JSON.stringify(v)) > MAX_VALUE_BYTES) {
-    throw new NovaError('VALIDATION_FAILED', `value: must be at most ${MAX_VALUE_BYTES} bytes of JSON`, {
-      field: 'value',
-    });
+    throw new NovaError(
+      'VALIDATION_FAILED',
+      `value: must be at most ${MAX_VALUE_BYTES} bytes of JSON`,
+      {
+        field: 'value',
+      },
+    );
   }
   const { expectedVersion, description } = parseInput(setOptions, options);
   const conflict = (current: number | undefined, cause?: unknown) =>
@@ -64,16 +73,26 @@ export async function setConfig(
         if (expectedVersion !== undefined && expectedVersion !== (before?.version ?? 0)) {
           throw conflict(before?.version);
         }
-        const common = { value: v, updatedBy: actor?.id ?? null, ...(description ? { description } : {}) };
+        const common = {
+          value: v,
+          updatedBy: actor?.id ?? null,
+          ...(description ? { description } : {}),
+        };
         const after = before
           ? await tx.systemConfig
-              .update({ where: { key: k, version: before.version }, data: { ...common, version: { increment: 1 } } })
+              .update({
+                where: { key: k, version: before.version },
+                data: { ...common, version: { increment: 1 } },
+              })
               .catch((error: unknown) => {
                 throw conflict(undefined, error);
               })
           : await tx.systemConfig.create({ data: { key: k, ...common } });
         await tx.auditLog.create({
-          data: auditData({ action: 'config.set', entityType: 'system_config', entityId: k, before, after }, actor),
+          data: auditData(
+            { action: 'config.set', entityType: 'system_config', entityId: k, before, after },
+            actor,
+          ),
         });
         return after;
       })

@@ -11,10 +11,10 @@ import type { PgContext } from './context.js';
 import { isForeignKeyViolation, isRecordNotFound } from './errors.js';
 import { recordSearchableChange } from './outbox.js';
 import {
-  type Page,
-  type PageOptions,
   cursorArgs,
   optionalText,
+  type Page,
+  type PageOptions,
   pageOptions,
   parseInput,
   tags,
@@ -23,9 +23,20 @@ import {
   uuid,
 } from './validation.js';
 
-export const TICKET_STATUSES = ['open', 'in_progress', 'pending', 'resolved', 'closed'] as const satisfies TicketStatus[];
+export const TICKET_STATUSES = [
+  'open',
+  'in_progress',
+  'pending',
+  'resolved',
+  'closed',
+] as const satisfies TicketStatus[];
 /** In severity order, which is also the database enum's sort order. */
-export const TICKET_PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const satisfies TicketPriority[];
+export const TICKET_PRIORITIES = [
+  'low',
+  'medium',
+  'high',
+  'urgent',
+] as const satisfies TicketPriority[];
 const DONE: readonly TicketStatus[] = ['resolved', 'closed'];
 
 const createTicketInput = z.strictObject({
@@ -55,7 +66,9 @@ export type WriteOptions = z.input<typeof writeOptions>;
 
 const ticketFilters = z.strictObject({
   status: z.union([z.enum(TICKET_STATUSES), z.array(z.enum(TICKET_STATUSES)).min(1)]).optional(),
-  priority: z.union([z.enum(TICKET_PRIORITIES), z.array(z.enum(TICKET_PRIORITIES)).min(1)]).optional(),
+  priority: z
+    .union([z.enum(TICKET_PRIORITIES), z.array(z.enum(TICKET_PRIORITIES)).min(1)])
+    .optional(),
   category: z.string().trim().min(1).max(100).optional(),
   tag: z.string().trim().min(1).max(50).toLowerCase().optional(),
   assigneeId: uuid.nullable().optional(),
@@ -72,9 +85,13 @@ export type TicketListOptions = PageOptions & { sort?: 'newest' | 'oldest' | 'pr
 
 export type TicketRecord = Prisma.SupportTicketGetPayload<object>;
 
-const notFound = (id: string) => new NovaError('NOT_FOUND', `ticket ${id} not found`, { field: 'id' });
+const notFound = (id: string) =>
+  new NovaError('NOT_FOUND', `ticket ${id} not found`, { field: 'id' });
 
-function userMissing(error: unknown, input: { assigneeId?: string | null | undefined }): never | void {
+function userMissing(
+  error: unknown,
+  input: { assigneeId?: string | null | undefined },
+): never | void {
   if (!isForeignKeyViolation(error)) return;
   const field = input.assigneeId ? 'assigneeId' : 'requesterId';
   throw new NovaError('VALIDATION_FAILED', `${field}: no such user`, { field, cause: error });
@@ -91,7 +108,14 @@ export async function createTicket(ctx: PgContext, input: CreateTicketInput, act
         await recordSearchableChange(
           tx,
           'ticket',
-          { action: 'ticket.created', entityType: 'ticket', entityId: ticket.id, after: ticket, operation: 'index', version: ticket.version },
+          {
+            action: 'ticket.created',
+            entityType: 'ticket',
+            entityId: ticket.id,
+            after: ticket,
+            operation: 'index',
+            version: ticket.version,
+          },
           actor,
         );
         return ticket;
@@ -135,15 +159,27 @@ export async function updateTicket(
           })
           .catch((error: unknown) => {
             if (!isRecordNotFound(error)) throw error;
-            throw new NovaError('VERSION_CONFLICT', `ticket ${before.key} was changed concurrently`, {
-              field: 'expectedVersion',
-              cause: error,
-            });
+            throw new NovaError(
+              'VERSION_CONFLICT',
+              `ticket ${before.key} was changed concurrently`,
+              {
+                field: 'expectedVersion',
+                cause: error,
+              },
+            );
           });
         await recordSearchableChange(
           tx,
           'ticket',
-          { action: 'ticket.updated', entityType: 'ticket', entityId: ticketId, before, after, operation: 'index', version: after.version },
+          {
+            action: 'ticket.updated',
+            entityType: 'ticket',
+            entityId: ticketId,
+            before,
+            after,
+            operation: 'index',
+            version: after.version,
+          },
           actor,
         );
         return after;
@@ -165,7 +201,14 @@ export async function deleteTicket(ctx: PgContext, id: string, actor?: Actor): P
       await recordSearchableChange(
         tx,
         'ticket',
-        { action: 'ticket.deleted', entityType: 'ticket', entityId: ticketId, before, operation: 'delete', version: before.version + 1 },
+        {
+          action: 'ticket.deleted',
+          entityType: 'ticket',
+          entityId: ticketId,
+          before,
+          operation: 'delete',
+          version: before.version + 1,
+        },
         actor,
       );
     }),
@@ -205,7 +248,11 @@ export async function listTickets(
     ...(f.createdFrom || f.createdTo ? { createdAt: { gte: f.createdFrom, lt: f.createdTo } } : {}),
   };
   const rows = await ctx.run('listTickets', () =>
-    ctx.prisma.supportTicket.findMany({ where, orderBy: [...TICKET_ORDER[page.sort]], ...cursorArgs(page) }),
+    ctx.prisma.supportTicket.findMany({
+      where,
+      orderBy: [...TICKET_ORDER[page.sort]],
+      ...cursorArgs(page),
+    }),
   );
   return toPage(rows, page.limit);
 }

@@ -1,0 +1,131 @@
+/**
+ * The `nova` command as a user runs it: a child process, real PostgreSQL, exit codes and
+ * output checked. Covers every command the README documents.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { embeddedRootFor } from '../src/bootstrap/postgres/embedded.js';
+import { createEmptyDatabase } from './support/database.js';
+
+const CLI = resolve('src/cli.ts');
+/** tsx's loader by absolute URL: the child may run in a folder without node_modules. */
+const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
+const run = async (args: string[], env: Record<string, string> = {}, cwd = process.cwd()) => {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^(DATABASE_URL|POSTGRES_|MONGO_|ELASTIC_)/.test(k),
+    ),
+  );
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', TSX, CLI, ...args],
+      {
+        env: { ...clean, ...env },
+        cwd,
+        timeout: 60_000,
+      },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+};
+
+describe('nova CLI', () => {
+  it('prints usage, and exits 2 on usage errors', async () => {
+    expect((await run(['help'])).stdout).toMatch(/Usage: nova <command>/);
+    const unknown = await run(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command: frobnicate/);
+    expect((await run(['bootstrap', 'everything'])).code).toBe(2);
+    expect((await run(['export', '--bogus'])).code).toBe(2);
+  });
+
+  it('fails with one clear error naming the variable when PostgreSQL is not configured', async () => {
+    const result = await run(['bootstrap', 'postgres']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /error CONFIG_INVALID: DATABASE_URL is required.*\(field: DATABASE_URL\)/,
+    );
+    const malformed = await run(['health'], {
+      DATABASE_URL: 'postgresql://u:hunter2@h/d',
+      POSTGRES_POOL_SIZE: 'lots',
+    });
+    expect(malformed.stderr).toMatch(/POSTGRES_POOL_SIZE is malformed/);
+    expect(malformed.stderr).not.toContain('hunter2');
+  });
+
+  it('bootstrap: --dry-run plans without writing, the first run applies, the second changes nothing', async () => {
+    const env = { DATABASE_URL: await createEmptyDatabase() };
+    const plan = await run(['bootstrap', 'postgres', '--dry-run', '--json'], env);
+    expect(plan.code).toBe(0);
+    const report = JSON.parse(plan.stdout) as {
+      migrations: { pending: string[] };
+      seed: { roles: string[] };
+      changed: boolean;
+    };
+    expect(report.migrations.pending).toHaveLength(1);
+    expect(report.seed.roles).toEqual(['admin', 'agent', 'viewer']);
+    expect((await run(['migrate', 'status'], env)).code).toBe(1);
+
+    const first = await run(['bootstrap', 'postgres'], env);
+    expect(first.stdout).toMatch(/1 applied \(\d+_init\)/);
+    expect(first.stdout).toMatch(/16 permissions, 3 roles, 28 grants added/);
+    const second = await run(['bootstrap', 'postgres'], env);
+    expect(second.stdout).toMatch(/up to date, nothing to do/);
+    const dry = JSON.parse(
+      (await run(['bootstrap', 'postgres', '--dry-run', '--json'], env)).stdout,
+    ) as { changed: boolean };
+    expect(dry.changed).toBe(false);
+
+    const status = await run(['migrate', 'status', '--json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ upToDate: true, pending: [] });
+    const health = await run(['health', '--json'], env);
+    expect(health.code).toBe(0);
+    expect(JSON.parse(health.stdout)).toMatchObject({
+      status: 'ok',
+      checks: { postgres: { status: 'up' } },
+    });
+
+    const exported = await run(['export'], env);
+    expect(exported.code).toBe(0);
+    const types = exported.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { type: string }).type);
+    expect(new Set(types)).toEqual(new Set(['permission', 'role']));
+    expect(exported.stderr).toMatch(
+      /exported 16 permission, 3 role, 0 ticket, 0 kb_article, 0 system_config/,
+    );
+  });
+
+  it('local: starts an embedded PostgreSQL, bootstraps it with demo data and prints health; idempotent', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'nova-local-'));
+    const first = await run(['local'], {}, cwd);
+    expect(first.code).toBe(0);
+    // mkdtemp folders are private (0700): as root, the data moves to a folder `postgres` can reach.
+    expect(first.stdout).toMatch(/\(embedded, data in \/\S+\)/);
+    expect(first.stdout).toMatch(/demo data: created/);
+    expect(first.stdout).toMatch(/postgres\s+up\s+[\d.]+ ms\s+PostgreSQL 15\./);
+    expect(first.stdout).toMatch(/postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1/);
+    const second = await run(['local', '--json'], {}, cwd);
+    const report = JSON.parse(second.stdout) as {
+      demoDataCreated: boolean;
+      bootstrap: { changed: boolean };
+      health: { status: string };
+    };
+    expect(report).toMatchObject({
+      demoDataCreated: false,
+      bootstrap: { changed: false },
+      health: { status: 'ok' },
+    });
+    rmSync(embeddedRootFor(join(cwd, '.nova/postgres')), { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, requirePostgres } from '../../src/config.js';
+
+const fail = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    return error as { code: string; field: string; message: string };
+  }
+  throw new Error('expected loadConfig to fail');
+};
+
+describe('loadConfig', () => {
+  it('uses DATABASE_URL with defaults for the pool and retries', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgresql://u:p@db:5432/nova' });
+    expect(config.postgres).toEqual({
+      url: 'postgresql://u:p@db:5432/nova',
+      poolSize: 10,
+      connectTimeoutMs: 5000,
+      retryAttempts: 4,
+    });
+    expect(config.mongo).toBeUndefined();
+    expect(config.elastic).toBeUndefined();
+  });
+
+  it('builds the URL from POSTGRES_* and escapes special characters in credentials', () => {
+    const config = loadConfig({
+      POSTGRES_HOST: 'localhost',
+      POSTGRES_DB: 'nova_universe',
+      POSTGRES_USER: 'nova_user',
+      POSTGRES_PASSWORD: 'p@ss:w/rd#1',
+      POSTGRES_POOL_SIZE: '25',
+    });
+    const url = new URL(config.postgres?.url ?? '');
+    expect(url.port).toBe('5432');
+    expect(decodeURIComponent(url.password)).toBe('p@ss:w/rd#1');
+    expect(url.pathname).toBe('/nova_universe');
+    expect(config.postgres?.poolSize).toBe(25);
+  });
+
+  it.each([
+    [
+      { POSTGRES_HOST: 'h', POSTGRES_DB: 'd', POSTGRES_USER: 'u' },
+      'POSTGRES_PASSWORD',
+      /is required/,
+    ],
+    [{ DATABASE_URL: 'mysql://u:p@h/d' }, 'DATABASE_URL', /must start with postgresql:/],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL', /not a valid URL/],
+    [
+      { DATABASE_URL: 'postgresql://h/d', POSTGRES_POOL_SIZE: 'ten' },
+      'POSTGRES_POOL_SIZE',
+      /malformed/,
+    ],
+    [
+      { DATABASE_URL: 'postgresql://h/d', POSTGRES_POOL_SIZE: '0' },
+      'POSTGRES_POOL_SIZE',
+      /malformed/,
+    ],
+    [
+      {
+        POSTGRES_HOST: 'h',
+        POSTGRES_PORT: '70000',
+        POSTGRES_DB: 'd',
+        POSTGRES_USER: 'u',
+        POSTGRES_PASSWORD: 'p',
+      },
+      'POSTGRES_PORT',
+      /malformed/,
+    ],
+    [{ MONGO_URL: 'http://localhost:27017' }, 'MONGO_URL', /mongodb:/],
+    [{ ELASTIC_URL: 'localhost:9200' }, 'ELASTIC_URL', /http: or https:|not a valid URL/],
+  ])('names the bad variable: %j', (env, field, message) => {
+    const error = fail(env);
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID', field });
+    expect(error.message).toMatch(message);
+  });
+
+  it('never echoes a value in its errors (they may be secrets)', () => {
+    const error = fail({ DATABASE_URL: 'mysql://user:TopSecret@h/d' });
+    expect(error.message).not.toContain('TopSecret');
+  });
+
+  it('parses MongoDB and Elasticsearch settings with the design defaults', () => {
+    const config = loadConfig({
+      MONGO_URL: 'mongodb://localhost:27017',
+      ELASTIC_URL: 'https://localhost:9200',
+      ELASTIC_USERNAME: 'elastic',
+      ELASTIC_PASSWORD: 'changeme',
+    });
+    expect(config.mongo).toMatchObject({ url: 'mongodb://localhost:27017', dbName: 'nova_logs' });
+    expect(config.elastic).toMatchObject({
+      url: 'https://localhost:9200',
+      username: 'elastic',
+      password: 'changeme',
+    });
+  });
+
+  it('requirePostgres explains what to set when nothing is configured', () => {
+    expect(() => requirePostgres(loadConfig({}))).toThrow(/DATABASE_URL is required/);
+  });
+});
