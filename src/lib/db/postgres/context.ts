@@ -3,9 +3,12 @@
  * and the error mapping. Domain code writes `ctx.run('createUser', () => ...)` and never
  * catches driver errors itself.
  */
+import type pg from 'pg';
 import type { Db } from './client.js';
 
 export interface PgContext {
   readonly prisma: Db;
+  /** The pool under `prisma`, for the plain-SQL write path (./sql.ts). */
+  readonly pool: pg.Pool;
   run<T>(operation: string, work: () => Promise<T>): Promise<T>;
 }

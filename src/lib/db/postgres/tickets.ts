@@ -6,10 +6,11 @@ import { z } from 'zod';
 import type { Prisma } from '../../../generated/prisma/client.js';
 import type { TicketPriority, TicketStatus } from '../../../generated/prisma/enums.js';
 import { NovaError } from '../../errors.js';
-import type { Actor } from './audit.js';
+import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
 import { isForeignKeyViolation, isRecordNotFound } from './errors.js';
-import { recordSearchableChange } from './outbox.js';
+import { outboxData, recordSearchableChange } from './outbox.js';
+import { insertAudit, insertOutbox, insertTicket, inTransaction } from './sql.js';
 import {
   cursorArgs,
   optionalText,
@@ -97,33 +98,25 @@ function userMissing(
   throw new NovaError('VALIDATION_FAILED', `${field}: no such user`, { field, cause: error });
 }
 
+/** High-volume create: plain SQL on the shared pool (see ./sql.ts for why). */
 export async function createTicket(ctx: PgContext, input: CreateTicketInput, actor?: Actor) {
   const data = parseInput(createTicketInput, input);
   return ctx.run('createTicket', () =>
-    ctx.prisma
-      .$transaction(async (tx) => {
-        const ticket = await tx.supportTicket.create({
-          data: { ...data, category: data.category ?? null, assigneeId: data.assigneeId ?? null },
-        });
-        await recordSearchableChange(
-          tx,
-          'ticket',
-          {
-            action: 'ticket.created',
-            entityType: 'ticket',
-            entityId: ticket.id,
-            after: ticket,
-            operation: 'index',
-            version: ticket.version,
-          },
+    inTransaction(ctx.pool, async (client) => {
+      const ticket = await insertTicket(client, data);
+      await insertAudit(
+        client,
+        auditData(
+          { action: 'ticket.created', entityType: 'ticket', entityId: ticket.id, after: ticket },
           actor,
-        );
-        return ticket;
-      })
-      .catch((error: unknown) => {
-        userMissing(error, data);
-        throw error;
-      }),
+        ),
+      );
+      await insertOutbox(client, outboxData('ticket', ticket.id, 'index', ticket.version));
+      return ticket;
+    }).catch((error: unknown) => {
+      userMissing(error, data);
+      throw error;
+    }),
   );
 }
 

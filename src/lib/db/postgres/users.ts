@@ -8,6 +8,7 @@ import { NovaError } from '../../errors.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
 import { isRecordNotFound, uniqueViolationFields } from './errors.js';
+import { insertAudit, insertUser, inTransaction } from './sql.js';
 import { optionalText, parseInput, text, uuid } from './validation.js';
 
 const email = z
@@ -52,10 +53,10 @@ export async function createUser(
   actor?: Actor,
 ): Promise<UserRecord> {
   const data = parseInput(createUserInput, input);
-  // Ids and timestamps are set here so the audit row can describe the user exactly, and both
-  // inserts go in one batch transaction (one round trip fewer than an interactive one).
+  // Ids and timestamps are set here so the audit row describes the user exactly without a
+  // read-back. High-volume create: plain SQL on the shared pool (see ./sql.ts for why).
   const now = new Date();
-  const row = {
+  const user: UserRecord = {
     id: crypto.randomUUID(),
     email: data.email,
     firstName: data.firstName,
@@ -70,17 +71,17 @@ export async function createUser(
     {
       action: 'user.created',
       entityType: 'user',
-      entityId: row.id,
-      after: { ...row, passwordHash: data.passwordHash ? 'set' : null },
+      entityId: user.id,
+      after: { ...user, passwordHash: data.passwordHash ? 'set' : null },
     },
     actor,
   );
   return ctx.run('createUser', async () => {
     try {
-      const [user] = await ctx.prisma.$transaction([
-        ctx.prisma.user.create({ data: { ...row, passwordHash: data.passwordHash ?? null } }),
-        ctx.prisma.auditLog.create({ data: audit, select: { id: true } }),
-      ]);
+      await inTransaction(ctx.pool, async (client) => {
+        await insertUser(client, { ...user, passwordHash: data.passwordHash ?? null });
+        await insertAudit(client, audit);
+      });
       return user;
     } catch (error) {
       emailTaken(error, data.email);
