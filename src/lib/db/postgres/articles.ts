@@ -9,9 +9,8 @@ import type { ArticleStatus, ArticleVisibility } from '../../../generated/prisma
 import { NovaError } from '../../errors.js';
 import type { Actor } from './audit.js';
 import type { PgContext } from './context.js';
-import { isForeignKeyViolation, isRecordNotFound, uniqueViolationFields } from './errors.js';
+import { isForeignKeyViolation, uniqueViolationFields } from './errors.js';
 import { recordSearchableChange } from './outbox.js';
-import type { WriteOptions } from './tickets.js';
 import {
   cursorArgs,
   optionalText,
@@ -23,7 +22,10 @@ import {
   text,
   toPage,
   uuid,
+  type WriteOptions,
+  writeOptions,
 } from './validation.js';
+import { deleteVersioned, updateVersioned, type VersionedEntity } from './versioned.js';
 
 export const ARTICLE_STATUSES = [
   'draft',
@@ -64,9 +66,6 @@ const articleFilters = z.strictObject({
 export type ArticleFilters = z.input<typeof articleFilters>;
 
 export type ArticleRecord = Prisma.KnowledgeBaseArticleGetPayload<object>;
-
-const notFound = (id: string) =>
-  new NovaError('NOT_FOUND', `article ${id} not found`, { field: 'id' });
 
 function explain(error: unknown, slugValue: string | undefined): never {
   if (uniqueViolationFields(error) !== undefined) {
@@ -118,6 +117,13 @@ export async function createArticle(ctx: PgContext, input: CreateArticleInput, a
   );
 }
 
+const ARTICLE: VersionedEntity<ArticleRecord> = {
+  type: 'kb_article',
+  noun: 'article',
+  delegate: (tx) => tx.knowledgeBaseArticle,
+  label: (article) => article.slug,
+};
+
 export async function updateArticle(
   ctx: PgContext,
   id: string,
@@ -127,85 +133,21 @@ export async function updateArticle(
 ) {
   const articleId = parseInput(uuid, id, 'id');
   const data = parseInput(updateArticleInput, patch);
-  const expectedVersion = parseInput(
-    z.number().int().min(1).optional(),
-    options.expectedVersion,
-    'expectedVersion',
-  );
+  const { expectedVersion } = parseInput(writeOptions, options);
+  const changes = (before: ArticleRecord) => ({
+    ...data,
+    publishedAt: publishedAtFor(data.status ?? before.status, before.publishedAt),
+  });
   return ctx.run('updateArticle', () =>
-    ctx.prisma
-      .$transaction(async (tx) => {
-        const before = await tx.knowledgeBaseArticle.findUnique({ where: { id: articleId } });
-        if (!before) throw notFound(articleId);
-        if (expectedVersion !== undefined && expectedVersion !== before.version) {
-          throw new NovaError(
-            'VERSION_CONFLICT',
-            `article ${before.slug} is at version ${before.version}, not ${expectedVersion}`,
-            { field: 'expectedVersion' },
-          );
-        }
-        const after = await tx.knowledgeBaseArticle
-          .update({
-            where: { id: articleId, version: before.version },
-            data: {
-              ...data,
-              publishedAt: publishedAtFor(data.status ?? before.status, before.publishedAt),
-              version: { increment: 1 },
-            },
-          })
-          .catch((error: unknown) => {
-            if (!isRecordNotFound(error)) throw error;
-            throw new NovaError(
-              'VERSION_CONFLICT',
-              `article ${before.slug} was changed concurrently`,
-              {
-                field: 'expectedVersion',
-                cause: error,
-              },
-            );
-          });
-        await recordSearchableChange(
-          tx,
-          'kb_article',
-          {
-            action: 'kb_article.updated',
-            entityType: 'kb_article',
-            entityId: articleId,
-            before,
-            after,
-            operation: 'index',
-            version: after.version,
-          },
-          actor,
-        );
-        return after;
-      })
-      .catch((error: unknown) => explain(error, data.slug)),
+    updateVersioned(ctx, ARTICLE, articleId, expectedVersion, changes, actor).catch(
+      (error: unknown) => explain(error, data.slug),
+    ),
   );
 }
 
 export async function deleteArticle(ctx: PgContext, id: string, actor?: Actor): Promise<void> {
   const articleId = parseInput(uuid, id, 'id');
-  await ctx.run('deleteArticle', () =>
-    ctx.prisma.$transaction(async (tx) => {
-      const before = await tx.knowledgeBaseArticle.findUnique({ where: { id: articleId } });
-      if (!before) throw notFound(articleId);
-      await tx.knowledgeBaseArticle.delete({ where: { id: articleId } });
-      await recordSearchableChange(
-        tx,
-        'kb_article',
-        {
-          action: 'kb_article.deleted',
-          entityType: 'kb_article',
-          entityId: articleId,
-          before,
-          operation: 'delete',
-          version: before.version + 1,
-        },
-        actor,
-      );
-    }),
-  );
+  await ctx.run('deleteArticle', () => deleteVersioned(ctx, ARTICLE, articleId, actor));
 }
 
 /** By id (uuid) or slug. */

@@ -8,8 +8,8 @@ import type { TicketPriority, TicketStatus } from '../../../generated/prisma/enu
 import { NovaError } from '../../errors.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
-import { isForeignKeyViolation, isRecordNotFound } from './errors.js';
-import { outboxData, recordSearchableChange } from './outbox.js';
+import { isForeignKeyViolation } from './errors.js';
+import { outboxData } from './outbox.js';
 import { insertAudit, insertOutbox, insertTicket, inTransaction } from './sql.js';
 import {
   cursorArgs,
@@ -22,7 +22,10 @@ import {
   text,
   toPage,
   uuid,
+  type WriteOptions,
+  writeOptions,
 } from './validation.js';
+import { deleteVersioned, updateVersioned, type VersionedEntity } from './versioned.js';
 
 export const TICKET_STATUSES = [
   'open',
@@ -62,9 +65,6 @@ const updateTicketInput = z.strictObject({
 });
 export type UpdateTicketInput = z.input<typeof updateTicketInput>;
 
-const writeOptions = z.strictObject({ expectedVersion: z.number().int().min(1).optional() });
-export type WriteOptions = z.input<typeof writeOptions>;
-
 const ticketFilters = z.strictObject({
   status: z.union([z.enum(TICKET_STATUSES), z.array(z.enum(TICKET_STATUSES)).min(1)]).optional(),
   priority: z
@@ -85,9 +85,6 @@ const ticketListOptions = pageOptions.extend({
 export type TicketListOptions = PageOptions & { sort?: 'newest' | 'oldest' | 'priority' };
 
 export type TicketRecord = Prisma.SupportTicketGetPayload<object>;
-
-const notFound = (id: string) =>
-  new NovaError('NOT_FOUND', `ticket ${id} not found`, { field: 'id' });
 
 function userMissing(
   error: unknown,
@@ -120,6 +117,13 @@ export async function createTicket(ctx: PgContext, input: CreateTicketInput, act
   );
 }
 
+const TICKET: VersionedEntity<TicketRecord> = {
+  type: 'ticket',
+  noun: 'ticket',
+  delegate: (tx) => tx.supportTicket,
+  label: (ticket) => ticket.key,
+};
+
 export async function updateTicket(
   ctx: PgContext,
   id: string,
@@ -130,82 +134,25 @@ export async function updateTicket(
   const ticketId = parseInput(uuid, id, 'id');
   const data = parseInput(updateTicketInput, patch);
   const { expectedVersion } = parseInput(writeOptions, options);
+  // resolvedAt is set when a ticket reaches resolved/closed, kept while it stays there, and
+  // cleared when it is reopened.
+  const changes = (before: TicketRecord) => {
+    const done = DONE.includes(data.status ?? before.status);
+    return { ...data, resolvedAt: done ? (before.resolvedAt ?? new Date()) : null };
+  };
   return ctx.run('updateTicket', () =>
-    ctx.prisma
-      .$transaction(async (tx) => {
-        const before = await tx.supportTicket.findUnique({ where: { id: ticketId } });
-        if (!before) throw notFound(ticketId);
-        if (expectedVersion !== undefined && expectedVersion !== before.version) {
-          throw new NovaError(
-            'VERSION_CONFLICT',
-            `ticket ${before.key} is at version ${before.version}, not ${expectedVersion}`,
-            { field: 'expectedVersion' },
-          );
-        }
-        const status = data.status ?? before.status;
-        const resolvedAt = DONE.includes(status) ? (before.resolvedAt ?? new Date()) : null;
-        // The version guard makes a concurrent update lose with P2025 instead of overwriting.
-        const after = await tx.supportTicket
-          .update({
-            where: { id: ticketId, version: before.version },
-            data: { ...data, resolvedAt, version: { increment: 1 } },
-          })
-          .catch((error: unknown) => {
-            if (!isRecordNotFound(error)) throw error;
-            throw new NovaError(
-              'VERSION_CONFLICT',
-              `ticket ${before.key} was changed concurrently`,
-              {
-                field: 'expectedVersion',
-                cause: error,
-              },
-            );
-          });
-        await recordSearchableChange(
-          tx,
-          'ticket',
-          {
-            action: 'ticket.updated',
-            entityType: 'ticket',
-            entityId: ticketId,
-            before,
-            after,
-            operation: 'index',
-            version: after.version,
-          },
-          actor,
-        );
-        return after;
-      })
-      .catch((error: unknown) => {
+    updateVersioned(ctx, TICKET, ticketId, expectedVersion, changes, actor).catch(
+      (error: unknown) => {
         userMissing(error, data);
         throw error;
-      }),
+      },
+    ),
   );
 }
 
 export async function deleteTicket(ctx: PgContext, id: string, actor?: Actor): Promise<void> {
   const ticketId = parseInput(uuid, id, 'id');
-  await ctx.run('deleteTicket', () =>
-    ctx.prisma.$transaction(async (tx) => {
-      const before = await tx.supportTicket.findUnique({ where: { id: ticketId } });
-      if (!before) throw notFound(ticketId);
-      await tx.supportTicket.delete({ where: { id: ticketId } });
-      await recordSearchableChange(
-        tx,
-        'ticket',
-        {
-          action: 'ticket.deleted',
-          entityType: 'ticket',
-          entityId: ticketId,
-          before,
-          operation: 'delete',
-          version: before.version + 1,
-        },
-        actor,
-      );
-    }),
-  );
+  await ctx.run('deleteTicket', () => deleteVersioned(ctx, TICKET, ticketId, actor));
 }
 
 /** By id (uuid) or key (T-000123). */

@@ -31,6 +31,10 @@ export const tags = z
   .max(20)
   .transform((list) => [...new Set(list.map((tag) => tag.toLowerCase()))]);
 
+/** Options of an update: the version the caller read (optimistic concurrency). */
+export const writeOptions = z.strictObject({ expectedVersion: z.number().int().min(1).optional() });
+export type WriteOptions = z.input<typeof writeOptions>;
+
 /** Page size for list operations: default 20, at most 100. */
 export const pageOptions = z.strictObject({
   limit: z.number().int().min(1).max(100).default(20),
