@@ -21,6 +21,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/bootstrap/postgres/embedded.js';
 import { bootstrapPostgres } from '../src/bootstrap/postgres/index.js';
 import { createNovaDb } from '../src/lib/db/index.js';
+import { createPool } from '../src/lib/db/postgres/client.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 400);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -76,7 +77,8 @@ async function main() {
     mongo: undefined,
     elastic: undefined,
   });
-  const raw = new pg.Pool({ connectionString: url, max: POOL });
+  // The baseline gets its own pool, built the same way as novaDb's (same size and settings).
+  const raw = createPool({ url, poolSize: POOL, connectTimeoutMs: 5000, retryAttempts: 1 });
   try {
     await bootstrapPostgres(url, db.postgres);
     const requester = await db.createUser({

@@ -2,12 +2,14 @@
  * The `nova` command as a user runs it: a child process, real PostgreSQL, exit codes and
  * output checked. Covers every command the README documents.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { embeddedRootFor } from '../src/bootstrap/postgres/embedded.js';
 import { createEmptyDatabase } from './support/database.js';
@@ -15,12 +17,15 @@ import { createEmptyDatabase } from './support/database.js';
 const CLI = resolve('src/cli.ts');
 /** tsx's loader by absolute URL: the child may run in a folder without node_modules. */
 const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
-const run = async (args: string[], env: Record<string, string> = {}, cwd = process.cwd()) => {
-  const clean = Object.fromEntries(
+/** The test's environment without any database configuration. */
+const cleanEnv = () =>
+  Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) => !/^(DATABASE_URL|POSTGRES_|MONGO_|ELASTIC_)/.test(k),
     ),
   );
+const run = async (args: string[], env: Record<string, string> = {}, cwd = process.cwd()) => {
+  const clean = cleanEnv();
   try {
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
@@ -126,6 +131,26 @@ describe('nova CLI', () => {
       bootstrap: { changed: false },
       health: { status: 'ok' },
     });
+
+    // --keep-running: prints the URL and serves until Ctrl-C, which stops the embedded server
+    // and exits 130 (128 + SIGINT, as shells report an interrupted command).
+    const child = spawn(process.execPath, ['--import', TSX, CLI, 'local', '--keep-running'], {
+      cwd,
+      env: cleanEnv(),
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('press Ctrl-C')) child.kill('SIGINT');
+    });
+    const [code] = (await once(child, 'exit')) as [number];
+    const url = /^DATABASE_URL=(postgresql:\/\/postgres:\S+@127\.0\.0\.1:\d+\/postgres)$/m.exec(
+      output,
+    )?.[1];
+    expect(url).toBeDefined();
+    expect(code).toBe(130);
+    const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    await expect(probe.connect()).rejects.toThrow(/ECONNREFUSED|terminat|shut/);
     rmSync(embeddedRootFor(join(cwd, '.nova/postgres')), { recursive: true, force: true });
   });
 });

@@ -7,6 +7,7 @@ import { afterAll, inject } from 'vitest';
 import { bootstrapPostgres } from '../../src/bootstrap/postgres/index.js';
 import type { NovaConfig } from '../../src/config.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
+import { createPool } from '../../src/lib/db/postgres/client.js';
 import { databaseUrl } from './global-setup.js';
 
 export interface TestDatabase {
@@ -57,7 +58,7 @@ export async function useTestDatabase({ seed = true } = {}): Promise<TestDatabas
   const url = databaseUrl(inject('pgAdminUrl'), name);
   const db = createNovaDb(testConfig(url), { retryBaseDelayMs: 5 });
   if (seed) await bootstrapPostgres(url, db.postgres);
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const pool = createPool({ url, poolSize: 2, connectTimeoutMs: 2000, retryAttempts: 1 });
   afterAll(async () => {
     await db.close();
     await pool.end();
