@@ -2,7 +2,7 @@
 /**
  * `nova <command>`: the operator's entry point.
  *
- *   nova local [--keep-running] [--json]      embedded (or configured) PostgreSQL, bootstrapped with demo data; prints health
+ *   nova local [--keep-running] [--demo] [--json]  embedded (or configured) PostgreSQL, bootstrapped (demo data: embedded or --demo); prints health
  *   nova bootstrap postgres [--dry-run] [--json]   migrate + seed default roles (idempotent)
  *   nova migrate status [--json]              applied / pending / modified migrations (exit 1 unless up to date)
  *   nova export [--include-users] [--out FILE]     NDJSON export (stdout by default)
@@ -17,7 +17,8 @@ import { reportError, UsageError } from './cli/output.js';
 const USAGE = `Usage: nova <command> [options]
 
 Commands:
-  local [--keep-running] [--json]          Start (or use the configured) PostgreSQL, bootstrap it with demo data, print health
+  local [--keep-running] [--demo] [--json] Start (or use the configured) PostgreSQL, bootstrap it, print health;
+                                           demo data goes into the embedded one (or with --demo)
   bootstrap postgres [--dry-run] [--json]  Apply migrations and seed default roles; --dry-run prints the plan only
   migrate status [--json]                  Show applied, pending and modified migrations
   export [--include-users] [--out FILE]    Stream NDJSON of the data (never password hashes or passkey keys)
@@ -33,6 +34,7 @@ const OPTIONS = {
   'include-users': { type: 'boolean' },
   out: { type: 'string' },
   'keep-running': { type: 'boolean' },
+  demo: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -59,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
         return await runLocal({
           keepRunning: values['keep-running'] ?? false,
           json: values.json ?? false,
+          demo: values.demo ?? false,
         });
       case 'bootstrap':
         if (sub !== 'postgres')

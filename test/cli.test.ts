@@ -90,6 +90,11 @@ describe('nova CLI', () => {
     ) as { changed: boolean };
     expect(dry.changed).toBe(false);
 
+    const local = await run(['local'], env);
+    expect(local.stdout).toMatch(
+      /demo data: skipped \(configured database; pass --demo to add it\)/,
+    );
+
     const status = await run(['migrate', 'status', '--json'], env);
     expect(JSON.parse(status.stdout)).toMatchObject({ upToDate: true, pending: [] });
     const health = await run(['health', '--json'], env);

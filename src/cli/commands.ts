@@ -18,17 +18,28 @@ function formatHealth(health: NovaHealth): string {
 
 const redactUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 
-export async function runLocal({ keepRunning, json }: { keepRunning: boolean; json: boolean }) {
+export async function runLocal({
+  keepRunning,
+  json,
+  demo,
+}: {
+  keepRunning: boolean;
+  json: boolean;
+  demo: boolean;
+}) {
   const session = await openSession({ allowEmbedded: true });
   try {
     const report = await bootstrapPostgres(session.url, session.db.postgres);
-    const demo = await seedDemoData(session.db.postgres);
+    // Demo users and tickets go only into the embedded database, or where asked for: a
+    // configured DATABASE_URL may well be a real one.
+    const wantDemo = session.embedded || demo;
+    const demoCreated = wantDemo ? await seedDemoData(session.db.postgres) : false;
     const health = await session.db.health();
     if (json) {
       printJson({
         postgres: { embedded: session.embedded, url: redactUrl(session.url) },
         bootstrap: report,
-        demoDataCreated: demo,
+        demoDataCreated: demoCreated,
         health,
       });
     } else {
@@ -36,7 +47,9 @@ export async function runLocal({ keepRunning, json }: { keepRunning: boolean; js
         [
           `PostgreSQL: ${redactUrl(session.url)}${session.embedded ? ` (embedded, data in ${session.dataDir})` : ''}`,
           formatBootstrapReport(report),
-          `demo data: ${demo ? 'created' : 'already present'}`,
+          wantDemo
+            ? `demo data: ${demoCreated ? 'created' : 'already present'}`
+            : 'demo data: skipped (configured database; pass --demo to add it)',
           formatHealth(health),
           '',
         ].join('\n'),

@@ -69,9 +69,20 @@ describe('passkeys', () => {
     expect(audits.every((a) => a.after.suspectedClone)).toBe(true);
   });
 
-  it('accepts zero after zero (authenticators without a counter)', async () => {
+  it('accepts zero after zero (authenticators without a counter) and any AAGUID bytes', async () => {
     const input = credential(0);
-    await store.registerPasskey(userId, { ...input, transports: [] });
+    // Apple's passkeys report the all-zero AAGUID; others need not be RFC 9562 UUIDs.
+    await store.registerPasskey(userId, {
+      ...input,
+      transports: [],
+      aaguid: '00000000-0000-0000-0000-000000000000',
+    });
+    const other = credential(0);
+    await store.registerPasskey(userId, {
+      ...other,
+      transports: [],
+      aaguid: 'cb69481e-8ff7-4039-13ec-0a2729a154a8',
+    });
     await expect(store.recordPasskeyUse(input.credentialId, 0)).resolves.toMatchObject({
       signCount: 0n,
     });

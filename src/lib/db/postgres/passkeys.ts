@@ -35,7 +35,8 @@ const registerPasskeyInput = z.strictObject({
     .default([]),
   deviceType: z.enum(['singleDevice', 'multiDevice'] satisfies PasskeyDeviceType[]),
   backedUp: z.boolean().default(false),
-  aaguid: uuid.nullish(),
+  // AAGUIDs are 16 arbitrary bytes in UUID notation, not RFC 9562 UUIDs: any 8-4-4-4-12 hex.
+  aaguid: z.guid({ message: 'must be 8-4-4-4-12 hex digits' }).nullish(),
   nickname: optionalText(100),
 });
 export type RegisterPasskeyInput = z.input<typeof registerPasskeyInput>;
