@@ -101,14 +101,17 @@ export async function insertTicket(
   row: Required<
     Pick<Prisma.SupportTicketCreateManyInput, 'title' | 'description' | 'priority' | 'requesterId'>
   > &
-    Pick<Prisma.SupportTicketCreateManyInput, 'category' | 'assigneeId'> & { tags: string[] },
+    Pick<Prisma.SupportTicketCreateManyInput, 'category' | 'assigneeId'> & {
+      id: string;
+      tags: string[];
+    },
 ): Promise<Prisma.SupportTicketGetPayload<object>> {
   const result = await client.query<Prisma.SupportTicketGetPayload<object>>(
     `INSERT INTO support_tickets (id, title, description, priority, category, tags, requester_id, assignee_id, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
      RETURNING ${TICKET_COLUMNS}`,
     [
-      crypto.randomUUID(),
+      row.id,
       row.title,
       row.description,
       row.priority,

@@ -8,7 +8,7 @@ import type { TicketPriority, TicketStatus } from '../../../generated/prisma/enu
 import { NovaError } from '../../errors.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
-import { isForeignKeyViolation } from './errors.js';
+import { isForeignKeyViolation, uniqueViolationFields } from './errors.js';
 import { outboxData } from './outbox.js';
 import { insertAudit, insertOutbox, insertTicket, inTransaction } from './sql.js';
 import {
@@ -95,22 +95,31 @@ function userMissing(
   throw new NovaError('VALIDATION_FAILED', `${field}: no such user`, { field, cause: error });
 }
 
-/** High-volume create: plain SQL on the shared pool (see ./sql.ts for why). */
+/**
+ * High-volume create: plain SQL on the shared pool (see ./sql.ts for why). The id is chosen
+ * once, outside the retries, so a retry after a lost COMMIT reply finds its own ticket instead
+ * of creating a second one.
+ */
 export async function createTicket(ctx: PgContext, input: CreateTicketInput, actor?: Actor) {
   const data = parseInput(createTicketInput, input);
+  const id = crypto.randomUUID();
   return ctx.run('createTicket', () =>
     inTransaction(ctx.pool, async (client) => {
-      const ticket = await insertTicket(client, data);
+      const ticket = await insertTicket(client, { ...data, id });
       await insertAudit(
         client,
         auditData(
-          { action: 'ticket.created', entityType: 'ticket', entityId: ticket.id, after: ticket },
+          { action: 'ticket.created', entityType: 'ticket', entityId: id, after: ticket },
           actor,
         ),
       );
-      await insertOutbox(client, outboxData('ticket', ticket.id, 'index', ticket.version));
+      await insertOutbox(client, outboxData('ticket', id, 'index', ticket.version));
       return ticket;
-    }).catch((error: unknown) => {
+    }).catch(async (error: unknown) => {
+      if (uniqueViolationFields(error) !== undefined) {
+        const ours = await ctx.prisma.supportTicket.findUnique({ where: { id } });
+        if (ours) return ours;
+      }
       userMissing(error, data);
       throw error;
     }),

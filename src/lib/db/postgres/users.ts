@@ -84,6 +84,15 @@ export async function createUser(
       });
       return user;
     } catch (error) {
+      // The id is fixed across retries: if a retry collides with a row carrying our own id,
+      // an earlier attempt committed and only its reply was lost. That is success.
+      if (uniqueViolationFields(error) !== undefined) {
+        const ours = await ctx.prisma.user.findUnique({
+          where: { id: user.id },
+          select: { id: true },
+        });
+        if (ours) return user;
+      }
       emailTaken(error, data.email);
       throw error;
     }
