@@ -98,7 +98,9 @@ describe('knowledge-base articles', () => {
       { category: 'faq' },
       { limit: 1, cursor: firstPage.nextCursor ?? undefined },
     );
+    expect(second.items).toHaveLength(1);
     expect(second.items[0]?.slug).not.toBe(firstPage.items[0]?.slug);
+    expect(second.nextCursor).toBeNull();
     const doomed = await store.getArticle('internal-one');
     await store.deleteArticle(doomed?.id ?? '');
     const [last] = await t.sql<{ operation: string }>(

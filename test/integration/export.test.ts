@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -31,6 +31,7 @@ beforeAll(async () => {
     password: 'hunter2-export',
     host: 'smtp.example.com',
   });
+  await t.db.postgres.setConfig('oauth.client_secret', 'plain-secret-export');
 });
 
 async function exportLines(options: { includeUsers?: boolean; batchSize?: number }) {
@@ -52,7 +53,7 @@ async function exportLines(options: { includeUsers?: boolean; batchSize?: number
 describe('exportData', () => {
   it('streams one JSON object per line, across batches, with counts', async () => {
     const { counts, lines } = await exportLines({ includeUsers: true, batchSize: 3 });
-    expect(counts).toMatchObject({ ticket: 7, user: 1, role: 3, permission: 16, system_config: 1 });
+    expect(counts).toMatchObject({ ticket: 7, user: 1, role: 3, permission: 16, system_config: 2 });
     expect(lines.filter((l) => l.type === 'ticket')).toHaveLength(7);
     const user = lines.find((l) => l.type === 'user');
     expect(user?.data).toMatchObject({ email: 'export@example.com', roles: ['agent'] });
@@ -66,6 +67,7 @@ describe('exportData', () => {
     expect(text).not.toContain('credentialId');
     expect(text).not.toContain(Buffer.from(publicKey).toString('base64'));
     expect(text).not.toContain('hunter2-export');
+    expect(text).not.toContain('plain-secret-export');
     expect(text).toContain('"nickname":"Key"');
   });
 
@@ -73,6 +75,29 @@ describe('exportData', () => {
     const { counts, lines } = await exportLines({});
     expect(counts.user).toBeUndefined();
     expect(lines.some((l) => l.type === 'user')).toBe(false);
+  });
+
+  it('rejects an unwritable path with a typed error, leaving no file behind', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'nova-export-')), 'missing-dir', 'out.ndjson');
+    await expect(t.db.exportData({ output: file })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'output',
+    });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('tightens an existing file to 0600 before writing', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'nova-export-')), 'existing.ndjson');
+    writeFileSync(file, 'old contents\n', { mode: 0o644 });
+    await t.db.exportData({ output: file });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).not.toContain('old contents');
+  });
+
+  it('surfaces a stream that fails mid-export instead of hanging', async () => {
+    const broken = new PassThrough({ highWaterMark: 1 });
+    broken.on('data', () => broken.destroy(new Error('disk full')));
+    await expect(t.db.exportData({ output: broken, batchSize: 2 })).rejects.toThrow(/disk full/);
   });
 
   it('writes to a file readable only by its owner', async () => {

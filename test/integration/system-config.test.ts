@@ -63,6 +63,17 @@ describe('system config', () => {
     expect(stored?.value).toMatchObject({ password: 's3cr3t-value' });
   });
 
+  it('redacts the whole value when the key itself names a secret', async () => {
+    await store.setConfig('smtp.password', 'hunter2-plain');
+    await store.setConfig('smtp.password', 'hunter3-plain');
+    const audits = await t.sql(
+      `SELECT before::text, after::text FROM audit_logs WHERE entity_id = 'smtp.password'`,
+    );
+    expect(audits).toHaveLength(2);
+    expect(JSON.stringify(audits)).not.toMatch(/hunter[23]-plain/);
+    expect((await store.getConfig('smtp.password'))?.value).toBe('hunter3-plain');
+  });
+
   it('rejects bad keys, null and oversized values, writing nothing', async () => {
     expect(await expectFailure(t, () => store.setConfig('Bad Key', 1))).toMatchObject({
       code: 'VALIDATION_FAILED',

@@ -134,6 +134,32 @@ describe('tickets', () => {
   });
 });
 
+describe('concurrent update and delete', () => {
+  it('never leaves a delete outranked by a newer index row', async () => {
+    for (let i = 0; i < 10; i++) {
+      const ticket = await store.createTicket({ title: `Race ${i}`, requesterId });
+      const results = await Promise.allSettled([
+        store.updateTicket(ticket.id, { title: `Race ${i} updated` }),
+        store.deleteTicket(ticket.id),
+      ]);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'VERSION_CONFLICT' });
+      }
+      const rows = await outboxFor(ticket.id);
+      const deletes = rows.filter((r) => r.operation === 'delete');
+      if ((await store.getTicket(ticket.id)) === null) {
+        expect(deletes).toHaveLength(1);
+        const newestIndex = Math.max(
+          ...rows.filter((r) => r.operation === 'index').map((r) => r.entity_version),
+        );
+        expect(deletes[0]?.entity_version).toBeGreaterThan(newestIndex);
+      } else {
+        expect(deletes).toEqual([]);
+      }
+    }
+  });
+});
+
 describe('listTickets', () => {
   let mine: string;
   beforeAll(async () => {
@@ -195,6 +221,40 @@ describe('listTickets', () => {
     }
     expect(seen).toHaveLength(6);
     expect(new Set(seen).size).toBe(6);
+  });
+
+  it('keeps paginating when the row a cursor points at is deleted meanwhile', async () => {
+    const owner = (
+      await t.db.createUser({ email: uniqueEmail('pager'), firstName: 'P', lastName: 'G' })
+    ).id;
+    for (const priority of ['low', 'high', 'medium', 'urgent', 'high', 'low'] as const) {
+      await store.createTicket({ title: `page ${priority}`, priority, requesterId: owner });
+    }
+    for (const sort of ['newest', 'oldest', 'priority'] as const) {
+      const all = (await store.listTickets({ requesterId: owner }, { limit: 100, sort })).items.map(
+        (i) => i.id,
+      );
+      const first = await store.listTickets({ requesterId: owner }, { limit: 2, sort });
+      const cursorRow = first.items[1];
+      if (!cursorRow || !first.nextCursor) throw new Error('expected a second page');
+      await store.deleteTicket(cursorRow.id);
+      const rest = await store.listTickets(
+        { requesterId: owner },
+        { limit: 100, sort, cursor: first.nextCursor },
+      );
+      expect(rest.items.map((i) => i.id)).toEqual(all.slice(2));
+    }
+  });
+
+  it('rejects a cursor it did not issue', async () => {
+    await expect(store.listTickets({}, { cursor: 'garbage' })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'cursor',
+    });
+    const forged = Buffer.from(JSON.stringify({ id: 'x' })).toString('base64url');
+    await expect(store.listTickets({}, { cursor: forged })).rejects.toMatchObject({
+      field: 'cursor',
+    });
   });
 
   it('rejects bad filters and page sizes with the field named', async () => {

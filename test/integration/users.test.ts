@@ -105,6 +105,16 @@ describe('updateUser and deactivateUser', () => {
     expect(audit?.after.firstName).toBe('New');
   });
 
+  it('rejects a bad patch with a rejected promise (never a synchronous throw), writing nothing', async () => {
+    const user = await t.db.createUser({ email: uniqueEmail(), firstName: 'A', lastName: 'B' });
+    const pending = t.db.updateUser(user.id, { email: 'not-an-email' });
+    expect(pending).toBeInstanceOf(Promise);
+    await expect(pending).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'email' });
+    expect(await rejects(() => t.db.updateUser(user.id, { firstName: '' }))).toMatchObject({
+      field: 'firstName',
+    });
+  });
+
   it('rejects changing to an email another user has', async () => {
     const a = await t.db.createUser({ email: uniqueEmail('a'), firstName: 'A', lastName: 'A' });
     const b = await t.db.createUser({ email: uniqueEmail('b'), firstName: 'B', lastName: 'B' });
@@ -115,7 +125,11 @@ describe('updateUser and deactivateUser', () => {
   it('deactivates and audits; unknown ids are NOT_FOUND', async () => {
     const user = await t.db.createUser({ email: uniqueEmail(), firstName: 'A', lastName: 'B' });
     expect((await t.db.deactivateUser(user.id)).active).toBe(false);
-    expect(await t.count('audit_logs')).toBeGreaterThan(0);
+    const actions = await t.sql<{ action: string }>(
+      'SELECT action FROM audit_logs WHERE entity_id = $1 ORDER BY id',
+      [user.id],
+    );
+    expect(actions.map((a) => a.action)).toEqual(['user.created', 'user.deactivated']);
     const error = await rejects(() => t.db.deactivateUser(crypto.randomUUID()));
     expect(error).toMatchObject({ code: 'NOT_FOUND', field: 'id' });
     expect((await rejects(() => t.db.updateUser('nope', { firstName: 'x' }))).field).toBe('id');

@@ -12,7 +12,7 @@ import type { PgContext } from './context.js';
 import { isForeignKeyViolation, uniqueViolationFields } from './errors.js';
 import { recordSearchableChange } from './outbox.js';
 import {
-  cursorArgs,
+  decodeCursor,
   optionalText,
   type Page,
   type PageOptions,
@@ -40,20 +40,28 @@ const slug = z
   .max(200)
   .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be lowercase words joined by hyphens');
 
-const createArticleInput = z.strictObject({
+/** The editable fields, without defaults: an update must only touch what the patch names. */
+const articleFields = {
   slug,
   title: text(200),
   summary: optionalText(1000),
   content: text(200_000),
   category: text(100),
+  tags,
+  status: z.enum(ARTICLE_STATUSES),
+  visibility: z.enum(ARTICLE_VISIBILITIES),
+};
+
+const createArticleInput = z.strictObject({
+  ...articleFields,
   tags: tags.default([]),
-  status: z.enum(ARTICLE_STATUSES).default('draft'),
-  visibility: z.enum(ARTICLE_VISIBILITIES).default('internal'),
+  status: articleFields.status.default('draft'),
+  visibility: articleFields.visibility.default('internal'),
   authorId: uuid,
 });
 export type CreateArticleInput = z.input<typeof createArticleInput>;
 
-const updateArticleInput = createArticleInput.omit({ authorId: true }).partial();
+const updateArticleInput = z.strictObject(articleFields).partial();
 export type UpdateArticleInput = z.input<typeof updateArticleInput>;
 
 const articleFilters = z.strictObject({
@@ -159,6 +167,12 @@ export async function getArticle(ctx: PgContext, idOrSlug: string): Promise<Arti
   return ctx.run('getArticle', () => ctx.prisma.knowledgeBaseArticle.findUnique({ where }));
 }
 
+/** Articles list most recently updated first; the cursor holds the last row's sort key. */
+const articleCursor = z.object({
+  id: uuid,
+  updatedAt: z.iso.datetime().transform((value) => new Date(value)),
+});
+
 export async function listArticles(
   ctx: PgContext,
   filters: ArticleFilters = {},
@@ -173,12 +187,16 @@ export async function listArticles(
     authorId: f.authorId,
     ...(f.tag ? { tags: { has: f.tag } } : {}),
   };
+  const c = page.cursor ? decodeCursor(articleCursor, page.cursor) : undefined;
+  const after: Prisma.KnowledgeBaseArticleWhereInput = c
+    ? { OR: [{ updatedAt: { lt: c.updatedAt } }, { updatedAt: c.updatedAt, id: { lt: c.id } }] }
+    : {};
   const rows = await ctx.run('listArticles', () =>
     ctx.prisma.knowledgeBaseArticle.findMany({
-      where,
+      where: { AND: [where, after] },
       orderBy: [{ updatedAt: 'desc' }, { id: 'desc' }],
-      ...cursorArgs(page),
+      take: page.limit + 1,
     }),
   );
-  return toPage(rows, page.limit);
+  return toPage(rows, page.limit, (a) => ({ id: a.id, updatedAt: a.updatedAt.toISOString() }));
 }

@@ -27,3 +27,12 @@ export function redact(value: unknown): unknown {
   }
   return value;
 }
+
+/**
+ * A system_config row as it may be shown: the value is redacted as a whole when the key
+ * names a secret (smtp.password, oauth.client_secret), besides the usual key-name redaction
+ * inside the value.
+ */
+export function redactConfigRow<T extends { key: string; value: unknown }>(row: T): unknown {
+  return redact(isSecretKey(row.key) ? { ...row, value: REDACTED } : row);
+}

@@ -8,7 +8,8 @@ import type { Prisma } from '../../../generated/prisma/client.js';
 import { NovaError } from '../../errors.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
-import { uniqueViolationFields } from './errors.js';
+import { isRecordNotFound, uniqueViolationFields } from './errors.js';
+import { redactConfigRow } from './redact.js';
 import { optionalText, parseInput } from './validation.js';
 
 const configKey = z
@@ -57,21 +58,22 @@ export async function setConfig(
     );
   }
   const { expectedVersion, description } = parseInput(setOptions, options);
-  const conflict = (current: number | undefined, cause?: unknown) =>
-    new NovaError(
-      'VERSION_CONFLICT',
-      current === undefined
-        ? `config ${k} does not exist (expected version ${expectedVersion})`
-        : `config ${k} is at version ${current}, not ${expectedVersion}`,
-      { field: 'expectedVersion', cause },
-    );
+  const conflict = (message: string, cause?: unknown) =>
+    new NovaError('VERSION_CONFLICT', `config ${k} ${message}`, {
+      field: 'expectedVersion',
+      cause,
+    });
 
   return ctx.run('setConfig', () =>
     ctx.prisma
       .$transaction(async (tx) => {
         const before = await tx.systemConfig.findUnique({ where: { key: k } });
         if (expectedVersion !== undefined && expectedVersion !== (before?.version ?? 0)) {
-          throw conflict(before?.version);
+          throw conflict(
+            before
+              ? `is at version ${before.version}, not ${expectedVersion}`
+              : `does not exist (expected version ${expectedVersion})`,
+          );
         }
         const common = {
           value: v,
@@ -85,12 +87,20 @@ export async function setConfig(
                 data: { ...common, version: { increment: 1 } },
               })
               .catch((error: unknown) => {
-                throw conflict(undefined, error);
+                // Only "no row at that version" is a conflict; anything else (a dropped
+                // connection) propagates and may be retried.
+                throw isRecordNotFound(error) ? conflict('was changed concurrently', error) : error;
               })
           : await tx.systemConfig.create({ data: { key: k, ...common } });
         await tx.auditLog.create({
           data: auditData(
-            { action: 'config.set', entityType: 'system_config', entityId: k, before, after },
+            {
+              action: 'config.set',
+              entityType: 'system_config',
+              entityId: k,
+              before: before && redactConfigRow(before),
+              after: redactConfigRow(after),
+            },
             actor,
           ),
         });
@@ -98,7 +108,8 @@ export async function setConfig(
       })
       .catch((error: unknown) => {
         // Two first writers racing on a new key: the loser is a conflict, like a stale version.
-        if (uniqueViolationFields(error) !== undefined) throw conflict(undefined, error);
+        if (uniqueViolationFields(error) !== undefined)
+          throw conflict('was created concurrently', error);
         throw error;
       }),
   );

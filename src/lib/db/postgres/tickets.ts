@@ -12,7 +12,7 @@ import { isForeignKeyViolation, uniqueViolationFields } from './errors.js';
 import { outboxData } from './outbox.js';
 import { insertAudit, insertOutbox, insertTicket, inTransaction } from './sql.js';
 import {
-  cursorArgs,
+  decodeCursor,
   optionalText,
   type Page,
   type PageOptions,
@@ -174,11 +174,47 @@ export async function getTicket(ctx: PgContext, idOrKey: string): Promise<Ticket
 const oneOrMany = <T>(value: T | T[] | undefined) =>
   value === undefined ? undefined : { in: Array.isArray(value) ? value : [value] };
 
-const TICKET_ORDER = {
-  newest: [{ createdAt: 'desc' }, { id: 'desc' }],
-  oldest: [{ createdAt: 'asc' }, { id: 'asc' }],
-  priority: [{ priority: 'desc' }, { createdAt: 'desc' }, { id: 'desc' }],
-} as const satisfies Record<string, Prisma.SupportTicketOrderByWithRelationInput[]>;
+const ticketCursor = z.object({
+  id: uuid,
+  createdAt: z.iso.datetime().transform((value) => new Date(value)),
+  priority: z.enum(TICKET_PRIORITIES),
+});
+type TicketCursor = z.output<typeof ticketCursor>;
+
+/** Priorities strictly below `p` in severity: "after p" in a severity-descending list. */
+const below = (p: TicketPriority) => TICKET_PRIORITIES.slice(0, TICKET_PRIORITIES.indexOf(p));
+
+/** Each sort: its ORDER BY, and the keyset condition "comes after this cursor". */
+const TICKET_SORTS: Record<
+  'newest' | 'oldest' | 'priority',
+  {
+    orderBy: Prisma.SupportTicketOrderByWithRelationInput[];
+    after: (c: TicketCursor) => Prisma.SupportTicketWhereInput;
+  }
+> = {
+  newest: {
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    after: (c) => ({
+      OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }],
+    }),
+  },
+  oldest: {
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    after: (c) => ({
+      OR: [{ createdAt: { gt: c.createdAt } }, { createdAt: c.createdAt, id: { gt: c.id } }],
+    }),
+  },
+  priority: {
+    orderBy: [{ priority: 'desc' }, { createdAt: 'desc' }, { id: 'desc' }],
+    after: (c) => ({
+      OR: [
+        { priority: { in: below(c.priority) } },
+        { priority: c.priority, createdAt: { lt: c.createdAt } },
+        { priority: c.priority, createdAt: c.createdAt, id: { lt: c.id } },
+      ],
+    }),
+  },
+};
 
 export async function listTickets(
   ctx: PgContext,
@@ -187,6 +223,7 @@ export async function listTickets(
 ): Promise<Page<TicketRecord>> {
   const f = parseInput(ticketFilters, filters, 'filters');
   const page = parseInput(ticketListOptions, options);
+  const sort = TICKET_SORTS[page.sort];
   const where: Prisma.SupportTicketWhereInput = {
     status: oneOrMany(f.status),
     priority: oneOrMany(f.priority),
@@ -196,12 +233,17 @@ export async function listTickets(
     ...(f.tag ? { tags: { has: f.tag } } : {}),
     ...(f.createdFrom || f.createdTo ? { createdAt: { gte: f.createdFrom, lt: f.createdTo } } : {}),
   };
+  const after = page.cursor ? sort.after(decodeCursor(ticketCursor, page.cursor)) : {};
   const rows = await ctx.run('listTickets', () =>
     ctx.prisma.supportTicket.findMany({
-      where,
-      orderBy: [...TICKET_ORDER[page.sort]],
-      ...cursorArgs(page),
+      where: { AND: [where, after] },
+      orderBy: sort.orderBy,
+      take: page.limit + 1,
     }),
   );
-  return toPage(rows, page.limit);
+  return toPage(rows, page.limit, (t) => ({
+    id: t.id,
+    createdAt: t.createdAt.toISOString(),
+    priority: t.priority,
+  }));
 }

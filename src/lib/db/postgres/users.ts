@@ -129,13 +129,18 @@ async function changeUser(
   );
 }
 
-export function updateUser(ctx: PgContext, id: string, patch: UpdateUserInput, actor?: Actor) {
+export async function updateUser(
+  ctx: PgContext,
+  id: string,
+  patch: UpdateUserInput,
+  actor?: Actor,
+) {
   const data = parseInput(updateUserInput, patch);
   return changeUser(ctx, 'updateUser', id, data, 'user.updated', actor);
 }
 
 /** Deactivated users keep their data and audit trail but lose every permission. */
-export function deactivateUser(ctx: PgContext, id: string, actor?: Actor) {
+export async function deactivateUser(ctx: PgContext, id: string, actor?: Actor) {
   return changeUser(ctx, 'deactivateUser', id, { active: false }, 'user.deactivated', actor);
 }
 

@@ -35,10 +35,10 @@ export const tags = z
 export const writeOptions = z.strictObject({ expectedVersion: z.number().int().min(1).optional() });
 export type WriteOptions = z.input<typeof writeOptions>;
 
-/** Page size for list operations: default 20, at most 100. */
+/** Page size for list operations: default 20, at most 100; `cursor` from a previous page. */
 export const pageOptions = z.strictObject({
   limit: z.number().int().min(1).max(100).default(20),
-  cursor: uuid.optional(),
+  cursor: z.string().max(512).optional(),
 });
 export type PageOptions = z.input<typeof pageOptions>;
 
@@ -48,15 +48,33 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** Fetches limit + 1 rows to learn whether another page exists. */
-export function toPage<T extends { id: string }>(rows: T[], limit: number): Page<T> {
-  const items = rows.slice(0, limit);
-  const last = items.at(-1);
-  return { items, nextCursor: rows.length > limit && last ? last.id : null };
+/**
+ * Keyset cursors: the sort-key values of the last row of a page, opaque to callers. Unlike an
+ * id-only cursor they stay valid when that row is deleted before the next page is read.
+ */
+export const encodeCursor = (values: Record<string, unknown>) =>
+  Buffer.from(JSON.stringify(values)).toString('base64url');
+
+export function decodeCursor<S extends z.ZodType>(schema: S, cursor: string): z.output<S> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return failValidation('cursor: not a cursor returned by this API', 'cursor');
+  }
+  const parsed = schema.safeParse(raw);
+  return parsed.success
+    ? parsed.data
+    : failValidation('cursor: not a cursor returned by this API', 'cursor');
 }
 
-/** Prisma args for keyset pagination on a unique id (stable order needs `id` as a tiebreak). */
-export const cursorArgs = (page: { limit: number; cursor?: string | undefined }) => ({
-  take: page.limit + 1,
-  ...(page.cursor ? { cursor: { id: page.cursor }, skip: 1 } : {}),
-});
+/** Fetch limit + 1 rows; the extra one only says whether another page exists. */
+export function toPage<T>(
+  rows: T[],
+  limit: number,
+  cursorOf: (row: T) => Record<string, unknown>,
+): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(cursorOf(last)) : null };
+}

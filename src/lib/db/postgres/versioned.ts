@@ -21,7 +21,7 @@ interface Versioned {
 interface Delegate<T> {
   findUnique(args: { where: { id: string } }): Promise<T | null>;
   update(args: { where: { id: string; version: number }; data: object }): Promise<T>;
-  delete(args: { where: { id: string } }): Promise<unknown>;
+  deleteMany(args: { where: { id: string; version: number } }): Promise<{ count: number }>;
 }
 
 export interface VersionedEntity<T extends Versioned> {
@@ -82,7 +82,11 @@ export async function updateVersioned<T extends Versioned>(
   });
 }
 
-/** Deletes with a delete outbox row at version + 1, so it outranks the last indexed version. */
+/**
+ * Deletes with a delete outbox row at version + 1, so it outranks the last indexed version.
+ * The delete is guarded by the version read, like updates: an update committing in between
+ * makes it a VERSION_CONFLICT instead of a delete that the newer index row would outrank.
+ */
 export async function deleteVersioned<T extends Versioned>(
   ctx: PgContext,
   entity: VersionedEntity<T>,
@@ -93,7 +97,16 @@ export async function deleteVersioned<T extends Versioned>(
     const rows = entity.delegate(tx);
     const before = await rows.findUnique({ where: { id } });
     if (!before) throw notFound(entity.noun, id);
-    await rows.delete({ where: { id } });
+    const deleted = await rows.deleteMany({ where: { id, version: before.version } });
+    if (deleted.count !== 1) {
+      throw new NovaError(
+        'VERSION_CONFLICT',
+        `${entity.noun} ${entity.label(before)} was changed concurrently`,
+        {
+          field: 'id',
+        },
+      );
+    }
     await recordSearchableChange(
       tx,
       entity.type,
