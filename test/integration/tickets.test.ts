@@ -73,6 +73,46 @@ describe('tickets', () => {
     ).toMatchObject({ field: 'assigneeId' });
   });
 
+  it('names the missing user precisely, on create and on update', async () => {
+    const missing = crypto.randomUUID();
+    expect(
+      await expectFailure(t, () =>
+        store.createTicket({ title: 'x', requesterId: missing, assigneeId: agentId }),
+      ),
+    ).toMatchObject({ code: 'VALIDATION_FAILED', field: 'requesterId' });
+    const ticket = await store.createTicket({ title: 'reassign', requesterId });
+    expect(
+      await expectFailure(t, () => store.updateTicket(ticket.id, { assigneeId: missing })),
+    ).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'assigneeId',
+    });
+  });
+
+  it('rejects a malformed actor before writing anything', async () => {
+    expect(
+      await expectFailure(t, () =>
+        store.createTicket({ title: 'x', requesterId }, { id: 'admin' }),
+      ),
+    ).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      field: 'actor.id',
+    });
+    expect(
+      await expectFailure(t, () =>
+        store.createTicket({ title: 'x', requesterId }, { ip: 'unknown' }),
+      ),
+    ).toMatchObject({ field: 'actor.ip' });
+    const ticket = await store.createTicket({ title: 'x', requesterId });
+    expect(
+      await expectFailure(t, () =>
+        store.updateTicket(ticket.id, { title: 'y' }, {}, { id: 'nope' }),
+      ),
+    ).toMatchObject({
+      field: 'actor.id',
+    });
+  });
+
   it('updates: version +1, resolvedAt follows the status, audit and outbox rows carry the change', async () => {
     const ticket = await store.createTicket({ title: 'Printer offline', requesterId });
     const resolved = await store.updateTicket(

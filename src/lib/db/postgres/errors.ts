@@ -85,6 +85,27 @@ export function uniqueViolationFields(error: unknown): string[] | undefined {
 export const isRecordNotFound = (error: unknown): boolean =>
   [...chain(error)].some((link) => link.code === 'P2025');
 
+/**
+ * The constraint (or field) named by a foreign-key violation, e.g.
+ * "support_tickets_requester_id_fkey"; undefined when the error is not one.
+ */
+export function foreignKeyConstraint(error: unknown): string | undefined {
+  for (const link of chain(error)) {
+    if (
+      link.code === 'P2003' ||
+      link.kind === 'ForeignKeyConstraintViolation' ||
+      link.code === '23503'
+    ) {
+      const meta = asObject(link.meta);
+      const named = link.constraint ?? meta?.field_name ?? meta?.constraint;
+      if (typeof named === 'string') return named;
+      const nested = asObject(link.constraint);
+      if (nested && typeof nested.index === 'string') return nested.index;
+    }
+  }
+  return isForeignKeyViolation(error) ? '' : undefined;
+}
+
 /** True for a foreign-key violation (P2003 / SQLSTATE 23503). */
 export const isForeignKeyViolation = (error: unknown): boolean =>
   [...chain(error)].some(

@@ -17,7 +17,8 @@ const roleName = z
 const permissionName = z
   .string()
   .trim()
-  .regex(/^[a-z][a-z0-9_-]*:[a-z][a-z0-9_*-]*$/, 'must look like resource:action');
+  .regex(/^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$/, 'must look like resource:action');
+// No wildcards: hasPermission matches names exactly, so `tickets:*` would grant nothing.
 
 const createRoleInput = z.strictObject({
   name: roleName,

@@ -8,7 +8,7 @@ import type { TicketPriority, TicketStatus } from '../../../generated/prisma/enu
 import { NovaError } from '../../errors.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
-import { isForeignKeyViolation, uniqueViolationFields } from './errors.js';
+import { foreignKeyConstraint, uniqueViolationFields } from './errors.js';
 import { outboxData } from './outbox.js';
 import { insertAudit, insertOutbox, insertTicket, inTransaction } from './sql.js';
 import {
@@ -86,12 +86,11 @@ export type TicketListOptions = PageOptions & { sort?: 'newest' | 'oldest' | 'pr
 
 export type TicketRecord = Prisma.SupportTicketGetPayload<object>;
 
-function userMissing(
-  error: unknown,
-  input: { assigneeId?: string | null | undefined },
-): never | void {
-  if (!isForeignKeyViolation(error)) return;
-  const field = input.assigneeId ? 'assigneeId' : 'requesterId';
+function userMissing(error: unknown): never | void {
+  const constraint = foreignKeyConstraint(error);
+  if (constraint === undefined) return;
+  // The constraint names the column: support_tickets_assignee_id_fkey / ..._requester_id_fkey.
+  const field = /assignee/.test(constraint) ? 'assigneeId' : 'requesterId';
   throw new NovaError('VALIDATION_FAILED', `${field}: no such user`, { field, cause: error });
 }
 
@@ -120,7 +119,7 @@ export async function createTicket(ctx: PgContext, input: CreateTicketInput, act
         const ours = await ctx.prisma.supportTicket.findUnique({ where: { id } });
         if (ours) return ours;
       }
-      userMissing(error, data);
+      userMissing(error);
       throw error;
     }),
   );
@@ -152,7 +151,7 @@ export async function updateTicket(
   return ctx.run('updateTicket', () =>
     updateVersioned(ctx, TICKET, ticketId, expectedVersion, changes, actor).catch(
       (error: unknown) => {
-        userMissing(error, data);
+        userMissing(error);
         throw error;
       },
     ),
