@@ -73,7 +73,24 @@ function urlVar(env: Env, name: string, protocols: readonly string[]): string {
       field: name,
     });
   }
+  if (!url.hostname) {
+    throw new NovaError('CONFIG_INVALID', `${name} must name a host`, { field: name });
+  }
   return value;
+}
+
+/** A host name or IP literal; the URL setter silently ignores invalid ones, so check first. */
+function hostVar(env: Env, name: string): string {
+  const value = read(env, name, nonEmpty);
+  const host = value.includes(':') && !value.startsWith('[') ? `[${value}]` : value; // bare IPv6
+  const url = new URL('postgresql://placeholder');
+  url.hostname = host;
+  if (url.hostname === 'placeholder' || /[\s/?#@]/.test(value)) {
+    throw new NovaError('CONFIG_INVALID', `${name} is malformed: not a host name or IP address`, {
+      field: name,
+    });
+  }
+  return host;
 }
 
 const has = (env: Env, ...names: string[]) => names.some((n) => (env[n] ?? '') !== '');
@@ -84,7 +101,7 @@ function postgresUrl(env: Env): string | undefined {
     return undefined;
   }
   const url = new URL('postgresql://placeholder');
-  url.hostname = read(env, 'POSTGRES_HOST', nonEmpty);
+  url.hostname = hostVar(env, 'POSTGRES_HOST');
   url.port = String(read(env, 'POSTGRES_PORT', port, 5432));
   url.pathname = `/${encodeURIComponent(read(env, 'POSTGRES_DB', nonEmpty))}`;
   url.username = encodeURIComponent(read(env, 'POSTGRES_USER', nonEmpty));

@@ -4,14 +4,14 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { embeddedRootFor } from '../src/bootstrap/postgres/embedded.js';
+import { embeddedRootFor, freePort } from '../src/bootstrap/postgres/embedded.js';
 import { createEmptyDatabase } from './support/database.js';
 
 const CLI = resolve('src/cli.ts');
@@ -59,6 +59,17 @@ describe('nova CLI', () => {
     expect(result.stderr).toMatch(
       /error CONFIG_INVALID: DATABASE_URL is required.*\(field: DATABASE_URL\)/,
     );
+    // A server that is not there: retried with backoff, then one UNAVAILABLE line, no stack.
+    const port = await freePort();
+    const down = await run(['bootstrap', 'postgres'], {
+      DATABASE_URL: `postgresql://u:hunter2@127.0.0.1:${port}/d`,
+    });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(
+      /^nova: error UNAVAILABLE: postgres bootstrap: database unavailable/,
+    );
+    expect(down.stderr).not.toMatch(/\n\s+at /);
+    expect(down.stderr).not.toContain('hunter2');
     const malformed = await run(['health'], {
       DATABASE_URL: 'postgresql://u:hunter2@h/d',
       POSTGRES_POOL_SIZE: 'lots',
@@ -111,6 +122,17 @@ describe('nova CLI', () => {
       .split('\n')
       .map((line) => (JSON.parse(line) as { type: string }).type);
     expect(new Set(types)).toEqual(new Set(['permission', 'role']));
+    const file = join(mkdtempSync(join(tmpdir(), 'nova-cli-export-')), 'all.ndjson');
+    const toFile = await run(['export', '--include-users', '--out', file], env);
+    expect(toFile.code).toBe(0);
+    expect(toFile.stdout).toBe('');
+    expect(readFileSync(file, 'utf8')).toMatch(/"type":"role"/);
+    expect(toFile.stderr).toMatch(/exported 16 permission, 3 role, 0 user, 0 ticket/);
+    const badOut = await run(['export', '--out', '/nonexistent-dir/x.ndjson'], env);
+    expect(badOut.code).toBe(1);
+    expect(badOut.stderr).toMatch(
+      /error VALIDATION_FAILED: output: cannot write .*\(field: output\)/,
+    );
     expect(exported.stderr).toMatch(
       /exported 16 permission, 3 role, 0 ticket, 0 kb_article, 0 system_config/,
     );

@@ -16,7 +16,17 @@ function formatHealth(health: NovaHealth): string {
   ].join('\n');
 }
 
-const redactUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+/** The URL with its password (in the userinfo or a ?password= parameter) masked. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    if (url.searchParams.has('password')) url.searchParams.set('password', '***');
+    return url.toString().replace('%2A%2A%2A', '***');
+  } catch {
+    return '<unparseable URL>';
+  }
+}
 
 export async function runLocal({
   keepRunning,
@@ -56,7 +66,10 @@ export async function runLocal({
       );
     }
     if (keepRunning) {
-      process.stdout.write(`DATABASE_URL=${session.url}\nRunning; press Ctrl-C to stop.\n`);
+      // The full URL only for the embedded server this command owns (local, generated
+      // password); a configured server's credentials are the operator's and stay masked.
+      const shown = session.embedded ? session.url : redactUrl(session.url);
+      process.stdout.write(`DATABASE_URL=${shown}\nRunning; press Ctrl-C to stop.\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

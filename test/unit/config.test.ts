@@ -68,11 +68,27 @@ describe('loadConfig', () => {
       /malformed/,
     ],
     [{ MONGO_URL: 'http://localhost:27017' }, 'MONGO_URL', /mongodb:/],
+    [{ DATABASE_URL: 'postgresql://' }, 'DATABASE_URL', /must name a host/],
+    [
+      { POSTGRES_HOST: 'bad host', POSTGRES_DB: 'd', POSTGRES_USER: 'u', POSTGRES_PASSWORD: 'p' },
+      'POSTGRES_HOST',
+      /not a host name/,
+    ],
     [{ ELASTIC_URL: 'localhost:9200' }, 'ELASTIC_URL', /http: or https:|not a valid URL/],
   ])('names the bad variable: %j', (env, field, message) => {
     const error = fail(env);
     expect(error).toMatchObject({ code: 'CONFIG_INVALID', field });
     expect(error.message).toMatch(message);
+  });
+
+  it('accepts an IPv6 POSTGRES_HOST', () => {
+    const config = loadConfig({
+      POSTGRES_HOST: '::1',
+      POSTGRES_DB: 'd',
+      POSTGRES_USER: 'u',
+      POSTGRES_PASSWORD: 'p',
+    });
+    expect(new URL(config.postgres?.url ?? '').hostname).toBe('[::1]');
   });
 
   it('never echoes a value in its errors (they may be secrets)', () => {

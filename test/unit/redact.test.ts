@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redact } from '../../src/lib/db/postgres/redact.js';
+import { redactUrl } from '../../src/cli/commands.js';
+import { REDACTED, redact, redactConfigRow } from '../../src/lib/db/postgres/redact.js';
 
 describe('redact', () => {
   it('replaces secret-named values at any depth and keeps everything else', () => {
@@ -35,5 +36,27 @@ describe('redact', () => {
       password: null,
     });
     expect(JSON.stringify(redact({ n: 1n }))).toBe('{"n":"1"}');
+  });
+});
+
+describe('redactConfigRow and redactUrl', () => {
+  it('hides the whole value of a secret-named config key', () => {
+    expect(redactConfigRow({ key: 'smtp.password', value: 'hunter2' })).toEqual({
+      key: 'smtp.password',
+      value: REDACTED,
+    });
+    expect(redactConfigRow({ key: 'search.max_results', value: 50 })).toEqual({
+      key: 'search.max_results',
+      value: 50,
+    });
+  });
+
+  it('masks passwords in the userinfo and in ?password=, whatever they contain', () => {
+    expect(redactUrl('postgresql://u:s3cr%2Fet@h:5432/d')).toBe('postgresql://u:***@h:5432/d');
+    expect(redactUrl('postgresql://:pw@h/d')).toBe('postgresql://:***@h/d');
+    expect(redactUrl('postgresql://h/d?user=u&password=pw')).toBe(
+      'postgresql://h/d?user=u&password=***',
+    );
+    expect(redactUrl('not a url :pw@')).toBe('<unparseable URL>');
   });
 });

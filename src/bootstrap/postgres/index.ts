@@ -2,7 +2,11 @@
  * `nova bootstrap postgres`: migrate, then seed default roles. Idempotent; `dryRun` reports
  * the plan and changes nothing.
  */
+
+import { isTransientPgError, wrapPgError } from '../../lib/db/postgres/errors.js';
 import type { PostgresStore } from '../../lib/db/postgres.js';
+import { NovaError } from '../../lib/errors.js';
+import { withRetry } from '../../lib/retry.js';
 import { DEFAULT_PERMISSIONS, DEFAULT_ROLES } from './default-roles.js';
 import { type MigrationStatus, migrate, migrationStatus } from './migrate.js';
 import { applySeed, isEmptyPlan, planSeed, type SeedPlan } from './seed.js';
@@ -22,10 +26,30 @@ const FULL_SEED: SeedPlan = {
   ),
 };
 
+/**
+ * Errors leave as NovaErrors: a database that is not reachable yet (common while a container
+ * starts) is retried with backoff, then reported as UNAVAILABLE naming the step.
+ */
 export async function bootstrapPostgres(
   url: string,
   store: PostgresStore,
-  { dryRun = false }: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean } = {},
+): Promise<PostgresBootstrapReport> {
+  try {
+    return await withRetry(() => bootstrapOnce(url, store, options), {
+      attempts: 5,
+      baseDelayMs: 500,
+      isTransient: (error) => !(error instanceof NovaError) && isTransientPgError(error),
+    });
+  } catch (error) {
+    throw wrapPgError(error, options.dryRun ? 'bootstrap (dry run)' : 'bootstrap');
+  }
+}
+
+async function bootstrapOnce(
+  url: string,
+  store: PostgresStore,
+  { dryRun = false }: { dryRun?: boolean },
 ): Promise<PostgresBootstrapReport> {
   if (dryRun) {
     const status: MigrationStatus = await migrationStatus(url);
