@@ -94,14 +94,17 @@ function explain(error: unknown, slugValue: string | undefined): never {
 const publishedAtFor = (status: ArticleStatus, current: Date | null) =>
   status === 'published' ? (current ?? new Date()) : current;
 
+/** The id is fixed across retries: a retry after a lost COMMIT reply returns the committed row. */
 export async function createArticle(ctx: PgContext, input: CreateArticleInput, actor?: Actor) {
   const data = parseInput(createArticleInput, input);
+  const id = crypto.randomUUID();
   return ctx.run('createArticle', () =>
     ctx.prisma
       .$transaction(async (tx) => {
         const article = await tx.knowledgeBaseArticle.create({
           data: {
             ...data,
+            id,
             summary: data.summary ?? null,
             publishedAt: publishedAtFor(data.status, null),
           },
@@ -121,7 +124,13 @@ export async function createArticle(ctx: PgContext, input: CreateArticleInput, a
         );
         return article;
       })
-      .catch((error: unknown) => explain(error, data.slug)),
+      .catch(async (error: unknown) => {
+        if (uniqueViolationFields(error) !== undefined) {
+          const ours = await ctx.prisma.knowledgeBaseArticle.findUnique({ where: { id } });
+          if (ours) return ours;
+        }
+        return explain(error, data.slug);
+      }),
   );
 }
 

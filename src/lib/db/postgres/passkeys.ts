@@ -79,14 +79,20 @@ export async function registerPasskey(
 ) {
   const owner = parseInput(uuid, userId, 'userId');
   const data = parseInput(registerPasskeyInput, input);
+  // Fixed across retries: a collision with a row of this owner created at this very instant
+  // is our own earlier attempt whose COMMIT reply was lost, not a duplicate registration.
+  const createdAt = new Date();
+  let attempts = 0;
   return ctx.run('registerPasskey', () =>
     ctx.prisma
       .$transaction(async (tx) => {
+        attempts++;
         const passkey = await tx.passkey.create({
           data: {
             ...data,
             userId: owner,
             aaguid: data.aaguid ?? null,
+            createdAt,
             nickname: data.nickname ?? null,
           },
           select: summary,
@@ -104,8 +110,18 @@ export async function registerPasskey(
         });
         return passkey;
       })
-      .catch((error: unknown) => {
+      .catch(async (error: unknown) => {
         if (uniqueViolationFields(error) !== undefined) {
+          const stored = await ctx.prisma.passkey.findUnique({
+            where: { credentialId: data.credentialId },
+            select: summary,
+          });
+          // Only after a retry: on a first attempt a collision is always a real duplicate.
+          const ours =
+            attempts > 1 &&
+            stored?.userId === owner &&
+            stored.createdAt.getTime() === createdAt.getTime();
+          if (stored && ours) return stored;
           throw new NovaError('ALREADY_EXISTS', 'this credential is already registered', {
             field: 'credentialId',
             cause: error,
@@ -155,18 +171,30 @@ export async function recordPasskeyUse(
   const id = parseInput(bytes(1023), credentialId, 'credentialId');
   const count = parseInput(signCount, newSignCount, 'signCount');
   const now = new Date();
-  const updated = await ctx.run('recordPasskeyUse', () =>
-    ctx.prisma.passkey.updateMany({
+  let attempts = 0;
+  const updated = await ctx.run('recordPasskeyUse', () => {
+    attempts++;
+    return ctx.prisma.passkey.updateMany({
       where: { credentialId: id, signCount: count === 0n ? 0n : { lt: count } },
       data: { signCount: count, lastUsedAt: now },
-    }),
-  );
+    });
+  });
   if (updated.count === 1) return { signCount: count, lastUsedAt: now };
 
   const stored = await ctx.run('recordPasskeyUse', () =>
     ctx.prisma.passkey.findUnique({ where: { credentialId: id }, select: summary }),
   );
   if (!stored) throw new NovaError('NOT_FOUND', 'unknown credential', { field: 'credentialId' });
+  // Our own update, committed by an earlier attempt whose reply was lost: lastUsedAt is this
+  // call's. Only possible after a retry; on a first attempt an equal counter is never ours
+  // (a concurrent assertion in the same millisecond would share the timestamp).
+  if (
+    attempts > 1 &&
+    stored.signCount === count &&
+    stored.lastUsedAt?.getTime() === now.getTime()
+  ) {
+    return { signCount: count, lastUsedAt: now };
+  }
   await ctx.run('recordPasskeyUse', () =>
     ctx.prisma.auditLog.create({
       data: auditData(
