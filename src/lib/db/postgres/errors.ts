@@ -64,56 +64,52 @@ export function isTransientPgError(error: unknown): boolean {
   return false;
 }
 
+type LinkTest = (link: Loose) => boolean;
+const UNIQUE: LinkTest = (l) =>
+  l.code === 'P2002' || l.kind === 'UniqueConstraintViolation' || l.code === '23505';
+const FOREIGN_KEY: LinkTest = (l) =>
+  l.code === 'P2003' || l.kind === 'ForeignKeyConstraintViolation' || l.code === '23503';
+const NOT_FOUND: LinkTest = (l) => l.code === 'P2025';
+
+/** The links of the error's chain that pass `test`, outermost first. */
+const links = (error: unknown, test: LinkTest) => [...chain(error)].filter(test);
+
 /** The constraint's fields of a unique violation (P2002), when the driver says which. */
 export function uniqueViolationFields(error: unknown): string[] | undefined {
-  for (const link of chain(error)) {
-    if (
-      link.code === 'P2002' ||
-      link.kind === 'UniqueConstraintViolation' ||
-      link.code === '23505'
-    ) {
-      const meta = asObject(link.meta);
-      const target = meta?.target ?? asObject(asObject(link.constraint))?.fields;
-      if (Array.isArray(target)) return target.map(String);
-      return [];
-    }
-  }
-  return undefined;
+  const [link] = links(error, UNIQUE);
+  if (!link) return undefined;
+  const target = asObject(link.meta)?.target ?? asObject(asObject(link.constraint))?.fields;
+  return Array.isArray(target) ? target.map(String) : [];
 }
 
 /** True for "the row you named does not exist" (P2025). */
-export const isRecordNotFound = (error: unknown): boolean =>
-  [...chain(error)].some((link) => link.code === 'P2025');
-
-/**
- * The constraint (or field) named by a foreign-key violation, e.g.
- * "support_tickets_requester_id_fkey"; undefined when the error is not one.
- */
-export function foreignKeyConstraint(error: unknown): string | undefined {
-  for (const link of chain(error)) {
-    if (
-      link.code === 'P2003' ||
-      link.kind === 'ForeignKeyConstraintViolation' ||
-      link.code === '23503'
-    ) {
-      const meta = asObject(link.meta);
-      const named = link.constraint ?? meta?.field_name ?? meta?.constraint;
-      if (typeof named === 'string') return named;
-      const nested = asObject(link.constraint);
-      if (nested && typeof nested.index === 'string') return nested.index;
-    }
-  }
-  return isForeignKeyViolation(error) ? '' : undefined;
-}
+export const isRecordNotFound = (error: unknown): boolean => links(error, NOT_FOUND).length > 0;
 
 /** True for a foreign-key violation (P2003 / SQLSTATE 23503). */
 export const isForeignKeyViolation = (error: unknown): boolean =>
-  [...chain(error)].some(
-    (link) =>
-      link.code === 'P2003' ||
-      link.kind === 'ForeignKeyConstraintViolation' ||
-      link.code === '23503',
-  );
+  links(error, FOREIGN_KEY).length > 0;
+
+/**
+ * The constraint (or field) named by a foreign-key violation, e.g.
+ * "support_tickets_requester_id_fkey"; '' when unnamed; undefined when the error is not one.
+ */
+export function foreignKeyConstraint(error: unknown): string | undefined {
+  const found = links(error, FOREIGN_KEY);
+  if (found.length === 0) return undefined;
+  for (const link of found) {
+    const meta = asObject(link.meta);
+    // pg names it in `constraint`; Prisma in meta.field_name or the adapter's constraint.index.
+    const candidates = [
+      link.constraint,
+      meta?.field_name,
+      meta?.constraint,
+      asObject(link.constraint)?.index,
+    ];
+    const named = candidates.find((c): c is string => typeof c === 'string');
+    if (named) return named;
+  }
+  return '';
+}
 
 /**
  * Wraps an unexpected driver error with context. NovaErrors pass through unchanged; transient
