@@ -43,6 +43,12 @@ describe('isTransientPgError', () => {
     ['syntax error', Object.assign(new Error('syntax error'), { code: '42601' })],
     ['not found', prismaError('P2025')],
     ['a plain string', 'oops'],
+    [
+      'a NovaError, even one caused by a connection error',
+      new NovaError('VERSION_CONFLICT', 'stale', {
+        cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }),
+      }),
+    ],
   ])('does not retry %s', (_label, error) => {
     expect(isTransientPgError(error)).toBe(false);
   });

@@ -5,7 +5,6 @@
 
 import { isTransientPgError, wrapPgError } from '../../lib/db/postgres/errors.js';
 import type { PostgresStore } from '../../lib/db/postgres.js';
-import { NovaError } from '../../lib/errors.js';
 import { withRetry } from '../../lib/retry.js';
 import { DEFAULT_PERMISSIONS, DEFAULT_ROLES } from './default-roles.js';
 import { type MigrationStatus, migrate, migrationStatus } from './migrate.js';
@@ -39,7 +38,7 @@ export async function bootstrapPostgres(
     return await withRetry(() => bootstrapOnce(url, store, options), {
       attempts: 5,
       baseDelayMs: 500,
-      isTransient: (error) => !(error instanceof NovaError) && isTransientPgError(error),
+      isTransient: isTransientPgError,
     });
   } catch (error) {
     throw wrapPgError(error, options.dryRun ? 'bootstrap (dry run)' : 'bootstrap');

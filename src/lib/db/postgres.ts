@@ -9,7 +9,6 @@
 
 import type pg from 'pg';
 import type { PostgresConfig } from '../../config.js';
-import { NovaError } from '../errors.js';
 import { withRetry } from '../retry.js';
 import * as articles from './postgres/articles.js';
 import { createPool, createPrismaClient, type Db } from './postgres/client.js';
@@ -75,8 +74,7 @@ export class PostgresStore {
       return await withRetry(work, {
         attempts: this.#config.retryAttempts,
         baseDelayMs: this.#options.retryBaseDelayMs ?? 100,
-        // A NovaError is a decision already made (conflict, not found): never retried.
-        isTransient: (error) => !(error instanceof NovaError) && isTransientPgError(error),
+        isTransient: isTransientPgError,
         onRetry: (error, attempt) => this.#options.onRetry?.(operation, error, attempt),
       });
     } catch (error) {

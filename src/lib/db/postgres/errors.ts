@@ -52,6 +52,9 @@ function* chain(error: unknown): Generator<Loose> {
 }
 
 export function isTransientPgError(error: unknown): boolean {
+  // A NovaError is a decision already made (conflict, not found), even when its cause was a
+  // driver error: never worth another attempt.
+  if (error instanceof NovaError) return false;
   for (const link of chain(error)) {
     const code = typeof link.code === 'string' ? link.code : undefined;
     const original = typeof link.originalCode === 'string' ? link.originalCode : undefined;
