@@ -9,7 +9,7 @@ import type { ArticleStatus, ArticleVisibility } from '../../../generated/prisma
 import { NovaError } from '../../errors.js';
 import type { Actor } from './audit.js';
 import type { PgContext } from './context.js';
-import { isForeignKeyViolation, uniqueViolationFields } from './errors.js';
+import { committedEarlier, isForeignKeyViolation, uniqueViolationFields } from './errors.js';
 import { recordSearchableChange } from './outbox.js';
 import {
   decodeCursor,
@@ -125,10 +125,9 @@ export async function createArticle(ctx: PgContext, input: CreateArticleInput, a
         return article;
       })
       .catch(async (error: unknown) => {
-        if (uniqueViolationFields(error) !== undefined) {
-          const ours = await ctx.prisma.knowledgeBaseArticle.findUnique({ where: { id } });
-          if (ours) return ours;
-        }
+        const own = () => ctx.prisma.knowledgeBaseArticle.findUnique({ where: { id } });
+        const ours = await committedEarlier(error, own);
+        if (ours) return ours;
         return explain(error, data.slug);
       }),
   );

@@ -85,6 +85,18 @@ export function uniqueViolationFields(error: unknown): string[] | undefined {
   return Array.isArray(target) ? target.map(String) : [];
 }
 
+/**
+ * For a create whose id is fixed across retries: after a unique violation, the row an earlier
+ * attempt committed (its COMMIT reply was lost), found by `findOwn`; null when the error is
+ * something else or the conflict is real.
+ */
+export async function committedEarlier<T>(
+  error: unknown,
+  findOwn: () => Promise<T | null>,
+): Promise<T | null> {
+  return uniqueViolationFields(error) === undefined ? null : findOwn();
+}
+
 /** True for "the row you named does not exist" (P2025). */
 export const isRecordNotFound = (error: unknown): boolean => links(error, NOT_FOUND).length > 0;
 

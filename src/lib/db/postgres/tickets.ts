@@ -8,7 +8,7 @@ import type { TicketPriority, TicketStatus } from '../../../generated/prisma/enu
 import { NovaError } from '../../errors.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
-import { foreignKeyConstraint, uniqueViolationFields } from './errors.js';
+import { committedEarlier, foreignKeyConstraint } from './errors.js';
 import { outboxData } from './outbox.js';
 import { insertAudit, insertOutbox, insertTicket, inTransaction } from './sql.js';
 import {
@@ -115,10 +115,10 @@ export async function createTicket(ctx: PgContext, input: CreateTicketInput, act
       await insertOutbox(client, outboxData('ticket', id, 'index', ticket.version));
       return ticket;
     }).catch(async (error: unknown) => {
-      if (uniqueViolationFields(error) !== undefined) {
-        const ours = await ctx.prisma.supportTicket.findUnique({ where: { id } });
-        if (ours) return ours;
-      }
+      const ours = await committedEarlier(error, () =>
+        ctx.prisma.supportTicket.findUnique({ where: { id } }),
+      );
+      if (ours) return ours;
       userMissing(error);
       throw error;
     }),

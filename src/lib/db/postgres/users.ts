@@ -7,7 +7,7 @@ import type { Prisma } from '../../../generated/prisma/client.js';
 import { NovaError } from '../../errors.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
-import { isRecordNotFound, uniqueViolationFields } from './errors.js';
+import { committedEarlier, isRecordNotFound, uniqueViolationFields } from './errors.js';
 import { insertAudit, insertUser, inTransaction } from './sql.js';
 import { optionalText, parseInput, text, uuid } from './validation.js';
 
@@ -86,13 +86,9 @@ export async function createUser(
     } catch (error) {
       // The id is fixed across retries: if a retry collides with a row carrying our own id,
       // an earlier attempt committed and only its reply was lost. That is success.
-      if (uniqueViolationFields(error) !== undefined) {
-        const ours = await ctx.prisma.user.findUnique({
-          where: { id: user.id },
-          select: { id: true },
-        });
-        if (ours) return user;
-      }
+      const own = () =>
+        ctx.prisma.user.findUnique({ where: { id: user.id }, select: { id: true } });
+      if (await committedEarlier(error, own)) return user;
       emailTaken(error, data.email);
       throw error;
     }
