@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/bootstrap/postgres/embedded.js';
 import { bootstrapPostgres } from '../src/bootstrap/postgres/index.js';
+import { loadConfig } from '../src/config.js';
 import { createNovaDb } from '../src/lib/db/index.js';
 import { createPool } from '../src/lib/db/postgres/client.js';
 
@@ -73,9 +74,8 @@ const median = (values: number[]) =>
 async function main() {
   const { url, cleanup } = await database();
   const db = createNovaDb({
+    ...loadConfig({}),
     postgres: { url, poolSize: POOL, connectTimeoutMs: 5000, retryAttempts: 4 },
-    mongo: undefined,
-    elastic: undefined,
   });
   // The baseline gets its own pool, built the same way as novaDb's (same size and settings).
   const raw = createPool({ url, poolSize: POOL, connectTimeoutMs: 5000, retryAttempts: 1 });

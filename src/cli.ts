@@ -4,14 +4,24 @@
  *
  *   nova local [--keep-running] [--demo] [--json]  embedded (or configured) PostgreSQL, bootstrapped (demo data: embedded or --demo); prints health
  *   nova bootstrap postgres [--dry-run] [--json]   migrate + seed default roles (idempotent)
+ *   nova bootstrap mongo [--dry-run] [--json]      telemetry collections, TTLs, indexes, app user (idempotent)
+ *   nova bootstrap all [--dry-run] [--json]        PostgreSQL, then every other configured store
  *   nova migrate status [--json]              applied / pending / modified migrations (exit 1 unless up to date)
  *   nova export [--include-users] [--out FILE]     NDJSON export (stdout by default)
- *   nova health [--json]                      PostgreSQL health (exit 1 when down)
+ *   nova health [--json]                      every configured store (exit 1 unless all are up)
  *
  * Exit codes: 0 success, 1 failure, 2 usage error.
  */
 import { parseArgs } from 'node:util';
-import { runBootstrap, runExport, runHealth, runLocal, runMigrateStatus } from './cli/commands.js';
+import {
+  BOOTSTRAP_TARGETS,
+  type BootstrapTarget,
+  runBootstrap,
+  runExport,
+  runHealth,
+  runLocal,
+  runMigrateStatus,
+} from './cli/commands.js';
 import { reportError, UsageError } from './cli/output.js';
 
 const USAGE = `Usage: nova <command> [options]
@@ -20,9 +30,12 @@ Commands:
   local [--keep-running] [--demo] [--json] Start (or use the configured) PostgreSQL, bootstrap it, print health;
                                            demo data goes into the embedded one (or with --demo)
   bootstrap postgres [--dry-run] [--json]  Apply migrations and seed default roles; --dry-run prints the plan only
+  bootstrap mongo [--dry-run] [--json]     Create or reconcile the telemetry collections (validators, TTL and
+                                           analytics indexes) and, with MONGO_ADMIN_*, the application user
+  bootstrap all [--dry-run] [--json]       PostgreSQL, then MongoDB when MONGO_URL is set
   migrate status [--json]                  Show applied, pending and modified migrations
   export [--include-users] [--out FILE]    Stream NDJSON of the data (never password hashes or passkey keys)
-  health [--json]                          Check PostgreSQL (exit 1 when down)
+  health [--json]                          Check every configured store (exit 1 unless all are up)
   help                                     Show this text
 
 Configuration comes from the environment: see .env.example.
@@ -64,10 +77,14 @@ export async function main(argv: string[]): Promise<number> {
           demo: values.demo ?? false,
         });
       case 'bootstrap':
-        if (sub !== 'postgres')
-          throw new UsageError(`bootstrap needs a target: postgres (got ${sub ?? 'nothing'})`);
+        if (!BOOTSTRAP_TARGETS.includes(sub as BootstrapTarget)) {
+          throw new UsageError(
+            `bootstrap needs a target: ${BOOTSTRAP_TARGETS.join(', ')} (got ${sub ?? 'nothing'})`,
+          );
+        }
         extra(1);
         return await runBootstrap({
+          target: sub as BootstrapTarget,
           dryRun: values['dry-run'] ?? false,
           json: values.json ?? false,
         });

@@ -7,7 +7,16 @@
  * are secrets.
  */
 import { z } from 'zod';
+import { formatDuration, parseDuration } from './lib/duration.js';
 import { NovaError } from './lib/errors.js';
+import {
+  DEFAULT_WRITE_CONCERN,
+  defaultRetentionMs,
+  isTelemetryCollection,
+  TELEMETRY_COLLECTIONS,
+  type TelemetryCollection,
+  type WriteAcknowledgement,
+} from './lib/telemetry/collections.js';
 
 export interface PostgresConfig {
   /** Full connection string; built from POSTGRES_* when DATABASE_URL is unset. */
@@ -21,10 +30,46 @@ export interface PostgresConfig {
 }
 
 export interface MongoConfig {
+  /** MONGO_URL: hosts and options, e.g. mongodb://h1,h2,h3/?replicaSet=rs0. */
   url: string;
+  /** The logs database (MONGO_DB_NAME, default nova_logs). */
   dbName: string;
+  /** Application user (MONGO_USER / MONGO_PASSWORD); credentials in MONGO_URL also work. */
   user: string | undefined;
   password: string | undefined;
+  /** Where the application user is defined (MONGO_AUTH_SOURCE, default: the logs database). */
+  authSource: string;
+  /**
+   * Administrator (MONGO_ADMIN_USER / MONGO_ADMIN_PASSWORD, defined in `admin`), used only by
+   * `nova bootstrap mongo` to create or update the application user.
+   */
+  admin: { user: string; password: string } | undefined;
+  /** CA certificate for TLS (MONGO_TLS_CA_FILE); setting it turns TLS on. */
+  tlsCaFile: string | undefined;
+  /** Connections per server (MONGO_POOL_SIZE, default 20). */
+  poolSize: number;
+  /** How long an operation waits for a usable server (MONGO_SERVER_SELECTION_TIMEOUT_MS, default 5000). */
+  serverSelectionTimeoutMs: number;
+  /** TTL per collection in ms: the design's defaults, overridden by MONGO_RETENTION. */
+  retentionMs: Record<TelemetryCollection, number>;
+  /** Write concern per collection: defaults overridden by MONGO_WRITE_CONCERN. */
+  writeConcern: Record<TelemetryCollection, WriteAcknowledgement>;
+}
+
+/** The telemetry writer's buffer and timing (TELEMETRY_*); defaults suit one service process. */
+export interface TelemetryConfig {
+  /** Stamped on every event as `service` (OTEL_SERVICE_NAME, default nova-api). */
+  serviceName: string;
+  /** Events held in memory at most; beyond it new events are dropped (default 10000). */
+  bufferSize: number;
+  /** Events per insertMany (default 500). */
+  batchSize: number;
+  /** Longest wait before buffered events are written (default 1000 ms). */
+  flushIntervalMs: number;
+  /** A write that takes longer counts as failed and is retried (default 10000 ms). */
+  writeTimeoutMs: number;
+  /** How long shutdown may spend flushing (default 5000 ms). */
+  shutdownTimeoutMs: number;
 }
 
 export interface ElasticConfig {
@@ -38,6 +83,7 @@ export interface NovaConfig {
   postgres: PostgresConfig | undefined;
   mongo: MongoConfig | undefined;
   elastic: ElasticConfig | undefined;
+  telemetry: TelemetryConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -109,6 +155,121 @@ function postgresUrl(env: Env): string | undefined {
   return url.toString();
 }
 
+/**
+ * "collection=value,collection=value" for per-collection overrides. Unknown collections and
+ * malformed values are errors naming the variable, never silently ignored.
+ */
+function collectionMap<T>(
+  env: Env,
+  name: string,
+  defaults: Record<TelemetryCollection, T>,
+  parseValue: (text: string) => T | undefined,
+  expected: string,
+): Record<TelemetryCollection, T> {
+  const result = { ...defaults };
+  const raw = env[name]?.trim();
+  if (!raw) return result;
+  for (const entry of raw.split(',')) {
+    const [key = '', value = '', ...more] = entry.split('=').map((part) => part.trim());
+    const fail = (why: string) => {
+      throw new NovaError('CONFIG_INVALID', `${name} is malformed: ${why}`, { field: name });
+    };
+    if (more.length > 0 || !key || !value) fail(`"${entry.trim()}" is not collection=value`);
+    if (!isTelemetryCollection(key)) {
+      fail(`unknown collection "${key}" (known: ${TELEMETRY_COLLECTIONS.join(', ')})`);
+    }
+    const parsed = parseValue(value);
+    if (parsed === undefined) fail(`${key}: expected ${expected}, got "${value}"`);
+    result[key as TelemetryCollection] = parsed as T;
+  }
+  return result;
+}
+
+/** MongoDB stores expireAfterSeconds as a 32-bit integer; the TTL monitor runs every 60 s. */
+const MAX_TTL_MS = 2_147_483_647 * 1000;
+const parseRetention = (text: string) => {
+  const ms = parseDuration(text);
+  return ms !== undefined && ms >= 60_000 && ms <= MAX_TTL_MS && ms % 1000 === 0 ? ms : undefined;
+};
+const parseAcknowledgement = (text: string): WriteAcknowledgement | undefined => {
+  if (text === 'majority') return 'majority';
+  return /^[1-9]\d?$/.test(text) ? Number(text) : undefined;
+};
+
+function credentials(env: Env, userVar: string, passwordVar: string) {
+  const user = env[userVar] || undefined;
+  const password = env[passwordVar] || undefined;
+  if (user && !password) {
+    throw new NovaError('CONFIG_INVALID', `${passwordVar} is required with ${userVar}`, {
+      field: passwordVar,
+    });
+  }
+  if (password && !user) {
+    throw new NovaError('CONFIG_INVALID', `${userVar} is required with ${passwordVar}`, {
+      field: userVar,
+    });
+  }
+  return user && password ? { user, password } : undefined;
+}
+
+function mongoConfig(env: Env): MongoConfig | undefined {
+  if (!has(env, 'MONGO_URL')) return undefined;
+  const dbName = read(env, 'MONGO_DB_NAME', nonEmpty, 'nova_logs');
+  const app = credentials(env, 'MONGO_USER', 'MONGO_PASSWORD');
+  return {
+    url: urlVar(env, 'MONGO_URL', ['mongodb:', 'mongodb+srv:']),
+    dbName,
+    user: app?.user,
+    password: app?.password,
+    authSource: read(env, 'MONGO_AUTH_SOURCE', nonEmpty, dbName),
+    admin: credentials(env, 'MONGO_ADMIN_USER', 'MONGO_ADMIN_PASSWORD'),
+    tlsCaFile: env.MONGO_TLS_CA_FILE || undefined,
+    poolSize: read(env, 'MONGO_POOL_SIZE', positiveInt(1000), 20),
+    serverSelectionTimeoutMs: read(
+      env,
+      'MONGO_SERVER_SELECTION_TIMEOUT_MS',
+      positiveInt(600_000),
+      5000,
+    ),
+    retentionMs: collectionMap(
+      env,
+      'MONGO_RETENTION',
+      defaultRetentionMs(),
+      parseRetention,
+      `a duration such as 90d, 12h or 30m (at least 1m, whole seconds, at most ${formatDuration(MAX_TTL_MS)})`,
+    ),
+    writeConcern: collectionMap(
+      env,
+      'MONGO_WRITE_CONCERN',
+      { ...DEFAULT_WRITE_CONCERN },
+      parseAcknowledgement,
+      'majority or a member count 1-99',
+    ),
+  };
+}
+
+function telemetryConfig(env: Env): TelemetryConfig {
+  const bufferSize = read(env, 'TELEMETRY_BUFFER_SIZE', positiveInt(10_000_000), 10_000);
+  const batchSize = read(env, 'TELEMETRY_BATCH_SIZE', positiveInt(100_000), 500);
+  if (batchSize > bufferSize) {
+    throw new NovaError(
+      'CONFIG_INVALID',
+      'TELEMETRY_BATCH_SIZE must not exceed TELEMETRY_BUFFER_SIZE',
+      {
+        field: 'TELEMETRY_BATCH_SIZE',
+      },
+    );
+  }
+  return {
+    serviceName: read(env, 'OTEL_SERVICE_NAME', nonEmpty, 'nova-api'),
+    bufferSize,
+    batchSize,
+    flushIntervalMs: read(env, 'TELEMETRY_FLUSH_INTERVAL_MS', positiveInt(3_600_000), 1000),
+    writeTimeoutMs: read(env, 'TELEMETRY_WRITE_TIMEOUT_MS', positiveInt(600_000), 10_000),
+    shutdownTimeoutMs: read(env, 'TELEMETRY_SHUTDOWN_TIMEOUT_MS', positiveInt(600_000), 5000),
+  };
+}
+
 /** Parses the environment. Throws NovaError CONFIG_INVALID naming the first bad variable. */
 export function loadConfig(env: Env = process.env): NovaConfig {
   const pgUrl = postgresUrl(env);
@@ -122,14 +283,7 @@ export function loadConfig(env: Env = process.env): NovaConfig {
             connectTimeoutMs: read(env, 'POSTGRES_CONNECT_TIMEOUT_MS', positiveInt(600_000), 5000),
             retryAttempts: read(env, 'POSTGRES_RETRY_ATTEMPTS', positiveInt(20), 4),
           },
-    mongo: has(env, 'MONGO_URL')
-      ? {
-          url: urlVar(env, 'MONGO_URL', ['mongodb:', 'mongodb+srv:']),
-          dbName: read(env, 'MONGO_DB_NAME', nonEmpty, 'nova_logs'),
-          user: env.MONGO_USER || undefined,
-          password: env.MONGO_PASSWORD || undefined,
-        }
-      : undefined,
+    mongo: mongoConfig(env),
     elastic: has(env, 'ELASTIC_URL')
       ? {
           url: urlVar(env, 'ELASTIC_URL', ['http:', 'https:']),
@@ -137,6 +291,7 @@ export function loadConfig(env: Env = process.env): NovaConfig {
           password: env.ELASTIC_PASSWORD || undefined,
         }
       : undefined,
+    telemetry: telemetryConfig(env),
   };
 }
 

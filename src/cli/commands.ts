@@ -1,18 +1,43 @@
 /** The CLI commands. Each returns its exit code; errors propagate to cli.ts's single handler. */
 
+import { bootstrapMongo, formatMongoReport } from '../bootstrap/mongo/index.js';
 import { seedDemoData } from '../bootstrap/postgres/demo.js';
 import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/index.js';
 import { migrationStatus } from '../bootstrap/postgres/migrate.js';
+import { loadConfig } from '../config.js';
 import type { NovaHealth } from '../lib/db/index.js';
+import { NovaError } from '../lib/errors.js';
 import { openSession } from './database.js';
 import { printJson } from './output.js';
 
+const row = (name: string, status: string, latencyMs: number | undefined, detail = '') =>
+  `  ${name.padEnd(9)} ${status.padEnd(14)} ${latencyMs === undefined ? '         ' : `${String(latencyMs).padStart(6)} ms`}  ${detail}`.trimEnd();
+
+function mongoDetail(
+  mongo: Exclude<NovaHealth['checks']['mongodb'], { status: 'not_configured' }>,
+) {
+  if (mongo.error) return mongo.error;
+  const set = mongo.replicaSet;
+  const members = set
+    ? `, replica set ${set.name}: ${set.members.map((m) => `${m.host} ${m.state}`).join(', ')}`
+    : '';
+  return `MongoDB ${mongo.serverVersion}${members}`;
+}
+
 function formatHealth(health: NovaHealth): string {
   const pg = health.checks.postgres;
-  const detail = pg.status === 'up' ? `PostgreSQL ${pg.serverVersion}` : pg.error;
+  const mongo = health.checks.mongodb;
   return [
     `status: ${health.status}`,
-    `  postgres  ${pg.status.padEnd(5)} ${String(pg.latencyMs).padStart(7)} ms  ${detail}`,
+    row(
+      'postgres',
+      pg.status,
+      pg.latencyMs,
+      pg.status === 'up' ? `PostgreSQL ${pg.serverVersion}` : pg.error,
+    ),
+    mongo.status === 'not_configured'
+      ? row('mongodb', mongo.status, undefined, 'set MONGO_URL to enable')
+      : row('mongodb', mongo.status, mongo.latencyMs, mongoDetail(mongo)),
   ].join('\n');
 }
 
@@ -81,16 +106,51 @@ export async function runLocal({
   }
 }
 
-export async function runBootstrap({ dryRun, json }: { dryRun: boolean; json: boolean }) {
-  const session = await openSession();
-  try {
-    const report = await bootstrapPostgres(session.url, session.db.postgres, { dryRun });
-    if (json) printJson(report);
-    else process.stdout.write(`${formatBootstrapReport(report)}\n`);
-    return 0;
-  } finally {
-    await session.close();
+export const BOOTSTRAP_TARGETS = ['postgres', 'mongo', 'all'] as const;
+export type BootstrapTarget = (typeof BOOTSTRAP_TARGETS)[number];
+
+/**
+ * `postgres` and `mongo` bootstrap one store and fail when it is not configured; `all`
+ * bootstraps PostgreSQL and then every other configured store, saying which it skipped.
+ */
+export async function runBootstrap({
+  target,
+  dryRun,
+  json,
+}: {
+  target: BootstrapTarget;
+  dryRun: boolean;
+  json: boolean;
+}) {
+  const config = loadConfig();
+  const results: Record<string, unknown> = {};
+  const text: string[] = [];
+  if (target === 'postgres' || target === 'all') {
+    const session = await openSession();
+    try {
+      const report = await bootstrapPostgres(session.url, session.db.postgres, { dryRun });
+      results.postgres = report;
+      text.push(formatBootstrapReport(report));
+    } finally {
+      await session.close();
+    }
   }
+  if (target === 'mongo' || (target === 'all' && config.mongo)) {
+    if (!config.mongo) {
+      throw new NovaError('CONFIG_INVALID', 'MONGO_URL is required to bootstrap MongoDB', {
+        field: 'MONGO_URL',
+      });
+    }
+    const report = await bootstrapMongo(config.mongo, { dryRun });
+    results.mongo = report;
+    text.push(formatMongoReport(report));
+  } else if (target === 'all') {
+    results.mongo = { skipped: 'MONGO_URL is not set' };
+    text.push('MongoDB: skipped (MONGO_URL is not set)');
+  }
+  if (json) printJson(target === 'all' ? results : Object.values(results)[0]);
+  else process.stdout.write(`${text.join('\n')}\n`);
+  return 0;
 }
 
 export async function runMigrateStatus({ json }: { json: boolean }) {

@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { afterAll, inject } from 'vitest';
 import { bootstrapPostgres } from '../../src/bootstrap/postgres/index.js';
-import type { NovaConfig } from '../../src/config.js';
+import { loadConfig, type NovaConfig } from '../../src/config.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
 import { createPool } from '../../src/lib/db/postgres/client.js';
 import { databaseUrl } from './global-setup.js';
@@ -37,9 +37,8 @@ export function testConfig(
   overrides: Partial<NonNullable<NovaConfig['postgres']>> = {},
 ): NovaConfig {
   return {
+    ...loadConfig({}),
     postgres: { url, poolSize: 5, connectTimeoutMs: 2000, retryAttempts: 3, ...overrides },
-    mongo: undefined,
-    elastic: undefined,
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactUrl } from '../../src/cli/commands.js';
-import { REDACTED, redact, redactConfigRow } from '../../src/lib/db/postgres/redact.js';
+import { REDACTED, redact, redactConfigRow } from '../../src/lib/redact.js';
 
 describe('redact', () => {
   it('replaces secret-named values at any depth and keeps everything else', () => {

@@ -9,26 +9,44 @@
  * edge where that happens); `createNovaDb(config)` builds an instance from an explicit config
  * (the CLI, the service and the tests use it). One PostgreSQL pool per instance.
  *
- * The MongoDB telemetry store (`novaDb.mongo`) and Elasticsearch search (`searchTickets`,
- * `searchKnowledgeBase`) arrive with their own issues; this module only exposes what works.
+ * `novaDb.mongo` is the MongoDB telemetry store (batched log writer, analytics, health);
+ * touching it without MONGO_URL is a CONFIG_INVALID error naming the variable. Elasticsearch
+ * search (`searchTickets`, `searchKnowledgeBase`) arrives with its own issue; this module
+ * only exposes what works.
  */
 import { loadConfig, type NovaConfig, requirePostgres } from '../../config.js';
+import { NovaError } from '../errors.js';
+import { type MongoHealth, MongoStore, type MongoStoreOptions } from './mongo.js';
 import { type PostgresHealth, PostgresStore, type PostgresStoreOptions } from './postgres.js';
 
+export type { MongoHealth, PerformanceReport, SearchAnalytics } from './mongo.js';
+export { MongoStore } from './mongo.js';
 export type { Actor, ExportCounts, ExportOptions, PostgresHealth } from './postgres.js';
 export { PostgresStore } from './postgres.js';
 
+export interface NovaDbOptions extends PostgresStoreOptions {
+  mongo?: MongoStoreOptions;
+}
+
+/**
+ * ok: every configured store is up; degraded: an optional store (MongoDB) is down or
+ * degraded; down: PostgreSQL, the one required store, is down.
+ */
 export interface NovaHealth {
-  status: 'ok' | 'down';
-  checks: { postgres: PostgresHealth };
+  status: 'ok' | 'degraded' | 'down';
+  checks: {
+    postgres: PostgresHealth;
+    mongodb: MongoHealth | { status: 'not_configured' };
+  };
 }
 
 export class NovaDb {
   readonly #config: () => NovaConfig;
-  readonly #options: PostgresStoreOptions;
+  readonly #options: NovaDbOptions;
   #postgres: PostgresStore | undefined;
+  #mongo: MongoStore | undefined;
 
-  constructor(config: NovaConfig | (() => NovaConfig), options: PostgresStoreOptions = {}) {
+  constructor(config: NovaConfig | (() => NovaConfig), options: NovaDbOptions = {}) {
     let cached: NovaConfig | undefined = typeof config === 'function' ? undefined : config;
     this.#config = () => {
       cached ??= (config as () => NovaConfig)();
@@ -43,6 +61,25 @@ export class NovaDb {
     return this.#postgres;
   }
 
+  /** True when MONGO_URL is configured. */
+  get mongoConfigured(): boolean {
+    return this.#config().mongo !== undefined;
+  }
+
+  /** The MongoDB telemetry store; throws CONFIG_INVALID naming MONGO_URL when none is configured. */
+  get mongo(): MongoStore {
+    if (!this.#mongo) {
+      const config = this.#config();
+      if (!config.mongo) {
+        throw new NovaError('CONFIG_INVALID', 'MONGO_URL is required for the telemetry store', {
+          field: 'MONGO_URL',
+        });
+      }
+      this.#mongo = new MongoStore(config.mongo, config.telemetry, this.#options.mongo);
+    }
+    return this.#mongo;
+  }
+
   readonly createUser: PostgresStore['createUser'] = (...args) => this.postgres.createUser(...args);
   readonly updateUser: PostgresStore['updateUser'] = (...args) => this.postgres.updateUser(...args);
   readonly deactivateUser: PostgresStore['deactivateUser'] = (...args) =>
@@ -51,18 +88,28 @@ export class NovaDb {
     this.postgres.hasPermission(...args);
   readonly exportData: PostgresStore['exportData'] = (...args) => this.postgres.exportData(...args);
 
-  /** Every configured store's health; `down` when a required one (PostgreSQL) is down. */
+  /** Every store's health, probed in parallel. */
   readonly health = async (): Promise<NovaHealth> => {
-    const postgres = await this.postgres.health();
-    return { status: postgres.status === 'up' ? 'ok' : 'down', checks: { postgres } };
+    const [postgres, mongodb] = await Promise.all([
+      this.postgres.health(),
+      this.mongoConfigured ? this.mongo.health() : ({ status: 'not_configured' } as const),
+    ]);
+    const status =
+      postgres.status !== 'up'
+        ? 'down'
+        : mongodb.status === 'down' || mongodb.status === 'degraded'
+          ? 'degraded'
+          : 'ok';
+    return { status, checks: { postgres, mongodb } };
   };
 
+  /** Flushes the telemetry writer (bounded), then closes every client. */
   readonly close = async (): Promise<void> => {
-    await this.#postgres?.close();
+    await Promise.all([this.#mongo?.close(), this.#postgres?.close()]);
   };
 }
 
-export const createNovaDb = (config: NovaConfig, options?: PostgresStoreOptions) =>
+export const createNovaDb = (config: NovaConfig, options?: NovaDbOptions) =>
   new NovaDb(config, options);
 
 /** The process-wide instance, configured from the environment on first use. */

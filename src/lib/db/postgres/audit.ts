@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { Prisma } from '../../../generated/prisma/client.js';
-import { redact } from './redact.js';
+import { redact } from '../../redact.js';
 import { parseInput, uuid } from './validation.js';
 
 /** Who did it and from where; every field optional (system actions have no actor). */

@@ -15,10 +15,10 @@ import { once } from 'node:events';
 import { createWriteStream, fchmodSync, openSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { NovaError } from '../../errors.js';
+import { redact, redactConfigRow } from '../../redact.js';
 import type { Tx } from './client.js';
 import type { PgContext } from './context.js';
 import { wrapPgError } from './errors.js';
-import { redact, redactConfigRow } from './redact.js';
 
 export interface ExportOptions {
   /** Include users, their role names and passkey metadata (default false). */

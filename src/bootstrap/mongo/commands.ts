@@ -1,0 +1,72 @@
+/**
+ * The database commands `nova bootstrap mongo` runs, built as plain documents so a dry run
+ * can print exactly what would be sent and tests can check each one against the MongoDB 7
+ * reference:
+ *
+ *   create         https://www.mongodb.com/docs/v7.0/reference/command/create/
+ *   createIndexes  https://www.mongodb.com/docs/v7.0/reference/command/createIndexes/
+ *   collMod        https://www.mongodb.com/docs/v7.0/reference/command/collMod/
+ *                  (index: { keyPattern, expireAfterSeconds } changes a TTL in place; a
+ *                  createIndex with new options would fail with IndexOptionsConflict)
+ *   dropIndexes    https://www.mongodb.com/docs/v7.0/reference/command/dropIndexes/
+ *   createUser / updateUser   https://www.mongodb.com/docs/v7.0/reference/command/createUser/
+ */
+import type { Document } from 'mongodb';
+import type { CollectionSpec, IndexKey, IndexSpec } from '../../lib/db/mongo/collection-specs.js';
+
+export interface Role {
+  role: string;
+  db: string;
+}
+
+export const createCollectionCommand = (spec: CollectionSpec): Document => ({
+  create: spec.name,
+  validator: spec.validator,
+  validationLevel: spec.validationLevel,
+  validationAction: spec.validationAction,
+});
+
+export const setValidatorCommand = (spec: CollectionSpec): Document => ({
+  collMod: spec.name,
+  validator: spec.validator,
+  validationLevel: spec.validationLevel,
+  validationAction: spec.validationAction,
+});
+
+export const createIndexesCommand = (
+  collection: string,
+  indexes: readonly IndexSpec[],
+): Document => ({
+  createIndexes: collection,
+  indexes: indexes.map((index) => ({
+    key: index.key,
+    name: index.name,
+    ...(index.expireAfterSeconds === undefined
+      ? {}
+      : { expireAfterSeconds: index.expireAfterSeconds }),
+  })),
+});
+
+/** Sets (or, on a plain single-field index, adds) a TTL without rebuilding the index. */
+export const changeTtlCommand = (
+  collection: string,
+  keyPattern: IndexKey,
+  expireAfterSeconds: number,
+): Document => ({ collMod: collection, index: { keyPattern, expireAfterSeconds } });
+
+export const dropIndexCommand = (collection: string, name: string): Document => ({
+  dropIndexes: collection,
+  index: name,
+});
+
+export const createUserCommand = (user: string, pwd: string, roles: Role[]): Document => ({
+  createUser: user,
+  pwd,
+  roles,
+  mechanisms: ['SCRAM-SHA-256'],
+});
+
+export const updateUserCommand = (
+  user: string,
+  change: { pwd?: string; roles?: Role[] },
+): Document => ({ updateUser: user, ...change });

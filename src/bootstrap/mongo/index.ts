@@ -1,0 +1,154 @@
+/**
+ * `nova bootstrap mongo`: read the live database, plan, apply, verify.
+ *
+ * Idempotent: a second run plans nothing and says so. After applying, the state is read
+ * again and planned again; anything still left is an error, so "applied" means "converged".
+ * Waits (bounded) for the replica set to accept connections, and re-plans once when a
+ * concurrent bootstrap created something first.
+ */
+import type { MongoClient } from 'mongodb';
+import type { MongoConfig } from '../../config.js';
+import { createMongoClient } from '../../lib/db/mongo/client.js';
+import { collectionSpecs } from '../../lib/db/mongo/collection-specs.js';
+import { describeMongoError, isTransientMongoError } from '../../lib/db/mongo/errors.js';
+import { NovaError } from '../../lib/errors.js';
+import { withRetry } from '../../lib/retry.js';
+import { inspectAppUser, inspectCollections } from './inspect.js';
+import { appRoles, type MongoPlan, type MongoStep, planAppUser, planCollections } from './plan.js';
+
+export interface MongoBootstrapReport {
+  database: string;
+  dryRun: boolean;
+  /** The plan (dry run) or what was applied, commands with passwords masked. */
+  steps: { description: string; database: string; command: Record<string, unknown> }[];
+  warnings: string[];
+  changed: boolean;
+}
+
+export interface MongoBootstrapOptions {
+  dryRun?: boolean;
+  /** How long to wait for the server to become reachable (default 60 s). */
+  waitMs?: number;
+  /** A client to use instead of one built from config (tests). */
+  client?: MongoClient;
+}
+
+/** Codes a concurrent bootstrap can cause: NamespaceExists, IndexOptionsConflict, IndexKeySpecsConflict, user exists. */
+const RACE_CODES = new Set([48, 85, 86, 51003]);
+
+const masked = (step: MongoStep) => ({
+  ...step,
+  command: 'pwd' in step.command ? { ...step.command, pwd: '***' } : step.command,
+});
+
+async function plan(client: MongoClient, config: MongoConfig): Promise<MongoPlan> {
+  const specs = collectionSpecs(config.retentionMs);
+  const db = client.db(config.dbName);
+  const live = await inspectCollections(
+    db,
+    specs.map((s) => s.name),
+  );
+  const result = planCollections(specs, live, config.dbName);
+  if (config.admin && config.user && config.password) {
+    const user = await inspectAppUser(client, config);
+    result.steps.push(
+      ...planAppUser(
+        { name: config.user, password: config.password, database: config.authSource },
+        appRoles(config.dbName),
+        user,
+      ),
+    );
+  } else if (config.user) {
+    result.warnings.push(
+      'application user not managed: set MONGO_ADMIN_USER and MONGO_ADMIN_PASSWORD to create or update it',
+    );
+  }
+  return result;
+}
+
+async function apply(client: MongoClient, steps: MongoStep[]): Promise<void> {
+  for (const step of steps) {
+    try {
+      await client.db(step.database).command(step.command);
+    } catch (error) {
+      throw new NovaError(
+        'BOOTSTRAP_FAILED',
+        `MongoDB bootstrap step "${step.description}" failed: ${describeMongoError(error)}`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+const isRace = (error: unknown) => {
+  const cause = error instanceof NovaError ? error.cause : error;
+  return (
+    typeof (cause as { code?: unknown })?.code === 'number' &&
+    RACE_CODES.has((cause as { code: number }).code)
+  );
+};
+
+export async function bootstrapMongo(
+  config: MongoConfig,
+  { dryRun = false, waitMs = 60_000, client: given }: MongoBootstrapOptions = {},
+): Promise<MongoBootstrapReport> {
+  const client = given ?? createMongoClient(config, config.admin ? 'admin' : 'app');
+  try {
+    const deadline = Date.now() + waitMs;
+    // Up is not ready: retry transient failures (no primary yet, election) until the deadline.
+    const planned = await withRetry(() => plan(client, config), {
+      attempts: Number.MAX_SAFE_INTEGER,
+      baseDelayMs: 250,
+      maxDelayMs: 5000,
+      isTransient: (error) => isTransientMongoError(error) && Date.now() < deadline,
+    });
+    const report = (p: MongoPlan, changed: boolean): MongoBootstrapReport => ({
+      database: config.dbName,
+      dryRun,
+      steps: p.steps.map(masked),
+      warnings: p.warnings,
+      changed,
+    });
+    if (dryRun || planned.steps.length === 0) return report(planned, false);
+    let current = planned;
+    try {
+      await apply(client, current.steps);
+    } catch (error) {
+      if (!isRace(error)) throw error;
+      current = await plan(client, config);
+      await apply(client, current.steps);
+    }
+    const left = await plan(client, config);
+    if (left.steps.length > 0) {
+      throw new NovaError(
+        'BOOTSTRAP_FAILED',
+        `MongoDB bootstrap did not converge; still to do: ${left.steps.map((s) => s.description).join('; ')}`,
+      );
+    }
+    return report(planned, true);
+  } catch (error) {
+    if (error instanceof NovaError) throw error;
+    throw new NovaError(
+      isTransientMongoError(error) ? 'UNAVAILABLE' : 'BOOTSTRAP_FAILED',
+      `MongoDB bootstrap failed: ${describeMongoError(error)}`,
+      { cause: error },
+    );
+  } finally {
+    if (!given) await client.close();
+  }
+}
+
+export function formatMongoReport(report: MongoBootstrapReport): string {
+  const lines = [`MongoDB ${report.database}:`];
+  if (report.steps.length === 0) lines.push('  nothing to change (already up to date)');
+  else {
+    lines.push(
+      report.dryRun
+        ? `  ${report.steps.length} change(s) planned (dry run, nothing applied):`
+        : `  ${report.steps.length} change(s) applied:`,
+    );
+    for (const step of report.steps) lines.push(`    - ${step.description}`);
+  }
+  for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,157 @@
+/**
+ * The MongoDB telemetry store, `novaDb.mongo`: the batched `log*` writer, the analytics
+ * aggregations and health, over one pooled MongoClient.
+ *
+ *   novaDb.mongo.logUserActivity('user123', 'ticket_created', { ticketId: 'T001' });
+ *   const report = await novaDb.mongo.searchAnalytics('24h');
+ *
+ * Logging never blocks or throws (see lib/telemetry); analytics and health are ordinary
+ * async calls that throw NovaError (VALIDATION_FAILED for a bad range, UNAVAILABLE when the
+ * replica set cannot be reached after retries).
+ */
+import type { Db, Document, MongoClient, TopologyDescription } from 'mongodb';
+import type { MongoConfig, TelemetryConfig } from '../../config.js';
+import { withRetry } from '../retry.js';
+import { BatchWriter, type CloseReport, type TelemetrySink } from '../telemetry/batch-writer.js';
+import { TelemetryLog } from '../telemetry/telemetry-log.js';
+import {
+  type PerformanceOptions,
+  type PerformanceReport,
+  performancePipeline,
+  type SearchAnalytics,
+  type SearchAnalyticsOptions,
+  searchAnalyticsPipeline,
+  toPerformanceReport,
+  toSearchAnalytics,
+} from './mongo/analytics.js';
+import { createMongoClient } from './mongo/client.js';
+import { describeMongoError, isTransientMongoError, wrapMongoError } from './mongo/errors.js';
+import { healthStatus, type MongoHealth, replicaSetView } from './mongo/health.js';
+import { MongoSink } from './mongo/sink.js';
+import { parseTimeRange } from './mongo/time-range.js';
+
+export type { PerformanceReport, SearchAnalytics } from './mongo/analytics.js';
+export type { MongoHealth } from './mongo/health.js';
+
+export interface MongoStoreOptions {
+  /** Replaces the MongoDB sink (tests, benchmarks). */
+  sink?: TelemetrySink;
+  /** Replaces the client built from config (tests). */
+  client?: MongoClient;
+}
+
+/** Cap on one analytics aggregation's server time. */
+const ANALYTICS_MAX_TIME_MS = 15_000;
+
+export class MongoStore {
+  readonly client: MongoClient;
+  readonly db: Db;
+  readonly #config: MongoConfig;
+  readonly #telemetry: TelemetryConfig;
+  readonly #log: TelemetryLog;
+  #topology: TopologyDescription | undefined;
+
+  constructor(config: MongoConfig, telemetry: TelemetryConfig, options: MongoStoreOptions = {}) {
+    this.#config = config;
+    this.#telemetry = telemetry;
+    this.client = options.client ?? createMongoClient(config);
+    // The driver reports every member's state through SDAM events; health reads the latest.
+    this.client.on('topologyDescriptionChanged', (event) => {
+      this.#topology = event.newDescription;
+    });
+    this.db = this.client.db(config.dbName);
+    const sink =
+      options.sink ?? new MongoSink(this.db, config.writeConcern, telemetry.writeTimeoutMs);
+    this.#log = new TelemetryLog(new BatchWriter(sink, telemetry), {
+      service: telemetry.serviceName,
+    });
+  }
+
+  readonly logAudit: TelemetryLog['logAudit'] = (...args) => this.#log.logAudit(...args);
+  readonly logSystem: TelemetryLog['logSystem'] = (...args) => this.#log.logSystem(...args);
+  readonly logUserActivity: TelemetryLog['logUserActivity'] = (...args) =>
+    this.#log.logUserActivity(...args);
+  readonly logPerformance: TelemetryLog['logPerformance'] = (...args) =>
+    this.#log.logPerformance(...args);
+  readonly logError: TelemetryLog['logError'] = (...args) => this.#log.logError(...args);
+  readonly logApiUsage: TelemetryLog['logApiUsage'] = (...args) => this.#log.logApiUsage(...args);
+  readonly logSearch: TelemetryLog['logSearch'] = (...args) => this.#log.logSearch(...args);
+  /** The writer's counters: queued, written, dropped, rejected, failed flushes, buffer depth. */
+  readonly stats: TelemetryLog['stats'] = () => this.#log.stats();
+  /** Writes what is buffered now; true when the buffer emptied. */
+  readonly flush: TelemetryLog['flush'] = () => this.#log.flush();
+
+  /** Search volume, top and zero-result queries and latency percentiles over `timeRange`. */
+  readonly searchAnalytics = async (
+    timeRange: string,
+    options: SearchAnalyticsOptions = {},
+  ): Promise<SearchAnalytics> => {
+    const range = parseTimeRange(timeRange, { maxMs: this.#config.retentionMs.search_analytics });
+    const pipeline = searchAnalyticsPipeline(range, options);
+    const [facets] = await this.#aggregate('search_analytics', pipeline, 'search analytics');
+    return toSearchAnalytics(facets, range);
+  };
+
+  /** Count, error rate and latency percentiles per service and endpoint over `timeRange`. */
+  readonly performance = async (
+    timeRange: string,
+    options: PerformanceOptions = {},
+  ): Promise<PerformanceReport> => {
+    const range = parseTimeRange(timeRange, {
+      maxMs: this.#config.retentionMs.performance_metrics,
+    });
+    const pipeline = performancePipeline(range, options);
+    const rows = await this.#aggregate('performance_metrics', pipeline, 'performance analytics');
+    return toPerformanceReport(rows, range);
+  };
+
+  async #aggregate(collection: string, pipeline: Document[], operation: string) {
+    try {
+      return await withRetry(
+        () =>
+          this.db
+            .collection(collection)
+            .aggregate(pipeline, { maxTimeMS: ANALYTICS_MAX_TIME_MS })
+            .toArray(),
+        { attempts: 3, isTransient: isTransientMongoError },
+      );
+    } catch (error) {
+      throw wrapMongoError(error, operation);
+    }
+  }
+
+  /** Reachability, latency, server version and the replica set as this client sees it. */
+  readonly health = async (): Promise<MongoHealth> => {
+    const started = performance.now();
+    try {
+      const admin = this.db.admin();
+      const [, hello, build] = await Promise.all([
+        this.db.command({ ping: 1 }),
+        admin.command({ hello: 1 }),
+        admin.command({ buildInfo: 1 }),
+      ]);
+      const latencyMs = Math.round(performance.now() - started);
+      const servers = this.#topology?.servers ?? new Map();
+      const replicaSet = hello.setName ? replicaSetView(hello, servers) : undefined;
+      return {
+        status: healthStatus(replicaSet),
+        latencyMs,
+        serverVersion: String(build.version),
+        ...(replicaSet ? { replicaSet } : {}),
+      };
+    } catch (error) {
+      return {
+        status: 'down',
+        latencyMs: Math.round(performance.now() - started),
+        error: describeMongoError(error),
+      };
+    }
+  };
+
+  /** Flushes the writer within the configured bound, then closes the client. */
+  readonly close = async (): Promise<CloseReport> => {
+    const report = await this.#log.close(this.#telemetry.shutdownTimeoutMs);
+    await this.client.close();
+    return report;
+  };
+}
