@@ -6,6 +6,7 @@
  *   nova bootstrap postgres [--dry-run] [--json]   migrate + seed default roles (idempotent)
  *   nova bootstrap mongo [--dry-run] [--json]      telemetry collections, TTLs, indexes, app user (idempotent)
  *   nova bootstrap all [--dry-run] [--json]        PostgreSQL, then every other configured store
+ *                                                 (--wait 60s: bound on waiting for MongoDB)
  *   nova migrate status [--json]              applied / pending / modified migrations (exit 1 unless up to date)
  *   nova export [--include-users] [--out FILE]     NDJSON export (stdout by default)
  *   nova health [--json]                      every configured store (exit 1 unless all are up)
@@ -23,6 +24,7 @@ import {
   runMigrateStatus,
 } from './cli/commands.js';
 import { reportError, UsageError } from './cli/output.js';
+import { parseDuration } from './lib/duration.js';
 
 const USAGE = `Usage: nova <command> [options]
 
@@ -33,6 +35,7 @@ Commands:
   bootstrap mongo [--dry-run] [--json]     Create or reconcile the telemetry collections (validators, TTL and
                                            analytics indexes) and, with MONGO_ADMIN_*, the application user
   bootstrap all [--dry-run] [--json]       PostgreSQL, then MongoDB when MONGO_URL is set
+                [--wait 60s]               how long to wait for MongoDB to accept connections
   migrate status [--json]                  Show applied, pending and modified migrations
   export [--include-users] [--out FILE]    Stream NDJSON of the data (never password hashes or passkey keys)
   health [--json]                          Check every configured store (exit 1 unless all are up)
@@ -48,8 +51,18 @@ const OPTIONS = {
   out: { type: 'string' },
   'keep-running': { type: 'boolean' },
   demo: { type: 'boolean' },
+  wait: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** `--wait 90s`: how long bootstrap waits for a store to accept connections (default 60s). */
+function waitOption(text: string | undefined): number {
+  if (text === undefined) return 60_000;
+  const ms = parseDuration(text);
+  if (ms === undefined)
+    throw new UsageError(`--wait takes a duration such as 30s or 2m (got ${text})`);
+  return ms;
+}
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -85,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
         extra(1);
         return await runBootstrap({
           target: sub as BootstrapTarget,
+          waitMs: waitOption(values.wait),
           dryRun: values['dry-run'] ?? false,
           json: values.json ?? false,
         });

@@ -2,46 +2,16 @@
  * The `nova` command as a user runs it: a child process, real PostgreSQL, exit codes and
  * output checked. Covers every command the README documents.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { embeddedRootFor, freePort } from '../src/bootstrap/postgres/embedded.js';
+import { CLI, cleanEnv, run, TSX } from './support/cli.js';
 import { createEmptyDatabase } from './support/database.js';
-
-const CLI = resolve('src/cli.ts');
-/** tsx's loader by absolute URL: the child may run in a folder without node_modules. */
-const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
-/** The test's environment without any database configuration. */
-const cleanEnv = () =>
-  Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) => !/^(DATABASE_URL|POSTGRES_|MONGO_|ELASTIC_)/.test(k),
-    ),
-  );
-const run = async (args: string[], env: Record<string, string> = {}, cwd = process.cwd()) => {
-  const clean = cleanEnv();
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', TSX, CLI, ...args],
-      {
-        env: { ...clean, ...env },
-        cwd,
-        timeout: 60_000,
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-};
 
 describe('nova CLI', () => {
   it('prints usage, and exits 2 on usage errors', async () => {

@@ -117,10 +117,12 @@ export async function runBootstrap({
   target,
   dryRun,
   json,
+  waitMs,
 }: {
   target: BootstrapTarget;
   dryRun: boolean;
   json: boolean;
+  waitMs: number;
 }) {
   const config = loadConfig();
   const results: Record<string, unknown> = {};
@@ -141,7 +143,7 @@ export async function runBootstrap({
         field: 'MONGO_URL',
       });
     }
-    const report = await bootstrapMongo(config.mongo, { dryRun });
+    const report = await bootstrapMongo(config.mongo, { dryRun, waitMs });
     results.mongo = report;
     text.push(formatMongoReport(report));
   } else if (target === 'all') {

@@ -8,7 +8,7 @@
  */
 import type { MongoClient } from 'mongodb';
 import type { MongoConfig } from '../../config.js';
-import { createMongoClient } from '../../lib/db/mongo/client.js';
+import { createMongoClient, MongoConnection } from '../../lib/db/mongo/client.js';
 import { collectionSpecs } from '../../lib/db/mongo/collection-specs.js';
 import { describeMongoError, isTransientMongoError } from '../../lib/db/mongo/errors.js';
 import { NovaError } from '../../lib/errors.js';
@@ -29,8 +29,6 @@ export interface MongoBootstrapOptions {
   dryRun?: boolean;
   /** How long to wait for the server to become reachable (default 60 s). */
   waitMs?: number;
-  /** A client to use instead of one built from config (tests). */
-  client?: MongoClient;
 }
 
 /** Codes a concurrent bootstrap can cause: NamespaceExists, IndexOptionsConflict, IndexKeySpecsConflict, user exists. */
@@ -90,13 +88,15 @@ const isRace = (error: unknown) => {
 
 export async function bootstrapMongo(
   config: MongoConfig,
-  { dryRun = false, waitMs = 60_000, client: given }: MongoBootstrapOptions = {},
+  { dryRun = false, waitMs = 60_000 }: MongoBootstrapOptions = {},
 ): Promise<MongoBootstrapReport> {
-  const client = given ?? createMongoClient(config, config.admin ? 'admin' : 'app');
+  const connection = new MongoConnection(() =>
+    createMongoClient(config, config.admin ? 'admin' : 'app'),
+  );
   try {
     const deadline = Date.now() + waitMs;
     // Up is not ready: retry transient failures (no primary yet, election) until the deadline.
-    const planned = await withRetry(() => plan(client, config), {
+    const planned = await withRetry(async () => plan(await connection.connect(), config), {
       attempts: Number.MAX_SAFE_INTEGER,
       baseDelayMs: 250,
       maxDelayMs: 5000,
@@ -110,6 +110,7 @@ export async function bootstrapMongo(
       changed,
     });
     if (dryRun || planned.steps.length === 0) return report(planned, false);
+    const client = await connection.connect();
     let current = planned;
     try {
       await apply(client, current.steps);
@@ -134,7 +135,7 @@ export async function bootstrapMongo(
       { cause: error },
     );
   } finally {
-    if (!given) await client.close();
+    await connection.close();
   }
 }
 

@@ -81,10 +81,25 @@ const describeKey = (key: Record<string, unknown>) =>
 
 const days = (seconds: number) => (seconds % 86_400 === 0 ? `${seconds / 86_400}d` : `${seconds}s`);
 
+/** `name`, or `name_2`, `name_3`, ... : the first that no live or planned index uses. */
+function freeName(name: string, taken: Set<string>): string {
+  let candidate = name;
+  for (let n = 2; taken.has(candidate); n++) candidate = `${name}_${n}`;
+  taken.add(candidate);
+  return candidate;
+}
+
 function planIndexes(spec: CollectionSpec, live: LiveIndex[], database: string, plan: MongoPlan) {
   const toCreate: IndexSpec[] = [];
+  // Which live index serves which wanted one, by keys; an index serving one of ours is kept
+  // even when its name belongs to another of ours (MongoDB cannot rename an index).
+  const serving = new Map(
+    spec.indexes.map((wanted) => [wanted, live.find((index) => sameKey(index.key, wanted.key))]),
+  );
+  const kept = new Set([...serving.values()].filter((index) => index !== undefined));
+  const taken = new Set(live.map((index) => index.name));
   for (const wanted of spec.indexes) {
-    const sameKeys = live.find((index) => sameKey(index.key, wanted.key));
+    const sameKeys = serving.get(wanted);
     if (sameKeys) {
       if (
         wanted.expireAfterSeconds !== undefined &&
@@ -101,14 +116,21 @@ function planIndexes(spec: CollectionSpec, live: LiveIndex[], database: string, 
       continue;
     }
     const sameName = live.find((index) => index.name === wanted.name);
-    if (sameName) {
+    if (sameName && !kept.has(sameName)) {
       plan.steps.push({
         description: `drop index ${spec.name}.${wanted.name} (keys ${describeKey(sameName.key)}, wanted ${describeKey(wanted.key)})`,
         database,
         command: dropIndexCommand(spec.name, wanted.name),
       });
+      taken.delete(wanted.name);
     }
-    toCreate.push(wanted);
+    const name = freeName(wanted.name, taken);
+    if (name !== wanted.name) {
+      plan.warnings.push(
+        `${spec.name}.${wanted.name} is the name of an index that serves another spec; creating ${describeKey(wanted.key)} as ${name}`,
+      );
+    }
+    toCreate.push({ ...wanted, name });
   }
   if (toCreate.length > 0) {
     plan.steps.push({

@@ -9,7 +9,7 @@
  * async calls that throw NovaError (VALIDATION_FAILED for a bad range, UNAVAILABLE when the
  * replica set cannot be reached after retries).
  */
-import type { Db, Document, MongoClient, TopologyDescription } from 'mongodb';
+import type { Db, Document, TopologyDescription } from 'mongodb';
 import type { MongoConfig, TelemetryConfig } from '../../config.js';
 import { withRetry } from '../retry.js';
 import { BatchWriter, type CloseReport, type TelemetrySink } from '../telemetry/batch-writer.js';
@@ -24,7 +24,7 @@ import {
   toPerformanceReport,
   toSearchAnalytics,
 } from './mongo/analytics.js';
-import { createMongoClient } from './mongo/client.js';
+import { createMongoClient, MongoConnection } from './mongo/client.js';
 import { describeMongoError, isTransientMongoError, wrapMongoError } from './mongo/errors.js';
 import { healthStatus, type MongoHealth, replicaSetView } from './mongo/health.js';
 import { MongoSink } from './mongo/sink.js';
@@ -36,16 +36,13 @@ export type { MongoHealth } from './mongo/health.js';
 export interface MongoStoreOptions {
   /** Replaces the MongoDB sink (tests, benchmarks). */
   sink?: TelemetrySink;
-  /** Replaces the client built from config (tests). */
-  client?: MongoClient;
 }
 
 /** Cap on one analytics aggregation's server time. */
 const ANALYTICS_MAX_TIME_MS = 15_000;
 
 export class MongoStore {
-  readonly client: MongoClient;
-  readonly db: Db;
+  readonly #connection: MongoConnection;
   readonly #config: MongoConfig;
   readonly #telemetry: TelemetryConfig;
   readonly #log: TelemetryLog;
@@ -54,12 +51,14 @@ export class MongoStore {
   constructor(config: MongoConfig, telemetry: TelemetryConfig, options: MongoStoreOptions = {}) {
     this.#config = config;
     this.#telemetry = telemetry;
-    this.client = options.client ?? createMongoClient(config);
-    // The driver reports every member's state through SDAM events; health reads the latest.
-    this.client.on('topologyDescriptionChanged', (event) => {
-      this.#topology = event.newDescription;
+    this.#connection = new MongoConnection(() => {
+      const client = createMongoClient(config);
+      // The driver reports every member's state through SDAM events; health reads the latest.
+      client.on('topologyDescriptionChanged', (event) => {
+        this.#topology = event.newDescription;
+      });
+      return client;
     });
-    this.db = this.client.db(config.dbName);
     const sink =
       options.sink ?? new MongoSink(this.db, config.writeConcern, telemetry.writeTimeoutMs);
     this.#log = new TelemetryLog(new BatchWriter(sink, telemetry), {
@@ -80,6 +79,9 @@ export class MongoStore {
   readonly stats: TelemetryLog['stats'] = () => this.#log.stats();
   /** Writes what is buffered now; true when the buffer emptied. */
   readonly flush: TelemetryLog['flush'] = () => this.#log.flush();
+
+  /** The logs database, connecting on first use (and again after a failed first connect). */
+  readonly db = async (): Promise<Db> => (await this.#connection.connect()).db(this.#config.dbName);
 
   /** Search volume, top and zero-result queries and latency percentiles over `timeRange`. */
   readonly searchAnalytics = async (
@@ -108,8 +110,8 @@ export class MongoStore {
   async #aggregate(collection: string, pipeline: Document[], operation: string) {
     try {
       return await withRetry(
-        () =>
-          this.db
+        async () =>
+          (await this.db())
             .collection(collection)
             .aggregate(pipeline, { maxTimeMS: ANALYTICS_MAX_TIME_MS })
             .toArray(),
@@ -124,9 +126,10 @@ export class MongoStore {
   readonly health = async (): Promise<MongoHealth> => {
     const started = performance.now();
     try {
-      const admin = this.db.admin();
+      const db = await this.db();
+      const admin = db.admin();
       const [, hello, build] = await Promise.all([
-        this.db.command({ ping: 1 }),
+        db.command({ ping: 1 }),
         admin.command({ hello: 1 }),
         admin.command({ buildInfo: 1 }),
       ]);
@@ -151,7 +154,7 @@ export class MongoStore {
   /** Flushes the writer within the configured bound, then closes the client. */
   readonly close = async (): Promise<CloseReport> => {
     const report = await this.#log.close(this.#telemetry.shutdownTimeoutMs);
-    await this.client.close();
+    await this.#connection.close();
     return report;
   };
 }

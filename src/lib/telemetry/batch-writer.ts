@@ -86,7 +86,7 @@ export class BatchWriter {
   #head = 0;
   /** Events of a failed attempt, written first next time. */
   #retry: TelemetryEvent[] = [];
-  #inFlight = 0;
+  #inFlight: TelemetryEvent[] = [];
   #draining: Promise<void> | undefined;
   #interval: NodeJS.Timeout | undefined;
   #backoff: NodeJS.Timeout | undefined;
@@ -114,7 +114,7 @@ export class BatchWriter {
   }
 
   get depth(): number {
-    return this.#queue.length - this.#head + this.#retry.length + this.#inFlight;
+    return this.#queue.length - this.#head + this.#retry.length + this.#inFlight.length;
   }
 
   /** Buffers the event; false when it was dropped (buffer full or writer closed). */
@@ -226,19 +226,19 @@ export class BatchWriter {
       this.#queue = this.#queue.slice(this.#head);
       this.#head = 0;
     }
-    this.#inFlight = batch.length;
+    this.#inFlight = batch;
     return batch;
   }
 
   #pending(): TelemetryEvent[] {
-    return [...this.#retry, ...this.#queue.slice(this.#head)];
+    return [...this.#inFlight, ...this.#retry, ...this.#queue.slice(this.#head)];
   }
 
   #discardPending(): void {
     this.#retry = [];
     this.#queue = [];
     this.#head = 0;
-    this.#inFlight = 0;
+    this.#inFlight = [];
   }
 
   /** One attempt at a batch; false when any collection's write failed (those events stay). */
@@ -274,7 +274,7 @@ export class BatchWriter {
       }),
     );
     if (this.#abandoned) return true;
-    this.#inFlight = 0;
+    this.#inFlight = [];
     if (failed.length === 0) {
       this.#consecutiveFailures = 0;
       this.#lastWriteAt = new Date().toISOString();

@@ -40,3 +40,43 @@ export function mongoClientOptions(
 
 export const createMongoClient = (config: MongoConfig, principal: MongoPrincipal = 'app') =>
   new MongoClient(config.url, mongoClientOptions(config, principal));
+
+/**
+ * A MongoClient that survives a failed first connection. When the driver's initial connect
+ * fails (server down, no primary yet), it closes that client's topology, and every later
+ * operation on the client fails with MongoTopologyClosedError even after the server is back
+ * (mongodb 7.x). So the first connection is made explicitly, single-flight, and a client
+ * whose first connect failed is discarded; the next call builds a fresh one. Once connected,
+ * the driver's own monitoring handles member failures and elections.
+ */
+export class MongoConnection {
+  readonly #create: () => MongoClient;
+  #client: Promise<MongoClient> | undefined;
+  #closed = false;
+
+  constructor(create: () => MongoClient) {
+    this.#create = create;
+  }
+
+  connect(): Promise<MongoClient> {
+    if (this.#closed) return Promise.reject(new Error('the MongoDB connection was closed'));
+    this.#client ??= (async () => {
+      const client = this.#create();
+      try {
+        return await client.connect();
+      } catch (error) {
+        this.#client = undefined;
+        await client.close().catch(() => {}); // it failed to open: nothing to flush
+        throw error;
+      }
+    })();
+    return this.#client;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const client = await this.#client?.catch(() => undefined);
+    this.#client = undefined;
+    await client?.close();
+  }
+}

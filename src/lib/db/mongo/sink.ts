@@ -41,12 +41,12 @@ export function classifyInsertError(error: unknown, documentCount: number): Sink
 }
 
 export class MongoSink implements TelemetrySink {
-  readonly #db: Db;
+  readonly #db: () => Promise<Db>;
   readonly #writeConcern: Readonly<Record<TelemetryCollection, WriteAcknowledgement>>;
   readonly #timeoutMs: number;
 
   constructor(
-    db: Db,
+    db: () => Promise<Db>,
     writeConcern: Readonly<Record<TelemetryCollection, WriteAcknowledgement>>,
     timeoutMs: number,
   ) {
@@ -66,7 +66,8 @@ export class MongoSink implements TelemetrySink {
     documents: TelemetryDocument[],
   ): Promise<SinkResult> {
     try {
-      const result = await this.#db
+      const db = await this.#db();
+      const result = await db
         .collection<TelemetryDocument>(collection)
         .insertMany(documents, { ordered: false, writeConcern: this.writeConcernFor(collection) });
       return { written: result.insertedCount, rejected: [] };

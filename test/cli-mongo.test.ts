@@ -1,0 +1,57 @@
+/** `nova bootstrap mongo|all` and `nova health` with MongoDB, as a child process. */
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../src/bootstrap/postgres/embedded.js';
+import { run } from './support/cli.js';
+import { createEmptyDatabase } from './support/database.js';
+
+describe('nova CLI and MongoDB', () => {
+  it('bootstrap mongo needs MONGO_URL and says so', async () => {
+    const result = await run(['bootstrap', 'mongo']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /error CONFIG_INVALID: MONGO_URL is required.*\(field: MONGO_URL\)/,
+    );
+  });
+
+  it('bootstrap mongo against a server that is not there: bounded wait, one clear error, no secrets', async () => {
+    const port = await freePort();
+    const result = await run(['bootstrap', 'mongo', '--dry-run', '--wait', '1s'], {
+      MONGO_URL: `mongodb://127.0.0.1:${port}/?directConnection=true`,
+      MONGO_ADMIN_USER: 'root',
+      MONGO_ADMIN_PASSWORD: 'hunter2',
+      MONGO_SERVER_SELECTION_TIMEOUT_MS: '300',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^nova: error UNAVAILABLE: MongoDB bootstrap failed/);
+    expect(result.stderr).not.toContain('hunter2');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect((await run(['bootstrap', 'mongo', '--wait', 'soon'])).code).toBe(2);
+  });
+
+  it('bootstrap all runs PostgreSQL and reports MongoDB as skipped when not configured', async () => {
+    const url = await createEmptyDatabase();
+    const result = await run(['bootstrap', 'all', '--json'], { DATABASE_URL: url });
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.mongo).toEqual({ skipped: 'MONGO_URL is not set' });
+    expect(report.postgres.migrations.applied.length).toBeGreaterThan(0);
+  });
+
+  it('health shows MongoDB not configured, or down with exit 1', async () => {
+    const url = await createEmptyDatabase();
+    await run(['bootstrap', 'postgres'], { DATABASE_URL: url });
+    const ok = await run(['health'], { DATABASE_URL: url });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/mongodb\s+not_configured/);
+    const port = await freePort();
+    const down = await run(['health', '--json'], {
+      DATABASE_URL: url,
+      MONGO_URL: `mongodb://127.0.0.1:${port}/?directConnection=true`,
+      MONGO_SERVER_SELECTION_TIMEOUT_MS: '300',
+    });
+    expect(down.code).toBe(1);
+    const health = JSON.parse(down.stdout);
+    expect(health.status).toBe('degraded');
+    expect(health.checks.mongodb.status).toBe('down');
+  });
+});

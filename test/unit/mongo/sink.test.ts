@@ -1,0 +1,136 @@
+/**
+ * The MongoDB sink, request by request: what insertMany receives (unordered, the
+ * collection's write concern) and how each kind of driver failure is accounted. Failures are
+ * the driver's own error classes, built the way its bulk path builds them.
+ */
+import {
+  type Db,
+  MongoBulkWriteError,
+  MongoNetworkError,
+  MongoServerSelectionError,
+} from 'mongodb';
+import { describe, expect, it } from 'vitest';
+import { classifyInsertError, MongoSink } from '../../../src/lib/db/mongo/sink.js';
+import { DEFAULT_WRITE_CONCERN } from '../../../src/lib/telemetry/collections.js';
+import type { TelemetryDocument } from '../../../src/lib/telemetry/events.js';
+import { activity } from '../../support/telemetry.js';
+
+type BulkResult = ConstructorParameters<typeof MongoBulkWriteError>[1];
+const result = (insertedCount: number) => ({ insertedCount }) as unknown as BulkResult;
+
+const bulkError = (
+  writeErrors: { index: number; code: number; errmsg: string }[],
+  inserted: number,
+) =>
+  new MongoBulkWriteError(
+    {
+      message: writeErrors[0]?.errmsg ?? 'write failed',
+      code: writeErrors[0]?.code ?? 1,
+      writeErrors,
+    } as never,
+    result(inserted),
+  );
+
+describe('classifyInsertError', () => {
+  it('counts duplicates of a retried batch as written and schema failures as rejected', () => {
+    const error = bulkError(
+      [
+        {
+          index: 0,
+          code: 11000,
+          errmsg: 'E11000 duplicate key error collection: nova_logs.user_activity',
+        },
+        { index: 3, code: 121, errmsg: 'Document failed validation' },
+      ],
+      3,
+    );
+    expect(classifyInsertError(error, 5)).toEqual({
+      written: 4,
+      rejected: [{ index: 3, reason: 'code 121: Document failed validation' }],
+    });
+  });
+
+  it('rethrows failures of the whole batch so the writer retries it', () => {
+    const network = new MongoNetworkError('connection reset');
+    // The driver wraps a mid-bulk network error in a MongoBulkWriteError without writeErrors.
+    const wrapped = new MongoBulkWriteError(network, result(0));
+    for (const error of [
+      network,
+      wrapped,
+      new MongoServerSelectionError('no primary', {} as never),
+    ]) {
+      expect(() => classifyInsertError(error, 5)).toThrow(error);
+    }
+  });
+});
+
+function fakeDb() {
+  const calls: { collection: string; documents: TelemetryDocument[]; options: unknown }[] = [];
+  let next: () => Promise<{ insertedCount: number }> = async () => ({ insertedCount: 0 });
+  const db = {
+    collection: (collection: string) => ({
+      insertMany: (documents: TelemetryDocument[], options: unknown) => {
+        calls.push({ collection, documents, options });
+        return next();
+      },
+    }),
+  } as unknown as Db;
+  return { db, calls, respond: (fn: typeof next) => (next = fn) };
+}
+
+describe('MongoSink', () => {
+  it('sends one unordered insertMany with the collection write concern', async () => {
+    const { db, calls, respond } = fakeDb();
+    respond(async () => ({ insertedCount: 2 }));
+    const sink = new MongoSink(async () => db, DEFAULT_WRITE_CONCERN, 10_000);
+    const docs = [activity(1).document, activity(2).document];
+    expect(await sink.write('user_activity', docs)).toEqual({ written: 2, rejected: [] });
+    expect(calls).toEqual([
+      {
+        collection: 'user_activity',
+        documents: docs,
+        options: { ordered: false, writeConcern: { w: 1 } },
+      },
+    ]);
+  });
+
+  it('waits for a majority on audit_logs, bounded by wtimeout', async () => {
+    const { db, calls, respond } = fakeDb();
+    respond(async () => ({ insertedCount: 1 }));
+    await new MongoSink(async () => db, DEFAULT_WRITE_CONCERN, 7000).write('audit_logs', [
+      activity(1).document,
+    ]);
+    expect(calls[0]?.options).toEqual({
+      ordered: false,
+      writeConcern: { w: 'majority', wtimeoutMS: 7000 },
+    });
+  });
+
+  it('honours a configured write concern per collection', () => {
+    const sink = new MongoSink(
+      async () => ({}) as Db,
+      { ...DEFAULT_WRITE_CONCERN, api_usage: 2, audit_logs: 1 },
+      5000,
+    );
+    expect(sink.writeConcernFor('api_usage')).toEqual({ w: 2, wtimeoutMS: 5000 });
+    expect(sink.writeConcernFor('audit_logs')).toEqual({ w: 1 });
+  });
+
+  it('reports per-document outcomes and throws whole-batch failures', async () => {
+    const { db, respond } = fakeDb();
+    const sink = new MongoSink(async () => db, DEFAULT_WRITE_CONCERN, 5000);
+    respond(async () => {
+      throw bulkError([{ index: 1, code: 121, errmsg: 'Document failed validation' }], 1);
+    });
+    expect(
+      await sink.write('system_logs', [activity(1).document, activity(2).document]),
+    ).toMatchObject({
+      written: 1,
+      rejected: [{ index: 1 }],
+    });
+    respond(async () => {
+      throw new MongoNetworkError('connect ECONNREFUSED');
+    });
+    await expect(sink.write('system_logs', [activity(3).document])).rejects.toThrow('ECONNREFUSED');
+  });
+});
