@@ -117,13 +117,21 @@ export class BatchWriter {
     return this.#queue.length - this.#head + this.#retry.length + this.#inFlight.length;
   }
 
+  /** False when the next event would be dropped (buffer full or writer closed). */
+  get accepting(): boolean {
+    return !this.#closed && this.depth < this.#options.bufferSize;
+  }
+
+  /** Counts an event dropped before it was even built (see TelemetryLog); returns false. */
+  drop(collection: TelemetryCollection): false {
+    this.#counters[collection].dropped++;
+    return false;
+  }
+
   /** Buffers the event; false when it was dropped (buffer full or writer closed). */
   offer(event: TelemetryEvent): boolean {
+    if (!this.accepting) return this.drop(event.collection);
     const counters = this.#counters[event.collection];
-    if (this.#closed || this.depth >= this.#options.bufferSize) {
-      counters.dropped++;
-      return false;
-    }
     counters.queued++;
     this.#queue.push(event);
     if (this.depth >= this.#options.batchSize) this.#kick();

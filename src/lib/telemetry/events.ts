@@ -11,7 +11,7 @@
 import { ObjectId } from 'mongodb';
 import { NovaError } from '../errors.js';
 import type { TelemetryCollection } from './collections.js';
-import { DEFAULT_LIMITS, type SanitizeLimits, sanitizeDetails } from './sanitize.js';
+import { cutText, DEFAULT_LIMITS, type SanitizeLimits, sanitizeDetails } from './sanitize.js';
 
 export type Details = Record<string, unknown>;
 
@@ -193,26 +193,35 @@ export function performanceEvent(
       endpoint: text(endpoint, 'endpoint', MAX_MESSAGE),
       durationMs: duration(durationMs, 'durationMs'),
       statusCode: status,
-      method: method === undefined ? null : text(method, 'details.method', 16),
+      method: method === undefined ? null : text(method, 'details.method', 16).toUpperCase(),
       success: success ?? (status === null || status < 500),
     },
     rest,
   );
 }
 
+/** A thrown non-Error as text; some values (Object.create(null)) cannot even be stringified. */
+function describeThrown(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 /** Any thrown value: Errors keep name, message, code and (capped) stack. */
 export function errorEvent(context: EventContext, error: unknown, details?: Details) {
   const isError = error instanceof Error;
-  const message = isError ? error.message : String(error);
+  const message = isError ? error.message : describeThrown(error);
   const code = isError && 'code' in error ? error.code : undefined;
   return build(
     'error_logs',
     context,
     {
       errorType: isError ? error.name.slice(0, MAX_TEXT) || 'Error' : typeof error,
-      message: (message || '(no message)').slice(0, MAX_MESSAGE),
+      message: cutText(message || '(no message)', MAX_MESSAGE),
       code: typeof code === 'string' || typeof code === 'number' ? String(code) : null,
-      stack: isError && error.stack ? error.stack.slice(0, MAX_STACK) : null,
+      stack: isError && error.stack ? cutText(error.stack, MAX_STACK) : null,
     },
     details,
   );
@@ -241,7 +250,7 @@ export const apiUsageEvent = (
 
 /** Queries are normalised (trimmed, lower-cased, spaces collapsed) so "top queries" groups them. */
 export const normalizeQuery = (query: string) =>
-  query.trim().toLowerCase().replace(/\s+/g, ' ').slice(0, MAX_QUERY);
+  cutText(query.trim().toLowerCase().replace(/\s+/g, ' '), MAX_QUERY);
 
 export function searchEvent(
   context: EventContext,

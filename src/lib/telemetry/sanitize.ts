@@ -4,10 +4,12 @@
  * - Operator injection: a key starting with `$` or containing `.` is escaped to its Unicode
  *   full-width twin (U+FF04 ＄, U+FF0E ．), so `{ "$where": ... }` or `{ "a.b": 1 }` is stored
  *   as a literal field and can never be read as an operator or a path. NUL, which BSON keys
- *   cannot hold, becomes U+FFFD.
+ *   cannot hold, becomes U+FFFD. (Two keys that escape alike, "a.b" and "a．b", collapse
+ *   into one; the later wins.)
  * - Secrets: values under secret-looking keys (password, token, secret, authorization, ...,
  *   the same rule as the audit trail) are replaced with [REDACTED].
- * - Size: strings, arrays, depth and the total are capped, so one event can never approach
+ * - Size: strings, arrays, depth and the total (an estimate: UTF-16 units plus a per-value
+ *   overhead, so up to ~3x in UTF-8 bytes for CJK text) are capped, so one event can never approach
  *   MongoDB's 16 MiB document limit or an Elasticsearch field limit; what was cut is marked.
  * - Types: only JSON-like values and Dates survive; functions, symbols and undefined are
  *   dropped, bigints become strings, errors become { name, message }, cycles "[Circular]".
@@ -38,6 +40,14 @@ export const DEFAULT_LIMITS: Readonly<SanitizeLimits> = {
 };
 
 export const TRUNCATED = '[TRUNCATED]';
+const MAX_KEY = 256;
+
+/** The first `max` UTF-16 units, without splitting a surrogate pair (half an emoji). */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
 export const CIRCULAR = '[Circular]';
 
 export function escapeKey(key: string): string {
@@ -71,16 +81,21 @@ interface State {
   ancestors: Set<object>;
 }
 
+/**
+ * What one value costs besides its content: a type byte, its key or index, separators.
+ * Charging it for every value, null and markers included, keeps nested arrays of nulls or
+ * empty objects from multiplying past the budget.
+ */
+const VALUE_OVERHEAD = 5;
+
 function copyValue(value: unknown, depth: number, limits: SanitizeLimits, state: State): unknown {
+  state.budget -= VALUE_OVERHEAD;
   switch (typeof value) {
     case 'string': {
-      if (value.length <= limits.maxString) {
-        state.budget -= value.length;
-        return value;
-      }
+      state.budget -= Math.max(1, Math.min(value.length, limits.maxString));
+      if (value.length <= limits.maxString) return value;
       state.truncated = true;
-      state.budget -= limits.maxString;
-      return `${value.slice(0, limits.maxString)}…`;
+      return `${cutText(value, limits.maxString)}…`;
     }
     case 'number':
       state.budget -= 8;
@@ -109,8 +124,17 @@ function copyValue(value: unknown, depth: number, limits: SanitizeLimits, state:
     state.truncated = true;
     return TRUNCATED;
   }
-  if (value instanceof Map) return copyObject(Object.fromEntries(value), depth, limits, state);
-  if (value instanceof Set) return copyArray([...value], depth, limits, state);
+  if (value instanceof Map || value instanceof Set) {
+    // The copy is a new object: keep the original among the ancestors so cycles through it
+    // are still seen.
+    state.ancestors.add(value);
+    const copied =
+      value instanceof Map
+        ? copyObject(Object.fromEntries(value), depth, limits, state)
+        : copyArray([...value], depth, limits, state);
+    state.ancestors.delete(value);
+    return copied;
+  }
   if (Array.isArray(value)) return copyArray(value, depth, limits, state);
   return copyObject(value as Record<string, unknown>, depth, limits, state);
 }
@@ -147,7 +171,8 @@ function copyObject(
       state.truncated = true;
       break;
     }
-    const safeKey = escapeKey(key.length > 256 ? key.slice(0, 256) : key);
+    if (key.length > MAX_KEY) state.truncated = true;
+    const safeKey = escapeKey(key.length > MAX_KEY ? cutText(key, MAX_KEY) : key);
     state.budget -= safeKey.length;
     const raw = source[key];
     const copied =

@@ -9,6 +9,7 @@
  */
 import { isNovaError } from '../errors.js';
 import type { BatchWriter, CloseReport, WriterStats } from './batch-writer.js';
+import type { TelemetryCollection } from './collections.js';
 import {
   apiUsageEvent,
   auditEvent,
@@ -41,7 +42,15 @@ export class TelemetryLog {
     this.#context = context;
   }
 
-  #offer(build: (context: EventContext) => TelemetryEvent): boolean {
+  /**
+   * Under overload (buffer full, store down) the event is dropped before it is built: the
+   * caller then pays for a counter increment, not for sanitizing details it will lose.
+   */
+  #offer(
+    collection: TelemetryCollection,
+    build: (context: EventContext) => TelemetryEvent,
+  ): boolean {
+    if (!this.#writer.accepting) return this.#writer.drop(collection);
     let event: TelemetryEvent;
     try {
       event = build(this.#context);
@@ -63,13 +72,13 @@ export class TelemetryLog {
     action: string,
     target: { type: string; id?: string | null },
     details?: Details,
-  ): boolean => this.#offer((c) => auditEvent(c, actorId, action, target, details));
+  ): boolean => this.#offer('audit_logs', (c) => auditEvent(c, actorId, action, target, details));
 
   readonly logSystem = (level: LogLevel, message: string, details?: Details): boolean =>
-    this.#offer((c) => systemEvent(c, level, message, details));
+    this.#offer('system_logs', (c) => systemEvent(c, level, message, details));
 
   readonly logUserActivity = (userId: string, action: string, details?: Details): boolean =>
-    this.#offer((c) => userActivityEvent(c, userId, action, details));
+    this.#offer('user_activity', (c) => userActivityEvent(c, userId, action, details));
 
   /** `details.statusCode`, `details.method` and `details.success` feed the error rate. */
   readonly logPerformance = (
@@ -77,10 +86,13 @@ export class TelemetryLog {
     endpoint: string,
     durationMs: number,
     details?: Details,
-  ): boolean => this.#offer((c) => performanceEvent(c, service, endpoint, durationMs, details));
+  ): boolean =>
+    this.#offer('performance_metrics', (c) =>
+      performanceEvent(c, service, endpoint, durationMs, details),
+    );
 
   readonly logError = (error: unknown, details?: Details): boolean =>
-    this.#offer((c) => errorEvent(c, error, details));
+    this.#offer('error_logs', (c) => errorEvent(c, error, details));
 
   /** `path` is the route template, not the raw URL (query strings carry personal data). */
   readonly logApiUsage = (
@@ -89,7 +101,10 @@ export class TelemetryLog {
     statusCode: number,
     durationMs: number,
     details?: Details,
-  ): boolean => this.#offer((c) => apiUsageEvent(c, method, path, statusCode, durationMs, details));
+  ): boolean =>
+    this.#offer('api_usage', (c) =>
+      apiUsageEvent(c, method, path, statusCode, durationMs, details),
+    );
 
   readonly logSearch = (
     scope: SearchScope,
@@ -97,7 +112,10 @@ export class TelemetryLog {
     resultCount: number,
     durationMs: number,
     details?: Details,
-  ): boolean => this.#offer((c) => searchEvent(c, scope, query, resultCount, durationMs, details));
+  ): boolean =>
+    this.#offer('search_analytics', (c) =>
+      searchEvent(c, scope, query, resultCount, durationMs, details),
+    );
 
   readonly stats = (): TelemetryStats => ({
     ...this.#writer.stats(),

@@ -112,7 +112,8 @@ const SHAPES: Record<
     properties: {
       scope: { enum: ['tickets', 'kb'] },
       query: string,
-      resultCount: { bsonType: ['int', 'long'], minimum: 0 },
+      // The driver writes integers beyond int32 as doubles.
+      resultCount: { bsonType: ['int', 'long', 'double'], minimum: 0 },
       durationMs: duration,
     },
     // The all-scopes analytics use the TTL index (timestamp alone).

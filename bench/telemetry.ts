@@ -1,0 +1,114 @@
+/**
+ * `npm run bench:telemetry`: what logging costs the caller, and how much memory it holds,
+ * while the MongoDB backend is dead (a closed port on 127.0.0.1: the real driver, failing
+ * server selection), measured in one run next to a no-op baseline with the same arguments.
+ *
+ * Sustained load: ROUNDS rounds of CHUNK calls, yielding to the event loop between chunks so
+ * the writer's timers and retries run as they would in a service. Reported per phase:
+ *   - ns per call on the caller's side (median of rounds), and the ratio to the baseline;
+ *   - peak heap used above the starting heap, sampled after every chunk (after a forced GC
+ *     at the start when node runs with --expose-gc).
+ * Phases: no-op baseline; logUserActivity while the buffer fills (accepted events); and
+ * logUserActivity once it is full (dropped before building). Figures are printed, never
+ * asserted: the machines are noisy, ratios are what to compare.
+ */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { freePort } from '../src/bootstrap/postgres/embedded.js';
+import { loadConfig, type MongoConfig } from '../src/config.js';
+import { MongoStore } from '../src/lib/db/mongo.js';
+
+const CHUNK = Number(process.env.BENCH_CHUNK ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
+const BUFFER = Number(process.env.BENCH_BUFFER ?? 10_000);
+
+const details = { ticketId: 'T-000123', priority: 'high', tags: ['vpn', 'remote'], ms: 42 };
+let sink = 0;
+/** The baseline: a call with the same arguments that does nothing observable. */
+function noop(userId: string, action: string, extra: Record<string, unknown>): boolean {
+  sink += userId.length + action.length + (extra === details ? 1 : 0);
+  return true;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const heap = () => process.memoryUsage().heapUsed;
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+interface Phase {
+  nsPerCall: number;
+  peakHeapMiB: number;
+  calls: number;
+}
+
+async function measure(call: (i: number) => boolean, rounds: number): Promise<Phase> {
+  gc?.();
+  const start = heap();
+  let peak = start;
+  const perCall: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < CHUNK; i++) call(r * CHUNK + i);
+    perCall.push(Number(process.hrtime.bigint() - t0) / CHUNK);
+    peak = Math.max(peak, heap());
+    await yieldToLoop();
+  }
+  return {
+    nsPerCall: Math.round(median(perCall)),
+    peakHeapMiB: Math.round(((peak - start) / 2 ** 20) * 10) / 10,
+    calls: rounds * CHUNK,
+  };
+}
+
+async function main() {
+  const port = await freePort();
+  const config = loadConfig({
+    MONGO_URL: `mongodb://127.0.0.1:${port}/?directConnection=true`,
+    MONGO_SERVER_SELECTION_TIMEOUT_MS: '2000',
+    TELEMETRY_BUFFER_SIZE: String(BUFFER),
+    TELEMETRY_BATCH_SIZE: '500',
+    TELEMETRY_SHUTDOWN_TIMEOUT_MS: '500',
+  });
+  const store = new MongoStore(config.mongo as MongoConfig, config.telemetry);
+  const users = Array.from({ length: 64 }, (_, i) => `user-${i}`);
+
+  const baseline = await measure(
+    (i) => noop(users[i & 63] as string, 'ticket_viewed', details),
+    ROUNDS,
+  );
+  const fillRounds = Math.ceil(BUFFER / CHUNK);
+  const filling = await measure(
+    (i) => store.logUserActivity(users[i & 63] as string, 'ticket_viewed', details),
+    fillRounds,
+  );
+  const full = await measure(
+    (i) => store.logUserActivity(users[i & 63] as string, 'ticket_viewed', details),
+    ROUNDS,
+  );
+  const stats = store.stats();
+  const closed = await store.close();
+
+  const ratio = (p: Phase) => (p.nsPerCall / Math.max(1, baseline.nsPerCall)).toFixed(1);
+  const rows = [
+    ['no-op baseline', baseline, '1.0'],
+    ['log, buffer filling (accepted)', filling, ratio(filling)],
+    ['log, buffer full (dropped)', full, ratio(full)],
+  ] as const;
+  process.stdout.write(
+    [
+      `bench:telemetry: MongoDB dead (127.0.0.1:${port} closed), buffer ${BUFFER}, ${CHUNK} calls per chunk, gc ${gc ? 'forced' : 'not exposed'}`,
+      '',
+      '| phase | calls | ns per call (median) | x baseline | peak heap above start |',
+      '|---|---:|---:|---:|---:|',
+      ...rows.map(
+        ([name, p, x]) => `| ${name} | ${p.calls} | ${p.nsPerCall} | ${x} | ${p.peakHeapMiB} MiB |`,
+      ),
+      '',
+      `writer: queued ${stats.queued}, dropped ${stats.dropped}, written ${stats.written}, buffer depth ${stats.depth}/${stats.capacity}, failed flushes ${stats.failedFlushes}`,
+      `shutdown: abandoned ${closed.abandoned} buffered events within the ${config.telemetry.shutdownTimeoutMs} ms bound`,
+      `(baseline checksum ${sink})`,
+      '',
+    ].join('\n'),
+  );
+}
+
+await main();
