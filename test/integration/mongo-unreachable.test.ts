@@ -11,6 +11,7 @@ import { bootstrapPostgres } from '../../src/bootstrap/postgres/index.js';
 import { loadConfig, type MongoConfig, type NovaConfig } from '../../src/config.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
 import { createMongoClient, MongoConnection } from '../../src/lib/db/mongo/client.js';
+import { MongoStore } from '../../src/lib/db/mongo.js';
 import { isNovaError } from '../../src/lib/errors.js';
 import { createEmptyDatabase, testConfig } from '../support/database.js';
 
@@ -101,6 +102,35 @@ describe('MongoDB unreachable', () => {
     expect(created).toBe(2);
     await connection.close();
     await expect(connection.connect()).rejects.toThrow(/closed/);
+  });
+
+  it('closing aborts a connect in progress instead of waiting out server selection', async () => {
+    const slow = { ...mongo, serverSelectionTimeoutMs: 5000 };
+    const connection = new MongoConnection(() => createMongoClient(slow));
+    const pending = connection.connect().catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    const started = performance.now();
+    await connection.close();
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(await pending).toBeInstanceOf(Error);
+  });
+
+  it('a store closes within its shutdown bound even while its first connect is pending', async () => {
+    const store = new MongoStore(
+      { ...mongo, serverSelectionTimeoutMs: 5000 },
+      {
+        ...config.telemetry,
+        shutdownTimeoutMs: 300,
+      },
+    );
+    store.logSystem('info', 'starting');
+    const flushing = store.flush(); // starts the first connect: 5 s of server selection
+    await new Promise((r) => setTimeout(r, 50));
+    const started = performance.now();
+    const report = await store.close();
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(report).toEqual({ written: 0, abandoned: 1 });
+    expect(await flushing).toBe(false);
   });
 
   it('close() gives up on the buffered events within the shutdown bound and counts them', async () => {

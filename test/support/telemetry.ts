@@ -12,8 +12,11 @@ export type SinkMode = 'ok' | 'fail' | 'stall';
 
 export class ScriptedSink implements TelemetrySink {
   mode: SinkMode = 'ok';
-  /** Collections that fail while the others work. */
+  /** Collections that fail, or never answer, while the others work. */
   failing = new Set<TelemetryCollection>();
+  stalling = new Set<TelemetryCollection>();
+  /** Reported with every successful write (stored, write concern not confirmed). */
+  writeConcernError: string | undefined;
   /** Documents refused one by one (by details.n). */
   refuse = (_doc: TelemetryDocument) => false;
   readonly stored = new Map<string, { collection: TelemetryCollection; doc: TelemetryDocument }>();
@@ -26,7 +29,7 @@ export class ScriptedSink implements TelemetrySink {
     documents: TelemetryDocument[],
   ): Promise<SinkResult> {
     this.calls++;
-    if (this.mode === 'stall') return new Promise<never>(() => {});
+    if (this.mode === 'stall' || this.stalling.has(collection)) return new Promise<never>(() => {});
     if (this.mode === 'fail' || this.failing.has(collection)) {
       throw new Error('connect ECONNREFUSED 127.0.0.1:27017');
     }
@@ -40,7 +43,10 @@ export class ScriptedSink implements TelemetrySink {
       this.arrivals.push(id);
       this.stored.set(id, { collection, doc });
     });
-    return { written: documents.length - rejected.length, rejected };
+    const written = documents.length - rejected.length;
+    return this.writeConcernError
+      ? { written, rejected, writeConcernError: this.writeConcernError }
+      : { written, rejected };
   }
 }
 

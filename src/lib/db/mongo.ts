@@ -125,6 +125,19 @@ export class MongoStore {
   /** Reachability, latency, server version and the replica set as this client sees it. */
   readonly health = async (): Promise<MongoHealth> => {
     const started = performance.now();
+    const stats = this.#log.stats();
+    const writer = {
+      queued: stats.queued,
+      written: stats.written,
+      dropped: stats.dropped,
+      rejected: stats.rejected,
+      invalid: stats.invalid,
+      failedFlushes: stats.failedFlushes,
+      consecutiveFailures: stats.consecutiveFailures,
+      depth: stats.depth,
+      capacity: stats.capacity,
+      lastError: stats.lastError,
+    };
     try {
       const db = await this.db();
       const admin = db.admin();
@@ -135,10 +148,14 @@ export class MongoStore {
       ]);
       const latencyMs = Math.round(performance.now() - started);
       const servers = this.#topology?.servers ?? new Map();
-      const replicaSet = hello.setName ? replicaSetView(hello, servers) : undefined;
+      const replicaSet = hello.setName
+        ? replicaSetView(hello, servers, this.#topology?.type)
+        : undefined;
+      const status = healthStatus(replicaSet);
       return {
-        status: healthStatus(replicaSet),
+        status: status === 'up' && writer.consecutiveFailures > 0 ? 'degraded' : status,
         latencyMs,
+        writer,
         serverVersion: String(build.version),
         ...(replicaSet ? { replicaSet } : {}),
       };
@@ -146,15 +163,22 @@ export class MongoStore {
       return {
         status: 'down',
         latencyMs: Math.round(performance.now() - started),
+        writer,
         error: describeMongoError(error),
       };
     }
   };
 
-  /** Flushes the writer within the configured bound, then closes the client. */
+  /** Flushes the writer, then closes the client, together within the shutdown bound. */
   readonly close = async (): Promise<CloseReport> => {
+    const deadline = Date.now() + this.#telemetry.shutdownTimeoutMs;
     const report = await this.#log.close(this.#telemetry.shutdownTimeoutMs);
-    await this.#connection.close();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(100, deadline - Date.now()));
+    });
+    await Promise.race([this.#connection.close().catch(() => {}), expired]);
+    clearTimeout(timer);
     return report;
   };
 }

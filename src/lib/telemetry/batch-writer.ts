@@ -1,18 +1,22 @@
 /**
  * The bounded, batched, never-blocking path from `log*` calls to a store.
  *
- * - `offer` is synchronous and O(1): the event joins an in-memory FIFO, or is dropped when
- *   the buffer (queued + in flight) is full. Drop policy: the newest event is dropped and
- *   counted per collection; events already waiting keep their place, as in OpenTelemetry's
- *   batch processor. Nothing is ever awaited or thrown on the caller's path.
- * - The buffer is written out when `batchSize` events wait or every `flushIntervalMs`, one
- *   batch at a time, each collection's share in one unordered insert (so a slow majority write to
- *   audit_logs does not hold up the others' acknowledgement within the batch).
- * - A write that throws or exceeds `writeTimeoutMs` is retried with capped exponential
- *   backoff and full jitter, for as long as the process lives: the events stay buffered, so
- *   nothing is lost while the store recovers within the buffer. Documents the store refuses
- *   one by one (validation) are counted as rejected, never retried.
- * - `close` stops intake and flushes within a time bound; what is left is counted as dropped.
+ * - `offer` is synchronous and O(1): the event joins its collection's FIFO, or is dropped
+ *   when the buffer (all collections, queued + in flight) is full. Drop policy: the newest
+ *   event is dropped and counted per collection; events already waiting keep their place, as
+ *   in OpenTelemetry's batch processor. Nothing is awaited or thrown on the caller's path;
+ *   even the first write is started on a later turn of the event loop.
+ * - Each collection is a lane of its own: its own batches (one unordered insert each), its own
+ *   retries and backoff. A collection the store refuses or answers slowly (a majority write
+ *   to audit_logs with a secondary down) delays only itself; the others keep flowing, within
+ *   the shared bound.
+ * - A lane writes when `batchSize` of its events wait or every `flushIntervalMs`. A write
+ *   that throws or exceeds `writeTimeoutMs` is retried with capped exponential backoff and
+ *   full jitter, for as long as the process lives: the events stay buffered, so nothing is
+ *   lost while the store recovers within the buffer. Documents the store refuses one by one
+ *   (validation) are counted as rejected, never retried.
+ * - `flush` settles what was buffered when it was called (later events do not hold it up);
+ *   `close` stops intake and flushes within a time bound, counting what is left as dropped.
  */
 import { backoffDelay } from '../retry.js';
 import { TELEMETRY_COLLECTIONS, type TelemetryCollection } from './collections.js';
@@ -24,6 +28,8 @@ export interface SinkResult {
   written: number;
   /** Refused for good, with the store's reason (e.g. schema validation). */
   rejected: { index: number; reason: string }[];
+  /** Stored, but the requested write concern was not confirmed (e.g. wtimeout). */
+  writeConcernError?: string;
 }
 
 export interface TelemetrySink {
@@ -46,6 +52,8 @@ export interface CollectionCounters {
   written: number;
   dropped: number;
   rejected: number;
+  /** Failed attempts in a row; 0 when the last write of this collection succeeded. */
+  consecutiveFailures: number;
 }
 
 export interface WriterStats {
@@ -58,8 +66,10 @@ export interface WriterStats {
   rejected: number;
   /** Write attempts that failed (each is retried). */
   failedFlushes: number;
-  /** Consecutive failed attempts; 0 when the last write succeeded. */
+  /** The worst collection's failed attempts in a row; 0 when every collection is writing. */
   consecutiveFailures: number;
+  /** Writes stored without the requested write concern being confirmed. */
+  writeConcernErrors: number;
   lastError: { message: string; at: string } | null;
   lastRejection: { collection: TelemetryCollection; reason: string; at: string } | null;
   lastWriteAt: string | null;
@@ -77,26 +87,73 @@ class WriteTimeout extends Error {
 }
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+// close() is awaited and bounded: its timers keep the process alive until it returns.
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One collection's queue. Events stay in it until settled; the in-flight ones are its head. */
+class Lane {
+  readonly collection: TelemetryCollection;
+  readonly counters: CollectionCounters = {
+    queued: 0,
+    written: 0,
+    dropped: 0,
+    rejected: 0,
+    consecutiveFailures: 0,
+  };
+  queue: TelemetryEvent[] = [];
+  head = 0;
+  /** Events ever accepted / settled (written, rejected or abandoned): flush targets. */
+  enqueued = 0;
+  settled = 0;
+  failures = 0;
+  draining: Promise<void> | undefined;
+  backoff: NodeJS.Timeout | undefined;
+  kickScheduled = false;
+  /** Called after every attempt (and on abandonment): flush waits on these. */
+  readonly waiters = new Set<() => void>();
+
+  constructor(collection: TelemetryCollection) {
+    this.collection = collection;
+  }
+
+  get pending(): number {
+    return this.queue.length - this.head;
+  }
+
+  settle(count: number): void {
+    this.head += count;
+    this.settled += count;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  notify(): void {
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
+  }
+
+  nextAttempt(): Promise<void> {
+    return new Promise((resolve) => this.waiters.add(resolve));
+  }
+
+  clearBackoff(): void {
+    clearTimeout(this.backoff);
+    this.backoff = undefined;
+  }
+}
 
 export class BatchWriter {
   readonly #sink: TelemetrySink;
   readonly #options: Required<BatchWriterOptions>;
-  /** FIFO: live events are #queue[#head..]; compacted now and then instead of shift(). */
-  #queue: TelemetryEvent[] = [];
-  #head = 0;
-  /** Events of a failed attempt, written first next time. */
-  #retry: TelemetryEvent[] = [];
-  #inFlight: TelemetryEvent[] = [];
-  #draining: Promise<void> | undefined;
-  #interval: NodeJS.Timeout | undefined;
-  #backoff: NodeJS.Timeout | undefined;
+  readonly #lanes: Record<TelemetryCollection, Lane>;
+  #depth = 0;
+  #interval: NodeJS.Timeout;
   #closed = false;
   #abandoned = false;
-  #counters = Object.fromEntries(
-    TELEMETRY_COLLECTIONS.map((c) => [c, { queued: 0, written: 0, dropped: 0, rejected: 0 }]),
-  ) as Record<TelemetryCollection, CollectionCounters>;
   #failedFlushes = 0;
-  #consecutiveFailures = 0;
+  #writeConcernErrors = 0;
   #lastError: WriterStats['lastError'] = null;
   #lastRejection: WriterStats['lastRejection'] = null;
   #lastWriteAt: string | null = null;
@@ -109,87 +166,113 @@ export class BatchWriter {
       random: Math.random,
       ...options,
     };
-    this.#interval = setInterval(() => this.#kick(), this.#options.flushIntervalMs);
+    this.#lanes = Object.fromEntries(TELEMETRY_COLLECTIONS.map((c) => [c, new Lane(c)])) as Record<
+      TelemetryCollection,
+      Lane
+    >;
+    this.#interval = setInterval(() => {
+      for (const lane of this.#all()) this.#kick(lane);
+    }, this.#options.flushIntervalMs);
     this.#interval.unref();
   }
 
+  /** Events held now, all collections, waiting plus in flight. */
   get depth(): number {
-    return this.#queue.length - this.#head + this.#retry.length + this.#inFlight.length;
+    return this.#depth;
   }
 
   /** False when the next event would be dropped (buffer full or writer closed). */
   get accepting(): boolean {
-    return !this.#closed && this.depth < this.#options.bufferSize;
+    return !this.#closed && this.#depth < this.#options.bufferSize;
   }
 
   /** Counts an event dropped before it was even built (see TelemetryLog); returns false. */
   drop(collection: TelemetryCollection): false {
-    this.#counters[collection].dropped++;
+    this.#lanes[collection].counters.dropped++;
     return false;
   }
 
   /** Buffers the event; false when it was dropped (buffer full or writer closed). */
   offer(event: TelemetryEvent): boolean {
     if (!this.accepting) return this.drop(event.collection);
-    const counters = this.#counters[event.collection];
-    counters.queued++;
-    this.#queue.push(event);
-    if (this.depth >= this.#options.batchSize) this.#kick();
+    const lane = this.#lanes[event.collection];
+    lane.counters.queued++;
+    lane.queue.push(event);
+    lane.enqueued++;
+    this.#depth++;
+    if (lane.pending >= this.#options.batchSize && !lane.kickScheduled) {
+      // Started on the next turn: the caller never pays for taking or sending a batch.
+      lane.kickScheduled = true;
+      setImmediate(() => {
+        lane.kickScheduled = false;
+        this.#kick(lane);
+      }).unref();
+    }
     return true;
   }
 
   /**
-   * Writes what is buffered now, without waiting out a backoff; resolves true when the
-   * buffer emptied, false when a write failed (the events stay buffered for the retry).
+   * Settles what is buffered now (events offered later do not hold it up), without waiting
+   * out a backoff; true when all of it was written or rejected, false when a write failed
+   * (those events stay buffered for the retry).
    */
   async flush(): Promise<boolean> {
-    await this.#draining; // undefined when idle
-    this.#clearBackoff();
-    await this.#drain();
-    return this.depth === 0;
+    const results = await Promise.all(
+      this.#all().map((lane) => this.#flushLane(lane, lane.enqueued)),
+    );
+    return results.every(Boolean);
   }
 
   /** Stops intake and flushes for at most `timeoutMs`; the rest is dropped and counted. */
   async close(timeoutMs: number): Promise<CloseReport> {
     this.#closed = true;
     clearInterval(this.#interval);
-    this.#clearBackoff();
     const before = this.#total('written');
     const deadline = Date.now() + timeoutMs;
-    let attempt = 0;
-    while (this.depth > 0 && Date.now() < deadline) {
-      const drained = await this.#within(deadline, this.flush());
-      if (drained !== false || this.depth === 0) continue;
-      attempt++;
-      const wait = backoffDelay(
-        attempt,
-        this.#options.baseRetryDelayMs,
-        1000,
-        this.#options.random,
-      );
-      await this.#within(deadline, new Promise((r) => setTimeout(r, wait)));
-    }
-    const abandoned = this.depth;
+    await Promise.all(
+      this.#all().map(async (lane) => {
+        lane.clearBackoff();
+        for (let attempt = 1; lane.pending > 0 && Date.now() < deadline; attempt++) {
+          const done = await this.#within(deadline, this.#flushLane(lane, lane.enqueued));
+          if (done !== false) continue;
+          const wait = backoffDelay(
+            attempt,
+            this.#options.baseRetryDelayMs,
+            1000,
+            this.#options.random,
+          );
+          await this.#within(deadline, sleep(wait));
+        }
+      }),
+    );
+    const abandoned = this.#depth;
     if (abandoned > 0) {
       // A write still in flight may yet land; it is reported dropped and ignored if it does.
       this.#abandoned = true;
-      for (const event of this.#pending()) this.#counters[event.collection].dropped++;
-      this.#discardPending();
+      for (const lane of this.#all()) {
+        lane.counters.dropped += lane.pending;
+        lane.settle(lane.pending);
+        lane.notify();
+      }
+      this.#depth = 0;
     }
     return { written: this.#total('written') - before, abandoned };
   }
 
   stats(): WriterStats {
-    const collections = structuredClone(this.#counters);
+    const collections = Object.fromEntries(
+      this.#all().map((lane) => [lane.collection, { ...lane.counters }]),
+    ) as Record<TelemetryCollection, CollectionCounters>;
     return {
       capacity: this.#options.bufferSize,
-      depth: this.depth,
+      depth: this.#depth,
       queued: this.#total('queued'),
       written: this.#total('written'),
       dropped: this.#total('dropped'),
       rejected: this.#total('rejected'),
       failedFlushes: this.#failedFlushes,
-      consecutiveFailures: this.#consecutiveFailures,
+      consecutiveFailures: Math.max(...this.#all().map((l) => l.counters.consecutiveFailures)),
+      writeConcernErrors: this.#writeConcernErrors,
       lastError: this.#lastError,
       lastRejection: this.#lastRejection,
       lastWriteAt: this.#lastWriteAt,
@@ -197,101 +280,82 @@ export class BatchWriter {
     };
   }
 
-  #total(key: keyof CollectionCounters): number {
-    return TELEMETRY_COLLECTIONS.reduce((sum, c) => sum + this.#counters[c][key], 0);
+  #all(): Lane[] {
+    return TELEMETRY_COLLECTIONS.map((c) => this.#lanes[c]);
   }
 
-  /** Starts a drain unless one runs or a backoff is pending (a dead store is not hammered). */
-  #kick(): void {
-    if (this.#draining || this.#backoff || this.depth === 0) return;
-    this.#drain().catch(() => {}); // #drain records its own failures; it never rejects
+  #total(key: 'queued' | 'written' | 'dropped' | 'rejected'): number {
+    return this.#all().reduce((sum, lane) => sum + lane.counters[key], 0);
   }
 
-  /** Writes batches until the buffer is empty or an attempt fails (then schedules a retry). */
-  #drain(): Promise<void> {
-    this.#draining ??= (async () => {
-      try {
-        while (this.depth > 0 && !this.#abandoned) {
-          if (!(await this.#writeBatch(this.#take()))) {
-            this.#scheduleRetry();
-            return;
-          }
-        }
-      } finally {
-        this.#draining = undefined;
+  /** Starts a lane's drain unless one runs or a backoff is pending (no hammering a dead store). */
+  #kick(lane: Lane): void {
+    if (lane.draining || lane.backoff || lane.pending === 0 || this.#abandoned) return;
+    lane.draining = this.#drain(lane).finally(() => {
+      lane.draining = undefined;
+    });
+  }
+
+  /** Writes the lane's batches until it is empty or an attempt fails (then backs off). */
+  async #drain(lane: Lane): Promise<void> {
+    while (lane.pending > 0 && !this.#abandoned) {
+      if (!(await this.#writeBatch(lane))) {
+        if (!this.#closed) this.#scheduleRetry(lane);
+        return;
       }
-    })();
-    return this.#draining;
-  }
-
-  #take(): TelemetryEvent[] {
-    const size = this.#options.batchSize;
-    const batch = this.#retry.splice(0, size);
-    const fromQueue = Math.min(size - batch.length, this.#queue.length - this.#head);
-    for (let i = 0; i < fromQueue; i++) batch.push(this.#queue[this.#head + i] as TelemetryEvent);
-    this.#head += fromQueue;
-    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
     }
-    this.#inFlight = batch;
-    return batch;
   }
 
-  #pending(): TelemetryEvent[] {
-    return [...this.#inFlight, ...this.#retry, ...this.#queue.slice(this.#head)];
-  }
-
-  #discardPending(): void {
-    this.#retry = [];
-    this.#queue = [];
-    this.#head = 0;
-    this.#inFlight = [];
-  }
-
-  /** One attempt at a batch; false when any collection's write failed (those events stay). */
-  async #writeBatch(batch: TelemetryEvent[]): Promise<boolean> {
-    const groups = new Map<TelemetryCollection, TelemetryEvent[]>();
-    for (const event of batch) {
-      const group = groups.get(event.collection);
-      if (group) group.push(event);
-      else groups.set(event.collection, [event]);
+  async #flushLane(lane: Lane, target: number): Promise<boolean> {
+    while (lane.settled < target && !this.#abandoned) {
+      if (!lane.draining) {
+        lane.clearBackoff();
+        this.#kick(lane);
+      }
+      const failures = lane.failures;
+      await lane.nextAttempt();
+      if (lane.failures > failures) return false;
     }
-    const failed: TelemetryEvent[] = [];
-    await Promise.all(
-      [...groups].map(async ([collection, events]) => {
-        try {
-          const result = await this.#withTimeout(
-            this.#sink.write(
-              collection,
-              events.map((e) => e.document),
-            ),
-          );
-          if (this.#abandoned) return;
-          const counters = this.#counters[collection];
-          counters.written += result.written;
-          counters.rejected += result.rejected.length;
-          const last = result.rejected.at(-1);
-          if (last) {
-            this.#lastRejection = { collection, reason: last.reason, at: new Date().toISOString() };
-          }
-        } catch (error) {
-          failed.push(...events);
-          this.#lastError = { message: message(error), at: new Date().toISOString() };
-        }
-      }),
-    );
-    if (this.#abandoned) return true;
-    this.#inFlight = [];
-    if (failed.length === 0) {
-      this.#consecutiveFailures = 0;
-      this.#lastWriteAt = new Date().toISOString();
+    return lane.settled >= target && !this.#abandoned; // abandoned events were not written
+  }
+
+  /** One attempt at the lane's oldest events; false when the store did not take them. */
+  async #writeBatch(lane: Lane): Promise<boolean> {
+    const count = Math.min(this.#options.batchSize, lane.pending);
+    const documents: TelemetryDocument[] = [];
+    for (let i = 0; i < count; i++) {
+      documents.push((lane.queue[lane.head + i] as TelemetryEvent).document);
+    }
+    try {
+      const result = await this.#withTimeout(this.#sink.write(lane.collection, documents));
+      if (this.#abandoned) return true;
+      lane.counters.written += result.written;
+      lane.counters.rejected += result.rejected.length;
+      lane.counters.consecutiveFailures = 0;
+      const now = new Date().toISOString();
+      const last = result.rejected.at(-1);
+      if (last) this.#lastRejection = { collection: lane.collection, reason: last.reason, at: now };
+      if (result.writeConcernError) {
+        this.#writeConcernErrors++;
+        this.#lastError = { message: result.writeConcernError, at: now };
+      }
+      this.#lastWriteAt = now;
+      lane.settle(count);
+      this.#depth -= count;
       return true;
+    } catch (error) {
+      if (this.#abandoned) return true;
+      lane.failures++;
+      lane.counters.consecutiveFailures++;
+      this.#failedFlushes++;
+      this.#lastError = {
+        message: `${lane.collection}: ${message(error)}`,
+        at: new Date().toISOString(),
+      };
+      return false;
+    } finally {
+      lane.notify();
     }
-    this.#retry = failed.concat(this.#retry);
-    this.#failedFlushes++;
-    this.#consecutiveFailures++;
-    return false;
   }
 
   #withTimeout<T>(promise: Promise<T>): Promise<T> {
@@ -299,29 +363,24 @@ export class BatchWriter {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new WriteTimeout(`write took longer than ${ms} ms`)), ms);
+      timer.unref();
     });
     promise.catch(() => {}); // a write that loses the race may still reject later
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
-  #scheduleRetry(): void {
-    if (this.#closed) return; // close() paces its own attempts
+  #scheduleRetry(lane: Lane): void {
     const delay = backoffDelay(
-      this.#consecutiveFailures,
+      lane.counters.consecutiveFailures,
       this.#options.baseRetryDelayMs,
       this.#options.maxRetryDelayMs,
       this.#options.random,
     );
-    this.#backoff = setTimeout(() => {
-      this.#backoff = undefined;
-      this.#kick();
+    lane.backoff = setTimeout(() => {
+      lane.backoff = undefined;
+      this.#kick(lane);
     }, delay);
-    this.#backoff.unref();
-  }
-
-  #clearBackoff(): void {
-    clearTimeout(this.#backoff);
-    this.#backoff = undefined;
+    lane.backoff.unref();
   }
 
   /** The promise's value, or undefined once the deadline passes. */

@@ -52,7 +52,7 @@ describe('replicaSetView', () => {
     );
     expect(view.members.map((m) => [m.host, m.state, m.health])).toEqual([
       ['a:27017', 'PRIMARY', 1],
-      ['b:27017', 'UNKNOWN', 0],
+      ['b:27017', 'UNKNOWN', null],
       ['c:27017', 'ARBITER', 1],
     ]);
   });
@@ -67,6 +67,65 @@ describe('replicaSetView', () => {
     const noPrimary = replicaSetView({ ...hello, primary: undefined }, servers);
     expect(noPrimary.primary).toBeNull();
     expect(healthStatus(noPrimary)).toBe('down');
+  });
+
+  it('does not count members the client has not heard from yet as down', () => {
+    const view = replicaSetView(
+      hello,
+      new Map([
+        ['nova-mongodb-1:27017', server('RSPrimary')],
+        ['nova-mongodb-2:27017', server('Unknown', -1)],
+      ]),
+    );
+    expect(view.members.map((m) => [m.host, m.state, m.health])).toEqual([
+      ['nova-mongodb-1:27017', 'PRIMARY', 1],
+      ['nova-mongodb-2:27017', 'UNKNOWN', null],
+      ['nova-mongodb-3:27017', 'UNKNOWN', null],
+    ]);
+    expect(healthStatus(view)).toBe('up');
+  });
+
+  it('with a direct connection, reports the answering server from hello and the others as not monitored', () => {
+    // rs.initiate() in a container names the member by its host name; the client reached it
+    // as localhost. Neither is down.
+    const direct = {
+      setName: 'rs0',
+      hosts: ['3F2A9C1D:27017'],
+      primary: '3F2A9C1D:27017',
+      me: '3F2A9C1D:27017',
+      isWritablePrimary: true,
+    };
+    const view = replicaSetView(
+      direct,
+      new Map([['localhost:27017', server('RSPrimary', 0.4)]]),
+      'Single',
+    );
+    expect(view).toEqual({
+      name: 'rs0',
+      primary: '3f2a9c1d:27017',
+      members: [{ host: '3f2a9c1d:27017', state: 'PRIMARY', health: 1, pingMs: 0, error: null }],
+    });
+    expect(healthStatus(view)).toBe('up');
+    const secondary = replicaSetView(
+      { ...hello, me: 'nova-mongodb-2:27017', isWritablePrimary: false, secondary: true },
+      new Map([['nova-mongodb-2:27017', server('RSSecondary')]]),
+      'Single',
+    );
+    expect(secondary.members.map((m) => [m.host, m.state, m.health])).toEqual([
+      ['nova-mongodb-1:27017', 'UNKNOWN', null],
+      ['nova-mongodb-2:27017', 'SECONDARY', 1],
+      ['nova-mongodb-3:27017', 'UNKNOWN', null],
+    ]);
+    expect(healthStatus(secondary)).toBe('up');
+  });
+
+  it('compares host names in lower case, as the driver stores them', () => {
+    const view = replicaSetView(
+      { ...hello, hosts: ['Nova-MongoDB-1:27017'], primary: 'Nova-MongoDB-1:27017' },
+      new Map([['nova-mongodb-1:27017', server('RSPrimary')]]),
+    );
+    expect(view.members).toHaveLength(1);
+    expect(view.primary).toBe('nova-mongodb-1:27017');
   });
 
   it('treats a standalone server as up once it answered', () => {

@@ -16,7 +16,16 @@ import type { TelemetryDocument } from '../../../src/lib/telemetry/events.js';
 import { activity } from '../../support/telemetry.js';
 
 type BulkResult = ConstructorParameters<typeof MongoBulkWriteError>[1];
-const result = (insertedCount: number) => ({ insertedCount }) as unknown as BulkResult;
+/** The parts of the driver's BulkWriteResult the sink reads. */
+const result = (
+  insertedCount: number,
+  extra: { writeErrors?: object[]; writeConcernError?: { code: number; errmsg: string } } = {},
+) =>
+  ({
+    insertedCount,
+    getWriteErrors: () => extra.writeErrors ?? [],
+    getWriteConcernError: () => extra.writeConcernError,
+  }) as unknown as BulkResult;
 
 const bulkError = (
   writeErrors: { index: number; code: number; errmsg: string }[],
@@ -48,6 +57,29 @@ describe('classifyInsertError', () => {
       written: 4,
       rejected: [{ index: 3, reason: 'code 121: Document failed validation' }],
     });
+  });
+
+  it('counts documents stored without the write concern confirmed as written, and says so', () => {
+    // The driver's shape when the reply carries a writeConcernError: rethrown with only
+    // { message, code }, the details on result (bulk/common.js).
+    const concern = { code: 64, errmsg: 'waiting for replication timed out' };
+    const error = new MongoBulkWriteError(
+      { message: concern.errmsg, code: concern.code } as never,
+      result(3, { writeConcernError: concern }),
+    );
+    expect(classifyInsertError(error, 3)).toEqual({
+      written: 3,
+      rejected: [],
+      writeConcernError: 'write concern not confirmed (64): waiting for replication timed out',
+    });
+    const both = new MongoBulkWriteError(
+      { message: concern.errmsg, code: concern.code } as never,
+      result(2, {
+        writeConcernError: concern,
+        writeErrors: [{ index: 1, code: 121, errmsg: 'Document failed validation' }],
+      }),
+    );
+    expect(classifyInsertError(both, 3)).toMatchObject({ written: 2, rejected: [{ index: 1 }] });
   });
 
   it('rethrows failures of the whole batch so the writer retries it', () => {

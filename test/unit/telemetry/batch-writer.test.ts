@@ -128,6 +128,52 @@ describe('BatchWriter', () => {
     expect(w.stats().collections.audit_logs.written).toBe(1);
   });
 
+  it('a stalled collection does not hold back the others, and shares only the bound', async () => {
+    const sink = new ScriptedSink();
+    sink.stalling.add('audit_logs');
+    const w = writer(sink, { bufferSize: 200, writeTimeoutMs: 5000, flushIntervalMs: 10 });
+    const audit = () =>
+      auditEvent({ service: 't' }, 'u1', 'user.created', { type: 'user', id: 'u2' });
+    for (let i = 0; i < 20; i++) w.offer(audit());
+    for (let round = 0; round < 5; round++) {
+      offerMany(w, round * 30, 30);
+      await vi.waitFor(() =>
+        expect(w.stats().collections.user_activity.written).toBe((round + 1) * 30),
+      );
+    }
+    expect(w.stats().collections.audit_logs).toMatchObject({ queued: 20, written: 0 });
+    expect(w.stats().depth).toBe(20);
+  });
+
+  it('flush() settles what was buffered when called, even under steady load', async () => {
+    const sink = new ScriptedSink();
+    const w = writer(sink, { batchSize: 5 });
+    offerMany(w, 0, 20);
+    let n = 20;
+    const load = setInterval(() => {
+      offerMany(w, n, 5);
+      n += 5;
+    }, 1);
+    try {
+      const started = performance.now();
+      expect(await w.flush()).toBe(true);
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(w.stats().written).toBeGreaterThanOrEqual(20);
+    } finally {
+      clearInterval(load);
+    }
+  });
+
+  it('counts a write whose write concern was not confirmed as written, and says so', async () => {
+    const sink = new ScriptedSink();
+    sink.writeConcernError = 'WriteConcernFailed (64): waiting for replication timed out';
+    const w = writer(sink);
+    offerMany(w, 0, 3);
+    expect(await w.flush()).toBe(true);
+    expect(w.stats()).toMatchObject({ written: 3, writeConcernErrors: 1, failedFlushes: 0 });
+    expect(w.stats().lastError?.message).toContain('WriteConcernFailed');
+  });
+
   it('flush() reports whether the buffer emptied', async () => {
     const sink = new ScriptedSink();
     sink.mode = 'fail';
@@ -175,6 +221,22 @@ describe('BatchWriter', () => {
     expect(performance.now() - started).toBeLessThan(1000);
     expect(report.abandoned).toBe(10);
     expect(w.stats()).toMatchObject({ written: 0, dropped: 10 });
+  });
+
+  it('close() counts each event once when one collection is written and another is stuck', async () => {
+    const sink = new ScriptedSink();
+    sink.stalling.add('audit_logs');
+    const w = writer(sink, { batchSize: 100, writeTimeoutMs: 10_000 });
+    w.offer(auditEvent({ service: 't' }, 'u1', 'user.created', { type: 'user', id: 'u2' }));
+    offerMany(w, 0, 3);
+    const report = await w.close(200);
+    expect(report).toEqual({ written: 3, abandoned: 1 });
+    expect(w.stats().collections.user_activity).toMatchObject({
+      queued: 3,
+      written: 3,
+      dropped: 0,
+    });
+    expect(w.stats().collections.audit_logs).toMatchObject({ queued: 1, written: 0, dropped: 1 });
   });
 
   it('close() recovers when the store comes back before the bound', async () => {

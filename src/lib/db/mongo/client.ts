@@ -52,6 +52,8 @@ export const createMongoClient = (config: MongoConfig, principal: MongoPrincipal
 export class MongoConnection {
   readonly #create: () => MongoClient;
   #client: Promise<MongoClient> | undefined;
+  /** The client being connected or in use, so close() can abort a pending connect. */
+  #current: MongoClient | undefined;
   #closed = false;
 
   constructor(create: () => MongoClient) {
@@ -62,10 +64,12 @@ export class MongoConnection {
     if (this.#closed) return Promise.reject(new Error('the MongoDB connection was closed'));
     this.#client ??= (async () => {
       const client = this.#create();
+      this.#current = client;
       try {
         return await client.connect();
       } catch (error) {
         this.#client = undefined;
+        if (this.#current === client) this.#current = undefined;
         await client.close().catch(() => {}); // it failed to open: nothing to flush
         throw error;
       }
@@ -73,9 +77,11 @@ export class MongoConnection {
     return this.#client;
   }
 
+  /** Closes the client, aborting a connect still in progress rather than waiting for it. */
   async close(): Promise<void> {
     this.#closed = true;
-    const client = await this.#client?.catch(() => undefined);
+    const client = this.#current;
+    this.#current = undefined;
     this.#client = undefined;
     await client?.close();
   }

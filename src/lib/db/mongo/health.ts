@@ -21,8 +21,11 @@ export type MemberState =
 export interface ReplicaSetMember {
   host: string;
   state: MemberState;
-  /** 1 reachable, 0 not, as replSetGetStatus spells it. */
-  health: 0 | 1;
+  /**
+   * 1 reachable, 0 not (as replSetGetStatus spells it); null when this client does not
+   * monitor the member (a direct connection) or has not heard from it yet (a fresh client).
+   */
+  health: 0 | 1 | null;
   pingMs: number | null;
   error: string | null;
 }
@@ -33,9 +36,25 @@ export interface ReplicaSetView {
   members: ReplicaSetMember[];
 }
 
+/** The telemetry writer's counters, as health shows them. */
+export interface WriterHealth {
+  queued: number;
+  written: number;
+  dropped: number;
+  rejected: number;
+  invalid: number;
+  failedFlushes: number;
+  consecutiveFailures: number;
+  depth: number;
+  capacity: number;
+  lastError: { message: string; at: string } | null;
+}
+
 export interface MongoHealth {
+  /** degraded: a member is down, or the writer's last attempts failed while MongoDB answers. */
   status: 'up' | 'degraded' | 'down';
   latencyMs: number;
+  writer: WriterHealth;
   /** Only when reachable. */
   serverVersion?: string;
   replicaSet?: ReplicaSetView;
@@ -59,43 +78,75 @@ const STATES: Record<string, MemberState> = {
   Mongos: 'MONGOS',
 };
 
+/** The state `hello` reports for the server that answered it. */
+function helloState(hello: Document): MemberState {
+  if (hello.isWritablePrimary || hello.ismaster) return 'PRIMARY';
+  if (hello.secondary) return 'SECONDARY';
+  if (hello.arbiterOnly) return 'ARBITER';
+  return 'OTHER';
+}
+
+const lower = (host: unknown) => String(host).toLowerCase();
+const ping = (server: ServerView | undefined) =>
+  server && Number.isFinite(server.roundTripTime) && server.roundTripTime >= 0
+    ? Math.round(server.roundTripTime)
+    : null;
+
 /**
  * Members are the union of what `hello` lists (hosts, passives, arbiters) and what the driver
- * monitors, so a member the driver has never reached still shows, as UNKNOWN.
+ * monitors, so a member the driver has not reached still shows. Host names are compared in
+ * lower case, as the driver stores them. With a direct connection (`topologyType` Single) the
+ * driver monitors only the server it talks to, possibly under another name than the set's
+ * config uses (localhost vs the container's host name): that one is `hello.me`, the others
+ * are listed as not monitored rather than down.
  */
 export function replicaSetView(
   hello: Document,
   servers: ReadonlyMap<string, ServerView>,
+  topologyType = 'ReplicaSetWithPrimary',
 ): ReplicaSetView {
-  const listed: string[] = [
-    ...(hello.hosts ?? []),
-    ...(hello.passives ?? []),
-    ...(hello.arbiters ?? []),
-  ].map(String);
-  const hosts = [...new Set([...listed, ...servers.keys()])].sort();
+  const listed = [...(hello.hosts ?? []), ...(hello.passives ?? []), ...(hello.arbiters ?? [])].map(
+    lower,
+  );
+  const name = typeof hello.setName === 'string' ? hello.setName : null;
+  const primary = typeof hello.primary === 'string' ? lower(hello.primary) : null;
+  if (topologyType === 'Single') {
+    const me = lower(hello.me);
+    const direct = [...servers.values()][0];
+    return {
+      name,
+      primary,
+      members: [...new Set([...listed, me])]
+        .sort()
+        .map((host) =>
+          host === me
+            ? { host, state: helloState(hello), health: 1, pingMs: ping(direct), error: null }
+            : { host, state: 'UNKNOWN', health: null, pingMs: null, error: null },
+        ),
+    };
+  }
+  const hosts = [...new Set([...listed, ...[...servers.keys()].map(lower)])].sort();
   return {
-    name: typeof hello.setName === 'string' ? hello.setName : null,
-    primary: typeof hello.primary === 'string' ? hello.primary : null,
+    name,
+    primary,
     members: hosts.map((host) => {
       const server = servers.get(host);
       const state = (server && STATES[server.type]) ?? 'UNKNOWN';
+      const error = server?.error?.message ?? null;
       return {
         host,
         state,
-        health: state === 'UNKNOWN' ? 0 : 1,
-        pingMs:
-          server && state !== 'UNKNOWN' && Number.isFinite(server.roundTripTime)
-            ? Math.round(server.roundTripTime)
-            : null,
-        error: server?.error?.message ?? null,
+        health: state !== 'UNKNOWN' ? 1 : error ? 0 : null,
+        pingMs: state === 'UNKNOWN' ? null : ping(server),
+        error,
       };
     }),
   };
 }
 
-/** up: every member healthy; degraded: writable but some member down; down: no primary. */
+/** up: no member known to be down; degraded: writable but some member down; down: no primary. */
 export function healthStatus(view: ReplicaSetView | undefined): MongoHealth['status'] {
   if (!view || view.name === null) return 'up'; // standalone or mongos: the ping decided
   if (view.primary === null) return 'down';
-  return view.members.every((m) => m.health === 1) ? 'up' : 'degraded';
+  return view.members.some((m) => m.health === 0) ? 'degraded' : 'up';
 }

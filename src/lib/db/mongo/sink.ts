@@ -6,10 +6,15 @@
  * from the caller (events.ts), so a batch retried after a lost reply cannot be stored twice:
  * the copies already stored come back as duplicate-key errors (11000) and count as written.
  * Per-document errors of other kinds (schema validation, 121) are rejections, never retried.
- * Anything else (network, no primary, write concern not met) throws, and the writer retries
- * the whole batch.
+ * Stored without the write concern confirmed counts as written, and is reported. Anything
+ * else (network, no primary) throws, and the writer retries the whole batch.
  */
-import type { Db, WriteConcernSettings } from 'mongodb';
+import {
+  type BulkWriteResult,
+  type Db,
+  MongoBulkWriteError,
+  type WriteConcernSettings,
+} from 'mongodb';
 import type { SinkResult, TelemetrySink } from '../../telemetry/batch-writer.js';
 import type { TelemetryCollection, WriteAcknowledgement } from '../../telemetry/collections.js';
 import type { TelemetryDocument } from '../../telemetry/events.js';
@@ -22,22 +27,35 @@ interface WriteErrorLike {
   errmsg?: string;
 }
 
-/** The per-document errors of an insertMany failure, or undefined when it failed as a whole. */
-function documentErrors(error: unknown): WriteErrorLike[] | undefined {
-  if (!(error instanceof Error) || error.name !== 'MongoBulkWriteError') return undefined;
-  const raw = (error as { writeErrors?: WriteErrorLike | WriteErrorLike[] }).writeErrors;
-  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  return list.length > 0 ? list : undefined;
-}
-
-/** Splits an insertMany failure into written and rejected; rethrows whole-batch failures. */
+/**
+ * Splits an insertMany failure into written and rejected; rethrows failures of the whole
+ * batch (the writer retries them).
+ *
+ * The driver reports per-document errors on `writeErrors`, except when the reply also carried
+ * a write concern error: then it rethrows with an empty `writeErrors` and keeps both on
+ * `result` (mongodb 7.x, bulk/common.js). A batch of ours is one server command (at most
+ * TELEMETRY_BATCH_SIZE documents of at most ~20 KiB), so a result with errors is complete:
+ * every document not listed was stored.
+ */
 export function classifyInsertError(error: unknown, documentCount: number): SinkResult {
-  const errors = documentErrors(error);
-  if (!errors) throw error;
-  const rejected = errors
+  if (!(error instanceof MongoBulkWriteError)) throw error;
+  const result = error.result as Partial<BulkWriteResult> | undefined;
+  const listed = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+  const writeErrors: WriteErrorLike[] =
+    listed.length > 0 ? listed : (result?.getWriteErrors?.() ?? []);
+  const concern = result?.getWriteConcernError?.();
+  if (writeErrors.length === 0 && !concern) throw error;
+  const rejected = writeErrors
     .filter((e) => e.code !== DUPLICATE_KEY)
     .map((e) => ({ index: e.index, reason: `code ${e.code}: ${e.errmsg ?? 'write error'}` }));
-  return { written: documentCount - rejected.length, rejected };
+  const written = documentCount - rejected.length;
+  return concern
+    ? {
+        written,
+        rejected,
+        writeConcernError: `write concern not confirmed (${concern.code ?? '?'}): ${concern.errmsg ?? ''}`,
+      }
+    : { written, rejected };
 }
 
 export class MongoSink implements TelemetrySink {
