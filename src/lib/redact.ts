@@ -6,7 +6,14 @@
 export const REDACTED = '[REDACTED]';
 
 const SECRET_KEY =
-  /password|passwd|passphrase|secret|token|api[-_]?key|authorization|cookie|credential|private[-_]?key|public[-_]?key|session/i;
+  /password|passwd|passphrase|^pass$|pwd|secret|token|jwt|bearer|api[-_]?key|authorization|cookie|credential|private[-_]?key|public[-_]?key|session|^dsn$|connection[-_]?string/i;
+
+/** `scheme://user:password@host` inside free text. */
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/]+):[^\s@/]+@/gi;
+
+/** Masks passwords in URLs found inside a string (error messages, log details). */
+export const redactUrlCredentials = (text: string): string =>
+  text.includes('://') ? text.replace(URL_CREDENTIALS, `$1:${REDACTED}@`) : text;
 
 export const isSecretKey = (key: string): boolean => SECRET_KEY.test(key);
 

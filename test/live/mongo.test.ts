@@ -2,12 +2,14 @@
  * The live MongoDB suite: runs against the server MONGO_URL names (MongoDB 7, replica set
  * or standalone), e.g. after `pulumi up` or in CI with a mongo:7 service container. Each run
  * works in its own database (nova_live_<random>) and drops it at the end. With
- * MONGO_ADMIN_USER/MONGO_ADMIN_PASSWORD and MONGO_USER/MONGO_PASSWORD it also checks the
- * least-privilege application user.
+ * MONGO_ADMIN_USER/MONGO_ADMIN_PASSWORD it creates its own application user there (never one
+ * of the server's), runs as it, checks its least privilege and drops it at the end; without,
+ * it runs as MONGO_USER (or without credentials).
  *
  * Without MONGO_URL every test here is reported as skipped, with the reason in its name and
  * on stderr; it never passes silently.
  */
+import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bootstrapMongo } from '../../src/bootstrap/mongo/index.js';
@@ -19,11 +21,25 @@ const url = process.env.MONGO_URL;
 const SKIP_REASON = 'MONGO_URL is not set';
 if (!url) process.stderr.write(`\n[live] MongoDB suite SKIPPED: ${SKIP_REASON}\n\n`);
 
-const dbName = `nova_live_${Math.random().toString(36).slice(2, 10)}`;
+const suffix = randomBytes(4).toString('hex');
+const dbName = `nova_live_${suffix}`;
+/**
+ * With admin credentials the suite creates its own application user (in its own database, so
+ * nothing of the server's users is touched) and runs everything else as that user.
+ */
+const admin = Boolean(process.env.MONGO_ADMIN_USER && process.env.MONGO_ADMIN_PASSWORD);
+const appUser = admin
+  ? {
+      MONGO_USER: `nova_live_${suffix}`,
+      MONGO_PASSWORD: randomBytes(18).toString('base64url'),
+      MONGO_AUTH_SOURCE: dbName,
+    }
+  : {};
 const env = (extra: Record<string, string> = {}) => ({
   ...process.env,
   MONGO_DB_NAME: dbName,
   TELEMETRY_FLUSH_INTERVAL_MS: '50',
+  ...appUser,
   ...extra,
 });
 const mongoConfig = (extra?: Record<string, string>) => loadConfig(env(extra)).mongo as MongoConfig;
@@ -46,14 +62,14 @@ describe.skipIf(!url)(
       if (!url) return;
       const client = await inspector();
       try {
-        await client.db(dbName).dropDatabase();
-        const config = mongoConfig();
-        if (config.admin && config.user) {
-          await client
-            .db(config.authSource)
-            .command({ dropUser: config.user })
-            .catch(() => {});
-        }
+        const db = client.db(dbName);
+        if (admin) await db.command({ dropUser: appUser.MONGO_USER }).catch(() => {});
+        // readWrite (no admin) may drop collections but not the database.
+        await db.dropDatabase().catch(async () => {
+          for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) {
+            await db.dropCollection(name);
+          }
+        });
       } finally {
         await client.close();
       }
@@ -204,19 +220,34 @@ describe.skipIf(!url)(
       }
     });
 
-    it.skipIf(!process.env.MONGO_ADMIN_USER || !process.env.MONGO_USER)(
-      'the application user gets readWrite on the logs database only (needs MONGO_ADMIN_* and MONGO_USER)',
+    it.skipIf(!admin)(
+      'the application user gets readWrite on the logs database only (needs MONGO_ADMIN_USER/PASSWORD)',
       async () => {
         const config = mongoConfig();
         await bootstrapMongo(config);
         const client = await inspector();
+        const app = new MongoClient(config.url, mongoClientOptions(config, 'app'));
         try {
           const { users } = await client
             .db(config.authSource)
             .command({ usersInfo: { user: config.user, db: config.authSource } });
           expect(users[0].roles).toEqual([{ role: 'readWrite', db: dbName }]);
           expect((await bootstrapMongo(config)).steps).toEqual([]);
+          // Least privilege: it writes telemetry, but cannot change TTLs or read other databases.
+          await app.db(dbName).collection('system_logs').countDocuments();
+          const collMod = await app
+            .db(dbName)
+            .command({ collMod: 'system_logs', validationLevel: 'moderate' })
+            .catch((e: { code?: number }) => e);
+          expect((collMod as { code?: number }).code).toBe(13);
+          const elsewhere = await app
+            .db('admin')
+            .collection('system.users')
+            .findOne()
+            .catch((e: { code?: number }) => e);
+          expect((elsewhere as { code?: number }).code).toBe(13);
         } finally {
+          await app.close();
           await client.close();
         }
       },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactUrl } from '../../src/cli/commands.js';
-import { REDACTED, redact, redactConfigRow } from '../../src/lib/redact.js';
+import { REDACTED, redact, redactConfigRow, redactUrlCredentials } from '../../src/lib/redact.js';
 
 describe('redact', () => {
   it('replaces secret-named values at any depth and keeps everything else', () => {
@@ -58,5 +58,34 @@ describe('redactConfigRow and redactUrl', () => {
       'postgresql://h/d?user=u&password=***',
     );
     expect(redactUrl('not a url :pw@')).toBe('<unparseable URL>');
+  });
+});
+
+describe('redactUrlCredentials', () => {
+  it('masks the password of any URL inside free text, and nothing else', () => {
+    expect(
+      redactUrlCredentials(
+        'connect failed: postgresql://nova:hunter2@db:5432/nova and mongodb://root:s3cr%40t@m1,m2/?replicaSet=rs0',
+      ),
+    ).toBe(
+      'connect failed: postgresql://nova:[REDACTED]@db:5432/nova and mongodb://root:[REDACTED]@m1,m2/?replicaSet=rs0',
+    );
+    expect(redactUrlCredentials('see https://example.com/a:b@c')).toBe(
+      'see https://example.com/a:b@c',
+    );
+    expect(redactUrlCredentials('no url here: a:b@c')).toBe('no url here: a:b@c');
+  });
+
+  it('treats pwd, jwt, bearer, pass and dsn keys as secrets', () => {
+    expect(
+      redact({ pwd: 'x', jwt: 'x', bearerToken: 'x', pass: 'x', dsn: 'x', passport: 'ok' }),
+    ).toEqual({
+      pwd: REDACTED,
+      jwt: REDACTED,
+      bearerToken: REDACTED,
+      pass: REDACTED,
+      dsn: REDACTED,
+      passport: 'ok',
+    });
   });
 });

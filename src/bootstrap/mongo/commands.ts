@@ -59,11 +59,15 @@ export const dropIndexCommand = (collection: string, name: string): Document => 
   index: name,
 });
 
+/**
+ * No `mechanisms`: the server's default (SCRAM-SHA-1 and SCRAM-SHA-256) lets the user log in
+ * whatever authMechanism MONGO_URL names; pinning one would make a URL with the other fail
+ * the password check forever.
+ */
 export const createUserCommand = (user: string, pwd: string, roles: Role[]): Document => ({
   createUser: user,
   pwd,
   roles,
-  mechanisms: ['SCRAM-SHA-256'],
 });
 
 export const updateUserCommand = (

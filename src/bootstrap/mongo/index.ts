@@ -40,6 +40,7 @@ const masked = (step: MongoStep) => ({
 });
 
 async function plan(client: MongoClient, config: MongoConfig): Promise<MongoPlan> {
+  await requireSupportedServer(client);
   const specs = collectionSpecs(config.retentionMs);
   const db = client.db(config.dbName);
   const live = await inspectCollections(
@@ -64,17 +65,38 @@ async function plan(client: MongoClient, config: MongoConfig): Promise<MongoPlan
   return result;
 }
 
-async function apply(client: MongoClient, steps: MongoStep[]): Promise<void> {
+const UNAUTHORIZED = 13;
+
+async function apply(client: MongoClient, steps: MongoStep[], config: MongoConfig): Promise<void> {
   for (const step of steps) {
     try {
       await client.db(step.database).command(step.command);
     } catch (error) {
+      // The application user has readWrite only: collMod and user management need more.
+      const hint =
+        (error as { code?: unknown }).code === UNAUTHORIZED && !config.admin
+          ? ` (set MONGO_ADMIN_USER and MONGO_ADMIN_PASSWORD to a user with dbAdmin on ${config.dbName} and userAdmin, or root)`
+          : '';
       throw new NovaError(
         'BOOTSTRAP_FAILED',
-        `MongoDB bootstrap step "${step.description}" failed: ${describeMongoError(error)}`,
+        `MongoDB bootstrap step "${step.description}" failed: ${describeMongoError(error)}${hint}`,
         { cause: error },
       );
     }
+  }
+}
+
+/** $percentile (analytics) and collMod on index options need MongoDB 7.0 or later. */
+export const MIN_SERVER_MAJOR = 7;
+
+async function requireSupportedServer(client: MongoClient): Promise<void> {
+  const { version } = await client.db('admin').command({ buildInfo: 1 });
+  const major = Number(String(version).split('.')[0]);
+  if (!(major >= MIN_SERVER_MAJOR)) {
+    throw new NovaError(
+      'BOOTSTRAP_FAILED',
+      `MongoDB ${version} is not supported: the telemetry store needs MongoDB ${MIN_SERVER_MAJOR}.0 or later ($percentile)`,
+    );
   }
 }
 
@@ -113,11 +135,11 @@ export async function bootstrapMongo(
     const client = await connection.connect();
     let current = planned;
     try {
-      await apply(client, current.steps);
+      await apply(client, current.steps, config);
     } catch (error) {
       if (!isRace(error)) throw error;
       current = await plan(client, config);
-      await apply(client, current.steps);
+      await apply(client, current.steps, config);
     }
     const left = await plan(client, config);
     if (left.steps.length > 0) {

@@ -10,6 +10,7 @@
  */
 import { ObjectId } from 'mongodb';
 import { NovaError } from '../errors.js';
+import { redactUrlCredentials } from '../redact.js';
 import type { TelemetryCollection } from './collections.js';
 import { cutText, DEFAULT_LIMITS, type SanitizeLimits, sanitizeDetails } from './sanitize.js';
 
@@ -219,9 +220,10 @@ export function errorEvent(context: EventContext, error: unknown, details?: Deta
     context,
     {
       errorType: isError ? error.name.slice(0, MAX_TEXT) || 'Error' : typeof error,
-      message: cutText(message || '(no message)', MAX_MESSAGE),
+      // Driver errors can quote a connection string: its password never reaches the log.
+      message: cutText(redactUrlCredentials(message) || '(no message)', MAX_MESSAGE),
       code: typeof code === 'string' || typeof code === 'number' ? String(code) : null,
-      stack: isError && error.stack ? cutText(error.stack, MAX_STACK) : null,
+      stack: isError && error.stack ? cutText(redactUrlCredentials(error.stack), MAX_STACK) : null,
     },
     details,
   );

@@ -7,7 +7,8 @@
  *   cannot hold, becomes U+FFFD. (Two keys that escape alike, "a.b" and "a．b", collapse
  *   into one; the later wins.)
  * - Secrets: values under secret-looking keys (password, token, secret, authorization, ...,
- *   the same rule as the audit trail) are replaced with [REDACTED].
+ *   the same rule as the audit trail) are replaced with [REDACTED], and so are passwords in
+ *   URLs inside strings (postgresql://user:[REDACTED]@host).
  * - Size: strings, arrays, depth and the total (an estimate: UTF-16 units plus a per-value
  *   overhead, so up to ~3x in UTF-8 bytes for CJK text) are capped, so one event can never approach
  *   MongoDB's 16 MiB document limit or an Elasticsearch field limit; what was cut is marked.
@@ -16,7 +17,7 @@
  *
  * The copy is taken synchronously, so a caller mutating its object afterwards changes nothing.
  */
-import { isSecretKey, REDACTED } from '../redact.js';
+import { isSecretKey, REDACTED, redactUrlCredentials } from '../redact.js';
 
 export interface SanitizeLimits {
   /** Longest string kept, in UTF-16 code units (default 2048). */
@@ -92,10 +93,11 @@ function copyValue(value: unknown, depth: number, limits: SanitizeLimits, state:
   state.budget -= VALUE_OVERHEAD;
   switch (typeof value) {
     case 'string': {
-      state.budget -= Math.max(1, Math.min(value.length, limits.maxString));
-      if (value.length <= limits.maxString) return value;
+      const text = redactUrlCredentials(value);
+      state.budget -= Math.max(1, Math.min(text.length, limits.maxString));
+      if (text.length <= limits.maxString) return text;
       state.truncated = true;
-      return `${cutText(value, limits.maxString)}…`;
+      return `${cutText(text, limits.maxString)}…`;
     }
     case 'number':
       state.budget -= 8;

@@ -511,7 +511,6 @@ describe('planAppUser', () => {
           createUser: 'nova_app',
           pwd: 's3cret',
           roles: [readWrite],
-          mechanisms: ['SCRAM-SHA-256'],
         },
       },
     ]);
