@@ -64,17 +64,25 @@ export class MongoStore {
     this.#log = new TelemetryLog(new BatchWriter(sink, telemetry), {
       service: telemetry.serviceName,
     });
+    ({
+      logAudit: this.logAudit,
+      logSystem: this.logSystem,
+      logUserActivity: this.logUserActivity,
+      logPerformance: this.logPerformance,
+      logError: this.logError,
+      logApiUsage: this.logApiUsage,
+      logSearch: this.logSearch,
+    } = this.#log);
   }
 
-  readonly logAudit: TelemetryLog['logAudit'] = (...args) => this.#log.logAudit(...args);
-  readonly logSystem: TelemetryLog['logSystem'] = (...args) => this.#log.logSystem(...args);
-  readonly logUserActivity: TelemetryLog['logUserActivity'] = (...args) =>
-    this.#log.logUserActivity(...args);
-  readonly logPerformance: TelemetryLog['logPerformance'] = (...args) =>
-    this.#log.logPerformance(...args);
-  readonly logError: TelemetryLog['logError'] = (...args) => this.#log.logError(...args);
-  readonly logApiUsage: TelemetryLog['logApiUsage'] = (...args) => this.#log.logApiUsage(...args);
-  readonly logSearch: TelemetryLog['logSearch'] = (...args) => this.#log.logSearch(...args);
+  // The log methods are TelemetryLog's own (already bound): no wrapper on the hot path.
+  readonly logAudit: TelemetryLog['logAudit'];
+  readonly logSystem: TelemetryLog['logSystem'];
+  readonly logUserActivity: TelemetryLog['logUserActivity'];
+  readonly logPerformance: TelemetryLog['logPerformance'];
+  readonly logError: TelemetryLog['logError'];
+  readonly logApiUsage: TelemetryLog['logApiUsage'];
+  readonly logSearch: TelemetryLog['logSearch'];
   /** The writer's counters: queued, written, dropped, rejected, failed flushes, buffer depth. */
   readonly stats: TelemetryLog['stats'] = () => this.#log.stats();
   /** Writes what is buffered now; true when the buffer emptied. */
