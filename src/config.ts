@@ -73,9 +73,27 @@ export interface TelemetryConfig {
 }
 
 export interface ElasticConfig {
+  /** ELASTIC_URL: one node, or several separated by commas. */
   url: string;
+  /** The service's credentials: ELASTIC_USERNAME / ELASTIC_PASSWORD, or ELASTIC_API_KEY. */
   username: string | undefined;
   password: string | undefined;
+  apiKey: string | undefined;
+  /**
+   * The `elastic` superuser (ELASTIC_ADMIN_USERNAME / ELASTIC_ADMIN_PASSWORD), used only by
+   * `nova bootstrap elastic` for the security steps (application role and user, kibana_system).
+   */
+  admin: { username: string; password: string } | undefined;
+  /** kibana_system's password, set by bootstrap through the security API (KIBANA_SYSTEM_PASSWORD). */
+  kibanaSystemPassword: string | undefined;
+  /** CA certificate for HTTPS (ELASTIC_CA_FILE). */
+  caFile: string | undefined;
+  /** Per-request timeout (ELASTIC_REQUEST_TIMEOUT_MS, default 10000). */
+  requestTimeoutMs: number;
+  /** Retries on 429/502/503/504 and connection errors (ELASTIC_MAX_RETRIES, default 3). */
+  maxRetries: number;
+  /** nova_ai_context embedding dimensions (ELASTIC_EMBEDDING_DIMS, default 1536). */
+  embeddingDims: number;
 }
 
 export interface NovaConfig {
@@ -248,6 +266,44 @@ function mongoConfig(env: Env): MongoConfig | undefined {
   };
 }
 
+function elasticConfig(env: Env): ElasticConfig | undefined {
+  if (!has(env, 'ELASTIC_URL')) return undefined;
+  const nodes = read(env, 'ELASTIC_URL', nonEmpty).split(',');
+  for (const node of nodes)
+    urlVar({ ELASTIC_URL: node.trim() }, 'ELASTIC_URL', ['http:', 'https:']);
+  const app = credentials(env, 'ELASTIC_USERNAME', 'ELASTIC_PASSWORD');
+  const apiKey = env.ELASTIC_API_KEY || undefined;
+  if (app && apiKey) {
+    throw new NovaError(
+      'CONFIG_INVALID',
+      'set ELASTIC_API_KEY or ELASTIC_USERNAME/ELASTIC_PASSWORD, not both',
+      {
+        field: 'ELASTIC_API_KEY',
+      },
+    );
+  }
+  const admin = credentials(env, 'ELASTIC_ADMIN_USERNAME', 'ELASTIC_ADMIN_PASSWORD');
+  const kibanaSystemPassword = env.KIBANA_SYSTEM_PASSWORD || undefined;
+  if (kibanaSystemPassword !== undefined && kibanaSystemPassword.length < 6) {
+    // Elasticsearch refuses shorter passwords for built-in users.
+    throw new NovaError('CONFIG_INVALID', 'KIBANA_SYSTEM_PASSWORD must be at least 6 characters', {
+      field: 'KIBANA_SYSTEM_PASSWORD',
+    });
+  }
+  return {
+    url: nodes.map((n) => n.trim()).join(','),
+    username: app?.user,
+    password: app?.password,
+    apiKey,
+    admin: admin && { username: admin.user, password: admin.password },
+    kibanaSystemPassword,
+    caFile: env.ELASTIC_CA_FILE || undefined,
+    requestTimeoutMs: read(env, 'ELASTIC_REQUEST_TIMEOUT_MS', positiveInt(600_000), 10_000),
+    maxRetries: read(env, 'ELASTIC_MAX_RETRIES', z.coerce.number().int().min(0).max(10), 3),
+    embeddingDims: read(env, 'ELASTIC_EMBEDDING_DIMS', positiveInt(4096), 1536),
+  };
+}
+
 function telemetryConfig(env: Env): TelemetryConfig {
   const bufferSize = read(env, 'TELEMETRY_BUFFER_SIZE', positiveInt(10_000_000), 10_000);
   const batchSize = read(env, 'TELEMETRY_BATCH_SIZE', positiveInt(100_000), 500);
@@ -284,13 +340,7 @@ export function loadConfig(env: Env = process.env): NovaConfig {
             retryAttempts: read(env, 'POSTGRES_RETRY_ATTEMPTS', positiveInt(20), 4),
           },
     mongo: mongoConfig(env),
-    elastic: has(env, 'ELASTIC_URL')
-      ? {
-          url: urlVar(env, 'ELASTIC_URL', ['http:', 'https:']),
-          username: env.ELASTIC_USERNAME || undefined,
-          password: env.ELASTIC_PASSWORD || undefined,
-        }
-      : undefined,
+    elastic: elasticConfig(env),
     telemetry: telemetryConfig(env),
   };
 }

@@ -9,6 +9,7 @@
  * secondary index whose name we own but whose keys differ is dropped and recreated.
  */
 import type { Document } from 'mongodb';
+import { canonical } from '../../lib/canonical.js';
 import type { CollectionSpec, IndexKey, IndexSpec } from '../../lib/db/mongo/collection-specs.js';
 import { NovaError } from '../../lib/errors.js';
 import {
@@ -21,6 +22,8 @@ import {
   setValidatorCommand,
   updateUserCommand,
 } from './commands.js';
+
+export { canonical } from '../../lib/canonical.js';
 
 export interface LiveIndex {
   name: string;
@@ -54,15 +57,6 @@ export interface MongoStep {
 export interface MongoPlan {
   steps: MongoStep[];
   warnings: string[];
-}
-
-/** JSON with object keys sorted: equal documents give equal strings, whatever the key order. */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
-  );
 }
 
 /** Key patterns are ordered: { a: 1, b: 1 } and { b: 1, a: 1 } are different indexes. */

@@ -1,0 +1,153 @@
+/**
+ * `nova bootstrap elastic`: read the cluster, plan, apply, verify (the same shape as the
+ * MongoDB bootstrap). Waits (bounded) for the cluster to answer; after applying, inspects and
+ * plans again and fails unless nothing is left. Mapping changes of existing search indices
+ * are reported, not applied: they need `nova reindex`.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import type { NovaConfig } from '../../config.js';
+import {
+  createElasticClient,
+  describeElasticError,
+  isTransientElasticError,
+  withElasticRetry,
+} from '../../lib/db/elastic/client.js';
+import {
+  elasticSpecs,
+  LOGS_DATA_STREAM,
+  SEARCH_INDICES,
+  type SearchIndexKey,
+  searchMappings,
+} from '../../lib/db/elastic/index-specs.js';
+import { NovaError } from '../../lib/errors.js';
+import { withRetry } from '../../lib/retry.js';
+import { defaultRetentionMs } from '../../lib/telemetry/collections.js';
+import { inspectElastic } from './inspect.js';
+import { type ElasticPlan, type ElasticStep, planElastic } from './plan.js';
+
+export interface ElasticBootstrapReport {
+  dryRun: boolean;
+  steps: { kind: ElasticStep['kind']; description: string; request: ElasticStep['request'] }[];
+  warnings: string[];
+  changed: boolean;
+}
+
+export interface ElasticBootstrapOptions {
+  dryRun?: boolean;
+  /** How long to wait for the cluster to answer (default 60 s). */
+  waitMs?: number;
+  /** A client to use instead of one built from config (tests with the client mock). */
+  client?: Client;
+}
+
+async function plan(client: Client, config: NovaConfig): Promise<ElasticPlan> {
+  const elastic = config.elastic as NonNullable<NovaConfig['elastic']>;
+  const specs = elasticSpecs({
+    embeddingDims: elastic.embeddingDims,
+    retentionMs: config.mongo?.retentionMs ?? defaultRetentionMs(),
+  });
+  const live = await inspectElastic(client, {
+    lifecycle: specs.lifecycle.name,
+    dataStream: LOGS_DATA_STREAM,
+  });
+  const mappings = Object.fromEntries(
+    (Object.keys(SEARCH_INDICES) as SearchIndexKey[]).map((key) => [
+      key,
+      searchMappings(key, elastic.embeddingDims),
+    ]),
+  ) as Parameters<typeof planElastic>[2];
+  return planElastic(specs, live, mappings, LOGS_DATA_STREAM);
+}
+
+function send(client: Client, step: ElasticStep): Promise<unknown> {
+  switch (step.kind) {
+    case 'putLifecycle':
+      return client.ilm.putLifecycle(step.request);
+    case 'putComponentTemplate':
+      return client.cluster.putComponentTemplate(step.request);
+    case 'putIndexTemplate':
+      return client.indices.putIndexTemplate(step.request);
+    case 'createIndex':
+      return client.indices.create(step.request);
+    case 'createDataStream':
+      return client.indices.createDataStream(step.request);
+  }
+}
+
+async function apply(client: Client, config: NovaConfig, steps: ElasticStep[]): Promise<void> {
+  const elastic = config.elastic as NonNullable<NovaConfig['elastic']>;
+  for (const step of steps) {
+    try {
+      await withElasticRetry(elastic, () => send(client, step));
+    } catch (error) {
+      throw new NovaError(
+        'BOOTSTRAP_FAILED',
+        `Elasticsearch bootstrap step "${step.description}" failed: ${describeElasticError(error)}`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+export async function bootstrapElastic(
+  config: NovaConfig,
+  { dryRun = false, waitMs = 60_000, client: given }: ElasticBootstrapOptions = {},
+): Promise<ElasticBootstrapReport> {
+  if (!config.elastic) {
+    throw new NovaError('CONFIG_INVALID', 'ELASTIC_URL is required to bootstrap Elasticsearch', {
+      field: 'ELASTIC_URL',
+    });
+  }
+  const client =
+    given ?? createElasticClient(config.elastic, config.elastic.admin ? 'admin' : 'app');
+  try {
+    const deadline = Date.now() + waitMs;
+    // Up is not ready: a cluster still electing a master answers 503; wait, bounded.
+    const planned = await withRetry(() => plan(client, config), {
+      attempts: Number.MAX_SAFE_INTEGER,
+      baseDelayMs: 250,
+      maxDelayMs: 5000,
+      isTransient: (error) => isTransientElasticError(error) && Date.now() < deadline,
+    });
+    const report = (p: ElasticPlan, changed: boolean): ElasticBootstrapReport => ({
+      dryRun,
+      steps: p.steps.map(({ kind, description, request }) => ({ kind, description, request })),
+      warnings: p.warnings,
+      changed,
+    });
+    if (dryRun || planned.steps.length === 0) return report(planned, false);
+    await apply(client, config, planned.steps);
+    const left = await plan(client, config);
+    if (left.steps.length > 0) {
+      throw new NovaError(
+        'BOOTSTRAP_FAILED',
+        `Elasticsearch bootstrap did not converge; still to do: ${left.steps.map((s) => s.description).join('; ')}`,
+      );
+    }
+    return report(planned, true);
+  } catch (error) {
+    if (error instanceof NovaError) throw error;
+    throw new NovaError(
+      isTransientElasticError(error) ? 'UNAVAILABLE' : 'BOOTSTRAP_FAILED',
+      `Elasticsearch bootstrap failed: ${describeElasticError(error)}`,
+      { cause: error },
+    );
+  } finally {
+    if (!given) await client.close();
+  }
+}
+
+export function formatElasticReport(report: ElasticBootstrapReport): string {
+  const lines = ['Elasticsearch:'];
+  if (report.steps.length === 0) lines.push('  nothing to change (already up to date)');
+  else {
+    lines.push(
+      report.dryRun
+        ? `  ${report.steps.length} change(s) planned (dry run, nothing applied):`
+        : `  ${report.steps.length} change(s) applied:`,
+    );
+    for (const step of report.steps) lines.push(`    - ${step.description}`);
+  }
+  for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
+  return lines.join('\n');
+}

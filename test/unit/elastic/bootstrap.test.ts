@@ -1,0 +1,173 @@
+/**
+ * `nova bootstrap elastic` against Elastic's client mock holding a scripted cluster state:
+ * the exact requests, idempotence, drift, and readiness waits. Not Elasticsearch: the live
+ * suite covers a real cluster.
+ */
+import { describe, expect, it } from 'vitest';
+import { bootstrapElastic, formatElasticReport } from '../../../src/bootstrap/elastic/index.js';
+import { loadConfig } from '../../../src/config.js';
+import { isNovaError } from '../../../src/lib/errors.js';
+import { FakeCluster } from '../../support/elastic-cluster.js';
+
+const config = (env: Record<string, string> = {}) =>
+  loadConfig({ ELASTIC_URL: 'http://127.0.0.1:9200', ELASTIC_MAX_RETRIES: '3', ...env });
+
+describe('bootstrapElastic', () => {
+  it('on an empty cluster: a dry run writes nothing and plans every object in order', async () => {
+    const cluster = new FakeCluster();
+    const report = await bootstrapElastic(config(), { dryRun: true, client: cluster.client() });
+    expect(cluster.writes()).toEqual([]);
+    expect(report.steps.map((s) => `${s.kind} ${s.description}`)).toEqual([
+      'putLifecycle create ILM policy nova_logs (delete after 90d)',
+      'putComponentTemplate create component template nova-analysis',
+      'putComponentTemplate create component template nova-tickets-mappings',
+      'putComponentTemplate create component template nova-kb-mappings',
+      'putComponentTemplate create component template nova-ai-context-mappings',
+      'putComponentTemplate create component template nova-logs-mappings',
+      'putComponentTemplate create component template nova-logs-settings',
+      'putIndexTemplate create index template nova_tickets (nova_tickets-*)',
+      'putIndexTemplate create index template nova_kb (nova_kb-*)',
+      'putIndexTemplate create index template nova_ai_context (nova_ai_context-*)',
+      'putIndexTemplate create index template nova_logs (nova_logs)',
+      'createIndex create index nova_tickets-v1 behind alias nova_tickets',
+      'createIndex create index nova_kb-v1 behind alias nova_kb',
+      'createIndex create index nova_ai_context-v1 behind alias nova_ai_context',
+      'createDataStream create data stream nova_logs',
+    ]);
+    expect(formatElasticReport(report)).toContain('15 change(s) planned (dry run');
+  });
+
+  it('applies the plan with the exact requests, converges, and a second run changes nothing', async () => {
+    const cluster = new FakeCluster();
+    const first = await bootstrapElastic(config(), { client: cluster.client() });
+    expect(first.changed).toBe(true);
+    const writes = cluster.writes();
+    expect(writes.map((w) => `${w.method} ${w.path}`)).toEqual([
+      'PUT /_ilm/policy/nova_logs',
+      'PUT /_component_template/nova-analysis',
+      'PUT /_component_template/nova-tickets-mappings',
+      'PUT /_component_template/nova-kb-mappings',
+      'PUT /_component_template/nova-ai-context-mappings',
+      'PUT /_component_template/nova-logs-mappings',
+      'PUT /_component_template/nova-logs-settings',
+      'PUT /_index_template/nova_tickets',
+      'PUT /_index_template/nova_kb',
+      'PUT /_index_template/nova_ai_context',
+      'PUT /_index_template/nova_logs',
+      'PUT /nova_tickets-v1',
+      'PUT /nova_kb-v1',
+      'PUT /nova_ai_context-v1',
+      'PUT /_data_stream/nova_logs',
+    ]);
+    expect(writes[0]?.body).toMatchObject({
+      policy: {
+        phases: {
+          hot: { actions: { rollover: { max_primary_shard_size: '50gb', max_age: '1d' } } },
+          delete: { min_age: '90d', actions: { delete: {} } },
+        },
+        _meta: { managed_by: 'nova', spec_hash: expect.stringMatching(/^[0-9a-f]{16}$/) },
+      },
+    });
+    expect(writes[10]?.body).toMatchObject({
+      index_patterns: ['nova_logs'],
+      data_stream: {},
+      priority: 600,
+      composed_of: ['nova-logs-mappings', 'nova-logs-settings'],
+    });
+    expect(writes[11]?.body).toEqual({ aliases: { nova_tickets: { is_write_index: true } } });
+
+    const before = cluster.writes().length;
+    const second = await bootstrapElastic(config(), { client: cluster.client() });
+    expect(second).toMatchObject({ changed: false, steps: [], warnings: [] });
+    expect(cluster.writes()).toHaveLength(before);
+    expect(formatElasticReport(second)).toContain('nothing to change');
+  });
+
+  it('a longer MongoDB retention rewrites only the ILM policy', async () => {
+    const cluster = new FakeCluster();
+    await bootstrapElastic(config(), { client: cluster.client() });
+    const changed = config({
+      MONGO_URL: 'mongodb://127.0.0.1',
+      MONGO_RETENTION: 'audit_logs=120d',
+    });
+    const report = await bootstrapElastic(changed, { client: cluster.client() });
+    expect(report.steps.map((s) => s.description)).toEqual([
+      'update ILM policy nova_logs (delete after 120d)',
+    ]);
+  });
+
+  it('new embedding dimensions update the templates and ask for a reindex of the existing index', async () => {
+    const cluster = new FakeCluster();
+    await bootstrapElastic(config(), { client: cluster.client() });
+    const report = await bootstrapElastic(config({ ELASTIC_EMBEDDING_DIMS: '768' }), {
+      client: cluster.client(),
+    });
+    expect(report.steps.map((s) => s.description)).toEqual([
+      'update component template nova-ai-context-mappings',
+      'update index template nova_ai_context (nova_ai_context-*)',
+    ]);
+    expect(report.warnings).toEqual([
+      'nova_ai_context-v1 (behind nova_ai_context) was built from other mappings: run `nova reindex ai_context`',
+    ]);
+    const embedding = (
+      cluster.components.get('nova-ai-context-mappings') as never as {
+        template: { mappings: { properties: { embedding: unknown } } };
+      }
+    ).template.mappings.properties.embedding;
+    expect(embedding).toEqual({
+      type: 'dense_vector',
+      dims: 768,
+      index: true,
+      similarity: 'cosine',
+    });
+  });
+
+  it('refuses a concrete index where the data stream belongs, and flags a concrete search index', async () => {
+    const cluster = new FakeCluster();
+    cluster.indices.set('nova_logs', { aliases: {}, mappings: {} });
+    const error = await bootstrapElastic(config(), { client: cluster.client() }).catch(
+      (e: unknown) => e,
+    );
+    expect(isNovaError(error, 'BOOTSTRAP_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('nova_logs exists as a concrete index');
+
+    const legacy = new FakeCluster();
+    legacy.indices.set('nova_tickets', { aliases: {}, mappings: {} });
+    const report = await bootstrapElastic(config(), { dryRun: true, client: legacy.client() });
+    expect(report.warnings).toContain(
+      'nova_tickets is a concrete index, not an alias: run `nova reindex tickets` to move it behind one',
+    );
+    expect(report.steps.some((s) => s.description.includes('nova_tickets-v1'))).toBe(false);
+  });
+
+  it('waits while the cluster answers 503 (no master yet), then bootstraps', async () => {
+    const cluster = new FakeCluster();
+    cluster.failures = { status: 503, times: 2 };
+    const report = await bootstrapElastic(config(), { client: cluster.client() });
+    expect(report.changed).toBe(true);
+    expect(
+      cluster.requests.filter((r) => r.path === '/_ilm/policy/nova_logs' && r.method === 'GET')
+        .length,
+    ).toBeGreaterThanOrEqual(3);
+  });
+
+  it('gives up after its wait bound with one UNAVAILABLE error', async () => {
+    const cluster = new FakeCluster();
+    cluster.failures = { status: 503, times: 1_000 };
+    const started = performance.now();
+    const error = await bootstrapElastic(config(), { client: cluster.client(), waitMs: 300 }).catch(
+      (e: unknown) => e,
+    );
+    expect(isNovaError(error, 'UNAVAILABLE')).toBe(true);
+    expect((error as Error).message).toMatch(
+      /^Elasticsearch bootstrap failed: 503 master_not_discovered_exception/,
+    );
+    expect(performance.now() - started).toBeLessThan(6000);
+  });
+
+  it('needs ELASTIC_URL', async () => {
+    const error = await bootstrapElastic(loadConfig({})).catch((e: unknown) => e);
+    expect(isNovaError(error, 'CONFIG_INVALID')).toBe(true);
+    expect((error as { field: string }).field).toBe('ELASTIC_URL');
+  });
+});
