@@ -5,6 +5,7 @@
  *   nova local [--keep-running] [--demo] [--json]  embedded (or configured) PostgreSQL, bootstrapped (demo data: embedded or --demo); prints health
  *   nova bootstrap postgres [--dry-run] [--json]   migrate + seed default roles (idempotent)
  *   nova bootstrap mongo [--dry-run] [--json]      telemetry collections, TTLs, indexes, app user (idempotent)
+ *   nova bootstrap elastic [--dry-run] [--json]    ILM policy, templates, versioned indices, log data stream (idempotent)
  *   nova bootstrap all [--dry-run] [--json]        PostgreSQL, then every other configured store
  *                                                 (--wait 60s: bound on waiting for MongoDB)
  *   nova migrate status [--json]              applied / pending / modified migrations (exit 1 unless up to date)
@@ -34,8 +35,10 @@ Commands:
   bootstrap postgres [--dry-run] [--json]  Apply migrations and seed default roles; --dry-run prints the plan only
   bootstrap mongo [--dry-run] [--json]     Create or reconcile the telemetry collections (validators, TTL and
                                            analytics indexes) and, with MONGO_ADMIN_*, the application user
-  bootstrap all [--dry-run] [--json]       PostgreSQL, then MongoDB when MONGO_URL is set
-                [--wait 60s]               how long to wait for MongoDB to accept connections
+  bootstrap elastic [--dry-run] [--json]   Create or update the ILM policy, component and index templates, the
+                                           versioned search indices behind their aliases and the log data stream
+  bootstrap all [--dry-run] [--json]       PostgreSQL, then MongoDB and Elasticsearch when configured
+                [--wait 60s]               how long to wait for MongoDB / Elasticsearch to answer
   migrate status [--json]                  Show applied, pending and modified migrations
   export [--include-users] [--out FILE]    Stream NDJSON of the data (never password hashes or passkey keys)
   health [--json]                          Check every configured store (exit 1 unless all are up)

@@ -1,5 +1,6 @@
 /** The CLI commands. Each returns its exit code; errors propagate to cli.ts's single handler. */
 
+import { bootstrapElastic, formatElasticReport } from '../bootstrap/elastic/index.js';
 import { bootstrapMongo, formatMongoReport } from '../bootstrap/mongo/index.js';
 import { seedDemoData } from '../bootstrap/postgres/demo.js';
 import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/index.js';
@@ -24,9 +25,19 @@ function mongoDetail(
   return `MongoDB ${mongo.serverVersion}${members}`;
 }
 
+function elasticDetail(
+  elastic: Exclude<NovaHealth['checks']['elasticsearch'], { status: 'not_configured' }>,
+) {
+  const c = elastic.cluster;
+  return c
+    ? `Elasticsearch ${c.version}, cluster ${c.name} ${c.colour}: ${c.nodes} nodes, ${c.activeShards} active and ${c.unassignedShards} unassigned shards`
+    : (elastic.error ?? '');
+}
+
 function formatHealth(health: NovaHealth): string {
   const pg = health.checks.postgres;
   const mongo = health.checks.mongodb;
+  const elastic = health.checks.elasticsearch;
   return [
     `status: ${health.status}`,
     row(
@@ -38,6 +49,9 @@ function formatHealth(health: NovaHealth): string {
     mongo.status === 'not_configured'
       ? row('mongodb', mongo.status, undefined, 'set MONGO_URL to enable')
       : row('mongodb', mongo.status, mongo.latencyMs, mongoDetail(mongo)),
+    elastic.status === 'not_configured'
+      ? row('elastic', elastic.status, undefined, 'set ELASTIC_URL to enable')
+      : row('elastic', elastic.status, elastic.latencyMs, elasticDetail(elastic)),
   ].join('\n');
 }
 
@@ -106,11 +120,11 @@ export async function runLocal({
   }
 }
 
-export const BOOTSTRAP_TARGETS = ['postgres', 'mongo', 'all'] as const;
+export const BOOTSTRAP_TARGETS = ['postgres', 'mongo', 'elastic', 'all'] as const;
 export type BootstrapTarget = (typeof BOOTSTRAP_TARGETS)[number];
 
 /**
- * `postgres` and `mongo` bootstrap one store and fail when it is not configured; `all`
+ * `postgres`, `mongo` and `elastic` bootstrap one store and fail when it is not configured; `all`
  * bootstraps PostgreSQL and then every other configured store, saying which it skipped.
  */
 export async function runBootstrap({
@@ -149,6 +163,14 @@ export async function runBootstrap({
   } else if (target === 'all') {
     results.mongo = { skipped: 'MONGO_URL is not set' };
     text.push('MongoDB: skipped (MONGO_URL is not set)');
+  }
+  if (target === 'elastic' || (target === 'all' && config.elastic)) {
+    const report = await bootstrapElastic(config, { dryRun, waitMs });
+    results.elastic = report;
+    text.push(formatElasticReport(report));
+  } else if (target === 'all') {
+    results.elastic = { skipped: 'ELASTIC_URL is not set' };
+    text.push('Elasticsearch: skipped (ELASTIC_URL is not set)');
   }
   if (json) printJson(target === 'all' ? results : Object.values(results)[0]);
   else process.stdout.write(`${text.join('\n')}\n`);

@@ -16,9 +16,12 @@
  */
 import { loadConfig, type NovaConfig, requirePostgres } from '../../config.js';
 import { NovaError } from '../errors.js';
+import { type ElasticHealth, ElasticStore } from './elastic.js';
 import { type MongoHealth, MongoStore, type MongoStoreOptions } from './mongo.js';
 import { type PostgresHealth, PostgresStore, type PostgresStoreOptions } from './postgres.js';
 
+export type { ElasticHealth } from './elastic.js';
+export { ElasticStore } from './elastic.js';
 export type { MongoHealth, PerformanceReport, SearchAnalytics } from './mongo.js';
 export { MongoStore } from './mongo.js';
 export type { Actor, ExportCounts, ExportOptions, PostgresHealth } from './postgres.js';
@@ -29,14 +32,15 @@ export interface NovaDbOptions extends PostgresStoreOptions {
 }
 
 /**
- * ok: every configured store is up; degraded: an optional store (MongoDB) is down or
- * degraded; down: PostgreSQL, the one required store, is down.
+ * ok: every configured store is up; degraded: an optional store (MongoDB, Elasticsearch) is
+ * down or degraded; down: PostgreSQL, the one required store, is down.
  */
 export interface NovaHealth {
   status: 'ok' | 'degraded' | 'down';
   checks: {
     postgres: PostgresHealth;
     mongodb: MongoHealth | { status: 'not_configured' };
+    elasticsearch: ElasticHealth | { status: 'not_configured' };
   };
 }
 
@@ -45,6 +49,7 @@ export class NovaDb {
   readonly #options: NovaDbOptions;
   #postgres: PostgresStore | undefined;
   #mongo: MongoStore | undefined;
+  #elastic: ElasticStore | undefined;
 
   constructor(config: NovaConfig | (() => NovaConfig), options: NovaDbOptions = {}) {
     let cached: NovaConfig | undefined = typeof config === 'function' ? undefined : config;
@@ -88,24 +93,38 @@ export class NovaDb {
     this.postgres.hasPermission(...args);
   readonly exportData: PostgresStore['exportData'] = (...args) => this.postgres.exportData(...args);
 
+  /** The Elasticsearch store; throws CONFIG_INVALID naming ELASTIC_URL when none is configured. */
+  get elastic(): ElasticStore {
+    if (!this.#elastic) {
+      const config = this.#config().elastic;
+      if (!config) {
+        throw new NovaError('CONFIG_INVALID', 'ELASTIC_URL is required for search', {
+          field: 'ELASTIC_URL',
+        });
+      }
+      this.#elastic = new ElasticStore(config);
+    }
+    return this.#elastic;
+  }
+
   /** Every store's health, probed in parallel. */
   readonly health = async (): Promise<NovaHealth> => {
-    const [postgres, mongodb] = await Promise.all([
+    const notConfigured = { status: 'not_configured' } as const;
+    const [postgres, mongodb, elasticsearch] = await Promise.all([
       this.postgres.health(),
-      this.mongoConfigured ? this.mongo.health() : ({ status: 'not_configured' } as const),
+      this.mongoConfigured ? this.mongo.health() : notConfigured,
+      this.#config().elastic ? this.elastic.health() : notConfigured,
     ]);
-    const status =
-      postgres.status !== 'up'
-        ? 'down'
-        : mongodb.status === 'down' || mongodb.status === 'degraded'
-          ? 'degraded'
-          : 'ok';
-    return { status, checks: { postgres, mongodb } };
+    const optionalDown = [mongodb, elasticsearch].some(
+      (check) => check.status === 'down' || check.status === 'degraded',
+    );
+    const status = postgres.status !== 'up' ? 'down' : optionalDown ? 'degraded' : 'ok';
+    return { status, checks: { postgres, mongodb, elasticsearch } };
   };
 
   /** Flushes the telemetry writer (bounded), then closes every client. */
   readonly close = async (): Promise<void> => {
-    await Promise.all([this.#mongo?.close(), this.#postgres?.close()]);
+    await Promise.all([this.#mongo?.close(), this.#elastic?.close(), this.#postgres?.close()]);
   };
 }
 

@@ -1,10 +1,10 @@
-/** `nova bootstrap mongo|all` and `nova health` with MongoDB, as a child process. */
+/** `nova bootstrap mongo|elastic|all` and `nova health` with MongoDB and Elasticsearch, as a child process. */
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../src/bootstrap/postgres/embedded.js';
 import { run } from './support/cli.js';
 import { createEmptyDatabase } from './support/database.js';
 
-describe('nova CLI and MongoDB', () => {
+describe('nova CLI with MongoDB and Elasticsearch', () => {
   it('bootstrap mongo needs MONGO_URL and says so', async () => {
     const result = await run(['bootstrap', 'mongo']);
     expect(result.code).toBe(1);
@@ -28,12 +28,33 @@ describe('nova CLI and MongoDB', () => {
     expect((await run(['bootstrap', 'mongo', '--wait', 'soon'])).code).toBe(2);
   });
 
+  it('bootstrap elastic needs ELASTIC_URL, and gives up on a cluster that is not there within --wait', async () => {
+    const missing = await run(['bootstrap', 'elastic']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /error CONFIG_INVALID: ELASTIC_URL is required.*\(field: ELASTIC_URL\)/,
+    );
+    const port = await freePort();
+    const down = await run(['bootstrap', 'elastic', '--dry-run', '--wait', '1s'], {
+      ELASTIC_URL: `http://127.0.0.1:${port}`,
+      ELASTIC_ADMIN_USERNAME: 'elastic',
+      ELASTIC_ADMIN_PASSWORD: 'hunter2',
+      ELASTIC_MAX_RETRIES: '0',
+    });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(
+      /^nova: error UNAVAILABLE: Elasticsearch bootstrap failed: ConnectionError/,
+    );
+    expect(down.stderr).not.toContain('hunter2');
+  });
+
   it('bootstrap all runs PostgreSQL and reports MongoDB as skipped when not configured', async () => {
     const url = await createEmptyDatabase();
     const result = await run(['bootstrap', 'all', '--json'], { DATABASE_URL: url });
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout);
     expect(report.mongo).toEqual({ skipped: 'MONGO_URL is not set' });
+    expect(report.elastic).toEqual({ skipped: 'ELASTIC_URL is not set' });
     expect(report.postgres.migrations.applied.length).toBeGreaterThan(0);
   });
 
@@ -43,6 +64,7 @@ describe('nova CLI and MongoDB', () => {
     const ok = await run(['health'], { DATABASE_URL: url });
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/mongodb\s+not_configured/);
+    expect(ok.stdout).toMatch(/elastic\s+not_configured/);
     const port = await freePort();
     const down = await run(['health', '--json'], {
       DATABASE_URL: url,
