@@ -11,6 +11,7 @@
  *   nova migrate status [--json]              applied / pending / modified migrations (exit 1 unless up to date)
  *   nova export [--include-users] [--out FILE]     NDJSON export (stdout by default)
  *   nova health [--json]                      every configured store (exit 1 unless all are up)
+ *   nova indexer --once [--json]              drain the search outbox into Elasticsearch (exit 1 if rows remain)
  *
  * Exit codes: 0 success, 1 failure, 2 usage error.
  */
@@ -21,6 +22,7 @@ import {
   runBootstrap,
   runExport,
   runHealth,
+  runIndexerOnce,
   runLocal,
   runMigrateStatus,
 } from './cli/commands.js';
@@ -42,6 +44,7 @@ Commands:
   migrate status [--json]                  Show applied, pending and modified migrations
   export [--include-users] [--out FILE]    Stream NDJSON of the data (never password hashes or passkey keys)
   health [--json]                          Check every configured store (exit 1 unless all are up)
+  indexer --once [--json]                  Drain the search outbox into Elasticsearch now (exit 1 if rows remain)
   help                                     Show this text
 
 Configuration comes from the environment: see .env.example.
@@ -55,6 +58,7 @@ const OPTIONS = {
   'keep-running': { type: 'boolean' },
   demo: { type: 'boolean' },
   wait: { type: 'string' },
+  once: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -118,6 +122,14 @@ export async function main(argv: string[]): Promise<number> {
       case 'health':
         extra(0);
         return await runHealth({ json: values.json ?? false });
+      case 'indexer':
+        extra(0);
+        if (!values.once) {
+          throw new UsageError(
+            'indexer runs inside the service; use `nova indexer --once` to drain now',
+          );
+        }
+        return await runIndexerOnce({ json: values.json ?? false });
       default:
         throw new UsageError(`unknown command: ${command}`);
     }

@@ -1,4 +1,5 @@
 /** `nova bootstrap mongo|elastic|all` and `nova health` with MongoDB and Elasticsearch, as a child process. */
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../src/bootstrap/postgres/embedded.js';
 import { run } from './support/cli.js';
@@ -46,6 +47,35 @@ describe('nova CLI with MongoDB and Elasticsearch', () => {
       /^nova: error UNAVAILABLE: Elasticsearch bootstrap failed: ConnectionError/,
     );
     expect(down.stderr).not.toContain('hunter2');
+  });
+
+  it('indexer --once keeps the outbox when the cluster is not there, and says why', async () => {
+    const url = await createEmptyDatabase();
+    await run(['bootstrap', 'postgres'], { DATABASE_URL: url });
+    const port = await freePort();
+    const env = {
+      DATABASE_URL: url,
+      ELASTIC_URL: `http://127.0.0.1:${port}`,
+      ELASTIC_MAX_RETRIES: '0',
+    };
+    expect((await run(['indexer'], env)).code).toBe(2);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO search_outbox (entity_type, entity_id, operation, entity_version)
+         VALUES ('ticket', gen_random_uuid(), 'delete', 2)`,
+      );
+      const result = await run(['indexer', '--once', '--json'], env);
+      expect(result.code).toBe(1);
+      const report = JSON.parse(result.stdout);
+      expect(report).toMatchObject({ claimed: 1, retried: 1, pending: 1, parked: 0 });
+      expect(report.lastError.message).toMatch(/ConnectionError/);
+      const { rows } = await client.query('SELECT attempts FROM search_outbox');
+      expect(rows).toEqual([{ attempts: 0 }]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('bootstrap all runs PostgreSQL and reports MongoDB as skipped when not configured', async () => {

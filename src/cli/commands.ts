@@ -6,6 +6,8 @@ import { seedDemoData } from '../bootstrap/postgres/demo.js';
 import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/index.js';
 import { migrationStatus } from '../bootstrap/postgres/migrate.js';
 import { loadConfig } from '../config.js';
+import { Indexer } from '../lib/db/elastic/indexer.js';
+import { OutboxStore } from '../lib/db/elastic/outbox-store.js';
 import type { NovaHealth } from '../lib/db/index.js';
 import { NovaError } from '../lib/errors.js';
 import { openSession } from './database.js';
@@ -226,6 +228,41 @@ export async function runHealth({ json }: { json: boolean }) {
     if (json) printJson(health);
     else process.stdout.write(`${formatHealth(health)}\n`);
     return health.status === 'ok' ? 0 : 1;
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * `nova indexer --once`: drains the search outbox into Elasticsearch until nothing is
+ * available, prints what happened and the remaining lag; exit 1 when rows had to be put back
+ * (cluster down or refusing) or are parked.
+ */
+export async function runIndexerOnce({ json }: { json: boolean }) {
+  const config = loadConfig();
+  if (!config.elastic) {
+    throw new NovaError('CONFIG_INVALID', 'ELASTIC_URL is required to index', {
+      field: 'ELASTIC_URL',
+    });
+  }
+  const session = await openSession();
+  try {
+    const indexer = new Indexer(
+      new OutboxStore(session.db.postgres.pool),
+      session.db.elastic.client,
+    );
+    const result = await indexer.drain();
+    const lag = await indexer.lag();
+    const { lastError } = indexer.stats();
+    if (json) printJson({ ...result, ...lag, lastError });
+    else {
+      process.stdout.write(
+        `indexer: ${result.claimed} outbox rows: ${result.indexed} indexed, ${result.deleted} deleted, ${result.skipped} skipped, ${result.retried} to retry, ${result.parked} parked\n` +
+          `outbox: ${lag.pending} pending (oldest ${Math.round(lag.lagMs / 1000)} s), ${lag.parked} parked\n` +
+          (lastError ? `last error: ${lastError.message}\n` : ''),
+      );
+    }
+    return result.retried + lag.parked > 0 ? 1 : 0;
   } finally {
     await session.close();
   }

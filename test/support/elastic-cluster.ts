@@ -40,6 +40,11 @@ export class FakeCluster {
   readonly dataStreams = new Set<string>();
   /** Answers to serve before the normal ones, e.g. two 503s while the cluster elects a master. */
   failures: { status: number; times: number } | undefined;
+  /** Documents by `${index}/${id}`, with external versions; deletes leave a tombstone. */
+  readonly docs = new Map<string, { version: number; source?: Body; deleted?: boolean }>();
+  /** Per-item answers to script in _bulk (e.g. a 429 or a mapping error for one document). */
+  itemFailure: (action: string, id: string) => { status: number; type: string } | undefined = () =>
+    undefined;
 
   constructor() {
     const last = (path: string | string[]) =>
@@ -123,6 +128,10 @@ export class FakeCluster {
       this.dataStreams.add(last(p.path));
       return { acknowledged: true };
     });
+    this.mock.add({ method: 'POST', path: '/_bulk' }, (p: MockPattern) => {
+      const failure = record(p);
+      return failure ?? this.#bulk(p.body as unknown as Body[]);
+    });
     this.mock.add({ method: 'HEAD', path: '/:index' }, (p: MockPattern) => {
       record(p);
       const name = last(p.path);
@@ -152,6 +161,67 @@ export class FakeCluster {
       });
       return { acknowledged: true, index };
     });
+  }
+
+  /** _bulk with external_gte versioning, as Elasticsearch applies it item by item. */
+  #bulk(lines: Body[]) {
+    const items: Body[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const header = lines[i] as Record<string, { _index: string; _id: string; version: number }>;
+      const action = Object.keys(header)[0] as string;
+      const meta = header[action] as { _index: string; _id: string; version: number };
+      const key = `${meta._index}/${meta._id}`;
+      const source = action === 'index' ? (lines[++i] as Body) : undefined;
+      const failure = this.itemFailure(action, meta._id);
+      if (failure) {
+        items.push({
+          [action]: {
+            _id: meta._id,
+            status: failure.status,
+            error: { type: failure.type, reason: 'scripted' },
+          },
+        });
+        continue;
+      }
+      const existing = this.docs.get(key);
+      if (existing && meta.version < existing.version) {
+        items.push({
+          [action]: {
+            _id: meta._id,
+            status: 409,
+            error: { type: 'version_conflict_engine_exception', reason: 'stale' },
+          },
+        });
+        continue;
+      }
+      if (action === 'delete') {
+        this.docs.set(key, { version: meta.version, deleted: true });
+        const found = existing && !existing.deleted;
+        items.push({
+          delete: {
+            _id: meta._id,
+            status: found ? 200 : 404,
+            result: found ? 'deleted' : 'not_found',
+          },
+        });
+      } else {
+        this.docs.set(key, { version: meta.version, source: source as Body });
+        items.push({ index: { _id: meta._id, status: existing && !existing.deleted ? 200 : 201 } });
+      }
+    }
+    const failed = (it: Body) =>
+      Number((Object.values(it)[0] as { status?: number }).status) >= 300;
+    return { took: 1, errors: items.some(failed), items };
+  }
+
+  /** Live documents of an index (tombstones excluded). */
+  documents(index: string): Map<string, { version: number; source?: Body }> {
+    const prefix = `${index}/`;
+    return new Map(
+      [...this.docs]
+        .filter(([key, doc]) => key.startsWith(prefix) && !doc.deleted)
+        .map(([key, doc]) => [key.slice(prefix.length), doc]),
+    );
   }
 
   client(): Client {

@@ -1,0 +1,81 @@
+/**
+ * PostgreSQL rows as search documents. The row's `version` becomes the document's external
+ * version, so Elasticsearch itself refuses a stale write.
+ */
+import { TICKET_PRIORITIES } from '../postgres/tickets.js';
+
+/** low 1 ... urgent 4: sorting by priority means sorting by severity. */
+export const PRIORITY_RANK: Readonly<Record<string, number>> = Object.fromEntries(
+  TICKET_PRIORITIES.map((p, i) => [p, i + 1]),
+);
+
+export interface TicketRow {
+  id: string;
+  key: string;
+  title: string;
+  description: string;
+  status: string;
+  priority: string;
+  category: string | null;
+  tags: string[];
+  requester_id: string;
+  assignee_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  resolved_at: Date | null;
+  version: number;
+}
+
+export interface ArticleRow {
+  id: string;
+  slug: string;
+  title: string;
+  summary: string | null;
+  content: string;
+  category: string;
+  tags: string[];
+  status: string;
+  visibility: string;
+  author_id: string;
+  published_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  version: number;
+}
+
+export const ticketDocument = (row: TicketRow) => ({
+  id: row.id,
+  key: row.key,
+  title: row.title,
+  description: row.description,
+  status: row.status,
+  priority: row.priority,
+  priority_rank: PRIORITY_RANK[row.priority] ?? 0,
+  category: row.category,
+  tags: row.tags,
+  requester_id: row.requester_id,
+  assignee_id: row.assignee_id,
+  created_at: row.created_at.toISOString(),
+  updated_at: row.updated_at.toISOString(),
+  resolved_at: row.resolved_at?.toISOString() ?? null,
+  version: row.version,
+  suggest: { input: [row.title, row.key] },
+});
+
+export const articleDocument = (row: ArticleRow) => ({
+  id: row.id,
+  slug: row.slug,
+  title: row.title,
+  summary: row.summary,
+  content: row.content,
+  category: row.category,
+  tags: row.tags,
+  status: row.status,
+  visibility: row.visibility,
+  author_id: row.author_id,
+  published_at: row.published_at?.toISOString() ?? null,
+  created_at: row.created_at.toISOString(),
+  updated_at: row.updated_at.toISOString(),
+  version: row.version,
+  suggest: { input: [row.title] },
+});

@@ -1,0 +1,119 @@
+/**
+ * The indexer's PostgreSQL side: claim a batch of outbox rows under a lease, read the current
+ * rows they point at, and settle them (delete on success, back off or park on failure).
+ *
+ * A lease instead of a transaction held across the HTTP call: claimed rows get available_at
+ * = now() + lease, so a crashed indexer's rows come back by themselves, and several
+ * indexers share the outbox (FOR UPDATE SKIP LOCKED) without waiting on each other. A row
+ * delivered twice (crash between the bulk and the acknowledgement) is harmless: documents
+ * carry external versions.
+ */
+import type pg from 'pg';
+import type { ArticleRow, TicketRow } from './documents.js';
+
+export interface OutboxRow {
+  id: string;
+  entity_type: 'ticket' | 'kb_article';
+  entity_id: string;
+  operation: 'index' | 'delete';
+  entity_version: number;
+  attempts: number;
+}
+
+export class OutboxStore {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /** Up to `limit` available rows, oldest first, leased for `leaseMs`. */
+  async claim(limit: number, leaseMs: number): Promise<OutboxRow[]> {
+    const { rows } = await this.#pool.query<OutboxRow>(
+      `UPDATE search_outbox SET available_at = now() + make_interval(secs => $2::double precision / 1000)
+        WHERE id IN (
+          SELECT id FROM search_outbox
+           WHERE parked_at IS NULL AND available_at <= now()
+           ORDER BY id LIMIT $1
+           FOR UPDATE SKIP LOCKED)
+        RETURNING id::text, entity_type::text, entity_id::text, operation::text, entity_version, attempts`,
+      [limit, leaseMs],
+    );
+    return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  }
+
+  async tickets(ids: string[]): Promise<Map<string, TicketRow>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.#pool.query<TicketRow>(
+      `SELECT id::text, key, title, description, status::text, priority::text, category, tags,
+              requester_id::text, assignee_id::text, created_at, updated_at, resolved_at, version
+         FROM support_tickets WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  async articles(ids: string[]): Promise<Map<string, ArticleRow>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.#pool.query<ArticleRow>(
+      `SELECT id::text, slug, title, summary, content, category, tags, status::text,
+              visibility::text, author_id::text, published_at, created_at, updated_at, version
+         FROM knowledge_base_articles WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /** Done: the rows leave the outbox. */
+  async acknowledge(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#pool.query('DELETE FROM search_outbox WHERE id = ANY($1::bigint[])', [ids]);
+  }
+
+  /**
+   * Not done: back to the queue after `delayMs`. `counts` (an item the cluster refused, not an
+   * outage) adds an attempt; at `maxAttempts` the row is parked with its error for an operator.
+   */
+  async release(
+    ids: string[],
+    {
+      delayMs,
+      error,
+      counts,
+      maxAttempts,
+    }: { delayMs: number; error: string; counts: boolean; maxAttempts: number },
+  ): Promise<number> {
+    if (ids.length === 0) return 0;
+    const { rows } = await this.#pool.query<{ parked: boolean }>(
+      `UPDATE search_outbox
+          SET attempts = attempts + $2::int,
+              last_error = left($3, 2000),
+              available_at = now() + make_interval(secs => $4::double precision / 1000),
+              parked_at = CASE WHEN attempts + $2::int >= $5 THEN now() END
+        WHERE id = ANY($1::bigint[])
+        RETURNING parked_at IS NOT NULL AS parked`,
+      [ids, counts ? 1 : 0, error, delayMs, maxAttempts],
+    );
+    return rows.filter((r) => r.parked).length;
+  }
+
+  /** Age of the oldest pending (not parked) row in ms, 0 when the outbox is empty; and counts. */
+  async lag(): Promise<{ lagMs: number; pending: number; parked: number }> {
+    const { rows } = await this.#pool.query<{
+      lag_ms: string | null;
+      pending: string;
+      parked: string;
+    }>(
+      `SELECT (extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL)) * 1000)::bigint::text AS lag_ms,
+              count(*) FILTER (WHERE parked_at IS NULL)::text AS pending,
+              count(*) FILTER (WHERE parked_at IS NOT NULL)::text AS parked
+         FROM search_outbox`,
+    );
+    const row = rows[0];
+    return {
+      lagMs: Number(row?.lag_ms ?? 0),
+      pending: Number(row?.pending ?? 0),
+      parked: Number(row?.parked ?? 0),
+    };
+  }
+}
