@@ -22,6 +22,7 @@ import {
 import { NovaError } from '../../lib/errors.js';
 import { withRetry } from '../../lib/retry.js';
 import { defaultRetentionMs } from '../../lib/telemetry/collections.js';
+import { formatPlanReport } from '../report.js';
 import { inspectElastic } from './inspect.js';
 import { type ElasticPlan, type ElasticStep, planElastic } from './plan.js';
 
@@ -137,17 +138,5 @@ export async function bootstrapElastic(
   }
 }
 
-export function formatElasticReport(report: ElasticBootstrapReport): string {
-  const lines = ['Elasticsearch:'];
-  if (report.steps.length === 0) lines.push('  nothing to change (already up to date)');
-  else {
-    lines.push(
-      report.dryRun
-        ? `  ${report.steps.length} change(s) planned (dry run, nothing applied):`
-        : `  ${report.steps.length} change(s) applied:`,
-    );
-    for (const step of report.steps) lines.push(`    - ${step.description}`);
-  }
-  for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
-  return lines.join('\n');
-}
+export const formatElasticReport = (report: ElasticBootstrapReport): string =>
+  formatPlanReport('Elasticsearch', report);

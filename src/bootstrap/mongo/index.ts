@@ -13,6 +13,7 @@ import { collectionSpecs } from '../../lib/db/mongo/collection-specs.js';
 import { describeMongoError, isTransientMongoError } from '../../lib/db/mongo/errors.js';
 import { NovaError } from '../../lib/errors.js';
 import { withRetry } from '../../lib/retry.js';
+import { formatPlanReport } from '../report.js';
 import { inspectAppUser, inspectCollections } from './inspect.js';
 import { appRoles, type MongoPlan, type MongoStep, planAppUser, planCollections } from './plan.js';
 
@@ -161,17 +162,5 @@ export async function bootstrapMongo(
   }
 }
 
-export function formatMongoReport(report: MongoBootstrapReport): string {
-  const lines = [`MongoDB ${report.database}:`];
-  if (report.steps.length === 0) lines.push('  nothing to change (already up to date)');
-  else {
-    lines.push(
-      report.dryRun
-        ? `  ${report.steps.length} change(s) planned (dry run, nothing applied):`
-        : `  ${report.steps.length} change(s) applied:`,
-    );
-    for (const step of report.steps) lines.push(`    - ${step.description}`);
-  }
-  for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
-  return lines.join('\n');
-}
+export const formatMongoReport = (report: MongoBootstrapReport): string =>
+  formatPlanReport(`MongoDB ${report.database}`, report);
