@@ -97,7 +97,7 @@ describe('outbox indexer', () => {
     const bulks = cluster.requests.filter((r) => r.path === '/_bulk');
     expect(bulks).toHaveLength(1);
     expect(bulks[0]?.body).toHaveLength(2); // one header, one document
-    expect((bulks[0]?.body as unknown[])[0]).toEqual({
+    expect((bulks[0]?.body as unknown[] | undefined)?.[0]).toEqual({
       index: { _index: 'nova_tickets', _id: created.id, version: 3, version_type: 'external_gte' },
     });
     expect(cluster.documents('nova_tickets').get(created.id)).toMatchObject({
