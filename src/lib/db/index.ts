@@ -10,8 +10,9 @@
  * (the CLI, the service and the tests use it). One PostgreSQL pool per instance.
  *
  * `novaDb.mongo` is the MongoDB telemetry store (batched log writer, analytics, health);
- * touching it without MONGO_URL is a CONFIG_INVALID error naming the variable. Elasticsearch
- * search (`searchTickets`, `searchKnowledgeBase`) arrives with its own issue; this module
+ * touching it without MONGO_URL is a CONFIG_INVALID error naming the variable.
+ * `novaDb.elastic` is the Elasticsearch client and cluster health (ELASTIC_URL); search
+ * (`searchTickets`, `searchKnowledgeBase`) is still to come with issue #4, and this module
  * only exposes what works.
  */
 import { loadConfig, type NovaConfig, requirePostgres } from '../../config.js';
