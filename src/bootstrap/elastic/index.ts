@@ -20,8 +20,8 @@ import {
   searchMappings,
 } from '../../lib/db/elastic/index-specs.js';
 import { NovaError } from '../../lib/errors.js';
-import { withRetry } from '../../lib/retry.js';
 import { defaultRetentionMs } from '../../lib/telemetry/collections.js';
+import { reconcile } from '../reconcile.js';
 import { formatPlanReport } from '../report.js';
 import { inspectElastic } from './inspect.js';
 import { type ElasticPlan, type ElasticStep, planElastic } from './plan.js';
@@ -102,37 +102,26 @@ export async function bootstrapElastic(
   const client =
     given ?? createElasticClient(config.elastic, config.elastic.admin ? 'admin' : 'app');
   try {
-    const deadline = Date.now() + waitMs;
-    // Up is not ready: a cluster still electing a master answers 503; wait, bounded.
-    const planned = await withRetry(() => plan(client, config), {
-      attempts: Number.MAX_SAFE_INTEGER,
-      baseDelayMs: 250,
-      maxDelayMs: 5000,
-      isTransient: (error) => isTransientElasticError(error) && Date.now() < deadline,
-    });
-    const report = (p: ElasticPlan, changed: boolean): ElasticBootstrapReport => ({
-      dryRun,
-      steps: p.steps.map(({ kind, description, request }) => ({ kind, description, request })),
-      warnings: p.warnings,
-      changed,
-    });
-    if (dryRun || planned.steps.length === 0) return report(planned, false);
-    await apply(client, config, planned.steps);
-    const left = await plan(client, config);
-    if (left.steps.length > 0) {
-      throw new NovaError(
-        'BOOTSTRAP_FAILED',
-        `Elasticsearch bootstrap did not converge; still to do: ${left.steps.map((s) => s.description).join('; ')}`,
-      );
-    }
-    return report(planned, true);
-  } catch (error) {
-    if (error instanceof NovaError) throw error;
-    throw new NovaError(
-      isTransientElasticError(error) ? 'UNAVAILABLE' : 'BOOTSTRAP_FAILED',
-      `Elasticsearch bootstrap failed: ${describeElasticError(error)}`,
-      { cause: error },
+    const { planned, changed } = await reconcile<ElasticStep>(
+      {
+        store: 'Elasticsearch',
+        plan: () => plan(client, config),
+        apply: (steps) => apply(client, config, steps),
+        isTransient: isTransientElasticError,
+        describe: describeElasticError,
+      },
+      { dryRun, waitMs },
     );
+    return {
+      dryRun,
+      steps: planned.steps.map(({ kind, description, request }) => ({
+        kind,
+        description,
+        request,
+      })),
+      warnings: planned.warnings,
+      changed,
+    };
   } finally {
     if (!given) await client.close();
   }

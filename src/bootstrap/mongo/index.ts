@@ -12,7 +12,7 @@ import { createMongoClient, MongoConnection } from '../../lib/db/mongo/client.js
 import { collectionSpecs } from '../../lib/db/mongo/collection-specs.js';
 import { describeMongoError, isTransientMongoError } from '../../lib/db/mongo/errors.js';
 import { NovaError } from '../../lib/errors.js';
-import { withRetry } from '../../lib/retry.js';
+import { reconcile } from '../reconcile.js';
 import { formatPlanReport } from '../report.js';
 import { inspectAppUser, inspectCollections } from './inspect.js';
 import { appRoles, type MongoPlan, type MongoStep, planAppUser, planCollections } from './plan.js';
@@ -117,46 +117,24 @@ export async function bootstrapMongo(
     createMongoClient(config, config.admin ? 'admin' : 'app'),
   );
   try {
-    const deadline = Date.now() + waitMs;
-    // Up is not ready: retry transient failures (no primary yet, election) until the deadline.
-    const planned = await withRetry(async () => plan(await connection.connect(), config), {
-      attempts: Number.MAX_SAFE_INTEGER,
-      baseDelayMs: 250,
-      maxDelayMs: 5000,
-      isTransient: (error) => isTransientMongoError(error) && Date.now() < deadline,
-    });
-    const report = (p: MongoPlan, changed: boolean): MongoBootstrapReport => ({
+    const { planned, changed } = await reconcile<MongoStep>(
+      {
+        store: 'MongoDB',
+        plan: async () => plan(await connection.connect(), config),
+        apply: async (steps) => apply(await connection.connect(), steps, config),
+        isTransient: isTransientMongoError,
+        describe: describeMongoError,
+        isRace,
+      },
+      { dryRun, waitMs },
+    );
+    return {
       database: config.dbName,
       dryRun,
-      steps: p.steps.map(masked),
-      warnings: p.warnings,
+      steps: planned.steps.map(masked),
+      warnings: planned.warnings,
       changed,
-    });
-    if (dryRun || planned.steps.length === 0) return report(planned, false);
-    const client = await connection.connect();
-    let current = planned;
-    try {
-      await apply(client, current.steps, config);
-    } catch (error) {
-      if (!isRace(error)) throw error;
-      current = await plan(client, config);
-      await apply(client, current.steps, config);
-    }
-    const left = await plan(client, config);
-    if (left.steps.length > 0) {
-      throw new NovaError(
-        'BOOTSTRAP_FAILED',
-        `MongoDB bootstrap did not converge; still to do: ${left.steps.map((s) => s.description).join('; ')}`,
-      );
-    }
-    return report(planned, true);
-  } catch (error) {
-    if (error instanceof NovaError) throw error;
-    throw new NovaError(
-      isTransientMongoError(error) ? 'UNAVAILABLE' : 'BOOTSTRAP_FAILED',
-      `MongoDB bootstrap failed: ${describeMongoError(error)}`,
-      { cause: error },
-    );
+    };
   } finally {
     await connection.close();
   }
