@@ -11,6 +11,7 @@
  */
 import type { Db, Document, TopologyDescription } from 'mongodb';
 import type { MongoConfig, TelemetryConfig } from '../../config.js';
+import { settleBy } from '../deadline.js';
 import { withRetry } from '../retry.js';
 import { BatchWriter, type CloseReport, type TelemetrySink } from '../telemetry/batch-writer.js';
 import { TelemetryLog } from '../telemetry/telemetry-log.js';
@@ -181,12 +182,11 @@ export class MongoStore {
   readonly close = async (): Promise<CloseReport> => {
     const deadline = Date.now() + this.#telemetry.shutdownTimeoutMs;
     const report = await this.#log.close(this.#telemetry.shutdownTimeoutMs);
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, Math.max(100, deadline - Date.now()));
-    });
-    await Promise.race([this.#connection.close().catch(() => {}), expired]);
-    clearTimeout(timer);
+    // At least 100 ms for the client, even when the flush used the whole bound.
+    await settleBy(
+      Math.max(deadline, Date.now() + 100),
+      this.#connection.close().catch(() => {}),
+    );
     return report;
   };
 }

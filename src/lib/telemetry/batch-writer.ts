@@ -18,6 +18,7 @@
  * - `flush` settles what was buffered when it was called (later events do not hold it up);
  *   `close` stops intake and flushes within a time bound, counting what is left as dropped.
  */
+import { settleBy } from '../deadline.js';
 import { backoffDelay } from '../retry.js';
 import { TELEMETRY_COLLECTIONS, type TelemetryCollection } from './collections.js';
 import type { TelemetryDocument, TelemetryEvent } from './events.js';
@@ -233,7 +234,7 @@ export class BatchWriter {
       this.#all().map(async (lane) => {
         lane.clearBackoff();
         for (let attempt = 1; lane.pending > 0 && Date.now() < deadline; attempt++) {
-          const done = await this.#within(deadline, this.#flushLane(lane, lane.enqueued));
+          const done = await settleBy(deadline, this.#flushLane(lane, lane.enqueued));
           if (done !== false) continue;
           const wait = backoffDelay(
             attempt,
@@ -241,7 +242,7 @@ export class BatchWriter {
             1000,
             this.#options.random,
           );
-          await this.#within(deadline, sleep(wait));
+          await settleBy(deadline, sleep(wait));
         }
       }),
     );
@@ -381,14 +382,5 @@ export class BatchWriter {
       this.#kick(lane);
     }, delay);
     lane.backoff.unref();
-  }
-
-  /** The promise's value, or undefined once the deadline passes. */
-  async #within<T>(deadline: number, promise: Promise<T>): Promise<T | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
-    });
-    return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
   }
 }
