@@ -23,8 +23,6 @@ import {
   updateUserCommand,
 } from './commands.js';
 
-export { canonical } from '../../lib/canonical.js';
-
 export interface LiveIndex {
   name: string;
   key: Record<string, unknown>;

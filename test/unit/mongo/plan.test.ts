@@ -6,13 +6,13 @@ import {
 } from '../../../src/bootstrap/mongo/index.js';
 import {
   appRoles,
-  canonical,
   type LiveCollection,
   type LiveIndex,
   type MongoStep,
   planAppUser,
   planCollections,
 } from '../../../src/bootstrap/mongo/plan.js';
+import { canonical } from '../../../src/lib/canonical.js';
 import {
   type CollectionSpec,
   collectionSpecs,
