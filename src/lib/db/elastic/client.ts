@@ -79,15 +79,6 @@ export function describeElasticError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-export function wrapElasticError(error: unknown, operation: string): NovaError {
-  if (error instanceof NovaError) return error;
-  return new NovaError(
-    isTransientElasticError(error) ? 'UNAVAILABLE' : 'INTERNAL',
-    `Elasticsearch ${operation} failed: ${describeElasticError(error)}`,
-    { cause: error },
-  );
-}
-
 /** Runs a request, retrying transient failures (at most `maxRetries` more times). */
 export function withElasticRetry<T>(
   config: Pick<ElasticConfig, 'maxRetries'>,
