@@ -1,6 +1,6 @@
 /**
- * The Elasticsearch store, `novaDb.elastic`: one client and cluster health. Search, the
- * outbox indexer and reindexing build on it (issue #4, in progress).
+ * The Elasticsearch store, `novaDb.elastic`: one client and cluster health. Search
+ * (./elastic/search.ts), the outbox indexer and reindexing build on its client.
  */
 import type { Client } from '@elastic/elasticsearch';
 import type { ElasticConfig } from '../../config.js';
@@ -24,8 +24,10 @@ export interface ElasticHealth {
 
 export class ElasticStore {
   readonly client: Client;
+  readonly config: ElasticConfig;
 
   constructor(config: ElasticConfig, client?: Client) {
+    this.config = config;
     this.client = client ?? createElasticClient(config);
   }
 

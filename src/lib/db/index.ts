@@ -11,16 +11,35 @@
  *
  * `novaDb.mongo` is the MongoDB telemetry store (batched log writer, analytics, health);
  * touching it without MONGO_URL is a CONFIG_INVALID error naming the variable.
- * `novaDb.elastic` is the Elasticsearch client and cluster health (ELASTIC_URL); search
- * (`searchTickets`, `searchKnowledgeBase`) is still to come with issue #4, and this module
- * only exposes what works.
+ * `novaDb.elastic` is the Elasticsearch client and cluster health (ELASTIC_URL);
+ * `searchTickets`, `searchKnowledgeBase` and `suggest` search it as a viewer
+ * (`await novaDb.viewer(userId)`, or `ANONYMOUS`) and record each search in MongoDB's
+ * search_analytics when MONGO_URL is set.
  */
+
+import type { Client } from '@elastic/elasticsearch';
 import { loadConfig, type NovaConfig, requirePostgres } from '../../config.js';
 import { NovaError } from '../errors.js';
+import { type SearchRecord, SearchService } from './elastic/search.js';
+import type { Viewer } from './elastic/viewer.js';
 import { type ElasticHealth, ElasticStore } from './elastic.js';
 import { type MongoHealth, MongoStore, type MongoStoreOptions } from './mongo.js';
 import { type PostgresHealth, PostgresStore, type PostgresStoreOptions } from './postgres.js';
 
+export type {
+  ArticleHit,
+  SearchHit,
+  SearchPage,
+  Suggestion,
+  TicketHit,
+} from './elastic/search.js';
+export type {
+  ArticleSearchFilters,
+  ArticleSearchOptions,
+  TicketSearchFilters,
+  TicketSearchOptions,
+} from './elastic/search-query.js';
+export { ANONYMOUS, type Viewer } from './elastic/viewer.js';
 export type { ElasticHealth } from './elastic.js';
 export { ElasticStore } from './elastic.js';
 export type { MongoHealth, PerformanceReport, SearchAnalytics } from './mongo.js';
@@ -30,6 +49,8 @@ export { PostgresStore } from './postgres.js';
 
 export interface NovaDbOptions extends PostgresStoreOptions {
   mongo?: MongoStoreOptions;
+  /** An Elasticsearch client to use instead of one built from the config (tests). */
+  elasticClient?: Client;
 }
 
 /**
@@ -51,6 +72,7 @@ export class NovaDb {
   #postgres: PostgresStore | undefined;
   #mongo: MongoStore | undefined;
   #elastic: ElasticStore | undefined;
+  #search: SearchService | undefined;
 
   constructor(config: NovaConfig | (() => NovaConfig), options: NovaDbOptions = {}) {
     let cached: NovaConfig | undefined = typeof config === 'function' ? undefined : config;
@@ -103,9 +125,49 @@ export class NovaDb {
           field: 'ELASTIC_URL',
         });
       }
-      this.#elastic = new ElasticStore(config);
+      this.#elastic = new ElasticStore(config, this.#options.elasticClient);
     }
     return this.#elastic;
+  }
+
+  /**
+   * Who a signed-in user is for search: their id and the permissions their roles grant (none
+   * when deactivated). Pass it as `options.viewer`; `ANONYMOUS` searches public articles.
+   */
+  readonly viewer = async (userId: string): Promise<Viewer> => ({
+    userId,
+    permissions: await this.postgres.listUserPermissions(userId),
+  });
+
+  /**
+   * Full-text ticket search: `searchTickets('printer jam', { status: 'open' }, { viewer })`.
+   * Agents (tickets:read) see every ticket, everyone else the tickets they requested.
+   */
+  readonly searchTickets: SearchService['tickets'] = (...args) => this.#searcher().tickets(...args);
+
+  /** Published articles; internal ones only for kb:read. */
+  readonly searchKnowledgeBase: SearchService['knowledgeBase'] = (...args) =>
+    this.#searcher().knowledgeBase(...args);
+
+  /** Title completions for a search box, limited to what the viewer may see. */
+  readonly suggest: SearchService['suggest'] = (...args) => this.#searcher().suggest(...args);
+
+  #searcher(): SearchService {
+    if (!this.#search) {
+      const elastic = this.elastic;
+      // Every search is recorded for search analytics when the telemetry store exists.
+      const record = this.mongoConfigured
+        ? (s: SearchRecord) => {
+            this.mongo.logSearch(s.scope, s.query, s.resultCount, s.tookMs, {
+              userId: s.userId ?? undefined,
+              filters: s.filters,
+              sort: s.sort,
+            });
+          }
+        : undefined;
+      this.#search = new SearchService(elastic.client, elastic.config, record);
+    }
+    return this.#search;
   }
 
   /** Every store's health, probed in parallel. */

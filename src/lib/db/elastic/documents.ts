@@ -3,6 +3,7 @@
  * version, so Elasticsearch itself refuses a stale write.
  */
 import { TICKET_PRIORITIES } from '../postgres/tickets.js';
+import { AUDIENCE } from './viewer.js';
 
 /** low 1 ... urgent 4: sorting by priority means sorting by severity. */
 export const PRIORITY_RANK: Readonly<Record<string, number>> = Object.fromEntries(
@@ -59,7 +60,10 @@ export const ticketDocument = (row: TicketRow) => ({
   updated_at: row.updated_at.toISOString(),
   resolved_at: row.resolved_at?.toISOString() ?? null,
   version: row.version,
-  suggest: { input: [row.title, row.key] },
+  suggest: {
+    input: [row.title, row.key],
+    contexts: { audience: [AUDIENCE.staff, AUDIENCE.requester(row.requester_id)] },
+  },
 });
 
 export const articleDocument = (row: ArticleRow) => ({
@@ -77,5 +81,16 @@ export const articleDocument = (row: ArticleRow) => ({
   created_at: row.created_at.toISOString(),
   updated_at: row.updated_at.toISOString(),
   version: row.version,
-  suggest: { input: [row.title] },
+  // Only published articles are suggested; public ones to everyone, internal ones to staff.
+  ...(row.status === 'published'
+    ? {
+        suggest: {
+          input: [row.title],
+          contexts: {
+            audience:
+              row.visibility === 'public' ? [AUDIENCE.public, AUDIENCE.staff] : [AUDIENCE.staff],
+          },
+        },
+      }
+    : {}),
 });

@@ -61,7 +61,15 @@ const title: estypes.MappingProperty = {
   analyzer: 'nova_text',
   fields: { raw: { type: 'keyword', ignore_above: 256 } },
 };
-const suggest: estypes.MappingProperty = { type: 'completion', analyzer: 'simple' };
+/**
+ * Title suggestions. A suggester cannot run a filter query, so each input carries the
+ * audiences allowed to see it (category context, see viewer.ts) and every request names one.
+ */
+const suggest: estypes.MappingProperty = {
+  type: 'completion',
+  analyzer: 'simple',
+  contexts: [{ name: 'audience', type: 'category' }],
+};
 
 export const TICKET_MAPPINGS: estypes.MappingTypeMapping = {
   dynamic: 'strict',

@@ -7,10 +7,6 @@ import { z } from 'zod';
 import type { Prisma } from '../../../generated/prisma/client.js';
 import type { ArticleStatus, ArticleVisibility } from '../../../generated/prisma/enums.js';
 import { NovaError } from '../../errors.js';
-import type { Actor } from './audit.js';
-import type { PgContext } from './context.js';
-import { committedEarlier, isForeignKeyViolation, uniqueViolationFields } from './errors.js';
-import { recordSearchableChange } from './outbox.js';
 import {
   decodeCursor,
   optionalText,
@@ -24,7 +20,11 @@ import {
   uuid,
   type WriteOptions,
   writeOptions,
-} from './validation.js';
+} from '../../validation.js';
+import type { Actor } from './audit.js';
+import type { PgContext } from './context.js';
+import { committedEarlier, isForeignKeyViolation, uniqueViolationFields } from './errors.js';
+import { recordSearchableChange } from './outbox.js';
 import { deleteVersioned, updateVersioned, type VersionedEntity } from './versioned.js';
 
 export const ARTICLE_STATUSES = [

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Prisma } from '../../../generated/prisma/client.js';
 import { redact } from '../../redact.js';
-import { parseInput, uuid } from './validation.js';
+import { parseInput, uuid } from '../../validation.js';
 
 /** Who did it and from where; every field optional (system actions have no actor). */
 export interface Actor {

@@ -10,10 +10,10 @@
 import { z } from 'zod';
 import type { PasskeyDeviceType } from '../../../generated/prisma/enums.js';
 import { NovaError } from '../../errors.js';
+import { optionalText, parseInput, uuid } from '../../validation.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
 import { isForeignKeyViolation, uniqueViolationFields } from './errors.js';
-import { optionalText, parseInput, uuid } from './validation.js';
 
 const bytes = (max: number) =>
   z

@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import { NovaError } from '../../errors.js';
+import { optionalText, parseInput, uuid } from '../../validation.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
 import { uniqueViolationFields } from './errors.js';
-import { optionalText, parseInput, uuid } from './validation.js';
 
 const roleName = z
   .string()

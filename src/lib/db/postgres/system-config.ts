@@ -7,10 +7,10 @@ import { z } from 'zod';
 import type { Prisma } from '../../../generated/prisma/client.js';
 import { NovaError } from '../../errors.js';
 import { redactConfigRow } from '../../redact.js';
+import { optionalText, parseInput } from '../../validation.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
 import { isRecordNotFound, uniqueViolationFields } from './errors.js';
-import { optionalText, parseInput } from './validation.js';
 
 const configKey = z
   .string()

@@ -6,11 +6,6 @@ import { z } from 'zod';
 import type { Prisma } from '../../../generated/prisma/client.js';
 import type { TicketPriority, TicketStatus } from '../../../generated/prisma/enums.js';
 import { NovaError } from '../../errors.js';
-import { type Actor, auditData } from './audit.js';
-import type { PgContext } from './context.js';
-import { committedEarlier, foreignKeyConstraint } from './errors.js';
-import { outboxData } from './outbox.js';
-import { insertAudit, insertOutbox, insertTicket, inTransaction } from './sql.js';
 import {
   decodeCursor,
   optionalText,
@@ -24,7 +19,12 @@ import {
   uuid,
   type WriteOptions,
   writeOptions,
-} from './validation.js';
+} from '../../validation.js';
+import { type Actor, auditData } from './audit.js';
+import type { PgContext } from './context.js';
+import { committedEarlier, foreignKeyConstraint } from './errors.js';
+import { outboxData } from './outbox.js';
+import { insertAudit, insertOutbox, insertTicket, inTransaction } from './sql.js';
 import { deleteVersioned, updateVersioned, type VersionedEntity } from './versioned.js';
 
 export const TICKET_STATUSES = [

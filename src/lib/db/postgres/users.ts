@@ -5,11 +5,11 @@
 import { z } from 'zod';
 import type { Prisma } from '../../../generated/prisma/client.js';
 import { NovaError } from '../../errors.js';
+import { optionalText, parseInput, text, uuid } from '../../validation.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
 import { committedEarlier, isRecordNotFound, uniqueViolationFields } from './errors.js';
 import { insertAudit, insertUser, inTransaction } from './sql.js';
-import { optionalText, parseInput, text, uuid } from './validation.js';
 
 const email = z
   .string()

@@ -3,7 +3,7 @@
  * not silently dropped), mapped to NovaError VALIDATION_FAILED naming the first bad field.
  */
 import { z } from 'zod';
-import { NovaError } from '../../errors.js';
+import { NovaError } from './errors.js';
 
 export function parseInput<S extends z.ZodType>(
   schema: S,
