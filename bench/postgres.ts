@@ -14,47 +14,16 @@
  * BENCH_CONCURRENCY (default "1,8"). Uses an embedded PostgreSQL unless DATABASE_URL is set,
  * in which case it creates and drops a nova_bench_* database on that server.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/bootstrap/postgres/embedded.js';
 import { bootstrapPostgres } from '../src/bootstrap/postgres/index.js';
 import { loadConfig } from '../src/config.js';
 import { createNovaDb } from '../src/lib/db/index.js';
 import { createPool } from '../src/lib/db/postgres/client.js';
+import { benchDatabase, median } from './support.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 400);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,8').split(',').map(Number);
 const POOL = Math.max(...CONCURRENCY, 1) + 2;
-
-async function database(): Promise<{ url: string; cleanup: () => Promise<void> }> {
-  const name = `nova_bench_${Date.now().toString(36)}`;
-  if (process.env.DATABASE_URL) {
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      cleanup: async () => {
-        await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-        await admin.end();
-      },
-    };
-  }
-  const root = mkdtempSync(join(tmpdir(), 'nova-bench-'));
-  const server = await startEmbeddedPostgres({ root, ephemeral: true });
-  return {
-    url: server.url,
-    cleanup: async () => {
-      await server.stop();
-      rmSync(root, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Runs `total` operations with `concurrency` in flight; returns ops per second. */
 async function throughput(total: number, concurrency: number, op: (i: number) => Promise<unknown>) {
@@ -68,11 +37,8 @@ async function throughput(total: number, concurrency: number, op: (i: number) =>
   return total / ((performance.now() - started) / 1000);
 }
 
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-
 async function main() {
-  const { url, cleanup } = await database();
+  const { url, cleanup } = await benchDatabase();
   const db = createNovaDb({
     ...loadConfig({}),
     postgres: { url, poolSize: POOL, connectTimeoutMs: 5000, retryAttempts: 4 },

@@ -12,10 +12,12 @@
  *   nova export [--include-users] [--out FILE]     NDJSON export (stdout by default)
  *   nova health [--json]                      every configured store (exit 1 unless all are up)
  *   nova indexer --once [--json]              drain the search outbox into Elasticsearch (exit 1 if rows remain)
+ *   nova reindex tickets|kb [--dry-run] [--json]  rebuild a search index from PostgreSQL, swap its alias
  *
  * Exit codes: 0 success, 1 failure, 2 usage error.
  */
 import { parseArgs } from 'node:util';
+import { REINDEX_TARGETS, type ReindexTarget } from './bootstrap/elastic/reindex.js';
 import {
   BOOTSTRAP_TARGETS,
   type BootstrapTarget,
@@ -25,6 +27,7 @@ import {
   runIndexerOnce,
   runLocal,
   runMigrateStatus,
+  runReindex,
 } from './cli/commands.js';
 import { reportError, UsageError } from './cli/output.js';
 import { parseDuration } from './lib/duration.js';
@@ -45,6 +48,8 @@ Commands:
   export [--include-users] [--out FILE]    Stream NDJSON of the data (never password hashes or passkey keys)
   health [--json]                          Check every configured store (exit 1 unless all are up)
   indexer --once [--json]                  Drain the search outbox into Elasticsearch now (exit 1 if rows remain)
+  reindex tickets|kb [--dry-run] [--json]  Rebuild a search index from PostgreSQL into a new versioned index,
+                                           swap the alias atomically, catch up, delete the old index
   help                                     Show this text
 
 Configuration comes from the environment: see .env.example.
@@ -130,6 +135,18 @@ export async function main(argv: string[]): Promise<number> {
           );
         }
         return await runIndexerOnce({ json: values.json ?? false });
+      case 'reindex':
+        if (!(sub !== undefined && sub in REINDEX_TARGETS)) {
+          throw new UsageError(
+            `reindex needs a target: ${Object.keys(REINDEX_TARGETS).join(', ')} (got ${sub ?? 'nothing'})`,
+          );
+        }
+        extra(1);
+        return await runReindex({
+          target: sub as ReindexTarget,
+          dryRun: values['dry-run'] ?? false,
+          json: values.json ?? false,
+        });
       default:
         throw new UsageError(`unknown command: ${command}`);
     }

@@ -1,11 +1,13 @@
 /** The CLI commands. Each returns its exit code; errors propagate to cli.ts's single handler. */
 
 import { bootstrapElastic, formatElasticReport } from '../bootstrap/elastic/index.js';
+import { type ReindexTarget, reindex } from '../bootstrap/elastic/reindex.js';
 import { bootstrapMongo, formatMongoReport } from '../bootstrap/mongo/index.js';
 import { seedDemoData } from '../bootstrap/postgres/demo.js';
 import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/index.js';
 import { migrationStatus } from '../bootstrap/postgres/migrate.js';
 import { loadConfig } from '../config.js';
+import { createElasticClient } from '../lib/db/elastic/client.js';
 import { Indexer } from '../lib/db/elastic/indexer.js';
 import { OutboxStore } from '../lib/db/elastic/outbox-store.js';
 import type { NovaHealth } from '../lib/db/index.js';
@@ -239,12 +241,7 @@ export async function runHealth({ json }: { json: boolean }) {
  * (cluster down or refusing) or are parked.
  */
 export async function runIndexerOnce({ json }: { json: boolean }) {
-  const config = loadConfig();
-  if (!config.elastic) {
-    throw new NovaError('CONFIG_INVALID', 'ELASTIC_URL is required to index', {
-      field: 'ELASTIC_URL',
-    });
-  }
+  requireElastic('to index');
   const session = await openSession();
   try {
     const indexer = new Indexer(
@@ -264,6 +261,61 @@ export async function runIndexerOnce({ json }: { json: boolean }) {
     }
     return result.retried + lag.parked > 0 ? 1 : 0;
   } finally {
+    await session.close();
+  }
+}
+
+function requireElastic(purpose: string) {
+  const config = loadConfig();
+  if (!config.elastic) {
+    throw new NovaError('CONFIG_INVALID', `ELASTIC_URL is required ${purpose}`, {
+      field: 'ELASTIC_URL',
+    });
+  }
+  return config.elastic;
+}
+
+/**
+ * `nova reindex tickets|kb`: a new versioned index from PostgreSQL, then the alias swap.
+ * Creating and deleting indices needs more than the application role: the admin credentials
+ * (ELASTIC_ADMIN_*) are used when set.
+ */
+export async function runReindex({
+  target,
+  dryRun,
+  json,
+}: {
+  target: ReindexTarget;
+  dryRun: boolean;
+  json: boolean;
+}) {
+  const elastic = requireElastic('to reindex');
+  const session = await openSession();
+  const client = createElasticClient(elastic, elastic.admin ? 'admin' : 'app');
+  try {
+    const report = await reindex(
+      target,
+      { client, pool: session.db.postgres.pool, config: elastic },
+      {
+        dryRun,
+        onProgress: (copied, total) => {
+          if (!json) process.stderr.write(`\rcopied ${copied} of ${total}`);
+        },
+      },
+    );
+    if (json) printJson(report);
+    else {
+      const from = report.from.length > 0 ? report.from.join(', ') : 'nothing';
+      process.stdout.write(
+        report.dryRun
+          ? `reindex ${target} (dry run): would copy ${report.rows} rows into ${report.to} and move ${report.alias} from ${from}\n`
+          : `\nreindex ${target}: ${report.copied} rows copied into ${report.to}; ${report.alias} moved from ${from}; ` +
+              `caught up ${report.caughtUp.indexed} written and ${report.caughtUp.deleted} deleted during the copy (${report.tookMs} ms)\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await client.close();
     await session.close();
   }
 }

@@ -5,18 +5,28 @@
  * stream, as the command would: point it at a disposable cluster. With ELASTIC_ADMIN_* it
  * bootstraps as that user.
  *
+ * The data path runs on the test PostgreSQL: writes through novaDb, the outbox indexer,
+ * searches as an agent, a requester and an anonymous reader, deletes and a reindex with its
+ * alias swap. Documents carry a per-run token, so earlier runs' data does not interfere.
+ *
  * Without ELASTIC_URL every test here is reported as skipped, with the reason in its name and
  * on stderr; it never passes silently.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { bootstrapElastic } from '../../src/bootstrap/elastic/index.js';
+import { reindex } from '../../src/bootstrap/elastic/reindex.js';
 import { loadConfig } from '../../src/config.js';
 import { createElasticClient } from '../../src/lib/db/elastic/client.js';
+import { Indexer } from '../../src/lib/db/elastic/indexer.js';
+import { OutboxStore } from '../../src/lib/db/elastic/outbox-store.js';
 import { ElasticStore } from '../../src/lib/db/elastic.js';
+import { ANONYMOUS, createNovaDb } from '../../src/lib/db/index.js';
+import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
 
 const url = process.env.ELASTIC_URL;
 const SKIP_REASON = 'ELASTIC_URL is not set';
 if (!url) process.stderr.write(`\n[live] Elasticsearch suite SKIPPED: ${SKIP_REASON}\n\n`);
+const t = url ? await useTestDatabase() : undefined;
 
 describe.skipIf(!url)(
   `Elasticsearch live suite (${url ? 'ELASTIC_URL set' : `skipped: ${SKIP_REASON}`})`,
@@ -68,6 +78,119 @@ describe.skipIf(!url)(
         },
       });
       expect(created.result).toBe('created');
+    });
+
+    it('the data path: outbox -> index -> search with visibility, filters, highlights, suggest, delete, reindex', async () => {
+      const elastic = config().elastic;
+      if (!elastic) throw new Error('ELASTIC_URL');
+      const es = client as NonNullable<typeof client>;
+      if (!t) throw new Error('no test database');
+      const db = createNovaDb({ ...testConfig(t.url), elastic });
+      try {
+        const token = `zq${crypto.randomUUID().slice(0, 8)}`;
+        const user = async (name: string, role?: string) => {
+          const created = await db.createUser({
+            email: uniqueEmail(name),
+            firstName: name,
+            lastName: 'Live',
+          });
+          if (role) await db.postgres.assignRole(created.id, role);
+          return db.viewer(created.id);
+        };
+        const agent = await user('agent', 'agent');
+        const alice = await user('alice');
+        const bob = await user('bob');
+        const vpn = await db.postgres.createTicket({
+          title: `VPN disconnects every hour ${token}`,
+          description: 'The <b>client</b> drops the tunnel.',
+          priority: 'urgent',
+          requesterId: alice.userId as string,
+        });
+        await db.postgres.createTicket({
+          title: `Printer jam on floor three ${token}`,
+          priority: 'low',
+          requesterId: bob.userId as string,
+        });
+        const article = (
+          title: string,
+          visibility: 'public' | 'internal',
+          status: 'published' | 'draft',
+        ) =>
+          db.postgres.createArticle({
+            slug: `${title.toLowerCase().replaceAll(' ', '-')}-${token}`,
+            title: `${title} ${token}`,
+            content: 'Open the VPN client and sign in.',
+            category: 'documentation',
+            visibility,
+            status,
+            authorId: agent.userId as string,
+          });
+        await article('Configure the VPN client', 'public', 'published');
+        await article('VPN server runbook', 'internal', 'published');
+        await article('VPN draft notes', 'public', 'draft');
+
+        const indexer = new Indexer(new OutboxStore(db.postgres.pool), db.elastic.client);
+        const drained = await indexer.drain();
+        expect(drained.retried + drained.parked).toBe(0);
+        await es.indices.refresh({ index: 'nova_tickets,nova_kb' });
+
+        const typo = await db.searchTickets(`vpn disconect ${token}`, {}, { viewer: agent });
+        // Earlier runs may have left look-alikes: this run's ticket, matching every word, ranks first.
+        expect(typo.items[0]?.id).toBe(vpn.id);
+        expect(typo.items[0]?.highlight.title?.join(' ')).toContain('<mark>');
+        const low = await db.searchTickets(
+          token,
+          { priority: 'low' },
+          { viewer: agent, sort: 'priority' },
+        );
+        expect(low.items.map((h) => h.document.title)).toEqual([
+          `Printer jam on floor three ${token}`,
+        ]);
+        const bobs = await db.searchTickets(token, {}, { viewer: bob });
+        expect(bobs.items.map((h) => h.document.requester_id)).toEqual([bob.userId]);
+
+        const titles = async (viewer: typeof agent) =>
+          (await db.searchKnowledgeBase(`vpn ${token}`, {}, { viewer })).items
+            .map((h) => h.document.title.replace(` ${token}`, ''))
+            .sort();
+        expect(await titles(ANONYMOUS)).toEqual(['Configure the VPN client']);
+        expect(await titles(agent)).toEqual(['Configure the VPN client', 'VPN server runbook']);
+
+        const suggested = await db.suggest({
+          prefix: `VPN disconnects every hour ${token}`,
+          scope: 'tickets',
+          viewer: agent,
+          size: 20,
+        });
+        expect(suggested.map((s) => s.id)).toContain(vpn.id);
+        const bobSuggest = await db.suggest({
+          prefix: `VPN disconnects every hour ${token}`,
+          scope: 'tickets',
+          viewer: bob,
+          size: 20,
+        });
+        expect(bobSuggest.map((s) => s.id)).not.toContain(vpn.id);
+
+        await db.postgres.deleteTicket(vpn.id);
+        await indexer.drain();
+        await es.indices.refresh({ index: 'nova_tickets' });
+        expect((await db.searchTickets(token, {}, { viewer: agent })).items).toHaveLength(1);
+
+        const before = Object.keys(await es.indices.getAlias({ name: 'nova_tickets' }));
+        const report = await reindex('tickets', {
+          client: es,
+          pool: db.postgres.pool,
+          config: elastic,
+        });
+        const after = Object.keys(await es.indices.getAlias({ name: 'nova_tickets' }));
+        expect(after).toEqual([report.to]);
+        expect(report.from).toEqual(before);
+        expect(await es.indices.exists({ index: before.join(',') })).toBe(false);
+        const again = await db.searchTickets(token, {}, { viewer: agent });
+        expect(again.items.map((h) => h.document.priority)).toEqual(['low']);
+      } finally {
+        await db.close();
+      }
     });
 
     it('health reports the cluster colour, nodes and shards', async () => {

@@ -4,11 +4,12 @@
  * plans again and fails unless nothing is left. Mapping changes of existing search indices
  * are reported, not applied: they need `nova reindex`.
  */
-import type { Client } from '@elastic/elasticsearch';
-import type { NovaConfig } from '../../config.js';
+import { Client, errors } from '@elastic/elasticsearch';
+import type { ElasticConfig, NovaConfig } from '../../config.js';
 import {
   createElasticClient,
   describeElasticError,
+  elasticClientOptions,
   isTransientElasticError,
   withElasticRetry,
 } from '../../lib/db/elastic/client.js';
@@ -25,6 +26,7 @@ import { reconcile } from '../reconcile.js';
 import { formatPlanReport } from '../report.js';
 import { inspectElastic } from './inspect.js';
 import { type ElasticPlan, type ElasticStep, planElastic } from './plan.js';
+import { type Authenticate, inspectSecurity, maskSecrets, planSecurity } from './security.js';
 
 export interface ElasticBootstrapReport {
   dryRun: boolean;
@@ -39,9 +41,15 @@ export interface ElasticBootstrapOptions {
   waitMs?: number;
   /** A client to use instead of one built from config (tests with the client mock). */
   client?: Client;
+  /** How passwords are checked (default: a login with them); tests script it. */
+  authenticate?: Authenticate;
 }
 
-async function plan(client: Client, config: NovaConfig): Promise<ElasticPlan> {
+async function plan(
+  client: Client,
+  config: NovaConfig,
+  authenticate: Authenticate,
+): Promise<ElasticPlan> {
   const elastic = config.elastic as NonNullable<NovaConfig['elastic']>;
   const specs = elasticSpecs({
     embeddingDims: elastic.embeddingDims,
@@ -57,7 +65,32 @@ async function plan(client: Client, config: NovaConfig): Promise<ElasticPlan> {
       searchMappings(key, elastic.embeddingDims),
     ]),
   ) as Parameters<typeof planElastic>[2];
-  return planElastic(specs, live, mappings, LOGS_DATA_STREAM);
+  const planned = planElastic(specs, live, mappings, LOGS_DATA_STREAM);
+  if (elastic.admin) {
+    const security = await inspectSecurity(client, elastic, authenticate);
+    planned.steps.push(...planSecurity(security, elastic));
+  } else if (elastic.password || elastic.kibanaSystemPassword) {
+    planned.warnings.push(
+      'the application role and user and the kibana_system password are managed only with ELASTIC_ADMIN_USERNAME / ELASTIC_ADMIN_PASSWORD',
+    );
+  }
+  return planned;
+}
+
+/** A password works when a login with it succeeds; 401 means it does not. */
+function loginWith(config: ElasticConfig): Authenticate {
+  return async (username, password) => {
+    const client = new Client({ ...elasticClientOptions(config), auth: { username, password } });
+    try {
+      await client.security.authenticate();
+      return true;
+    } catch (error) {
+      if (error instanceof errors.ResponseError && error.statusCode === 401) return false;
+      throw error;
+    } finally {
+      await client.close();
+    }
+  };
 }
 
 function send(client: Client, step: ElasticStep): Promise<unknown> {
@@ -72,6 +105,12 @@ function send(client: Client, step: ElasticStep): Promise<unknown> {
       return client.indices.create(step.request);
     case 'createDataStream':
       return client.indices.createDataStream(step.request);
+    case 'putRole':
+      return client.security.putRole(step.request);
+    case 'putUser':
+      return client.security.putUser(step.request);
+    case 'changePassword':
+      return client.security.changePassword(step.request);
   }
 }
 
@@ -92,7 +131,7 @@ async function apply(client: Client, config: NovaConfig, steps: ElasticStep[]): 
 
 export async function bootstrapElastic(
   config: NovaConfig,
-  { dryRun = false, waitMs = 60_000, client: given }: ElasticBootstrapOptions = {},
+  { dryRun = false, waitMs = 60_000, client: given, authenticate }: ElasticBootstrapOptions = {},
 ): Promise<ElasticBootstrapReport> {
   if (!config.elastic) {
     throw new NovaError('CONFIG_INVALID', 'ELASTIC_URL is required to bootstrap Elasticsearch', {
@@ -105,7 +144,8 @@ export async function bootstrapElastic(
     const { planned, changed } = await reconcile<ElasticStep>(
       {
         store: 'Elasticsearch',
-        plan: () => plan(client, config),
+        plan: () =>
+          plan(client, config, authenticate ?? loginWith(config.elastic as ElasticConfig)),
         apply: (steps) => apply(client, config, steps),
         isTransient: isTransientElasticError,
         describe: describeElasticError,
@@ -117,7 +157,7 @@ export async function bootstrapElastic(
       steps: planned.steps.map(({ kind, description, request }) => ({
         kind,
         description,
-        request,
+        request: maskSecrets(request),
       })),
       warnings: planned.warnings,
       changed,

@@ -18,6 +18,7 @@ import {
   versionedIndex,
 } from '../../lib/db/elastic/index-specs.js';
 import { NovaError } from '../../lib/errors.js';
+import type { SecurityStep } from './security.js';
 
 export const MANAGED_BY = 'nova';
 
@@ -38,7 +39,8 @@ export type ElasticStep =
       kind: 'createDataStream';
       description: string;
       request: estypes.IndicesCreateDataStreamRequest;
-    };
+    }
+  | SecurityStep;
 
 export interface ElasticPlan {
   steps: ElasticStep[];

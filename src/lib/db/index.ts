@@ -143,14 +143,15 @@ export class NovaDb {
    * Full-text ticket search: `searchTickets('printer jam', { status: 'open' }, { viewer })`.
    * Agents (tickets:read) see every ticket, everyone else the tickets they requested.
    */
-  readonly searchTickets: SearchService['tickets'] = (...args) => this.#searcher().tickets(...args);
+  readonly searchTickets: SearchService['tickets'] = async (...args) =>
+    this.#searcher().tickets(...args);
 
   /** Published articles; internal ones only for kb:read. */
-  readonly searchKnowledgeBase: SearchService['knowledgeBase'] = (...args) =>
+  readonly searchKnowledgeBase: SearchService['knowledgeBase'] = async (...args) =>
     this.#searcher().knowledgeBase(...args);
 
   /** Title completions for a search box, limited to what the viewer may see. */
-  readonly suggest: SearchService['suggest'] = (...args) => this.#searcher().suggest(...args);
+  readonly suggest: SearchService['suggest'] = async (...args) => this.#searcher().suggest(...args);
 
   #searcher(): SearchService {
     if (!this.#search) {

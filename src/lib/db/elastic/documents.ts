@@ -3,7 +3,15 @@
  * version, so Elasticsearch itself refuses a stale write.
  */
 import { TICKET_PRIORITIES } from '../postgres/tickets.js';
+import { SEARCH_INDICES } from './index-specs.js';
 import { AUDIENCE } from './viewer.js';
+
+/** The outbox's entity types, and the alias each is indexed under. */
+export type SearchEntityType = 'ticket' | 'kb_article';
+export const ENTITY_ALIAS: Readonly<Record<SearchEntityType, string>> = {
+  ticket: SEARCH_INDICES.tickets,
+  kb_article: SEARCH_INDICES.kb,
+};
 
 /** low 1 ... urgent 4: sorting by priority means sorting by severity. */
 export const PRIORITY_RANK: Readonly<Record<string, number>> = Object.fromEntries(
@@ -94,3 +102,7 @@ export const articleDocument = (row: ArticleRow) => ({
       }
     : {}),
 });
+
+/** The document of a row of either entity type. */
+export const searchDocument = (type: SearchEntityType, row: TicketRow | ArticleRow) =>
+  type === 'ticket' ? ticketDocument(row as TicketRow) : articleDocument(row as ArticleRow);

@@ -15,8 +15,7 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { backoffDelay } from '../../retry.js';
 import { describeElasticError } from './client.js';
-import { articleDocument, ticketDocument } from './documents.js';
-import { SEARCH_INDICES } from './index-specs.js';
+import { ENTITY_ALIAS, searchDocument } from './documents.js';
 import type { OutboxRow, OutboxStore } from './outbox-store.js';
 
 export interface IndexerOptions {
@@ -59,9 +58,6 @@ const add = (a: DrainResult, b: DrainResult): DrainResult => ({
   retried: a.retried + b.retried,
   parked: a.parked + b.parked,
 });
-
-const aliasOf = (type: OutboxRow['entity_type']) =>
-  type === 'ticket' ? SEARCH_INDICES.tickets : SEARCH_INDICES.kb;
 
 interface Entity {
   rows: OutboxRow[];
@@ -134,8 +130,8 @@ export class Indexer {
         .filter((e) => e.latest.operation === 'index' && e.latest.entity_type === type)
         .map((e) => e.latest.entity_id);
     const [tickets, articles] = await Promise.all([
-      this.#outbox.tickets(toIndex('ticket')),
-      this.#outbox.articles(toIndex('kb_article')),
+      this.#outbox.source.rows('ticket', toIndex('ticket')),
+      this.#outbox.source.rows('kb_article', toIndex('kb_article')),
     ]);
 
     const operations: estypes.BulkRequest['operations'] = [];
@@ -143,7 +139,7 @@ export class Indexer {
     const done: string[] = [];
     for (const entity of entities.values()) {
       const { latest } = entity;
-      const _index = aliasOf(latest.entity_type);
+      const _index = ENTITY_ALIAS[latest.entity_type];
       if (latest.operation === 'delete') {
         operations.push({
           delete: {
@@ -166,10 +162,7 @@ export class Indexer {
         result.skipped += entity.rows.length;
         continue;
       }
-      const document =
-        latest.entity_type === 'ticket'
-          ? ticketDocument(row as Parameters<typeof ticketDocument>[0])
-          : articleDocument(row as Parameters<typeof articleDocument>[0]);
+      const document = searchDocument(latest.entity_type, row);
       operations.push(
         {
           index: {

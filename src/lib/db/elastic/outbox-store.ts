@@ -1,6 +1,5 @@
 /**
- * The indexer's PostgreSQL side: claim a batch of outbox rows under a lease, read the current
- * rows they point at, and settle them (delete on success, back off or park on failure).
+ * The indexer's PostgreSQL side: claim a batch of outbox rows under a lease and settle them (delete on success, back off or park on failure).
  *
  * A lease instead of a transaction held across the HTTP call: claimed rows get available_at
  * = now() + lease, so a crashed indexer's rows come back by themselves, and several
@@ -9,11 +8,12 @@
  * carry external versions.
  */
 import type pg from 'pg';
-import type { ArticleRow, TicketRow } from './documents.js';
+import type { SearchEntityType } from './documents.js';
+import { SearchSource } from './search-source.js';
 
 export interface OutboxRow {
   id: string;
-  entity_type: 'ticket' | 'kb_article';
+  entity_type: SearchEntityType;
   entity_id: string;
   operation: 'index' | 'delete';
   entity_version: number;
@@ -22,9 +22,12 @@ export interface OutboxRow {
 
 export class OutboxStore {
   readonly #pool: pg.Pool;
+  /** The rows the outbox points at. */
+  readonly source: SearchSource;
 
   constructor(pool: pg.Pool) {
     this.#pool = pool;
+    this.source = new SearchSource(pool);
   }
 
   /** Up to `limit` available rows, oldest first, leased for `leaseMs`. */
@@ -40,28 +43,6 @@ export class OutboxStore {
       [limit, leaseMs],
     );
     return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-  }
-
-  async tickets(ids: string[]): Promise<Map<string, TicketRow>> {
-    if (ids.length === 0) return new Map();
-    const { rows } = await this.#pool.query<TicketRow>(
-      `SELECT id::text, key, title, description, status::text, priority::text, category, tags,
-              requester_id::text, assignee_id::text, created_at, updated_at, resolved_at, version
-         FROM support_tickets WHERE id = ANY($1::uuid[])`,
-      [ids],
-    );
-    return new Map(rows.map((r) => [r.id, r]));
-  }
-
-  async articles(ids: string[]): Promise<Map<string, ArticleRow>> {
-    if (ids.length === 0) return new Map();
-    const { rows } = await this.#pool.query<ArticleRow>(
-      `SELECT id::text, slug, title, summary, content, category, tags, status::text,
-              visibility::text, author_id::text, published_at, created_at, updated_at, version
-         FROM knowledge_base_articles WHERE id = ANY($1::uuid[])`,
-      [ids],
-    );
-    return new Map(rows.map((r) => [r.id, r]));
   }
 
   /** Done: the rows leave the outbox. */

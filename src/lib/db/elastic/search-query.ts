@@ -130,8 +130,12 @@ const cursorShape = z.strictObject({
     .max(5),
 });
 
-export const encodeSearchCursor = (sort: string, after: estypes.SortResults) =>
-  encodeCursor({ sort, after });
+/** A cursor names its scope and sort: one from a ticket search is refused by a KB search. */
+export const encodeSearchCursor = (
+  scope: SearchScopeName,
+  sort: string,
+  after: estypes.SortResults,
+) => encodeCursor({ sort: `${scope}/${sort}`, after });
 
 /** A field's weight and whether fuzzy matching applies: the ranking, in one table. */
 interface Scope {
@@ -201,6 +205,7 @@ export function textQuery(scope: SearchScopeName, q: string): estypes.QueryDslQu
 }
 
 function pageOf(
+  scope: SearchScopeName,
   sortName: string,
   sorts: Record<string, estypes.SortCombinations[]>,
   o: {
@@ -216,8 +221,11 @@ function pageOf(
   };
   if (o.cursor !== undefined) {
     const cursor = decodeCursor(cursorShape, o.cursor);
-    if (cursor.sort !== sortName || cursor.after.length !== sort.length) {
-      failValidation(`cursor: it belongs to sort "${cursor.sort}", not "${sortName}"`, 'cursor');
+    if (cursor.sort !== `${scope}/${sortName}` || cursor.after.length !== sort.length) {
+      failValidation(
+        `cursor: it belongs to "${cursor.sort}", not "${scope}/${sortName}"`,
+        'cursor',
+      );
     }
     page.search_after = cursor.after;
   } else if (o.from !== undefined) {
@@ -228,6 +236,7 @@ function pageOf(
 
 export interface BuiltSearch {
   request: estypes.SearchRequest;
+  scope: SearchScopeName;
   /** The sort actually used, for the next cursor. */
   sort: string;
   /** Validated input, for the search log. */
@@ -256,7 +265,7 @@ function build(
       },
     },
     _source: { excludes: spec.exclude },
-    ...pageOf(sortName, SORTS[scope] as Record<string, estypes.SortCombinations[]>, o),
+    ...pageOf(scope, sortName, SORTS[scope] as Record<string, estypes.SortCombinations[]>, o),
   };
   if (q && o.highlight) {
     request.highlight = {
@@ -267,7 +276,7 @@ function build(
       fields: spec.highlight,
     };
   }
-  return { request, sort: sortName, q, filters: echo, viewer: o.viewer };
+  return { request, scope, sort: sortName, q, filters: echo, viewer: o.viewer };
 }
 
 const terms = (

@@ -105,14 +105,15 @@ export class SearchService {
     this.#record = record;
   }
 
-  readonly tickets = (
+  // async: bad input rejects the promise like every other failure, never throws synchronously.
+  readonly tickets = async (
     q: string,
     filters: TicketSearchFilters,
     options: TicketSearchOptions,
   ): Promise<SearchPage<TicketHit>> =>
     this.#search<TicketHit>('tickets', ticketSearch(q, filters, options));
 
-  readonly knowledgeBase = (
+  readonly knowledgeBase = async (
     q: string,
     filters: ArticleSearchFilters,
     options: ArticleSearchOptions,
@@ -161,7 +162,7 @@ export class SearchService {
       tookMs: response.took,
       nextCursor:
         last?.sort && hits.length === built.request.size
-          ? encodeSearchCursor(built.sort, last.sort)
+          ? encodeSearchCursor(scope, built.sort, last.sort)
           : null,
     };
     this.#record?.({
