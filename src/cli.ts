@@ -136,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         return await runIndexerOnce({ json: values.json ?? false });
       case 'reindex':
-        if (!(sub !== undefined && sub in REINDEX_TARGETS)) {
+        if (!(sub !== undefined && Object.hasOwn(REINDEX_TARGETS, sub))) {
           throw new UsageError(
             `reindex needs a target: ${Object.keys(REINDEX_TARGETS).join(', ')} (got ${sub ?? 'nothing'})`,
           );

@@ -96,11 +96,27 @@ export interface ElasticConfig {
   embeddingDims: number;
 }
 
+/** An OpenAI-compatible embeddings endpoint, for semantic and hybrid search. */
+export interface EmbeddingsConfig {
+  /** EMBEDDING_URL: the API base, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1. */
+  url: string;
+  /** EMBEDDING_MODEL, e.g. text-embedding-3-small. */
+  model: string;
+  /** EMBEDDING_API_KEY, sent as a bearer token when set. */
+  apiKey: string | undefined;
+  /** The vector size the model must return: ELASTIC_EMBEDDING_DIMS (the index's dims). */
+  dims: number;
+  /** EMBEDDING_TIMEOUT_MS (default 10000). */
+  timeoutMs: number;
+}
+
 export interface NovaConfig {
   /** undefined when no PostgreSQL is configured: the CLI then offers the embedded one. */
   postgres: PostgresConfig | undefined;
   mongo: MongoConfig | undefined;
   elastic: ElasticConfig | undefined;
+  /** undefined without EMBEDDING_URL: semantic and hybrid search then fail as not configured. */
+  embeddings: EmbeddingsConfig | undefined;
   telemetry: TelemetryConfig;
 }
 
@@ -304,6 +320,17 @@ function elasticConfig(env: Env): ElasticConfig | undefined {
   };
 }
 
+function embeddingsConfig(env: Env): EmbeddingsConfig | undefined {
+  if (!has(env, 'EMBEDDING_URL')) return undefined;
+  return {
+    url: urlVar(env, 'EMBEDDING_URL', ['http:', 'https:']).replace(/\/+$/, ''),
+    model: read(env, 'EMBEDDING_MODEL', nonEmpty),
+    apiKey: env.EMBEDDING_API_KEY || undefined,
+    dims: read(env, 'ELASTIC_EMBEDDING_DIMS', positiveInt(4096), 1536),
+    timeoutMs: read(env, 'EMBEDDING_TIMEOUT_MS', positiveInt(600_000), 10_000),
+  };
+}
+
 function telemetryConfig(env: Env): TelemetryConfig {
   const bufferSize = read(env, 'TELEMETRY_BUFFER_SIZE', positiveInt(10_000_000), 10_000);
   const batchSize = read(env, 'TELEMETRY_BATCH_SIZE', positiveInt(100_000), 500);
@@ -341,6 +368,7 @@ export function loadConfig(env: Env = process.env): NovaConfig {
           },
     mongo: mongoConfig(env),
     elastic: elasticConfig(env),
+    embeddings: embeddingsConfig(env),
     telemetry: telemetryConfig(env),
   };
 }

@@ -1,9 +1,12 @@
 /**
- * A scripted stand-in for the few Elasticsearch APIs bootstrap uses, built on Elastic's own
- * client mock (@elastic/elasticsearch-mock). It keeps what was PUT and answers GETs from it,
- * the way a cluster would for these objects, so a plan can be applied and planned again.
- * It is not Elasticsearch: it checks our requests and our plan logic; the live suite runs
- * against a real cluster.
+ * A scripted stand-in for the few Elasticsearch APIs bootstrap, the indexer and reindex use,
+ * built on Elastic's own client mock (@elastic/elasticsearch-mock). It keeps what was PUT and
+ * answers GETs from it, the way a cluster would for these objects, so a plan can be applied
+ * and planned again, and an alias swapped. It is not Elasticsearch: it checks our requests and
+ * our plan logic; the live suite runs against a real cluster.
+ *
+ * Routing is find-my-way's: static segments win over parameters, so /_aliases and
+ * /_index_template/:name are never taken for /:index, nor /:index/_settings for /:index.
  */
 import { Client, errors } from '@elastic/elasticsearch';
 import MockModule, { type MockPattern } from '@elastic/elasticsearch-mock';
@@ -20,14 +23,31 @@ export interface RecordedRequest {
   body: unknown;
 }
 
-const notFound = (reason: string) =>
+const esError = (statusCode: number, type: string, reason: string) =>
   new errors.ResponseError({
-    body: { error: { type: 'resource_not_found_exception', reason }, status: 404 },
-    statusCode: 404,
+    body: { error: { type, reason }, status: statusCode },
+    statusCode,
     headers: {},
     warnings: null,
     meta: {} as never,
   });
+const notFound = (reason: string, type = 'resource_not_found_exception') =>
+  esError(404, type, reason);
+const failure400 = (type: string, reason: string) => esError(400, type, reason);
+
+/** A concrete index: its aliases (name -> { is_write_index? }), mappings and settings. */
+export interface IndexState {
+  aliases: Body;
+  mappings: Body;
+  /** As created, then updated by PUT /:index/_settings (`index.` prefixes flattened). */
+  settings?: Body;
+}
+
+/** `{ index: { refresh_interval } }` and `{ refresh_interval }` are the same setting. */
+const flatSettings = (settings: Body | undefined): Body => {
+  const { index, ...rest } = settings ?? {};
+  return { ...(index as Body | undefined), ...rest };
+};
 
 export class FakeCluster {
   readonly mock = new Mock();
@@ -35,13 +55,15 @@ export class FakeCluster {
   readonly policies = new Map<string, Body>();
   readonly components = new Map<string, Body>();
   readonly templates = new Map<string, Body>();
-  /** Concrete indices: name -> { aliases, mappings }. */
-  readonly indices = new Map<string, { aliases: Body; mappings: Body }>();
+  /** Concrete indices: name -> { aliases, mappings, settings }. */
+  readonly indices = new Map<string, IndexState>();
   readonly dataStreams = new Set<string>();
   /** Answers to serve before the normal ones, e.g. two 503s while the cluster elects a master. */
   failures: { status: number; times: number } | undefined;
   /** Documents by `${index}/${id}`, with external versions; deletes leave a tombstone. */
   readonly docs = new Map<string, { version: number; source?: Body; deleted?: boolean }>();
+  /** Indices named by each refresh request, in order. */
+  readonly refreshed: string[] = [];
   /** Per-item answers to script in _bulk (e.g. a 429 or a mapping error for one document). */
   itemFailure: (action: string, id: string) => { status: number; type: string } | undefined = () =>
     undefined;
@@ -70,6 +92,9 @@ export class FakeCluster {
       }
       return undefined;
     };
+    /** /nova_tickets-v2/_settings -> nova_tickets-v2 */
+    const indexPart = (path: string | string[]) =>
+      decodeURIComponent(String(path).split('/')[1] ?? '');
     const wildcard = (pattern: string) => new RegExp(`^${pattern.replaceAll('*', '.*')}$`);
     this.mock.add({ method: 'GET', path: '/_ilm/policy/:name' }, (p: MockPattern) => {
       const failure = record(p);
@@ -139,28 +164,181 @@ export class FakeCluster {
     });
     this.mock.add({ method: 'GET', path: '/:index' }, (p: MockPattern) => {
       record(p);
-      const name = last(p.path);
+      // Comma lists, wildcards (matching nothing is an empty answer, as with the default
+      // allow_no_indices) and aliases; expand_wildcards is ignored.
       const result: Body = {};
-      for (const [index, state] of this.indices) {
-        if (index === name || name in state.aliases) result[index] = state;
+      for (const name of last(p.path).split(',')) {
+        const found = this.#resolve(name);
+        if (found.length === 0 && !name.includes('*'))
+          return notFound(`no such index [${name}]`, 'index_not_found_exception');
+        for (const index of found) result[index] = this.indices.get(index);
       }
-      return Object.keys(result).length ? result : notFound(`no such index [${name}]`);
+      return result;
     });
     this.mock.add({ method: 'PUT', path: '/:index' }, (p: MockPattern) => {
       record(p);
       const index = last(p.path);
+      if (this.indices.has(index) || this.#aliasHolders(index).length > 0) {
+        return failure400('resource_already_exists_exception', `index [${index}] already exists`);
+      }
       // As Elasticsearch does: the matching index template's mappings _meta lands in the index.
       const template = [...this.templates.values()].find((t) =>
         (t.index_patterns as string[]).some((pattern) => wildcard(pattern).test(index)),
       );
-      const mappings =
-        ((template?.template as Body | undefined)?.mappings as Body | undefined) ?? {};
+      const mappings = structuredClone(
+        ((template?.template as Body | undefined)?.mappings as Body | undefined) ?? {},
+      );
+      const body = p.body as Body | undefined;
       this.indices.set(index, {
-        aliases: ((p.body as Body | undefined)?.aliases as Body) ?? {},
+        aliases: (body?.aliases as Body) ?? {},
         mappings,
+        settings: flatSettings(body?.settings as Body | undefined),
       });
       return { acknowledged: true, index };
     });
+    this.mock.add({ method: 'DELETE', path: '/:index' }, (p: MockPattern) => {
+      const failure = record(p);
+      if (failure) return failure;
+      const names = last(p.path).split(',');
+      for (const name of names) {
+        if (!this.indices.has(name)) {
+          return this.#aliasHolders(name).length > 0
+            ? failure400('illegal_argument_exception', `[${name}] is an alias, not an index`)
+            : notFound(`no such index [${name}]`, 'index_not_found_exception');
+        }
+      }
+      for (const name of names) this.#dropIndex(name);
+      return { acknowledged: true };
+    });
+    this.mock.add({ method: 'PUT', path: '/:index/_settings' }, (p: MockPattern) => {
+      const failure = record(p);
+      if (failure) return failure;
+      const names = this.#concrete(indexPart(p.path));
+      if (!Array.isArray(names)) return names;
+      for (const name of names) {
+        const state = this.indices.get(name) as IndexState;
+        state.settings = { ...state.settings, ...flatSettings(p.body as Body) };
+      }
+      return { acknowledged: true };
+    });
+    this.mock.add({ method: ['GET', 'POST'], path: '/:index/_refresh' }, (p: MockPattern) => {
+      const failure = record(p);
+      if (failure) return failure;
+      const names = this.#concrete(indexPart(p.path));
+      if (!Array.isArray(names)) return names;
+      this.refreshed.push(...names);
+      return { _shards: { total: names.length, successful: names.length, failed: 0 } };
+    });
+    this.mock.add({ method: 'POST', path: '/_aliases' }, (p: MockPattern) => {
+      const failure = record(p);
+      return failure ?? this.#updateAliases((p.body as { actions: Body[] }).actions);
+    });
+  }
+
+  /** Concrete indices a name designates: the index itself, an alias's indices, a wildcard's. */
+  #resolve(name: string): string[] {
+    if (name.includes('*')) {
+      const match = new RegExp(`^${name.replaceAll('*', '.*')}$`);
+      return [...this.indices.keys()].filter((index) => match.test(index));
+    }
+    return this.indices.has(name) ? [name] : this.#aliasHolders(name);
+  }
+
+  /** The indices that carry this alias. */
+  #aliasHolders(alias: string): string[] {
+    return [...this.indices].filter(([, state]) => alias in state.aliases).map(([name]) => name);
+  }
+
+  /** The concrete indices of a path's index part, or the 404 answer when one is missing. */
+  #concrete(names: string) {
+    const result: string[] = [];
+    for (const name of names.split(',')) {
+      const found = this.#resolve(name);
+      if (found.length === 0 && !name.includes('*')) {
+        return notFound(`no such index [${name}]`, 'index_not_found_exception');
+      }
+      result.push(...found);
+    }
+    return result;
+  }
+
+  /** Where a write to `name` lands: the alias's write index, or the name itself. */
+  #writeTarget(name: string): string | { error: Body } {
+    if (this.indices.has(name)) return name;
+    const holders = this.#aliasHolders(name);
+    if (holders.length === 0) return name; // as before: documents are keyed by the name sent
+    const writers = holders.filter(
+      (index) =>
+        ((this.indices.get(index) as IndexState).aliases[name] as Body | undefined)
+          ?.is_write_index === true,
+    );
+    if (writers.length === 1) return writers[0] as string;
+    if (holders.length === 1) return holders[0] as string;
+    return {
+      error: {
+        type: 'illegal_argument_exception',
+        reason: `no write index is defined for alias [${name}]`,
+      },
+    };
+  }
+
+  #dropIndex(name: string) {
+    this.indices.delete(name);
+    for (const key of [...this.docs.keys()]) {
+      if (key.startsWith(`${name}/`)) this.docs.delete(key);
+    }
+  }
+
+  /** POST /_aliases: every action applies, or none does. */
+  #updateAliases(actions: Body[]) {
+    const next = new Map(
+      [...this.indices].map(([name, state]) => [name, { ...state, aliases: { ...state.aliases } }]),
+    );
+    const dropped: string[] = [];
+    for (const action of actions) {
+      const [kind, raw] = Object.entries(action)[0] as [string, Body];
+      const index = raw.index as string;
+      const state = next.get(index);
+      if (!state) return notFound(`no such index [${index}]`, 'index_not_found_exception');
+      if (kind === 'add') {
+        const { alias, index: _index, ...options } = raw;
+        state.aliases[alias as string] = options;
+      } else if (kind === 'remove') {
+        const alias = raw.alias as string;
+        if (!(alias in state.aliases)) {
+          return notFound(`aliases [${alias}] missing`, 'aliases_not_found_exception');
+        }
+        delete state.aliases[alias];
+      } else if (kind === 'remove_index') {
+        next.delete(index);
+        dropped.push(index);
+      } else {
+        return failure400('illegal_argument_exception', `unknown alias action [${kind}]`);
+      }
+    }
+    for (const [name, state] of next) {
+      for (const alias of Object.keys(state.aliases)) {
+        if (next.has(alias)) {
+          return failure400(
+            'invalid_alias_name_exception',
+            `an index exists with the same name as the alias [${alias}]`,
+          );
+        }
+        const writers = [...next.values()].filter(
+          (s) => (s.aliases[alias] as Body | undefined)?.is_write_index === true,
+        );
+        if (writers.length > 1) {
+          return failure400(
+            'illegal_state_exception',
+            `alias [${alias}] has more than one write index [${name}]`,
+          );
+        }
+      }
+    }
+    for (const name of dropped) this.#dropIndex(name);
+    this.indices.clear();
+    for (const [name, state] of next) this.indices.set(name, state);
+    return { acknowledged: true };
   }
 
   /** _bulk with external_gte versioning, as Elasticsearch applies it item by item. */
@@ -170,8 +348,13 @@ export class FakeCluster {
       const header = lines[i] as Record<string, { _index: string; _id: string; version: number }>;
       const action = Object.keys(header)[0] as string;
       const meta = header[action] as { _index: string; _id: string; version: number };
-      const key = `${meta._index}/${meta._id}`;
       const source = action === 'index' ? (lines[++i] as Body) : undefined;
+      const target = this.#writeTarget(meta._index);
+      if (typeof target !== 'string') {
+        items.push({ [action]: { _id: meta._id, status: 400, ...target } });
+        continue;
+      }
+      const key = `${target}/${meta._id}`;
       const failure = this.itemFailure(action, meta._id);
       if (failure) {
         items.push({
@@ -214,13 +397,27 @@ export class FakeCluster {
     return { took: 1, errors: items.some(failed), items };
   }
 
-  /** Live documents of an index (tombstones excluded). */
-  documents(index: string): Map<string, { version: number; source?: Body }> {
-    const prefix = `${index}/`;
-    return new Map(
-      [...this.docs]
-        .filter(([key, doc]) => key.startsWith(prefix) && !doc.deleted)
-        .map(([key, doc]) => [key.slice(prefix.length), doc]),
+  /** Live documents of an index, or of the indices behind an alias (tombstones excluded). */
+  documents(indexOrAlias: string): Map<string, { version: number; source?: Body }> {
+    const holders = this.indices.has(indexOrAlias) ? [] : this.#aliasHolders(indexOrAlias);
+    const indices = holders.length > 0 ? holders : [indexOrAlias];
+    const result = new Map<string, { version: number; source?: Body }>();
+    for (const index of indices) {
+      const prefix = `${index}/`;
+      for (const [key, doc] of this.docs) {
+        if (key.startsWith(prefix) && !doc.deleted) result.set(key.slice(prefix.length), doc);
+      }
+    }
+    return result;
+  }
+
+  /** The indices an alias points at, each with its alias options ({ is_write_index }). */
+  aliasOf(alias: string): Record<string, Body> {
+    return Object.fromEntries(
+      this.#aliasHolders(alias).map((index) => [
+        index,
+        (this.indices.get(index) as IndexState).aliases[alias] as Body,
+      ]),
     );
   }
 

@@ -137,7 +137,15 @@ export async function reindex(
         await unlessMissing(client.indices.delete({ index: next })).catch(() => undefined);
         throw error;
       }
-      report.caughtUp = await catchUp(client, config, source, type, next, since);
+      report.caughtUp = await catchUp(client, config, source, type, next, since).catch(
+        (error: unknown) => {
+          throw new NovaError(
+            'BOOTSTRAP_FAILED',
+            `${alias} now points at ${next}, but catching up on writes made during the copy failed (run the reindex again): ${(error as Error).message}`,
+            { cause: error },
+          );
+        },
+      );
       if (current.indices.length > 0 && !current.legacy) {
         await es('deleting the old indices', () =>
           client.indices.delete({ index: current.indices.join(',') }),
@@ -285,7 +293,15 @@ async function bulk(
     const operations = pending.flatMap((op) =>
       op.index ? [op, bodies.get(op.index._id as string) as object] : [op],
     );
-    const response = await withElasticRetry(config, () => client.bulk({ operations }));
+    const response = await withElasticRetry(config, () => client.bulk({ operations })).catch(
+      (error: unknown) => {
+        throw new NovaError(
+          'BOOTSTRAP_FAILED',
+          `bulk into ${index} failed: ${describeElasticError(error)}`,
+          { cause: error },
+        );
+      },
+    );
     const retry: estypes.BulkOperationContainer[] = [];
     for (const [i, item] of response.items.entries()) {
       const outcome = (item.index ?? item.delete) as estypes.BulkResponseItem;

@@ -19,6 +19,7 @@
 
 import type { Client } from '@elastic/elasticsearch';
 import { loadConfig, type NovaConfig, requirePostgres } from '../../config.js';
+import { OpenAiCompatibleEmbeddings } from '../embeddings.js';
 import { NovaError } from '../errors.js';
 import { type SearchRecord, SearchService } from './elastic/search.js';
 import type { Viewer } from './elastic/viewer.js';
@@ -28,6 +29,8 @@ import { type PostgresHealth, PostgresStore, type PostgresStoreOptions } from '.
 
 export type {
   ArticleHit,
+  FusedHit,
+  FusedPage,
   SearchHit,
   SearchPage,
   Suggestion,
@@ -150,6 +153,17 @@ export class NovaDb {
   readonly searchKnowledgeBase: SearchService['knowledgeBase'] = async (...args) =>
     this.#searcher().knowledgeBase(...args);
 
+  /**
+   * Knowledge-base articles nearest in meaning (kNN on nova_ai_context); needs EMBEDDING_URL.
+   * `semanticSearch('cannot connect from home', { viewer })`
+   */
+  readonly semanticSearch: SearchService['semanticKnowledgeBase'] = async (...args) =>
+    this.#searcher().semanticKnowledgeBase(...args);
+
+  /** Lexical and semantic knowledge-base search fused by reciprocal rank; needs EMBEDDING_URL. */
+  readonly hybridSearch: SearchService['hybridKnowledgeBase'] = async (...args) =>
+    this.#searcher().hybridKnowledgeBase(...args);
+
   /** Title completions for a search box, limited to what the viewer may see. */
   readonly suggest: SearchService['suggest'] = async (...args) => this.#searcher().suggest(...args);
 
@@ -163,10 +177,17 @@ export class NovaDb {
               userId: s.userId ?? undefined,
               filters: s.filters,
               sort: s.sort,
+              mode: s.mode,
             });
           }
         : undefined;
-      this.#search = new SearchService(elastic.client, elastic.config, record);
+      const { embeddings } = this.#config();
+      this.#search = new SearchService(
+        elastic.client,
+        elastic.config,
+        record,
+        embeddings && new OpenAiCompatibleEmbeddings(embeddings),
+      );
     }
     return this.#search;
   }

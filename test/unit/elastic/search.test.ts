@@ -328,6 +328,7 @@ describe('the search record', () => {
         userId: user.userId,
         filters: { status: 'open', tags: ['vpn'] },
         sort: 'relevance',
+        mode: 'lexical',
       },
       {
         scope: 'kb',
@@ -337,6 +338,7 @@ describe('the search record', () => {
         userId: null,
         filters: { category: 'howto' },
         sort: 'newest',
+        mode: 'lexical',
       },
     ]);
   });

@@ -123,6 +123,10 @@ export const aiContextMappings = (dims: number): estypes.MappingTypeMapping => (
     source_id: keyword,
     title,
     content: text,
+    /** Who may see it and how it is filtered: copied from the source (see viewer.ts). */
+    visibility: keyword,
+    category: normalized,
+    tags: normalized,
     embedding: { type: 'dense_vector', dims, index: true, similarity: 'cosine' },
     created_at: date,
     updated_at: date,

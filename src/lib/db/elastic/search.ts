@@ -5,8 +5,10 @@
  */
 import { type Client, errors, type estypes } from '@elastic/elasticsearch';
 import type { ElasticConfig } from '../../../config.js';
+import type { EmbeddingProvider } from '../../embeddings.js';
 import { NovaError } from '../../errors.js';
 import { describeElasticError, withElasticRetry } from './client.js';
+import { reciprocalRankFusion } from './rank-fusion.js';
 import {
   type ArticleSearchFilters,
   type ArticleSearchOptions,
@@ -20,6 +22,12 @@ import {
   type TicketSearchOptions,
   ticketSearch,
 } from './search-query.js';
+import {
+  contextFilters,
+  knnRequest,
+  parseSemantic,
+  type SemanticOptions,
+} from './semantic-query.js';
 
 export interface TicketHit {
   id: string;
@@ -79,6 +87,37 @@ export interface Suggestion {
   ref: string | null;
 }
 
+/** A knowledge-base article found by meaning (and, in hybrid search, by words). */
+export interface ContextHit {
+  id: string;
+  source_type: string;
+  source_id: string;
+  title: string;
+  visibility: string;
+  category: string | null;
+  tags: string[];
+  updated_at: string;
+}
+
+export interface FusedHit {
+  /** The article's id. */
+  id: string;
+  /** Reciprocal-rank-fusion score (semantic search: the kNN similarity). */
+  score: number;
+  /** 1-based rank in the lexical and the semantic list; null where absent. */
+  ranks: { lexical: number | null; semantic: number | null };
+  title: string;
+  category: string | null;
+  tags: string[];
+  visibility: string;
+  highlight: Record<string, string[]>;
+}
+
+export interface FusedPage {
+  items: FusedHit[];
+  tookMs: number;
+}
+
 /** What each search reports, for search analytics. */
 export interface SearchRecord {
   scope: SearchScopeName;
@@ -88,21 +127,25 @@ export interface SearchRecord {
   userId: string | null;
   filters: Record<string, unknown>;
   sort: string;
+  mode: 'lexical' | 'semantic' | 'hybrid';
 }
 
 export class SearchService {
   readonly #client: Client;
   readonly #config: Pick<ElasticConfig, 'maxRetries'>;
   readonly #record: ((search: SearchRecord) => void) | undefined;
+  readonly #embeddings: EmbeddingProvider | undefined;
 
   constructor(
     client: Client,
     config: Pick<ElasticConfig, 'maxRetries'>,
     record?: (search: SearchRecord) => void,
+    embeddings?: EmbeddingProvider,
   ) {
     this.#client = client;
     this.#config = config;
     this.#record = record;
+    this.#embeddings = embeddings;
   }
 
   // async: bad input rejects the promise like every other failure, never throws synchronously.
@@ -173,8 +216,101 @@ export class SearchService {
       userId: built.viewer.userId,
       filters: built.filters,
       sort: built.sort,
+      mode: 'lexical',
     });
     return page;
+  }
+
+  /** Knowledge-base articles nearest in meaning to `q` (kNN on nova_ai_context). */
+  readonly semanticKnowledgeBase = async (
+    q: string,
+    options: SemanticOptions,
+  ): Promise<FusedPage> => {
+    const input = parseSemantic(q, options);
+    const vector = await this.#embed(input.q);
+    const response = await this.#run('semantic', () =>
+      this.#client.search<ContextHit>(knnRequest(vector, input.size, contextFilters(input.viewer))),
+    );
+    const items = response.hits.hits.map((hit, i) =>
+      fusedHit(hit._source as ContextHit, hit._score ?? 0, { lexical: null, semantic: i + 1 }),
+    );
+    this.#log('semantic', input, items.length, response.took, {});
+    return { items, tookMs: response.took };
+  };
+
+  /**
+   * Lexical and semantic search of the knowledge base, fused with reciprocal rank fusion:
+   * an article both find ranks above one only either finds. Filters and visibility apply to
+   * both sides.
+   */
+  readonly hybridKnowledgeBase = async (
+    q: string,
+    filters: ArticleSearchFilters,
+    options: SemanticOptions,
+  ): Promise<FusedPage> => {
+    const input = parseSemantic(q, options);
+    const window = Math.min(100, Math.max(50, input.size * 2));
+    const lexical = articleSearch(input.q, filters, { viewer: input.viewer, size: window });
+    const vector = await this.#embed(input.q);
+    const [words, meaning] = await Promise.all([
+      this.#run('hybrid', () => this.#client.search<ArticleHit>(lexical.request)),
+      this.#run('hybrid', () =>
+        this.#client.search<ContextHit>(
+          knnRequest(vector, window, contextFilters(input.viewer, lexical.filters)),
+        ),
+      ),
+    ]);
+    const byWords = new Map(words.hits.hits.map((h) => [h._id, h]));
+    const byMeaning = new Map(
+      meaning.hits.hits.map((h) => [(h._source as ContextHit).source_id, h]),
+    );
+    const fused = reciprocalRankFusion([[...byWords.keys()], [...byMeaning.keys()]]).slice(
+      0,
+      input.size,
+    );
+    const items = fused.map(({ id, score, ranks }) => {
+      const word = byWords.get(id);
+      const source = (word?._source ?? byMeaning.get(id)?._source) as ArticleHit | ContextHit;
+      return {
+        ...fusedHit(source, score, { lexical: ranks[0] ?? null, semantic: ranks[1] ?? null }),
+        id,
+        highlight: word?.highlight ?? {},
+      };
+    });
+    const took = Math.max(words.took, meaning.took);
+    this.#log('hybrid', input, items.length, took, lexical.filters);
+    return { items, tookMs: took };
+  };
+
+  async #embed(q: string): Promise<number[]> {
+    if (!this.#embeddings) {
+      throw new NovaError(
+        'CONFIG_INVALID',
+        'semantic search needs an embedding provider: set EMBEDDING_URL and EMBEDDING_MODEL',
+        { field: 'EMBEDDING_URL' },
+      );
+    }
+    const [vector] = await this.#embeddings.embed([q]);
+    return vector as number[];
+  }
+
+  #log(
+    mode: 'semantic' | 'hybrid',
+    input: { q: string; viewer: { userId: string | null } },
+    count: number,
+    took: number,
+    filters: Record<string, unknown>,
+  ): void {
+    this.#record?.({
+      scope: 'kb',
+      query: input.q,
+      resultCount: count,
+      tookMs: took,
+      userId: input.viewer.userId,
+      filters,
+      sort: 'relevance',
+      mode,
+    });
   }
 
   /** Transient failures are retried; what remains becomes UNAVAILABLE or INTERNAL. */
@@ -185,6 +321,23 @@ export class SearchService {
       throw searchError(what, error);
     }
   }
+}
+
+function fusedHit(
+  source: ArticleHit | ContextHit,
+  score: number,
+  ranks: FusedHit['ranks'],
+): FusedHit {
+  return {
+    id: 'source_id' in source ? source.source_id : source.id,
+    score,
+    ranks,
+    title: source.title,
+    category: source.category,
+    tags: source.tags,
+    visibility: source.visibility,
+    highlight: {},
+  };
 }
 
 /**
