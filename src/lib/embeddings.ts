@@ -11,6 +11,7 @@
  */
 import type { EmbeddingsConfig } from '../config.js';
 import { NovaError } from './errors.js';
+import { redactUrlCredentials } from './redact.js';
 import { withRetry } from './retry.js';
 
 export interface EmbeddingProvider {
@@ -32,9 +33,12 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingProvider {
   readonly dims: number;
   readonly #config: EmbeddingsConfig;
   readonly #fetch: typeof fetch;
+  /** The URL as messages show it: credentials in it are masked. */
+  readonly #shownUrl: string;
 
   constructor(config: EmbeddingsConfig, fetchImpl: typeof fetch = fetch) {
     this.#config = config;
+    this.#shownUrl = redactUrlCredentials(config.url);
     this.model = config.model;
     this.dims = config.dims;
     this.#fetch = fetchImpl;
@@ -58,7 +62,7 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingProvider {
       if (error instanceof NovaError) throw error;
       throw new NovaError(
         'UNAVAILABLE',
-        `embedding provider ${this.#config.url}: ${(error as Error).message}`,
+        `embedding provider ${this.#shownUrl}: ${(error as Error).message}`,
         { cause: error },
       );
     });
@@ -66,12 +70,24 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingProvider {
     if (!Array.isArray(data) || data.length !== input.length) {
       throw new NovaError(
         'UNAVAILABLE',
-        `embedding provider ${this.#config.url} answered ${Array.isArray(data) ? data.length : 'no'} vectors for ${input.length} inputs`,
+        `embedding provider ${this.#shownUrl} answered ${Array.isArray(data) ? data.length : 'no'} vectors for ${input.length} inputs`,
       );
     }
     const vectors: number[][] = new Array(input.length);
     for (const [position, item] of (data as { index?: unknown; embedding?: unknown }[]).entries()) {
-      const index = typeof item.index === 'number' ? item.index : position;
+      const index = item.index === undefined ? position : item.index;
+      // Each input exactly once: a hole would send a kNN query without a vector.
+      if (
+        !Number.isInteger(index) ||
+        (index as number) < 0 ||
+        (index as number) >= input.length ||
+        vectors[index as number]
+      ) {
+        throw new NovaError(
+          'UNAVAILABLE',
+          `embedding provider ${this.#shownUrl} answered an invalid or repeated index ${String(index)}`,
+        );
+      }
       const vector = item.embedding;
       if (!Array.isArray(vector) || !vector.every((v) => typeof v === 'number')) {
         throw new NovaError('UNAVAILABLE', `embedding ${index} is not a list of numbers`);
@@ -83,7 +99,7 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingProvider {
           { field: 'ELASTIC_EMBEDDING_DIMS' },
         );
       }
-      vectors[index] = vector;
+      vectors[index as number] = vector;
     }
     return vectors;
   }
@@ -108,7 +124,7 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingProvider {
     if (response.status === 401 || response.status === 403) {
       throw new NovaError(
         'CONFIG_INVALID',
-        `embedding provider ${this.#config.url} refused the credentials (HTTP ${response.status}): check EMBEDDING_API_KEY`,
+        `embedding provider ${this.#shownUrl} refused the credentials (HTTP ${response.status}): check EMBEDDING_API_KEY`,
         { field: 'EMBEDDING_API_KEY' },
       );
     }

@@ -43,6 +43,7 @@ const ticket = (n: number): TicketHit => ({
   description: 'The VPN drops every hour.',
   status: 'open',
   priority: 'high',
+  priority_rank: 3,
   category: 'network',
   tags: ['vpn'],
   requester_id: user.userId ?? '',

@@ -8,6 +8,7 @@ import type { ElasticConfig } from '../../../config.js';
 import type { EmbeddingProvider } from '../../embeddings.js';
 import { NovaError } from '../../errors.js';
 import { describeElasticError, withElasticRetry } from './client.js';
+import type { articleDocument, ticketDocument } from './documents.js';
 import { reciprocalRankFusion } from './rank-fusion.js';
 import {
   type ArticleSearchFilters,
@@ -29,38 +30,11 @@ import {
   type SemanticOptions,
 } from './semantic-query.js';
 
-export interface TicketHit {
-  id: string;
-  key: string;
-  title: string;
-  description: string;
-  status: string;
-  priority: string;
-  category: string | null;
-  tags: string[];
-  requester_id: string;
-  assignee_id: string | null;
-  created_at: string;
-  updated_at: string;
-  resolved_at: string | null;
-  version: number;
-}
+/** A ticket as search returns it: the indexed document (dates as ISO strings). */
+export type TicketHit = Omit<ReturnType<typeof ticketDocument>, 'suggest'>;
 
-export interface ArticleHit {
-  id: string;
-  slug: string;
-  title: string;
-  summary: string | null;
-  category: string;
-  tags: string[];
-  status: string;
-  visibility: string;
-  author_id: string;
-  published_at: string | null;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
+/** An article as search returns it: the indexed document without its body. */
+export type ArticleHit = Omit<ReturnType<typeof articleDocument>, 'suggest' | 'content'>;
 
 export interface SearchHit<T> {
   id: string;
