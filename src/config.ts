@@ -299,6 +299,14 @@ function elasticConfig(env: Env): ElasticConfig | undefined {
     );
   }
   const admin = credentials(env, 'ELASTIC_ADMIN_USERNAME', 'ELASTIC_ADMIN_PASSWORD');
+  if (app && admin && app.user === admin.user) {
+    // Bootstrap gives the application user one least-privilege role: never the admin.
+    throw new NovaError(
+      'CONFIG_INVALID',
+      'ELASTIC_USERNAME must not be the administrator (ELASTIC_ADMIN_USERNAME): the service gets its own least-privilege user',
+      { field: 'ELASTIC_USERNAME' },
+    );
+  }
   const kibanaSystemPassword = env.KIBANA_SYSTEM_PASSWORD || undefined;
   if (kibanaSystemPassword !== undefined && kibanaSystemPassword.length < 6) {
     // Elasticsearch refuses shorter passwords for built-in users.
@@ -320,10 +328,25 @@ function elasticConfig(env: Env): ElasticConfig | undefined {
   };
 }
 
+/** The API base without a trailing slash; credentials belong in EMBEDDING_API_KEY. */
+function embeddingUrl(env: Env): string {
+  const url = new URL(urlVar(env, 'EMBEDDING_URL', ['http:', 'https:']));
+  if (url.username || url.password) {
+    throw new NovaError(
+      'CONFIG_INVALID',
+      'EMBEDDING_URL must not contain credentials: use EMBEDDING_API_KEY',
+      {
+        field: 'EMBEDDING_URL',
+      },
+    );
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
 function embeddingsConfig(env: Env): EmbeddingsConfig | undefined {
   if (!has(env, 'EMBEDDING_URL')) return undefined;
   return {
-    url: urlVar(env, 'EMBEDDING_URL', ['http:', 'https:']).replace(/\/+$/, ''),
+    url: embeddingUrl(env),
     model: read(env, 'EMBEDDING_MODEL', nonEmpty),
     apiKey: env.EMBEDDING_API_KEY || undefined,
     dims: read(env, 'ELASTIC_EMBEDDING_DIMS', positiveInt(4096), 1536),

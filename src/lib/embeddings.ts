@@ -35,10 +35,15 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingProvider {
   readonly #fetch: typeof fetch;
   /** The URL as messages show it: credentials in it are masked. */
   readonly #shownUrl: string;
+  readonly #endpoint: string;
 
   constructor(config: EmbeddingsConfig, fetchImpl: typeof fetch = fetch) {
     this.#config = config;
     this.#shownUrl = redactUrlCredentials(config.url);
+    // {base}/embeddings, keeping a query string such as Azure's ?api-version=.
+    const endpoint = new URL(config.url);
+    endpoint.pathname = `${endpoint.pathname.replace(/\/+$/, '')}/embeddings`;
+    this.#endpoint = endpoint.toString();
     this.model = config.model;
     this.dims = config.dims;
     this.#fetch = fetchImpl;
@@ -66,7 +71,7 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingProvider {
         { cause: error },
       );
     });
-    const data = (answer as { data?: unknown }).data;
+    const data = (answer as { data?: unknown } | null)?.data;
     if (!Array.isArray(data) || data.length !== input.length) {
       throw new NovaError(
         'UNAVAILABLE',
@@ -107,7 +112,7 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingProvider {
   async #post(input: readonly string[]): Promise<unknown> {
     let response: Response;
     try {
-      response = await this.#fetch(`${this.#config.url}/embeddings`, {
+      response = await this.#fetch(this.#endpoint, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -121,6 +126,13 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingProvider {
       throw new TransientHttpError((error as Error).message);
     }
     if (RETRY.has(response.status)) throw new TransientHttpError(`HTTP ${response.status}`);
+    if (response.status === 404) {
+      throw new NovaError(
+        'CONFIG_INVALID',
+        `embedding provider ${this.#shownUrl} has no /embeddings endpoint (HTTP 404): check EMBEDDING_URL`,
+        { field: 'EMBEDDING_URL' },
+      );
+    }
     if (response.status === 401 || response.status === 403) {
       throw new NovaError(
         'CONFIG_INVALID',

@@ -1,3 +1,4 @@
+import { errors } from '@elastic/elasticsearch';
 /**
  * `nova reindex tickets|kb` on real PostgreSQL against Elastic's client mock holding a scripted
  * cluster, set up by the real `nova bootstrap elastic` (templates carrying the mapping hash,
@@ -162,20 +163,21 @@ describe('nova reindex', () => {
     expect(cluster.documents('nova_tickets-v1').size).toBe(0);
     expect(cluster.indices.has('nova_kb-v1')).toBe(true);
     const v2 = cluster.indices.get('nova_tickets-v2');
-    expect(v2?.settings).toEqual({ refresh_interval: '1s' });
+    // Created plainly from the template: no refresh_interval override to forget to undo.
+    expect(v2?.settings ?? {}).toEqual({});
     expect(v2?.mappings).toMatchObject({ _meta: { mapping_hash: mappingHash(TICKET_MAPPINGS) } });
 
     expect(trail(cluster)).toEqual([
       'PUT /nova_tickets-v2',
       ...Array.from({ length: batches }, () => 'POST /_bulk'),
-      'PUT /nova_tickets-v2/_settings',
+      'POST /_bulk', // the catch-up before the swap
       'GET /nova_tickets-v2/_refresh',
       'POST /_aliases',
-      'POST /_bulk', // the catch-up
+      'POST /_bulk', // and after it
       'DELETE /nova_tickets-v1',
     ]);
     const writes = cluster.writes();
-    expect(writes[0]?.body).toEqual({ settings: { refresh_interval: '-1' } });
+    expect(writes[0]?.body ?? undefined).toBeUndefined();
     expect(writes[1]?.body).toEqual([
       {
         index: {
@@ -320,6 +322,67 @@ describe('nova reindex', () => {
     expect(docVersions(cluster, 'nova_tickets')).toEqual(await rowVersions('support_tickets'));
   });
 
+  it('deletes a versioned index a failed run left behind, and numbers past it', async () => {
+    await ticket('Orphan');
+    const cluster = await bootstrapped();
+    cluster.indices.set('nova_tickets-v7', { aliases: {}, mappings: {} });
+    const report = await reindex('tickets', deps(cluster));
+    expect(report.to).toBe('nova_tickets-v8');
+    expect(searchIndices(cluster, 'nova_tickets')).toEqual(['nova_tickets-v8']);
+    expect(trail(cluster)[0]).toBe('DELETE /nova_tickets-v7');
+  });
+
+  it('keeps going when the swap answered an error but was applied, and stops when it was not', async () => {
+    await ticket('Swap');
+    const applied = await bootstrapped();
+    // The cluster applies the swap, then the answer is lost (a timeout, say).
+    applied.mock.clear({ method: 'POST', path: '/_aliases' });
+    applied.mock.add({ method: 'POST', path: '/_aliases' }, () => {
+      applied.indices.set('nova_tickets-v1', {
+        ...(applied.indices.get('nova_tickets-v1') as { aliases: object; mappings: object }),
+        aliases: {},
+      } as never);
+      applied.indices.set('nova_tickets-v2', {
+        ...(applied.indices.get('nova_tickets-v2') as { aliases: object; mappings: object }),
+        aliases: { nova_tickets: { is_write_index: true } },
+      } as never);
+      return new errors.ResponseError({
+        body: { error: { type: 'timeout' }, status: 504 },
+        statusCode: 504,
+        headers: {},
+        warnings: null,
+        meta: {} as never,
+      });
+    });
+    const report = await reindex('tickets', deps(applied));
+    expect(report.to).toBe('nova_tickets-v2');
+    expect(applied.aliasOf('nova_tickets')).toEqual({
+      'nova_tickets-v2': { is_write_index: true },
+    });
+    expect(applied.requests.filter((r) => r.path === '/_aliases')).toHaveLength(0);
+
+    const refused = await bootstrapped();
+    refused.mock.clear({ method: 'POST', path: '/_aliases' });
+    refused.mock.add(
+      { method: 'POST', path: '/_aliases' },
+      () =>
+        new errors.ResponseError({
+          body: { error: { type: 'timeout' }, status: 504 },
+          statusCode: 504,
+          headers: {},
+          warnings: null,
+          meta: {} as never,
+        }),
+    );
+    const error = await failure(reindex('tickets', deps(refused)));
+    expect(error).toMatchObject({ code: 'BOOTSTRAP_FAILED' });
+    expect(error.message).toMatch(/swapping nova_tickets to nova_tickets-v2 failed/);
+    expect(searchIndices(refused, 'nova_tickets')).toEqual(['nova_tickets-v1']);
+    expect(refused.aliasOf('nova_tickets')).toEqual({
+      'nova_tickets-v1': { is_write_index: true },
+    });
+  });
+
   it('sends an item the cluster rejects for load (429) again, and fails once retries run out', async () => {
     await ticket('Busy');
     const [row] = await t.sql<{ id: string }>(
@@ -337,8 +400,8 @@ describe('nova reindex', () => {
     expect(report.copied).toBe(report.rows);
     expect(docVersions(cluster, 'nova_tickets')).toEqual(await rowVersions('support_tickets'));
     const bulks = cluster.requests.filter((r) => r.path === '/_bulk');
-    // The copy, the retry of the one rejected item, the catch-up.
-    expect(bulks).toHaveLength(3);
+    // The copy, the retry of the one rejected item, the catch-ups before and after the swap.
+    expect(bulks).toHaveLength(4);
     expect(bulks[1]?.body).toEqual([
       expect.objectContaining({ index: expect.objectContaining({ _id: busy }) }),
       expect.objectContaining({ id: busy }),

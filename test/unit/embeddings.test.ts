@@ -313,7 +313,7 @@ describe('OpenAiCompatibleEmbeddings over HTTP', () => {
       'UNAVAILABLE',
       'CONFIG_INVALID',
       'CONFIG_INVALID',
-      'UNAVAILABLE',
+      'CONFIG_INVALID', // 404: EMBEDDING_URL names no embeddings API
       'UNAVAILABLE',
       'UNAVAILABLE',
       'CONFIG_INVALID',
@@ -441,6 +441,20 @@ describe('embeddings configuration', () => {
       code: 'CONFIG_INVALID',
       field: 'EMBEDDING_MODEL',
     });
+  });
+
+  it('refuses credentials in the URL without echoing them', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({
+        EMBEDDING_URL: 'https://svc:url-secret@embeddings.example/v1',
+        EMBEDDING_MODEL: 'm',
+      });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'CONFIG_INVALID', field: 'EMBEDDING_URL' });
+    expect(String((thrown as Error).message)).not.toContain('url-secret');
   });
 
   it('refuses a URL that is not http or https', () => {

@@ -68,7 +68,9 @@ async function plan(
   const planned = planElastic(specs, live, mappings, LOGS_DATA_STREAM);
   if (elastic.admin) {
     const security = await inspectSecurity(client, elastic, authenticate);
-    planned.steps.push(...planSecurity(security, elastic));
+    const { steps, warnings } = planSecurity(security, elastic);
+    planned.steps.push(...steps);
+    planned.warnings.push(...warnings);
   } else if (elastic.password || elastic.kibanaSystemPassword) {
     planned.warnings.push(
       'the application role and user and the kibana_system password are managed only with ELASTIC_ADMIN_USERNAME / ELASTIC_ADMIN_PASSWORD',

@@ -2,17 +2,19 @@
  * `nova reindex tickets|kb`: rebuild a search index from PostgreSQL alone, behind its alias,
  * with no window in which searches see a half-built index.
  *
- *  1. Lock (a PostgreSQL advisory lock: one reindex per alias at a time) and check that the
- *     index template is the one this code expects (else: run `nova bootstrap elastic` first).
- *  2. Create the next versioned index (nova_tickets-v3) from the template, refresh off.
+ *  1. Check that the index template is the one this code expects (else: run `nova bootstrap
+ *     elastic` first), then lock (a PostgreSQL advisory lock: one reindex per alias at a
+ *     time) and read the alias; versioned indices a failed run left behind are deleted.
+ *  2. Create the next versioned index (nova_tickets-v3) from the template.
  *  3. Copy every row, keyset-paged by id, with the row version as external version.
- *  4. Swap the alias in one `_aliases` request: the new index in, the old ones out (a legacy
- *     concrete index carrying the alias's name is removed by the same request).
- *  5. Catch up: the indexer kept writing to the old index during the copy. Every entity the
+ *  4. Catch up: the indexer kept writing to the old index during the copy. Every entity the
  *     audit trail shows written since the copy began (minus a margin for transactions that
  *     were open) is re-read: indexed as it is now, or deleted when it is gone. External
  *     versions make re-sending a newer-or-equal document harmless.
- *  6. Delete the old indices.
+ *  5. Swap the alias in one `_aliases` request: the new index in, the old ones out (a legacy
+ *     concrete index carrying the alias's name is removed by the same request).
+ *  6. Catch up once more (writes that reached the old index just before the swap), then
+ *     delete the old indices.
  * A failure before the swap deletes the new index and leaves the alias as it was.
  */
 import type { Client, estypes } from '@elastic/elasticsearch';
@@ -91,14 +93,13 @@ export async function reindex(
     });
 
   await checkTemplate(client, target, config.embeddingDims, es);
-  const current = await es('reading the alias', () => resolveAlias(client, alias));
-  const next = versionedIndex(alias, current.maxVersion + 1);
+  const planned = await es('reading the alias', () => resolveAlias(client, alias));
   const rows = await source.count(type);
   const report: ReindexReport = {
     alias,
     dryRun,
-    from: current.indices,
-    to: next,
+    from: planned.indices,
+    to: versionedIndex(alias, planned.maxVersion + 1),
     rows,
     copied: 0,
     caughtUp: { indexed: 0, deleted: 0 },
@@ -106,58 +107,97 @@ export async function reindex(
   };
   if (dryRun) return { ...report, tookMs: Math.round(performance.now() - started) };
 
-  const lock = await pool.connect();
-  try {
-    const { rows: locked } = await lock.query<{ ok: boolean }>(
-      'SELECT pg_try_advisory_lock(hashtext($1)) AS ok',
-      [`nova:reindex:${alias}`],
+  await withAdvisoryLock(pool, alias, async () => {
+    // Read again under the lock: another reindex may have finished in between.
+    const current = await es('reading the alias', () => resolveAlias(client, alias));
+    const next = versionedIndex(alias, current.maxVersion + 1);
+    Object.assign(report, { from: current.indices, to: next });
+    if (current.orphans.length > 0) {
+      // Left by a reindex that failed before its clean-up; no other reindex runs (the lock).
+      await es('deleting indices left by a failed reindex', () =>
+        client.indices.delete({ index: current.orphans.join(',') }),
+      );
+    }
+    const since = new Date((await source.now()).getTime() - CATCH_UP_MARGIN_MS);
+    await es(`creating ${next}`, () => client.indices.create({ index: next }));
+    try {
+      report.copied = await copyAll(client, config, source, type, next, batchSize, (n) =>
+        onProgress?.(n, rows),
+      );
+      // Catch up before the swap too, so the alias never points at a copy older than now.
+      await catchUp(client, config, source, type, next, since);
+      await es(`refreshing ${next}`, () => client.indices.refresh({ index: next }));
+      await swap(client, alias, next, current);
+    } catch (error) {
+      await unlessMissing(client.indices.delete({ index: next })).catch(() => undefined);
+      throw error;
+    }
+    // And after it, for what the indexer wrote to the old index in between.
+    report.caughtUp = await catchUp(client, config, source, type, next, since).catch(
+      (error: unknown) => {
+        throw new NovaError(
+          'BOOTSTRAP_FAILED',
+          `${alias} now points at ${next}, but catching up on the last writes failed; ${current.indices.join(', ') || 'the old index'} is kept, run the reindex again: ${(error as Error).message}`,
+          { cause: error },
+        );
+      },
     );
-    if (!locked[0]?.ok) {
+    if (current.indices.length > 0 && !current.legacy) {
+      await es('deleting the old indices', () =>
+        client.indices.delete({ index: current.indices.join(',') }),
+      );
+    }
+  });
+  return { ...report, tookMs: Math.round(performance.now() - started) };
+}
+
+/**
+ * One session-level advisory lock on a dedicated connection. A failed unlock destroys the
+ * connection (which releases the lock) rather than returning it to the pool still locked.
+ */
+async function withAdvisoryLock(pool: pg.Pool, alias: string, work: () => Promise<void>) {
+  const key = `nova:reindex:${alias}`;
+  const lock = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    const { rows } = await lock.query<{ ok: boolean }>(
+      'SELECT pg_try_advisory_lock(hashtext($1)) AS ok',
+      [key],
+    );
+    if (!rows[0]?.ok) {
       throw new NovaError('ALREADY_EXISTS', `a reindex of ${alias} is already running`, {
         field: 'target',
       });
     }
     try {
-      const since = new Date((await source.now()).getTime() - CATCH_UP_MARGIN_MS);
-      await es(`creating ${next}`, () =>
-        client.indices.create({ index: next, settings: { refresh_interval: '-1' } }),
-      );
-      try {
-        report.copied = await copyAll(client, config, source, type, next, batchSize, (n) =>
-          onProgress?.(n, rows),
-        );
-        await es(`refreshing ${next}`, async () => {
-          await client.indices.putSettings({ index: next, settings: { refresh_interval: '1s' } });
-          await client.indices.refresh({ index: next });
-        });
-        await es('swapping the alias', () =>
-          client.indices.updateAliases({ actions: swapActions(alias, next, current) }),
-        );
-      } catch (error) {
-        await unlessMissing(client.indices.delete({ index: next })).catch(() => undefined);
-        throw error;
-      }
-      report.caughtUp = await catchUp(client, config, source, type, next, since).catch(
-        (error: unknown) => {
-          throw new NovaError(
-            'BOOTSTRAP_FAILED',
-            `${alias} now points at ${next}, but catching up on writes made during the copy failed (run the reindex again): ${(error as Error).message}`,
-            { cause: error },
-          );
-        },
-      );
-      if (current.indices.length > 0 && !current.legacy) {
-        await es('deleting the old indices', () =>
-          client.indices.delete({ index: current.indices.join(',') }),
-        );
-      }
+      await work();
     } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`nova:reindex:${alias}`]);
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch((error: Error) => {
+        broken = error;
+      });
     }
   } finally {
-    lock.release();
+    lock.release(broken);
   }
-  return { ...report, tookMs: Math.round(performance.now() - started) };
+}
+
+/**
+ * The atomic alias swap, sent once: a retry after a timeout could find the swap already
+ * applied and fail on the old index's `remove`. After an error, the alias is read back to
+ * tell "applied" from "not applied" before anything is deleted.
+ */
+async function swap(client: Client, alias: string, next: string, current: AliasState) {
+  try {
+    await client.indices.updateAliases({ actions: swapActions(alias, next, current) });
+  } catch (error) {
+    const now = await resolveAlias(client, alias).catch(() => undefined);
+    if (now?.indices.length === 1 && now.indices[0] === next) return;
+    throw new NovaError(
+      'BOOTSTRAP_FAILED',
+      `swapping ${alias} to ${next} failed: ${describeElasticError(error)}`,
+      { cause: error },
+    );
+  }
 }
 
 interface AliasState {
@@ -165,6 +205,8 @@ interface AliasState {
   /** The alias's name is a concrete index (created before aliases were used). */
   legacy: boolean;
   maxVersion: number;
+  /** Versioned indices not behind the alias: left by a reindex that failed. */
+  orphans: string[];
 }
 
 /** What the alias points at, and the highest vN in use (a failed run may have left one). */
@@ -174,11 +216,14 @@ async function resolveAlias(client: Client, alias: string): Promise<AliasState> 
     unlessMissing(client.indices.get({ index: `${alias}-v*`, expand_wildcards: 'all' })),
   ]);
   const indices = Object.keys(behind ?? {});
-  const numbers = Object.keys(versions ?? {})
-    .map((name) => /-v(\d+)$/.exec(name)?.[1])
-    .filter((n): n is string => n !== undefined)
-    .map(Number);
-  return { indices, legacy: indices.includes(alias), maxVersion: Math.max(0, ...numbers) };
+  const versioned = Object.keys(versions ?? {}).filter((name) => /-v\d+$/.test(name));
+  const numbers = versioned.map((name) => Number(/-v(\d+)$/.exec(name)?.[1]));
+  return {
+    indices,
+    legacy: indices.includes(alias),
+    maxVersion: Math.max(0, ...numbers),
+    orphans: versioned.filter((name) => !indices.includes(name)),
+  };
 }
 
 export function swapActions(

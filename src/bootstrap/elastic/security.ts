@@ -22,6 +22,7 @@ import { unlessMissing } from '../../lib/db/elastic/client.js';
 import { LOGS_DATA_STREAM, SEARCH_INDICES } from '../../lib/db/elastic/index-specs.js';
 
 export const APP_ROLE = 'nova_app';
+const MANAGED_BY = 'nova';
 export const KIBANA_SYSTEM_USER = 'kibana_system';
 
 export const APP_ROLE_SPEC: Omit<estypes.SecurityPutRoleRequest, 'name' | 'metadata'> = {
@@ -44,9 +45,22 @@ export interface LiveSecurity {
   /** spec_hash in the role's metadata; null: the role does not exist. */
   roleHash: string | undefined | null;
   /** The application user, when one is configured. */
-  appUser?: { exists: boolean; roles: string[]; passwordWorks: boolean };
+  appUser?: {
+    exists: boolean;
+    roles: string[];
+    passwordWorks: boolean;
+    /** Created by this bootstrap (metadata.managed_by): only such a user is ever changed. */
+    managed: boolean;
+  };
   /** Whether KIBANA_SYSTEM_PASSWORD authenticates kibana_system, when it is configured. */
   kibanaPasswordWorks?: boolean;
+  /** kibana_system is disabled: no login can work, so none is planned. */
+  kibanaDisabled?: boolean;
+}
+
+export interface SecurityPlan {
+  steps: SecurityStep[];
+  warnings: string[];
 }
 
 /** Tries a username and password against the cluster. */
@@ -70,16 +84,25 @@ export async function inspectSecurity(
       exists: user !== undefined,
       roles: user?.roles ?? [],
       passwordWorks: user ? await authenticate(config.username, config.password) : false,
+      managed: (user?.metadata as { managed_by?: unknown } | undefined)?.managed_by === MANAGED_BY,
     };
   }
   if (config.kibanaSystemPassword) {
+    const users = await unlessMissing(admin.security.getUser({ username: KIBANA_SYSTEM_USER }));
+    live.kibanaDisabled = users?.[KIBANA_SYSTEM_USER]?.enabled === false;
     live.kibanaPasswordWorks = await authenticate(KIBANA_SYSTEM_USER, config.kibanaSystemPassword);
   }
   return live;
 }
 
-export function planSecurity(live: LiveSecurity, config: ElasticConfig): SecurityStep[] {
+/**
+ * The steps, and warnings for what is left alone: a user this bootstrap did not create (the
+ * `elastic` superuser, an administrator's own account) keeps its roles and password, since
+ * replacing them would lock someone out; a disabled kibana_system is not touched.
+ */
+export function planSecurity(live: LiveSecurity, config: ElasticConfig): SecurityPlan {
   const steps: SecurityStep[] = [];
+  const warnings: string[] = [];
   const hash = fingerprint(APP_ROLE_SPEC);
   if (live.roleHash !== hash) {
     steps.push({
@@ -88,7 +111,7 @@ export function planSecurity(live: LiveSecurity, config: ElasticConfig): Securit
       request: {
         name: APP_ROLE,
         ...APP_ROLE_SPEC,
-        metadata: { managed_by: 'nova', spec_hash: hash },
+        metadata: { managed_by: MANAGED_BY, spec_hash: hash },
       },
     });
   }
@@ -99,8 +122,19 @@ export function planSecurity(live: LiveSecurity, config: ElasticConfig): Securit
       steps.push({
         kind: 'putUser',
         description: `create user ${config.username} with role ${APP_ROLE}`,
-        request: { username: config.username, password: config.password, roles: [APP_ROLE] },
+        request: {
+          username: config.username,
+          password: config.password,
+          roles: [APP_ROLE],
+          metadata: { managed_by: MANAGED_BY },
+        },
       });
+    } else if (!user.managed) {
+      if (!rolesRight || !user.passwordWorks) {
+        warnings.push(
+          `user ${config.username} exists and was not created by nova bootstrap: left as it is (roles [${user.roles.join(', ')}]${user.passwordWorks ? '' : ', ELASTIC_PASSWORD does not log in'}); use a dedicated ELASTIC_USERNAME`,
+        );
+      }
     } else if (!rolesRight || !user.passwordWorks) {
       // putUser without a password keeps the current one; with one, it replaces it.
       const what = [
@@ -118,14 +152,16 @@ export function planSecurity(live: LiveSecurity, config: ElasticConfig): Securit
       });
     }
   }
-  if (live.kibanaPasswordWorks === false && config.kibanaSystemPassword) {
+  if (live.kibanaDisabled) {
+    warnings.push(`${KIBANA_SYSTEM_USER} is disabled: its password is left alone`);
+  } else if (live.kibanaPasswordWorks === false && config.kibanaSystemPassword) {
     steps.push({
       kind: 'changePassword',
       description: `set the ${KIBANA_SYSTEM_USER} password (KIBANA_SYSTEM_PASSWORD)`,
       request: { username: KIBANA_SYSTEM_USER, password: config.kibanaSystemPassword },
     });
   }
-  return steps;
+  return { steps, warnings };
 }
 
 /** A request as reports show it: passwords masked. */

@@ -32,7 +32,7 @@ const withApp = config({
 const roleHash = fingerprint(APP_ROLE_SPEC);
 const converged: LiveSecurity = {
   roleHash,
-  appUser: { exists: true, roles: [APP_ROLE], passwordWorks: true },
+  appUser: { exists: true, roles: [APP_ROLE], passwordWorks: true, managed: true },
   kibanaPasswordWorks: true,
 };
 
@@ -41,11 +41,11 @@ describe('planSecurity', () => {
     const steps = planSecurity(
       {
         roleHash: null,
-        appUser: { exists: false, roles: [], passwordWorks: false },
+        appUser: { exists: false, roles: [], passwordWorks: false, managed: false },
         kibanaPasswordWorks: false,
       },
       withApp,
-    );
+    ).steps;
     expect(steps.map((s) => s.kind)).toEqual(['putRole', 'putUser', 'changePassword']);
     expect(steps[0]?.request).toMatchObject({
       name: APP_ROLE,
@@ -56,12 +56,13 @@ describe('planSecurity', () => {
       username: 'nova',
       password: 'app-secret',
       roles: [APP_ROLE],
+      metadata: { managed_by: 'nova' },
     });
     expect(steps[2]?.request).toEqual({ username: 'kibana_system', password: 'kibana-secret' });
   });
 
   it('plans nothing when everything is in place (a second run is a no-op)', () => {
-    expect(planSecurity(converged, withApp)).toEqual([]);
+    expect(planSecurity(converged, withApp).steps).toEqual([]);
   });
 
   it('grants least privilege: no manage, no delete_index, append-only logs', () => {
@@ -83,10 +84,10 @@ describe('planSecurity', () => {
       {
         ...converged,
         roleHash: 'old',
-        appUser: { exists: true, roles: ['superuser'], passwordWorks: true },
+        appUser: { exists: true, roles: ['superuser'], passwordWorks: true, managed: true },
       },
       withApp,
-    );
+    ).steps;
     expect(steps.map((s) => s.kind)).toEqual(['putRole', 'putUser']);
     expect(steps[0]?.description).toMatch(/^update role/);
     expect(steps[1]?.request).toEqual({ username: 'nova', roles: [APP_ROLE] });
@@ -95,9 +96,12 @@ describe('planSecurity', () => {
 
   it('resets a password that no longer authenticates', () => {
     const steps = planSecurity(
-      { ...converged, appUser: { exists: true, roles: [APP_ROLE], passwordWorks: false } },
+      {
+        ...converged,
+        appUser: { exists: true, roles: [APP_ROLE], passwordWorks: false, managed: true },
+      },
       withApp,
-    );
+    ).steps;
     expect(steps).toHaveLength(1);
     expect(steps[0]?.request).toEqual({
       username: 'nova',
@@ -108,14 +112,49 @@ describe('planSecurity', () => {
 
   it('leaves users alone when the app uses an API key and no kibana password is set', () => {
     const apiKey = config({ ELASTIC_API_KEY: 'a2V5OnNlY3JldA==' });
-    expect(planSecurity({ roleHash }, apiKey)).toEqual([]);
+    expect(planSecurity({ roleHash }, apiKey).steps).toEqual([]);
+  });
+
+  it('leaves a user it did not create alone, with a warning, and a disabled kibana_system too', () => {
+    const plan = planSecurity(
+      {
+        roleHash,
+        appUser: { exists: true, roles: ['superuser'], passwordWorks: false, managed: false },
+        kibanaPasswordWorks: false,
+        kibanaDisabled: true,
+      },
+      withApp,
+    );
+    expect(plan.steps).toEqual([]);
+    expect(plan.warnings.join('\n')).toMatch(
+      /user nova exists and was not created by nova bootstrap/,
+    );
+    expect(plan.warnings.join('\n')).toMatch(/kibana_system is disabled/);
+    // An unmanaged user that is already right needs no warning.
+    const quiet = planSecurity(
+      {
+        ...converged,
+        appUser: { exists: true, roles: [APP_ROLE], passwordWorks: true, managed: false },
+      },
+      withApp,
+    );
+    expect(quiet).toEqual({ steps: [], warnings: [] });
+  });
+
+  it('refuses the administrator as the application user', () => {
+    expect(() => config({ ELASTIC_USERNAME: 'elastic', ELASTIC_PASSWORD: 'admin-secret' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'ELASTIC_USERNAME' }),
+    );
   });
 
   it('masks passwords in reports', () => {
     const [, user] = planSecurity(
-      { roleHash: null, appUser: { exists: false, roles: [], passwordWorks: false } },
+      {
+        roleHash: null,
+        appUser: { exists: false, roles: [], passwordWorks: false, managed: false },
+      },
       withApp,
-    );
+    ).steps;
     const shown = JSON.stringify(maskSecrets(user?.request ?? {}));
     expect(shown).not.toContain('app-secret');
     expect(shown).toContain('***');
@@ -145,7 +184,10 @@ describe('inspectSecurity', () => {
   it('reads the role hash, the user and checks both passwords by logging in', async () => {
     const tried: string[] = [];
     const live = await inspectSecurity(
-      cluster({ metadata: { spec_hash: 'h1' } }, { username: 'nova', roles: [APP_ROLE] }),
+      cluster(
+        { metadata: { spec_hash: 'h1' } },
+        { username: 'nova', roles: [APP_ROLE], metadata: { managed_by: 'nova' } },
+      ),
       withApp,
       async (username, password) => {
         tried.push(`${username}:${password}`);
@@ -154,8 +196,9 @@ describe('inspectSecurity', () => {
     );
     expect(live).toEqual({
       roleHash: 'h1',
-      appUser: { exists: true, roles: [APP_ROLE], passwordWorks: true },
+      appUser: { exists: true, roles: [APP_ROLE], passwordWorks: true, managed: true },
       kibanaPasswordWorks: false,
+      kibanaDisabled: false,
     });
     expect(tried).toEqual(['nova:app-secret', 'kibana_system:kibana-secret']);
   });
@@ -167,7 +210,12 @@ describe('inspectSecurity', () => {
       return true;
     });
     expect(live.roleHash).toBeNull();
-    expect(live.appUser).toEqual({ exists: false, roles: [], passwordWorks: false });
+    expect(live.appUser).toEqual({
+      exists: false,
+      roles: [],
+      passwordWorks: false,
+      managed: false,
+    });
     expect(tried).toEqual(['kibana_system']);
   });
 });
