@@ -55,17 +55,21 @@ export interface Page<T> {
 export const encodeCursor = (values: Record<string, unknown>) =>
   Buffer.from(JSON.stringify(values)).toString('base64url');
 
-export function decodeCursor<S extends z.ZodType>(schema: S, cursor: string): z.output<S> {
+export function decodeCursor<S extends z.ZodType>(
+  schema: S,
+  cursor: string,
+  field = 'cursor',
+): z.output<S> {
   let raw: unknown;
   try {
     raw = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    return failValidation('cursor: not a cursor returned by this API', 'cursor');
+    return failValidation(`${field}: not a cursor returned by this API`, field);
   }
   const parsed = schema.safeParse(raw);
   return parsed.success
     ? parsed.data
-    : failValidation('cursor: not a cursor returned by this API', 'cursor');
+    : failValidation(`${field}: not a cursor returned by this API`, field);
 }
 
 /** Fetch limit + 1 rows; the extra one only says whether another page exists. */

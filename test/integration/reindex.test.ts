@@ -548,4 +548,27 @@ describe('nova reindex', () => {
     // The tickets alias was left alone.
     expect(searchIndices(cluster, 'nova_tickets')).toEqual(['nova_tickets-v1']);
   });
+
+  it('splits a page of large articles into bulk requests of at most about 10 MB', async () => {
+    const stamp = Date.now().toString(36);
+    const body = 'Long article text. '.repeat(10_000); // ~190 kB
+    for (let i = 0; i < 60; i++) {
+      await t.db.postgres.createArticle({
+        slug: `large-${i}-${stamp}`,
+        title: `Large ${i}`,
+        content: body,
+        category: 'documentation',
+        authorId,
+      });
+    }
+    const cluster = await bootstrapped();
+    const report = await reindex('kb', deps(cluster)); // one page of 500 rows
+    const copies = cluster.requests.filter(
+      (r) => r.path === '/_bulk' && JSON.stringify(r.body).includes('"nova_kb-v2"'),
+    );
+    const sizes = copies.map((r) => JSON.stringify(r.body).length);
+    expect(report.copied).toBe(await t.count('knowledge_base_articles'));
+    expect(sizes.filter((n) => n > 1_000_000).length).toBeGreaterThanOrEqual(2);
+    for (const size of sizes) expect(size).toBeLessThan(11 * 1024 * 1024);
+  });
 });

@@ -138,6 +138,12 @@ describe.skipIf(!url)(
         // Earlier runs may have left look-alikes: this run's ticket, matching every word, ranks first.
         expect(typo.items[0]?.id).toBe(vpn.id);
         expect(typo.items[0]?.highlight.title?.join(' ')).toContain('<mark>');
+        // Words split over title and description still match; the document's own HTML comes
+        // back escaped, only <mark> is markup.
+        const tunnel = await db.searchTickets(`tunnel ${token}`, {}, { viewer: agent });
+        const fragment = tunnel.items[0]?.highlight.description?.join(' ') ?? '';
+        expect(fragment).toContain('&lt;b&gt;client&lt;/b&gt;');
+        expect(fragment).toContain('<mark>tunnel</mark>');
         const low = await db.searchTickets(
           token,
           { priority: 'low' },

@@ -310,12 +310,42 @@ async function catchUp(
 
 type Write = { type: SearchEntityType; row: Parameters<typeof searchDocument>[1] };
 
+/** Bulk requests stay well under http.max_content_length (100 MB by default). */
+const MAX_BULK_BYTES = 10 * 1024 * 1024;
+
+/** Writes and deletes in requests of at most MAX_BULK_BYTES (articles can be 200 kB each). */
+async function bulk(
+  client: Client,
+  config: ElasticConfig,
+  index: string,
+  writes: Write[],
+  deletes: string[] = [],
+): Promise<void> {
+  let chunk: Write[] = [];
+  let bytes = 0;
+  for (const write of writes) {
+    const size = JSON.stringify(write.row).length;
+    if (chunk.length > 0 && bytes + size > MAX_BULK_BYTES) {
+      await bulkRequest(client, config, index, chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(write);
+    bytes += size;
+  }
+  // Deletes are small: they ride along with the last writes, a thousand at a time.
+  for (let i = 0; chunk.length > 0 || i < deletes.length; i += 1000) {
+    await bulkRequest(client, config, index, chunk, deletes.slice(i, i + 1000));
+    chunk = [];
+  }
+}
+
 /**
  * One bulk request; items the cluster answers 429/5xx are sent again (a few times, with the
  * client's backoff), a refused item fails the reindex, a 409 (already newer) and a delete's
  * 404 are success.
  */
-async function bulk(
+async function bulkRequest(
   client: Client,
   config: ElasticConfig,
   index: string,

@@ -96,7 +96,7 @@ describe('bootstrapElastic', () => {
     ]);
   });
 
-  it('new embedding dimensions update the templates and ask for a reindex of the existing index', async () => {
+  it('new embedding dimensions update the templates and say how to rebuild the existing index', async () => {
     const cluster = new FakeCluster();
     await bootstrapElastic(config(), { client: cluster.client() });
     const report = await bootstrapElastic(config({ ELASTIC_EMBEDDING_DIMS: '768' }), {
@@ -107,7 +107,7 @@ describe('bootstrapElastic', () => {
       'update index template nova_ai_context (nova_ai_context-*)',
     ]);
     expect(report.warnings).toEqual([
-      'nova_ai_context-v1 (behind nova_ai_context) was built from other mappings: run `nova reindex ai_context`',
+      'nova_ai_context-v1 (behind nova_ai_context) was built from other mappings: delete nova_ai_context-v1 and run `nova bootstrap elastic` again (it holds derived embeddings only)',
     ]);
     const embedding = (
       cluster.components.get('nova-ai-context-mappings') as never as {

@@ -68,6 +68,13 @@ describe('textQuery and the ticket query body', () => {
           { match: { tags: { query: 'printer jam', boost: 2 } } },
           { match: { category: { query: 'printer jam', boost: 1.5 } } },
           {
+            combined_fields: {
+              query: 'printer jam',
+              fields: ['title^3', 'description'],
+              minimum_should_match: '2<75%',
+            },
+          },
+          {
             multi_match: {
               query: 'printer jam',
               fields: ['title^3', 'description'],
@@ -376,7 +383,7 @@ describe('options', () => {
   });
 
   it('refuses from and cursor together', () => {
-    const cursor = encodeSearchCursor('tickets', 'newest', ['2024-01-01T00:00:00.000Z', 'id1']);
+    const cursor = encodeSearchCursor('tickets', 'newest', [1704067200000, 'id1']);
     expectNovaError(() => ticketSearch('', {}, { viewer: agent, from: 10, cursor }), {
       code: 'VALIDATION_FAILED',
       field: 'options.cursor',
@@ -570,7 +577,7 @@ describe('highlight', () => {
 
 describe('cursor', () => {
   it('continues after the last hit of the same sort', () => {
-    const after = ['2024-01-01T00:00:00.000Z', 'id1'];
+    const after = [1704067200000, 'id1'];
     const built = ticketSearch(
       '',
       {},
@@ -587,7 +594,7 @@ describe('cursor', () => {
         { viewer: agent, cursor: encodeSearchCursor('tickets', 'newest', after) },
       ).request.search_after,
     ).toEqual(after);
-    const relevance = [3.25, '2024-01-01T00:00:00.000Z', 'id2'];
+    const relevance = [3.25, 1704067200000, 'id2'];
     expect(
       ticketSearch(
         'vpn',
@@ -598,39 +605,32 @@ describe('cursor', () => {
   });
 
   it('refuses a cursor of another sort, or with the wrong number of values', () => {
-    const oldest = encodeSearchCursor('tickets', 'oldest', ['2024-01-01T00:00:00.000Z', 'id1']);
+    const oldest = encodeSearchCursor('tickets', 'oldest', [1704067200000, 'id1']);
     expectNovaError(() => ticketSearch('', {}, { viewer: agent, sort: 'newest', cursor: oldest }), {
       code: 'VALIDATION_FAILED',
-      field: 'cursor',
+      field: 'options.cursor',
     });
-    const relevance = encodeSearchCursor('tickets', 'relevance', [
-      1.5,
-      '2024-01-01T00:00:00.000Z',
-      'id1',
-    ]);
+    const relevance = encodeSearchCursor('tickets', 'relevance', [1.5, 1704067200000, 'id1']);
     expectNovaError(() => ticketSearch('', {}, { viewer: agent, cursor: relevance }), {
       code: 'VALIDATION_FAILED',
-      field: 'cursor',
+      field: 'options.cursor',
     });
     const short = encodeSearchCursor('tickets', 'newest', ['id1']);
     expectNovaError(() => ticketSearch('', {}, { viewer: agent, cursor: short }), {
       code: 'VALIDATION_FAILED',
-      field: 'cursor',
+      field: 'options.cursor',
     });
   });
 
   it('refuses a ticket cursor in a knowledge-base search', () => {
-    const ticketCursor = encodeSearchCursor('tickets', 'newest', [
-      '2024-01-01T00:00:00.000Z',
-      'id1',
-    ]);
+    const ticketCursor = encodeSearchCursor('tickets', 'newest', [1704067200000, 'id1']);
     expectNovaError(() => articleSearch('', {}, { viewer: agent, cursor: ticketCursor }), {
       code: 'VALIDATION_FAILED',
-      field: 'cursor',
+      field: 'options.cursor',
     });
-    const kbCursor = encodeSearchCursor('kb', 'newest', ['2024-01-01T00:00:00.000Z', 'id1']);
+    const kbCursor = encodeSearchCursor('kb', 'newest', [1704067200000, 'id1']);
     expect(articleSearch('', {}, { viewer: agent, cursor: kbCursor }).request.search_after).toEqual(
-      ['2024-01-01T00:00:00.000Z', 'id1'],
+      [1704067200000, 'id1'],
     );
   });
 
@@ -640,12 +640,15 @@ describe('cursor', () => {
       Buffer.from('{"sort":"newest"}').toString('base64url'),
       Buffer.from('{"sort":"newest","after":[{"$gt":1},"x"]}').toString('base64url'),
       Buffer.from('[1,2]').toString('base64url'),
+      // The right sort, but values the cluster would refuse (a date must be epoch ms).
+      Buffer.from('{"sort":"tickets/newest","after":["not-a-date","x"]}').toString('base64url'),
+      Buffer.from('{"sort":"tickets/newest","after":[1704067200000,null]}').toString('base64url'),
       '',
     ];
     for (const cursor of forged) {
       expectNovaError(() => ticketSearch('', {}, { viewer: agent, cursor }), {
         code: 'VALIDATION_FAILED',
-        field: 'cursor',
+        field: 'options.cursor',
       });
     }
     expectNovaError(() => ticketSearch('', {}, { viewer: agent, cursor: 'x'.repeat(2049) }), {

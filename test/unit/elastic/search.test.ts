@@ -60,7 +60,7 @@ const hit = (n: number, score: number | null, highlight?: Record<string, string[
   _score: score,
   _source: ticket(n),
   ...(highlight ? { highlight } : {}),
-  sort: [score ?? 0, `2024-01-0${n}T00:00:00.000Z`, `t${n}`],
+  sort: [score ?? 0, Date.UTC(2024, 0, n), `t${n}`],
 });
 
 const searchResponse = (
@@ -168,7 +168,7 @@ describe('search pages', () => {
     const page = await service.tickets('vpn', { status: 'open' }, { viewer: agent, size: 2 });
     expect(page.nextCursor).toEqual(expect.any(String));
     expect(page.nextCursor).toBe(
-      encodeSearchCursor('tickets', 'relevance', [1.25, '2024-01-02T00:00:00.000Z', 't2']),
+      encodeSearchCursor('tickets', 'relevance', [1.25, Date.UTC(2024, 0, 2), 't2']),
     );
 
     const next = await service.tickets(
@@ -176,7 +176,7 @@ describe('search pages', () => {
       { status: 'open' },
       { viewer: agent, size: 2, cursor: page.nextCursor ?? undefined },
     );
-    expect(requests[1]?.body.search_after).toEqual([1.25, '2024-01-02T00:00:00.000Z', 't2']);
+    expect(requests[1]?.body.search_after).toEqual([1.25, Date.UTC(2024, 0, 2), 't2']);
     expect(requests[1]?.body.from).toBeUndefined();
     expect(requests[0]?.body.search_after).toBeUndefined();
     // One hit on a page of two: the last page.

@@ -121,13 +121,23 @@ const SORTS: Record<string, Record<string, estypes.SortCombinations[]>> = {
   },
 };
 
-/** What a cursor carries: the sort it belongs to and the last hit's sort values. */
+/**
+ * What a cursor carries: the sort it belongs to and the last hit's sort values. Every sort
+ * ends on the id (a string); the values before it are numbers (a score, a rank, or a date as
+ * Elasticsearch returns it, epoch milliseconds), so a tampered cursor is refused here rather
+ * than by the cluster.
+ */
 const cursorShape = z.strictObject({
   sort: z.string(),
   after: z
-    .array(z.union([z.string(), z.number(), z.null()]))
-    .min(1)
-    .max(5),
+    .array(z.union([z.number(), z.string()]))
+    .min(2)
+    .max(5)
+    .refine(
+      (values) =>
+        values.slice(0, -1).every((v) => typeof v === 'number' && Number.isFinite(v)) &&
+        typeof values.at(-1) === 'string',
+    ),
 });
 
 /** A cursor names its scope and sort: one from a ticket search is refused by a KB search. */
@@ -197,6 +207,11 @@ export function textQuery(scope: SearchScopeName, q: string): estypes.QueryDslQu
             match: { [field]: { query: q, boost } },
           }),
         ),
+        // Words spread over fields ("vpn" in the title, the rest in the description): the
+        // best-fields clause scores field by field and would miss it. Not fuzzy.
+        {
+          combined_fields: { query: q, fields: [...text], minimum_should_match: '2<75%' },
+        },
         { multi_match: { query: q, fields: [...text], type: 'phrase', boost: 2 } },
       ],
       minimum_should_match: 1,
@@ -220,11 +235,11 @@ function pageOf(
     sort,
   };
   if (o.cursor !== undefined) {
-    const cursor = decodeCursor(cursorShape, o.cursor);
+    const cursor = decodeCursor(cursorShape, o.cursor, 'options.cursor');
     if (cursor.sort !== `${scope}/${sortName}` || cursor.after.length !== sort.length) {
       failValidation(
-        `cursor: it belongs to "${cursor.sort}", not "${scope}/${sortName}"`,
-        'cursor',
+        `options.cursor: it belongs to "${cursor.sort}", not "${scope}/${sortName}"`,
+        'options.cursor',
       );
     }
     page.search_after = cursor.after;
