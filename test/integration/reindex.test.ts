@@ -1,4 +1,3 @@
-import { errors } from '@elastic/elasticsearch';
 /**
  * `nova reindex tickets|kb` on real PostgreSQL against Elastic's client mock holding a scripted
  * cluster, set up by the real `nova bootstrap elastic` (templates carrying the mapping hash,
@@ -7,6 +6,7 @@ import { errors } from '@elastic/elasticsearch';
  * index, dry runs and the one-reindex-per-alias lock. Not Elasticsearch: the live suite runs a
  * real cluster.
  */
+import { errors } from '@elastic/elasticsearch';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapElastic } from '../../src/bootstrap/elastic/index.js';

@@ -23,7 +23,8 @@ export interface RecordedRequest {
   body: unknown;
 }
 
-const esError = (statusCode: number, type: string, reason: string) =>
+/** An Elasticsearch error answer, as the client raises it. */
+export const esError = (statusCode: number, type: string, reason = 'scripted') =>
   new errors.ResponseError({
     body: { error: { type, reason }, status: statusCode },
     statusCode,

@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type EmbeddingsConfig, loadConfig } from '../../src/config.js';
 import { OpenAiCompatibleEmbeddings } from '../../src/lib/embeddings.js';
-import { isNovaError, type NovaError } from '../../src/lib/errors.js';
-import { expectNovaError } from '../support/nova-error.js';
+import type { NovaError } from '../../src/lib/errors.js';
+import { expectNovaError, novaFailure as failure } from '../support/nova-error.js';
 
 const API_KEY = 'sk-test-3f9a1c7e5b2d4086';
 
@@ -101,18 +101,6 @@ const config = (overrides: Partial<EmbeddingsConfig> = {}): EmbeddingsConfig => 
   timeoutMs: 5000,
   ...overrides,
 });
-
-/** The NovaError a call rejected with. */
-async function failure(call: () => Promise<unknown>): Promise<NovaError> {
-  let thrown: unknown;
-  try {
-    await call();
-  } catch (error) {
-    thrown = error;
-  }
-  if (!isNovaError(thrown)) throw new Error(`expected a NovaError, got ${String(thrown)}`);
-  return thrown;
-}
 
 describe('OpenAiCompatibleEmbeddings over HTTP', () => {
   it('POSTs model, inputs and encoding_format as JSON to {url}/embeddings with a bearer key', async () => {

@@ -15,7 +15,9 @@ import {
 } from '../../../src/lib/db/elastic/search.js';
 import { encodeSearchCursor } from '../../../src/lib/db/elastic/search-query.js';
 import { ANONYMOUS, type Viewer } from '../../../src/lib/db/elastic/viewer.js';
-import { isNovaError, type NovaError } from '../../../src/lib/errors.js';
+import type { NovaError } from '../../../src/lib/errors.js';
+import { esError } from '../../support/elastic-cluster.js';
+import { novaFailure as failure } from '../../support/nova-error.js';
 
 // A CommonJS module whose typings declare a default export: at run time the import is the
 // class itself.
@@ -27,14 +29,7 @@ type Answer = Body | errors.ResponseError;
 const agent: Viewer = { userId: crypto.randomUUID(), permissions: ['tickets:read', 'kb:read'] };
 const user: Viewer = { userId: crypto.randomUUID(), permissions: ['tickets:search'] };
 
-const responseError = (statusCode: number, type: string, reason = 'scripted') =>
-  new errors.ResponseError({
-    body: { error: { type, reason }, status: statusCode },
-    statusCode,
-    headers: {},
-    warnings: null,
-    meta: {} as never,
-  });
+const responseError = esError;
 
 const ticket = (n: number): TicketHit => ({
   id: `t${n}`,
@@ -108,18 +103,6 @@ function setup(
     maxRetries: 0,
   });
   return { requests, service: new SearchService(client, config, record) };
-}
-
-/** The NovaError a search failed with (however it failed: thrown or rejected). */
-async function failure(call: () => Promise<unknown>): Promise<NovaError> {
-  let thrown: unknown;
-  try {
-    await call();
-  } catch (error) {
-    thrown = error;
-  }
-  if (!isNovaError(thrown)) throw new Error(`expected a NovaError, got ${String(thrown)}`);
-  return thrown;
 }
 
 describe('search pages', () => {

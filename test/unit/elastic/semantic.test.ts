@@ -16,7 +16,8 @@ import {
 } from '../../../src/lib/db/elastic/search.js';
 import { ANONYMOUS, STAFF_KB, type Viewer } from '../../../src/lib/db/elastic/viewer.js';
 import type { EmbeddingProvider } from '../../../src/lib/embeddings.js';
-import { isNovaError, NovaError } from '../../../src/lib/errors.js';
+import { NovaError } from '../../../src/lib/errors.js';
+import { novaFailure as failure } from '../../support/nova-error.js';
 
 // A CommonJS module whose typings declare a default export: at run time the import is the
 // class itself.
@@ -132,18 +133,6 @@ function setup(
   const sent = (index: 'nova_kb' | 'nova_ai_context') =>
     requests.filter((r) => r.path === `/${index}/_search`);
   return { service, requests, sent, embedded: fake.inputs };
-}
-
-/** The NovaError a call failed with (thrown or rejected). */
-async function failure(call: () => Promise<unknown>): Promise<NovaError> {
-  let thrown: unknown;
-  try {
-    await call();
-  } catch (error) {
-    thrown = error;
-  }
-  if (!isNovaError(thrown)) throw new Error(`expected a NovaError, got ${String(thrown)}`);
-  return thrown;
 }
 
 const knnOf = (body: Body | undefined) =>
