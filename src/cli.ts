@@ -12,7 +12,7 @@
  *   nova export [--include-users] [--out FILE]     NDJSON export (stdout by default)
  *   nova health [--json]                      every configured store (exit 1 unless all are up)
  *   nova indexer --once [--json]              drain the search outbox into Elasticsearch (exit 1 if rows remain)
- *   nova reindex tickets|kb [--dry-run] [--json]  rebuild a search index from PostgreSQL, swap its alias
+ *   nova reindex tickets|kb|ai_context [--dry-run] [--json]  rebuild a search index from PostgreSQL, swap its alias
  *
  * Exit codes: 0 success, 1 failure, 2 usage error.
  */
@@ -48,8 +48,10 @@ Commands:
   export [--include-users] [--out FILE]    Stream NDJSON of the data (never password hashes or passkey keys)
   health [--json]                          Check every configured store (exit 1 unless all are up)
   indexer --once [--json]                  Drain the search outbox into Elasticsearch now (exit 1 if rows remain)
-  reindex tickets|kb [--dry-run] [--json]  Rebuild a search index from PostgreSQL into a new versioned index,
+  reindex tickets|kb|ai_context [--dry-run] [--json]
+                                           Rebuild a search index from PostgreSQL into a new versioned index,
                                            swap the alias atomically, catch up, delete the old index
+                                           (ai_context: embeds every published article; needs EMBEDDING_URL)
   help                                     Show this text
 
 Configuration comes from the environment: see .env.example.
@@ -136,9 +138,9 @@ export async function main(argv: string[]): Promise<number> {
         }
         return await runIndexerOnce({ json: values.json ?? false });
       case 'reindex':
-        if (!(sub !== undefined && Object.hasOwn(REINDEX_TARGETS, sub))) {
+        if (!(sub !== undefined && REINDEX_TARGETS.includes(sub as ReindexTarget))) {
           throw new UsageError(
-            `reindex needs a target: ${Object.keys(REINDEX_TARGETS).join(', ')} (got ${sub ?? 'nothing'})`,
+            `reindex needs a target: ${REINDEX_TARGETS.join(', ')} (got ${sub ?? 'nothing'})`,
           );
         }
         extra(1);

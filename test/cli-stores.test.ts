@@ -81,15 +81,19 @@ describe('nova CLI with MongoDB and Elasticsearch', () => {
   it('reindex needs a target it knows and ELASTIC_URL, and says so', async () => {
     const [none, bogus, extra, unconfigured] = await Promise.all([
       run(['reindex']),
-      // Not an own key of the target table, though every object has one by that name.
+      // Not a target, though every object has a property by that name.
       run(['reindex', 'constructor']),
       run(['reindex', 'kb', 'now']),
       run(['reindex', 'tickets', '--dry-run']),
     ]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain('nova: reindex needs a target: tickets, kb (got nothing)');
+    expect(none.stderr).toContain(
+      'nova: reindex needs a target: tickets, kb, ai_context (got nothing)',
+    );
     expect(bogus.code).toBe(2);
-    expect(bogus.stderr).toContain('nova: reindex needs a target: tickets, kb (got constructor)');
+    expect(bogus.stderr).toContain(
+      'nova: reindex needs a target: tickets, kb, ai_context (got constructor)',
+    );
     expect(extra.code).toBe(2);
     expect(extra.stderr).toContain('unexpected argument: now');
     expect(unconfigured.code).toBe(1);

@@ -8,8 +8,6 @@ import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/
 import { migrationStatus } from '../bootstrap/postgres/migrate.js';
 import { loadConfig } from '../config.js';
 import { createElasticClient } from '../lib/db/elastic/client.js';
-import { Indexer } from '../lib/db/elastic/indexer.js';
-import { OutboxStore } from '../lib/db/elastic/outbox-store.js';
 import type { NovaHealth } from '../lib/db/index.js';
 import { NovaError } from '../lib/errors.js';
 import { openSession } from './database.js';
@@ -244,17 +242,14 @@ export async function runIndexerOnce({ json }: { json: boolean }) {
   requireElastic('to index');
   const session = await openSession();
   try {
-    const indexer = new Indexer(
-      new OutboxStore(session.db.postgres.pool),
-      session.db.elastic.client,
-    );
+    const { indexer } = session.db;
     const result = await indexer.drain();
     const lag = await indexer.lag();
     const { lastError } = indexer.stats();
     if (json) printJson({ ...result, ...lag, lastError });
     else {
       process.stdout.write(
-        `indexer: ${result.claimed} outbox rows: ${result.indexed} indexed, ${result.deleted} deleted, ${result.skipped} skipped, ${result.retried} to retry, ${result.parked} parked\n` +
+        `indexer: ${result.claimed} outbox rows: ${result.indexed} indexed, ${result.deleted} deleted, ${result.skipped} skipped, ${result.retried} to retry, ${result.parked} parked; ${result.embedded} embedded\n` +
           `outbox: ${lag.pending} pending (oldest ${Math.round(lag.lagMs / 1000)} s), ${lag.parked} parked\n` +
           (lastError ? `last error: ${lastError.message}\n` : ''),
       );
@@ -276,7 +271,7 @@ function requireElastic(purpose: string) {
 }
 
 /**
- * `nova reindex tickets|kb`: a new versioned index from PostgreSQL, then the alias swap.
+ * `nova reindex tickets|kb|ai_context`: a new versioned index from PostgreSQL, then the alias swap.
  * Creating and deleting indices needs more than the application role: the admin credentials
  * (ELASTIC_ADMIN_*) are used when set.
  */
@@ -295,7 +290,12 @@ export async function runReindex({
   try {
     const report = await reindex(
       target,
-      { client, pool: session.db.postgres.pool, config: elastic },
+      {
+        client,
+        pool: session.db.postgres.pool,
+        config: elastic,
+        embeddings: session.db.embeddings,
+      },
       {
         dryRun,
         onProgress: (copied, total) => {

@@ -140,13 +140,8 @@ export function planElastic(
       const wanted = mappingHash(searchMappings[key]);
       const stale = current.indices.filter((i) => i.mappingHash !== wanted).map((i) => i.name);
       if (stale.length > 0) {
-        // nova_ai_context holds derived embeddings, not rows: it is rebuilt, not reindexed.
-        const fix =
-          key === 'ai_context'
-            ? `delete ${stale.join(', ')} and run \`nova bootstrap elastic\` again (it holds derived embeddings only)`
-            : `run \`nova reindex ${key}\``;
         plan.warnings.push(
-          `${stale.join(', ')} (behind ${alias}) was built from other mappings: ${fix}`,
+          `${stale.join(', ')} (behind ${alias}) was built from other mappings: run \`nova reindex ${key}\``,
         );
       }
     }

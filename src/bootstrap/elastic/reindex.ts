@@ -1,6 +1,8 @@
 /**
- * `nova reindex tickets|kb`: rebuild a search index from PostgreSQL alone, behind its alias,
- * with no window in which searches see a half-built index.
+ * `nova reindex tickets|kb|ai_context`: rebuild a search index from PostgreSQL alone, behind
+ * its alias, with no window in which searches see a half-built index. nova_ai_context is
+ * rebuilt with fresh embeddings (after a model change, or to fill it when a provider is
+ * first configured), so it needs the embedding provider.
  *
  *  1. Check that the index template is the one this code expects (else: run `nova bootstrap
  *     elastic` first), then lock (a PostgreSQL advisory lock: one reindex per alias at a
@@ -21,30 +23,36 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import type pg from 'pg';
 import type { ElasticConfig } from '../../config.js';
 import {
+  type BulkAction,
+  bulkChunks,
+  bulkOperations,
+  itemOutcome,
+} from '../../lib/db/elastic/bulk.js';
+import {
   describeElasticError,
   unlessMissing,
   withElasticRetry,
 } from '../../lib/db/elastic/client.js';
 import {
-  ENTITY_ALIAS,
-  type SearchEntityType,
-  searchDocument,
-} from '../../lib/db/elastic/documents.js';
-import {
   SEARCH_INDICES,
+  type SearchIndexKey,
   searchMappings,
   versionedIndex,
 } from '../../lib/db/elastic/index-specs.js';
+import { INDEX_ENTITY, projectRows, type SearchRow } from '../../lib/db/elastic/projections.js';
 import { SearchSource } from '../../lib/db/elastic/search-source.js';
+import type { EmbeddingProvider } from '../../lib/embeddings.js';
 import { NovaError } from '../../lib/errors.js';
 import { mappingHash } from './plan.js';
 
-export const REINDEX_TARGETS = { tickets: 'ticket', kb: 'kb_article' } as const;
-export type ReindexTarget = keyof typeof REINDEX_TARGETS;
+/** Every search index can be rebuilt: tickets, kb, ai_context. */
+export type ReindexTarget = SearchIndexKey;
+export const REINDEX_TARGETS: readonly ReindexTarget[] = Object.keys(
+  INDEX_ENTITY,
+) as ReindexTarget[];
 
 /** Transactions open longer than this when the copy starts may be missed by the catch-up. */
 const CATCH_UP_MARGIN_MS = 5 * 60_000;
-const TRANSIENT_ITEM = new Set([429, 502, 503, 504]);
 
 export interface ReindexOptions {
   dryRun?: boolean;
@@ -70,17 +78,35 @@ interface Deps {
   client: Client;
   pool: pg.Pool;
   config: ElasticConfig;
+  /** Required for ai_context. */
+  embeddings?: EmbeddingProvider;
+}
+
+/** Where rows go: the target and the index being built. */
+interface Destination {
+  client: Client;
+  config: ElasticConfig;
+  target: ReindexTarget;
+  index: string;
+  embeddings: EmbeddingProvider | undefined;
 }
 
 export async function reindex(
   target: ReindexTarget,
-  { client, pool, config }: Deps,
+  { client, pool, config, embeddings }: Deps,
   { dryRun = false, batchSize = 500, onProgress }: ReindexOptions = {},
 ): Promise<ReindexReport> {
   const started = performance.now();
-  const type = REINDEX_TARGETS[target];
-  const alias = ENTITY_ALIAS[type];
+  const type = INDEX_ENTITY[target];
+  const alias = SEARCH_INDICES[target];
   const source = new SearchSource(pool);
+  if (target === 'ai_context' && !embeddings) {
+    throw new NovaError(
+      'CONFIG_INVALID',
+      'reindex ai_context embeds every published article: set EMBEDDING_URL and EMBEDDING_MODEL',
+      { field: 'EMBEDDING_URL' },
+    );
+  }
   const es = <T>(what: string, request: () => Promise<T>) =>
     withElasticRetry(config, request).catch((error: unknown) => {
       throw new NovaError(
@@ -119,13 +145,12 @@ export async function reindex(
       );
     }
     const since = new Date((await source.now()).getTime() - CATCH_UP_MARGIN_MS);
+    const into: Destination = { client, config, target, index: next, embeddings };
     await es(`creating ${next}`, () => client.indices.create({ index: next }));
     try {
-      report.copied = await copyAll(client, config, source, type, next, batchSize, (n) =>
-        onProgress?.(n, rows),
-      );
+      report.copied = await copyAll(into, source, batchSize, (n) => onProgress?.(n, rows));
       // Catch up before the swap too, so the alias never points at a copy older than now.
-      await catchUp(client, config, source, type, next, since);
+      await catchUp(into, source, since);
       await es(`refreshing ${next}`, () => client.indices.refresh({ index: next }));
       await swap(client, alias, next, current);
     } catch (error) {
@@ -133,15 +158,13 @@ export async function reindex(
       throw error;
     }
     // And after it, for what the indexer wrote to the old index in between.
-    report.caughtUp = await catchUp(client, config, source, type, next, since).catch(
-      (error: unknown) => {
-        throw new NovaError(
-          'BOOTSTRAP_FAILED',
-          `${alias} now points at ${next}, but catching up on the last writes failed; ${current.indices.join(', ') || 'the old index'} is kept, run the reindex again: ${(error as Error).message}`,
-          { cause: error },
-        );
-      },
-    );
+    report.caughtUp = await catchUp(into, source, since).catch((error: unknown) => {
+      throw new NovaError(
+        'BOOTSTRAP_FAILED',
+        `${alias} now points at ${next}, but catching up on the last writes failed; ${current.indices.join(', ') || 'the old index'} is kept, run the reindex again: ${(error as Error).message}`,
+        { cause: error },
+      );
+    });
     if (current.indices.length > 0 && !current.legacy) {
       await es('deleting the old indices', () =>
         client.indices.delete({ index: current.indices.join(',') }),
@@ -262,25 +285,18 @@ async function checkTemplate(
 }
 
 async function copyAll(
-  client: Client,
-  config: ElasticConfig,
+  into: Destination,
   source: SearchSource,
-  type: SearchEntityType,
-  index: string,
   batchSize: number,
   progress: (copied: number) => void,
 ): Promise<number> {
+  const type = INDEX_ENTITY[into.target];
   let after: string | null = null;
   let copied = 0;
   for (;;) {
-    const page: Write['row'][] = await source.page(type, after, batchSize);
+    const page: SearchRow[] = await source.page(type, after, batchSize);
     if (page.length === 0) return copied;
-    await bulk(
-      client,
-      config,
-      index,
-      page.map((row) => ({ type, row })),
-    );
+    await write(into, page, []);
     copied += page.length;
     after = page.at(-1)?.id ?? null;
     progress(copied);
@@ -288,56 +304,41 @@ async function copyAll(
 }
 
 async function catchUp(
-  client: Client,
-  config: ElasticConfig,
+  into: Destination,
   source: SearchSource,
-  type: SearchEntityType,
-  index: string,
   since: Date,
 ): Promise<{ indexed: number; deleted: number }> {
+  const type = INDEX_ENTITY[into.target];
   const ids = await source.touchedSince(type, since);
   const rows = await source.rows(type, ids);
   const gone = ids.filter((id) => !rows.has(id));
-  await bulk(
-    client,
-    config,
-    index,
-    [...rows.values()].map((row) => ({ type, row })),
-    gone,
+  await write(
+    into,
+    [...rows.values()],
+    gone.map((id) => ({ id })),
   );
   return { indexed: rows.size, deleted: gone.length };
 }
 
-type Write = { type: SearchEntityType; row: Parameters<typeof searchDocument>[1] };
-
-/** Bulk requests stay well under http.max_content_length (100 MB by default). */
-const MAX_BULK_BYTES = 10 * 1024 * 1024;
-
-/** Writes and deletes in requests of at most MAX_BULK_BYTES (articles can be 200 kB each). */
-async function bulk(
-  client: Client,
-  config: ElasticConfig,
-  index: string,
-  writes: Write[],
-  deletes: string[] = [],
+/** Rows as the target holds them, in bulk requests that stay under 10 MB. */
+async function write(
+  into: Destination,
+  present: SearchRow[],
+  gone: { id: string }[],
 ): Promise<void> {
-  let chunk: Write[] = [];
-  let bytes = 0;
-  for (const write of writes) {
-    const size = JSON.stringify(write.row).length;
-    if (chunk.length > 0 && bytes + size > MAX_BULK_BYTES) {
-      await bulkRequest(client, config, index, chunk);
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(write);
-    bytes += size;
-  }
-  // Deletes are small: they ride along with the last writes, a thousand at a time.
-  for (let i = 0; chunk.length > 0 || i < deletes.length; i += 1000) {
-    await bulkRequest(client, config, index, chunk, deletes.slice(i, i + 1000));
-    chunk = [];
-  }
+  const actions = await projectRows(into.target, into.index, present, gone, into.embeddings).catch(
+    (error: unknown) => {
+      if (error instanceof NovaError) throw error;
+      throw new NovaError(
+        'BOOTSTRAP_FAILED',
+        `embedding articles failed: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    },
+  );
+  for (const chunk of bulkChunks(actions)) await bulkRequest(into, chunk);
 }
 
 /**
@@ -345,29 +346,10 @@ async function bulk(
  * client's backoff), a refused item fails the reindex, a 409 (already newer) and a delete's
  * 404 are success.
  */
-async function bulkRequest(
-  client: Client,
-  config: ElasticConfig,
-  index: string,
-  writes: Write[],
-  deletes: string[] = [],
-): Promise<void> {
-  let pending: estypes.BulkOperationContainer[] = [
-    ...writes.map(({ row }) => ({
-      index: {
-        _index: index,
-        _id: row.id,
-        version: row.version,
-        version_type: 'external_gte' as const,
-      },
-    })),
-    ...deletes.map((id) => ({ delete: { _index: index, _id: id } })),
-  ];
-  const bodies = new Map(writes.map(({ type, row }) => [row.id, searchDocument(type, row)]));
+async function bulkRequest({ client, config, index }: Destination, chunk: BulkAction[]) {
+  let pending = chunk;
   for (let round = 0; pending.length > 0; round++) {
-    const operations = pending.flatMap((op) =>
-      op.index ? [op, bodies.get(op.index._id as string) as object] : [op],
-    );
+    const operations = bulkOperations(pending);
     const response = await withElasticRetry(config, () => client.bulk({ operations })).catch(
       (error: unknown) => {
         throw new NovaError(
@@ -377,19 +359,18 @@ async function bulkRequest(
         );
       },
     );
-    const retry: estypes.BulkOperationContainer[] = [];
+    const retry: BulkAction[] = [];
     for (const [i, item] of response.items.entries()) {
-      const outcome = (item.index ?? item.delete) as estypes.BulkResponseItem;
-      const ok =
-        outcome.status < 300 || outcome.status === 409 || (item.delete && outcome.status === 404);
-      if (ok) continue;
-      if (TRANSIENT_ITEM.has(outcome.status) && round < config.maxRetries) {
-        retry.push(pending[i] as estypes.BulkOperationContainer);
+      const outcome = itemOutcome(item);
+      if (outcome.kind === 'done' || outcome.kind === 'stale') continue;
+      if (outcome.kind === 'transient' && round < config.maxRetries) {
+        retry.push(pending[i] as BulkAction);
         continue;
       }
+      const id = (Object.values(item)[0] as estypes.BulkResponseItem)._id;
       throw new NovaError(
         'BOOTSTRAP_FAILED',
-        `document ${outcome._id} was refused by ${index}: ${outcome.status} ${outcome.error?.type ?? ''} ${outcome.error?.reason ?? ''}`.trim(),
+        `document ${id} was refused by ${index}: ${outcome.reason}`,
       );
     }
     pending = retry;

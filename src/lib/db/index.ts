@@ -19,8 +19,10 @@
 
 import type { Client } from '@elastic/elasticsearch';
 import { loadConfig, type NovaConfig, requirePostgres } from '../../config.js';
-import { OpenAiCompatibleEmbeddings } from '../embeddings.js';
+import { type EmbeddingProvider, OpenAiCompatibleEmbeddings } from '../embeddings.js';
 import { NovaError } from '../errors.js';
+import { Indexer } from './elastic/indexer.js';
+import { OutboxStore } from './elastic/outbox-store.js';
 import { type SearchRecord, SearchService } from './elastic/search.js';
 import type { Viewer } from './elastic/viewer.js';
 import { type ElasticHealth, ElasticStore } from './elastic.js';
@@ -54,6 +56,8 @@ export interface NovaDbOptions extends PostgresStoreOptions {
   mongo?: MongoStoreOptions;
   /** An Elasticsearch client to use instead of one built from the config (tests). */
   elasticClient?: Client;
+  /** An embedding provider to use instead of one built from EMBEDDING_* (tests). */
+  embeddings?: EmbeddingProvider;
 }
 
 /**
@@ -76,6 +80,8 @@ export class NovaDb {
   #mongo: MongoStore | undefined;
   #elastic: ElasticStore | undefined;
   #search: SearchService | undefined;
+  #embeddings: EmbeddingProvider | null | undefined;
+  #indexer: Indexer | undefined;
 
   constructor(config: NovaConfig | (() => NovaConfig), options: NovaDbOptions = {}) {
     let cached: NovaConfig | undefined = typeof config === 'function' ? undefined : config;
@@ -133,6 +139,27 @@ export class NovaDb {
     return this.#elastic;
   }
 
+  /** The embedding provider for semantic search and nova_ai_context, when EMBEDDING_URL is set. */
+  get embeddings(): EmbeddingProvider | undefined {
+    if (this.#embeddings === undefined) {
+      const config = this.#config().embeddings;
+      this.#embeddings =
+        this.#options.embeddings ?? (config ? new OpenAiCompatibleEmbeddings(config) : null);
+    }
+    return this.#embeddings ?? undefined;
+  }
+
+  /**
+   * The search outbox indexer (one per instance, so its counters add up): `drain()` for
+   * `nova indexer --once`, `run(signal)` inside the service. Needs DATABASE_URL and ELASTIC_URL.
+   */
+  get indexer(): Indexer {
+    this.#indexer ??= new Indexer(new OutboxStore(this.postgres.pool), this.elastic.client, {
+      embeddings: this.embeddings,
+    });
+    return this.#indexer;
+  }
+
   /**
    * Who a signed-in user is for search: their id and the permissions their roles grant (none
    * when deactivated). Pass it as `options.viewer`; `ANONYMOUS` searches public articles.
@@ -181,13 +208,7 @@ export class NovaDb {
             });
           }
         : undefined;
-      const { embeddings } = this.#config();
-      this.#search = new SearchService(
-        elastic.client,
-        elastic.config,
-        record,
-        embeddings && new OpenAiCompatibleEmbeddings(embeddings),
-      );
+      this.#search = new SearchService(elastic.client, elastic.config, record, this.embeddings);
     }
     return this.#search;
   }

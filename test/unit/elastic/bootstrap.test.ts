@@ -107,7 +107,7 @@ describe('bootstrapElastic', () => {
       'update index template nova_ai_context (nova_ai_context-*)',
     ]);
     expect(report.warnings).toEqual([
-      'nova_ai_context-v1 (behind nova_ai_context) was built from other mappings: delete nova_ai_context-v1 and run `nova bootstrap elastic` again (it holds derived embeddings only)',
+      'nova_ai_context-v1 (behind nova_ai_context) was built from other mappings: run `nova reindex ai_context`',
     ]);
     const embedding = (
       cluster.components.get('nova-ai-context-mappings') as never as {

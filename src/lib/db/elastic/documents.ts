@@ -103,6 +103,36 @@ export const articleDocument = (row: ArticleRow) => ({
     : {}),
 });
 
+/**
+ * The text of an article that is embedded for nova_ai_context: title, summary and the start
+ * of the content. Embedding models read a bounded window (512 to 8192 tokens); 8000
+ * characters (about 2000 tokens) fit the common ones, and an article's topic is in its start.
+ */
+export const MAX_CONTEXT_CHARS = 8000;
+export const contextText = (row: ArticleRow): string =>
+  [row.title, row.summary, row.content]
+    .filter((part) => part)
+    .join('\n\n')
+    .slice(0, MAX_CONTEXT_CHARS);
+
+/** nova_ai_context ids name their source, so other kinds of context can join later. */
+export const contextId = (articleId: string) => `kb_article:${articleId}`;
+
+/** An article's nova_ai_context document: what was embedded, the vector, and its filters. */
+export const contextDocument = (row: ArticleRow, embedding: number[]) => ({
+  id: contextId(row.id),
+  source_type: 'kb_article',
+  source_id: row.id,
+  title: row.title,
+  content: contextText(row),
+  visibility: row.visibility,
+  category: row.category,
+  tags: row.tags,
+  embedding,
+  created_at: row.created_at.toISOString(),
+  updated_at: row.updated_at.toISOString(),
+});
+
 /** The document of a row of either entity type. */
 export const searchDocument = (type: SearchEntityType, row: TicketRow | ArticleRow) =>
   type === 'ticket' ? ticketDocument(row as TicketRow) : articleDocument(row as ArticleRow);

@@ -1,22 +1,37 @@
 /**
  * The outbox indexer: drains PostgreSQL's search outbox into Elasticsearch with _bulk.
  *
- * - One bulk operation per entity and batch: its newest outbox row decides (delete, or index
- *   the row as it is now in PostgreSQL), and every row of the entity is settled with it.
+ * - One document per entity, index and batch: the entity's newest outbox row decides (delete,
+ *   or index the row as it is now in PostgreSQL), and every row of the entity is settled
+ *   with it. Tickets go to nova_tickets, articles to nova_kb and, with an embedding
+ *   provider, published articles with their embeddings to nova_ai_context (projections.ts).
  * - Idempotent: documents carry the PostgreSQL row version as an external version
  *   (version_type external_gte), so a re-delivered or late write can never replace a newer
  *   document; the cluster answers 409 and the row is simply done.
  * - Retries only what failed: items answered 429/502/503/504 go back to the outbox with a
  *   backoff; an item the cluster refuses (a mapping error) counts an attempt and is parked,
- *   with its error, after `maxAttempts`. A cluster that is down counts no attempts: an outage
- *   never parks good rows.
+ *   with its error, after `maxAttempts`. A cluster or embedding provider that is down counts
+ *   no attempts: an outage never parks good rows, and a provider outage does not hold back
+ *   the lexical indices (those documents are written; the rows come back for the embeddings).
+ * - Requests are split to stay under 10 MB.
  * - Lag is the age of the oldest pending row.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, estypes } from '@elastic/elasticsearch';
+import type { EmbeddingProvider } from '../../embeddings.js';
 import { backoffDelay } from '../../retry.js';
+import {
+  type BulkAction,
+  bulkChunks,
+  bulkOperations,
+  itemOutcome,
+  MAX_BULK_BYTES,
+} from './bulk.js';
 import { describeElasticError } from './client.js';
-import { ENTITY_ALIAS, searchDocument } from './documents.js';
+import type { SearchEntityType } from './documents.js';
+import { SEARCH_INDICES, type SearchIndexKey } from './index-specs.js';
 import type { OutboxRow, OutboxStore } from './outbox-store.js';
+import { INDEX_ENTITY, projectRows, type SearchRow } from './projections.js';
 
 export interface IndexerOptions {
   /** Outbox rows per batch (default 500). */
@@ -27,6 +42,10 @@ export interface IndexerOptions {
   maxAttempts?: number;
   /** First delay before a row is retried (default 1000 ms), doubling up to 60 s. */
   retryDelayMs?: number;
+  /** Largest bulk request body (default 10 MB). */
+  maxBulkBytes?: number;
+  /** Fills nova_ai_context; without one that index is left alone. */
+  embeddings?: EmbeddingProvider;
   random?: () => number;
 }
 
@@ -39,6 +58,8 @@ export interface DrainResult {
   /** Rows sent back to the outbox for a later attempt. */
   retried: number;
   parked: number;
+  /** Documents with embeddings written to nova_ai_context. */
+  embedded: number;
 }
 
 const EMPTY: DrainResult = {
@@ -48,8 +69,8 @@ const EMPTY: DrainResult = {
   skipped: 0,
   retried: 0,
   parked: 0,
+  embedded: 0,
 };
-const TRANSIENT = new Set([429, 502, 503, 504]);
 const add = (a: DrainResult, b: DrainResult): DrainResult => ({
   claimed: a.claimed + b.claimed,
   indexed: a.indexed + b.indexed,
@@ -57,30 +78,46 @@ const add = (a: DrainResult, b: DrainResult): DrainResult => ({
   skipped: a.skipped + b.skipped,
   retried: a.retried + b.retried,
   parked: a.parked + b.parked,
+  embedded: a.embedded + b.embedded,
 });
 
 interface Entity {
   rows: OutboxRow[];
   latest: OutboxRow;
+  /** The lexical document was already newer (409). */
+  stale?: boolean;
+  /** Why the entity goes back to the outbox; `counts` when the cluster refused a document. */
+  failure?: { reason: string; counts: boolean };
+}
+
+/** An action and the entity it settles. */
+interface Sent {
+  action: BulkAction;
+  entity: Entity;
+  lexical: boolean;
 }
 
 export class Indexer {
   readonly #outbox: OutboxStore;
   readonly #client: Client;
-  readonly #options: Required<IndexerOptions>;
+  readonly #embeddings: EmbeddingProvider | undefined;
+  readonly #options: Required<Omit<IndexerOptions, 'embeddings'>>;
   #totals: DrainResult = { ...EMPTY };
   #lastError: { message: string; at: string } | null = null;
 
   constructor(outbox: OutboxStore, client: Client, options: IndexerOptions = {}) {
+    const { embeddings, ...rest } = options;
     this.#outbox = outbox;
     this.#client = client;
+    this.#embeddings = embeddings;
     this.#options = {
       batchSize: 500,
       leaseMs: 60_000,
       maxAttempts: 5,
       retryDelayMs: 1000,
+      maxBulkBytes: MAX_BULK_BYTES,
       random: Math.random,
-      ...options,
+      ...rest,
     };
   }
 
@@ -104,6 +141,26 @@ export class Indexer {
     }
   }
 
+  /**
+   * Drains, then waits `idleMs` for new rows, until `signal` aborts; the service runs this.
+   * After a failed round (PostgreSQL unreachable, rows put back) the wait doubles, up to
+   * 30 s, so an outage is not polled in a tight loop.
+   */
+  async run(signal: AbortSignal, { idleMs = 1000 }: { idleMs?: number } = {}): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        const result = await this.drain();
+        failures = result.retried > 0 ? failures + 1 : 0;
+      } catch (error) {
+        this.#lastError = { message: (error as Error).message, at: new Date().toISOString() };
+        failures++;
+      }
+      const wait = failures === 0 ? idleMs : Math.min(30_000, idleMs * 2 ** failures);
+      await sleep(wait, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
   /** One batch: claim, bulk, settle. */
   async drainBatch(): Promise<DrainResult> {
     const rows = await this.#outbox.claim(this.#options.batchSize, this.#options.leaseMs);
@@ -115,115 +172,118 @@ export class Indexer {
 
   async #deliver(rows: OutboxRow[]): Promise<DrainResult> {
     const result: DrainResult = { ...EMPTY, claimed: rows.length };
-    const entities = new Map<string, Entity>();
-    for (const row of rows) {
-      const key = `${row.entity_type}:${row.entity_id}`;
-      const entity = entities.get(key);
-      if (!entity) entities.set(key, { rows: [row], latest: row });
-      else {
-        entity.rows.push(row);
-        if (row.entity_version >= entity.latest.entity_version) entity.latest = row;
-      }
-    }
-    const toIndex = (type: OutboxRow['entity_type']) =>
-      [...entities.values()]
-        .filter((e) => e.latest.operation === 'index' && e.latest.entity_type === type)
-        .map((e) => e.latest.entity_id);
-    const [tickets, articles] = await Promise.all([
-      this.#outbox.source.rows('ticket', toIndex('ticket')),
-      this.#outbox.source.rows('kb_article', toIndex('kb_article')),
-    ]);
-
-    const operations: estypes.BulkRequest['operations'] = [];
-    const sent: Entity[] = [];
-    const done: string[] = [];
-    for (const entity of entities.values()) {
-      const { latest } = entity;
-      const _index = ENTITY_ALIAS[latest.entity_type];
-      if (latest.operation === 'delete') {
-        operations.push({
-          delete: {
-            _index,
-            _id: latest.entity_id,
-            version: latest.entity_version,
-            version_type: 'external_gte',
-          },
-        });
-        sent.push(entity);
-        continue;
-      }
-      const row =
-        latest.entity_type === 'ticket'
-          ? tickets.get(latest.entity_id)
-          : articles.get(latest.entity_id);
-      if (!row) {
-        // Deleted since: its own delete row follows in the outbox.
-        done.push(...entity.rows.map((r) => r.id));
-        result.skipped += entity.rows.length;
-        continue;
-      }
-      const document = searchDocument(latest.entity_type, row);
-      operations.push(
-        {
-          index: {
-            _index,
-            _id: latest.entity_id,
-            version: row.version,
-            version_type: 'external_gte',
-          },
-        },
-        document,
-      );
-      sent.push(entity);
-    }
-
-    if (sent.length > 0) {
+    const entities = groupByEntity(rows);
+    const sent = await this.#actions(entities);
+    for (const chunk of bulkChunks(
+      sent.map((s) => s.action),
+      this.#options.maxBulkBytes,
+    )) {
+      const part = sent.splice(0, chunk.length);
       let response: estypes.BulkResponse;
       try {
-        response = await this.#client.bulk({ operations });
+        response = await this.#client.bulk({ operations: bulkOperations(chunk) });
       } catch (error) {
         // The cluster, not the documents: back off, count no attempt.
-        const ids = sent.flatMap((e) => e.rows.map((r) => r.id));
-        this.#fail(error);
-        await this.#outbox.release(ids, {
-          delayMs: this.#delay(rows),
-          error: describeElasticError(error),
-          counts: false,
-          maxAttempts: this.#options.maxAttempts,
-        });
-        result.retried += ids.length;
-        await this.#outbox.acknowledge(done);
-        return result;
+        const reason = this.#fail(error);
+        for (const { entity } of part) entity.failure ??= { reason, counts: false };
+        continue;
       }
       for (const [i, item] of response.items.entries()) {
-        const entity = sent[i] as Entity;
-        const ids = entity.rows.map((r) => r.id);
-        const outcome = Object.values(item)[0] as estypes.BulkResponseItem;
-        const status = outcome.status;
-        const isDelete = 'delete' in item;
-        if (status < 300 || (isDelete && status === 404)) {
-          done.push(...ids);
-          if (isDelete) result.deleted += ids.length;
-          else result.indexed += ids.length;
-        } else if (status === 409) {
-          done.push(...ids); // a newer version is already there
-          result.skipped += ids.length;
-        } else {
-          const reason = `${status} ${outcome.error?.type ?? 'error'}: ${outcome.error?.reason ?? ''}`;
-          this.#lastError = { message: reason, at: new Date().toISOString() };
-          const parked = await this.#outbox.release(ids, {
-            delayMs: this.#delay(entity.rows),
-            error: reason,
-            counts: !TRANSIENT.has(status),
-            maxAttempts: this.#options.maxAttempts,
-          });
-          result.parked += parked;
-          result.retried += ids.length - parked;
+        const { entity, lexical } = part[i] as Sent;
+        const outcome = itemOutcome(item);
+        if (outcome.kind === 'stale' && lexical) entity.stale = true;
+        if (outcome.kind === 'done' && !lexical && !outcome.delete) result.embedded++;
+        if (outcome.kind === 'transient' || outcome.kind === 'refused') {
+          this.#lastError = { message: outcome.reason, at: new Date().toISOString() };
+          if (!entity.failure?.counts) {
+            entity.failure = { reason: outcome.reason, counts: outcome.kind === 'refused' };
+          }
         }
       }
     }
-    await this.#outbox.acknowledge(done);
+    await this.#settle([...entities.values()], result);
     return result;
+  }
+
+  /**
+   * The actions of a batch: per entity, its lexical document (or delete) and, with an
+   * embedding provider, its nova_ai_context one. A provider that fails leaves the lexical
+   * side to go ahead: those entities come back later for their embeddings.
+   */
+  async #actions(entities: Map<string, Entity>): Promise<Sent[]> {
+    const sent: Sent[] = [];
+    const keys: SearchIndexKey[] = this.#embeddings
+      ? ['tickets', 'kb', 'ai_context']
+      : ['tickets', 'kb'];
+    const present = new Map<SearchEntityType, Map<string, SearchRow>>();
+    for (const type of ['ticket', 'kb_article'] as const) {
+      const ids = [...entities.values()]
+        .filter((e) => e.latest.operation === 'index' && e.latest.entity_type === type)
+        .map((e) => e.latest.entity_id);
+      present.set(type, await this.#outbox.source.rows(type, ids));
+    }
+    for (const key of keys) {
+      const type = INDEX_ENTITY[key];
+      const mine = [...entities.values()].filter((e) => e.latest.entity_type === type);
+      const rows = present.get(type) as Map<string, SearchRow>;
+      const gone = mine
+        .filter((e) => e.latest.operation === 'delete')
+        .map((e) => ({ id: e.latest.entity_id, version: e.latest.entity_version }));
+      let actions: BulkAction[];
+      try {
+        const alias = SEARCH_INDICES[key];
+        actions = await projectRows(key, alias, [...rows.values()], gone, this.#embeddings);
+      } catch (error) {
+        const reason = `embedding provider: ${(error as Error).message}`;
+        this.#lastError = { message: reason, at: new Date().toISOString() };
+        for (const entity of mine) entity.failure ??= { reason, counts: false };
+        continue;
+      }
+      for (const action of actions) {
+        const entity = entities.get(`${type}:${action.source}`) as Entity;
+        sent.push({ action, entity, lexical: key !== 'ai_context' });
+      }
+    }
+    // Deleted since the row was written: its own delete row follows in the outbox.
+    for (const entity of entities.values()) {
+      const { latest } = entity;
+      if (latest.operation === 'index' && !present.get(latest.entity_type)?.has(latest.entity_id)) {
+        entity.stale = true;
+      }
+    }
+    return sent;
+  }
+
+  /** Done entities leave the outbox; the others go back, grouped by reason. */
+  async #settle(entities: Entity[], result: DrainResult): Promise<void> {
+    const done: string[] = [];
+    const failed = new Map<string, Entity[]>();
+    for (const entity of entities) {
+      const ids = entity.rows.map((r) => r.id);
+      if (entity.failure) {
+        const group = `${entity.failure.counts}:${entity.failure.reason}`;
+        failed.set(group, [...(failed.get(group) ?? []), entity]);
+        continue;
+      }
+      done.push(...ids);
+      if (entity.stale) result.skipped += ids.length;
+      else if (entity.latest.operation === 'delete') result.deleted += ids.length;
+      else result.indexed += ids.length;
+    }
+    for (const group of failed.values()) {
+      const { reason, counts } = (group[0] as Entity).failure as NonNullable<Entity['failure']>;
+      const rows = group.flatMap((e) => e.rows);
+      const ids = rows.map((r) => r.id);
+      const parked = await this.#outbox.release(ids, {
+        delayMs: this.#delay(rows),
+        error: reason,
+        counts,
+        maxAttempts: this.#options.maxAttempts,
+      });
+      result.parked += parked;
+      result.retried += ids.length - parked;
+    }
+    await this.#outbox.acknowledge(done);
   }
 
   #delay(rows: OutboxRow[]): number {
@@ -232,7 +292,24 @@ export class Indexer {
     return base + backoffDelay(attempts, base, 60_000, this.#options.random);
   }
 
-  #fail(error: unknown): void {
-    this.#lastError = { message: describeElasticError(error), at: new Date().toISOString() };
+  #fail(error: unknown): string {
+    const message = describeElasticError(error);
+    this.#lastError = { message, at: new Date().toISOString() };
+    return message;
   }
+}
+
+/** Outbox rows by entity; the newest row of each decides what is sent. */
+function groupByEntity(rows: OutboxRow[]): Map<string, Entity> {
+  const entities = new Map<string, Entity>();
+  for (const row of rows) {
+    const key = `${row.entity_type}:${row.entity_id}`;
+    const entity = entities.get(key);
+    if (!entity) entities.set(key, { rows: [row], latest: row });
+    else {
+      entity.rows.push(row);
+      if (row.entity_version >= entity.latest.entity_version) entity.latest = row;
+    }
+  }
+  return entities;
 }
