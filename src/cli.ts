@@ -11,7 +11,7 @@
  *   nova migrate status [--json]              applied / pending / modified migrations (exit 1 unless up to date)
  *   nova export [--include-users] [--out FILE]     NDJSON export (stdout by default)
  *   nova health [--json]                      every configured store (exit 1 unless all are up)
- *   nova indexer --once [--json]              drain the search outbox into Elasticsearch (exit 1 if rows remain)
+ *   nova indexer [--once] [--json]            drain the search outbox into Elasticsearch: until SIGTERM, or once (exit 1 if rows remain)
  *   nova reindex tickets|kb|ai_context [--dry-run] [--json]  rebuild a search index from PostgreSQL, swap its alias
  *
  * Exit codes: 0 success, 1 failure, 2 usage error.
@@ -24,7 +24,7 @@ import {
   runBootstrap,
   runExport,
   runHealth,
-  runIndexerOnce,
+  runIndexer,
   runLocal,
   runMigrateStatus,
   runReindex,
@@ -47,7 +47,8 @@ Commands:
   migrate status [--json]                  Show applied, pending and modified migrations
   export [--include-users] [--out FILE]    Stream NDJSON of the data (never password hashes or passkey keys)
   health [--json]                          Check every configured store (exit 1 unless all are up)
-  indexer --once [--json]                  Drain the search outbox into Elasticsearch now (exit 1 if rows remain)
+  indexer [--once] [--json]                Drain the search outbox into Elasticsearch until Ctrl-C/SIGTERM;
+                                           --once: drain what is there now (exit 1 if rows remain)
   reindex tickets|kb|ai_context [--dry-run] [--json]
                                            Rebuild a search index from PostgreSQL into a new versioned index,
                                            swap the alias atomically, catch up, delete the old index
@@ -131,12 +132,7 @@ export async function main(argv: string[]): Promise<number> {
         return await runHealth({ json: values.json ?? false });
       case 'indexer':
         extra(0);
-        if (!values.once) {
-          throw new UsageError(
-            'indexer runs inside the service; use `nova indexer --once` to drain now',
-          );
-        }
-        return await runIndexerOnce({ json: values.json ?? false });
+        return await runIndexer({ once: values.once ?? false, json: values.json ?? false });
       case 'reindex':
         if (!(sub !== undefined && REINDEX_TARGETS.includes(sub as ReindexTarget))) {
           throw new UsageError(

@@ -1,8 +1,9 @@
 /** `nova bootstrap mongo|elastic|all` and `nova health` with MongoDB and Elasticsearch, as a child process. */
+import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../src/bootstrap/postgres/embedded.js';
-import { run } from './support/cli.js';
+import { CLI, cleanEnv, run, TSX } from './support/cli.js';
 import { createEmptyDatabase } from './support/database.js';
 
 describe('nova CLI with MongoDB and Elasticsearch', () => {
@@ -58,7 +59,6 @@ describe('nova CLI with MongoDB and Elasticsearch', () => {
       ELASTIC_URL: `http://127.0.0.1:${port}`,
       ELASTIC_MAX_RETRIES: '0',
     };
-    expect((await run(['indexer'], env)).code).toBe(2);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
@@ -73,6 +73,46 @@ describe('nova CLI with MongoDB and Elasticsearch', () => {
       expect(report.lastError.message).toMatch(/ConnectionError/);
       const { rows } = await client.query('SELECT attempts FROM search_outbox');
       expect(rows).toEqual([{ attempts: 0 }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('indexer without --once runs until SIGTERM, keeps rows through an outage, and exits 0', async () => {
+    const url = await createEmptyDatabase();
+    await run(['bootstrap', 'postgres'], { DATABASE_URL: url });
+    const port = await freePort();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO search_outbox (entity_type, entity_id, operation, entity_version)
+         VALUES ('kb_article', gen_random_uuid(), 'delete', 3)`,
+      );
+      const child = spawn(process.execPath, ['--import', TSX, CLI, 'indexer'], {
+        env: {
+          ...cleanEnv(),
+          DATABASE_URL: url,
+          ELASTIC_URL: `http://127.0.0.1:${port}`,
+          ELASTIC_MAX_RETRIES: '0',
+        },
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      // One round that failed against the closed port, then a signal.
+      const deadline = Date.now() + 30_000;
+      while (!stdout.includes('1 to retry') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(stdout).toContain('indexer: running');
+      expect(stdout).toContain('1 outbox rows: 0 indexed, 0 deleted, 0 skipped, 1 to retry');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const { rows } = await client.query('SELECT attempts, parked_at FROM search_outbox');
+      expect(rows).toEqual([{ attempts: 0, parked_at: null }]);
     } finally {
       await client.end();
     }

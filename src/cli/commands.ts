@@ -8,6 +8,7 @@ import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/
 import { migrationStatus } from '../bootstrap/postgres/migrate.js';
 import { loadConfig } from '../config.js';
 import { createElasticClient } from '../lib/db/elastic/client.js';
+import type { DrainResult } from '../lib/db/elastic/indexer.js';
 import type { NovaHealth } from '../lib/db/index.js';
 import { NovaError } from '../lib/errors.js';
 import { openSession } from './database.js';
@@ -237,20 +238,41 @@ export async function runHealth({ json }: { json: boolean }) {
  * `nova indexer --once`: drains the search outbox into Elasticsearch until nothing is
  * available, prints what happened and the remaining lag; exit 1 when rows had to be put back
  * (cluster down or refusing) or are parked.
+ *
+ * `nova indexer`: the same, continuously, as its own process (a worker beside the service),
+ * until SIGINT or SIGTERM; the batch in flight is settled before it exits 0.
  */
-export async function runIndexerOnce({ json }: { json: boolean }) {
+export async function runIndexer({ once, json }: { once: boolean; json: boolean }) {
   requireElastic('to index');
   const session = await openSession();
+  const { indexer } = session.db;
+  const print = (result: DrainResult) => {
+    if (json) printJson(result);
+    else process.stdout.write(`indexer: ${formatDrain(result)}\n`);
+  };
   try {
-    const { indexer } = session.db;
+    if (!once) {
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        if (!json) process.stdout.write('indexer: running; Ctrl-C to stop\n');
+        await indexer.run(stop.signal, { onDrain: print });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      return 0;
+    }
     const result = await indexer.drain();
     const lag = await indexer.lag();
     const { lastError } = indexer.stats();
     if (json) printJson({ ...result, ...lag, lastError });
     else {
+      print(result);
       process.stdout.write(
-        `indexer: ${result.claimed} outbox rows: ${result.indexed} indexed, ${result.deleted} deleted, ${result.skipped} skipped, ${result.retried} to retry, ${result.parked} parked; ${result.embedded} embedded\n` +
-          `outbox: ${lag.pending} pending (oldest ${Math.round(lag.lagMs / 1000)} s), ${lag.parked} parked\n` +
+        `outbox: ${lag.pending} pending (oldest ${Math.round(lag.lagMs / 1000)} s), ${lag.parked} parked\n` +
           (lastError ? `last error: ${lastError.message}\n` : ''),
       );
     }
@@ -259,6 +281,9 @@ export async function runIndexerOnce({ json }: { json: boolean }) {
     await session.close();
   }
 }
+
+const formatDrain = (r: DrainResult) =>
+  `${r.claimed} outbox rows: ${r.indexed} indexed, ${r.deleted} deleted, ${r.skipped} skipped, ${r.retried} to retry, ${r.parked} parked; ${r.embedded} embedded`;
 
 function requireElastic(purpose: string) {
   const config = loadConfig();

@@ -7,8 +7,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Indexer } from '../../src/lib/db/elastic/indexer.js';
 import { OutboxStore } from '../../src/lib/db/elastic/outbox-store.js';
+import type { EmbeddingProvider } from '../../src/lib/embeddings.js';
 import { uniqueEmail, useTestDatabase } from '../support/database.js';
-import { FakeCluster } from '../support/elastic-cluster.js';
+import { esError, FakeCluster } from '../support/elastic-cluster.js';
 
 const t = await useTestDatabase();
 let requesterId: string;
@@ -131,13 +132,16 @@ describe('outbox indexer', () => {
       }
     }
     const crashing = new CrashOnce(t.db.postgres.pool);
-    const { cluster, indexer } = await fresh({ leaseMs: 50 }, crashing);
+    const { cluster, indexer } = await fresh({}, crashing);
     const a = await ticket('Crash A');
     const b = await ticket('Crash B');
     await expect(indexer.drain()).rejects.toThrow('killed');
     expect((await outboxRows()).length).toBe(2); // still there, leased
     expect(await indexer.drain()).toMatchObject({ claimed: 0 }); // lease not expired yet
-    await sleep(80);
+    // The lease runs out (set in the database, not waited for: a slow run cannot race it).
+    await t.db.postgres.pool.query(
+      "UPDATE search_outbox SET available_at = now() - interval '1 second'",
+    );
     // Meanwhile one ticket changed: the re-delivery carries its newest version.
     await t.db.postgres.updateTicket(a.id, { title: 'Crash A v2' }, { expectedVersion: 1 });
     const second = await indexer.drain();
@@ -223,5 +227,433 @@ describe('outbox indexer', () => {
     await sleep(100);
     expect(await indexer.drain()).toMatchObject({ indexed: 1 });
     expect(cluster.documents('nova_tickets').size).toBe(1);
+  });
+});
+
+/** An embedding provider that records what it embeds, and can be taken down. */
+class FakeEmbeddings implements EmbeddingProvider {
+  readonly model = 'fake-model';
+  readonly dims = 3;
+  readonly calls: string[][] = [];
+  down = false;
+
+  async embed(texts: readonly string[]): Promise<number[][]> {
+    this.calls.push([...texts]);
+    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:11434');
+    return texts.map((text) => vectorOf(text));
+  }
+}
+const vectorOf = (text: string) => [text.length, text.charCodeAt(0), 0.5];
+
+const article = (
+  name: string,
+  {
+    status = 'published',
+    visibility = 'public',
+  }: { status?: 'draft' | 'published' | 'archived'; visibility?: 'public' | 'internal' } = {},
+) =>
+  t.db.postgres.createArticle({
+    slug: `${name}-${crypto.randomUUID().slice(0, 8)}`,
+    title: `Article ${name}`,
+    summary: `About ${name}`,
+    content: `How ${name} works.`,
+    category: 'network',
+    tags: ['vpn'],
+    status,
+    visibility,
+    authorId,
+  });
+
+const bulkBodies = (cluster: FakeCluster) =>
+  cluster.requests.filter((r) => r.path === '/_bulk').map((r) => r.body as object[]);
+
+describe('outbox indexer: nova_ai_context', () => {
+  it('puts a published article into nova_ai_context with its embedding and counts it', async () => {
+    const provider = new FakeEmbeddings();
+    const { cluster, indexer } = await fresh({ embeddings: provider });
+    const published = await article('vpn', { visibility: 'internal' });
+    expect(await indexer.drain()).toMatchObject({
+      claimed: 1,
+      indexed: 1,
+      embedded: 1,
+      retried: 0,
+    });
+
+    const text = `Article vpn\n\nAbout vpn\n\nHow vpn works.`;
+    expect(provider.calls).toEqual([[text]]);
+    expect(cluster.documents('nova_ai_context').get(`kb_article:${published.id}`)).toEqual({
+      version: 1,
+      source: {
+        id: `kb_article:${published.id}`,
+        source_type: 'kb_article',
+        source_id: published.id,
+        title: 'Article vpn',
+        content: text,
+        visibility: 'internal',
+        category: 'network',
+        tags: ['vpn'],
+        embedding: vectorOf(text),
+        created_at: published.createdAt.toISOString(),
+        updated_at: published.updatedAt.toISOString(),
+      },
+    });
+    expect(cluster.documents('nova_kb').get(published.id)).toMatchObject({
+      version: 1,
+      source: { status: 'published' },
+    });
+    expect(await outboxRows()).toEqual([]);
+    expect(indexer.stats()).toMatchObject({ embedded: 1, lastError: null });
+  });
+
+  it('embeds no draft; publishing it later does', async () => {
+    const provider = new FakeEmbeddings();
+    const { cluster, indexer } = await fresh({ embeddings: provider });
+    const draft = await article('draft', { status: 'draft' });
+    expect(await indexer.drain()).toMatchObject({ indexed: 1, embedded: 0, retried: 0 });
+    expect(provider.calls).toEqual([]);
+    expect(cluster.documents('nova_ai_context').size).toBe(0);
+    expect(cluster.documents('nova_kb').get(draft.id)?.source).toMatchObject({ status: 'draft' });
+    expect(await outboxRows()).toEqual([]);
+
+    await t.db.postgres.updateArticle(draft.id, { status: 'published' }, { expectedVersion: 1 });
+    expect(await indexer.drain()).toMatchObject({ indexed: 1, embedded: 1 });
+    expect(provider.calls).toHaveLength(1);
+    expect(cluster.documents('nova_ai_context').get(`kb_article:${draft.id}`)?.version).toBe(2);
+  });
+
+  it('unpublishing an article takes it out of nova_ai_context, not out of nova_kb', async () => {
+    const provider = new FakeEmbeddings();
+    const { cluster, indexer } = await fresh({ embeddings: provider });
+    const published = await article('unpublish');
+    await indexer.drain();
+    const contextKey = `kb_article:${published.id}`;
+    expect(cluster.documents('nova_ai_context').has(contextKey)).toBe(true);
+
+    await t.db.postgres.updateArticle(published.id, { status: 'archived' }, { expectedVersion: 1 });
+    expect(await indexer.drain()).toMatchObject({ claimed: 1, indexed: 1, embedded: 0 });
+    expect(provider.calls).toHaveLength(1); // nothing embedded the second time
+    expect(cluster.documents('nova_ai_context').has(contextKey)).toBe(false);
+    expect(cluster.docs.get(`nova_ai_context/${contextKey}`)).toMatchObject({
+      version: 2,
+      deleted: true,
+    });
+    expect(cluster.documents('nova_kb').get(published.id)).toMatchObject({
+      version: 2,
+      source: { status: 'archived' },
+    });
+    expect(await outboxRows()).toEqual([]);
+  });
+
+  it('deleting an article removes both its documents', async () => {
+    const provider = new FakeEmbeddings();
+    const { cluster, indexer } = await fresh({ embeddings: provider });
+    const doomed = await article('doomed');
+    await indexer.drain();
+    expect(cluster.documents('nova_ai_context').has(`kb_article:${doomed.id}`)).toBe(true);
+
+    await t.db.postgres.deleteArticle(doomed.id);
+    expect(await indexer.drain()).toMatchObject({ claimed: 1, deleted: 1, retried: 0 });
+    expect(cluster.documents('nova_kb').has(doomed.id)).toBe(false);
+    expect(cluster.documents('nova_ai_context').has(`kb_article:${doomed.id}`)).toBe(false);
+    expect(cluster.docs.get(`nova_kb/${doomed.id}`)).toMatchObject({ version: 2, deleted: true });
+    expect(cluster.docs.get(`nova_ai_context/kb_article:${doomed.id}`)).toMatchObject({
+      version: 2,
+      deleted: true,
+    });
+    expect(provider.calls).toHaveLength(1);
+  });
+
+  it('a provider outage holds back only the embeddings: nova_kb is written, rows wait unparked', async () => {
+    const provider = new FakeEmbeddings();
+    provider.down = true;
+    const { cluster, indexer } = await fresh({ embeddings: provider, maxAttempts: 1 });
+    const waiting = await article('outage');
+    const other = await ticket('Not held up');
+
+    expect(await indexer.drainBatch()).toMatchObject({
+      claimed: 2,
+      indexed: 1,
+      embedded: 0,
+      retried: 1,
+      parked: 0,
+    });
+    expect(cluster.documents('nova_tickets').has(other.id)).toBe(true);
+    expect(cluster.documents('nova_kb').get(waiting.id)?.source).toMatchObject({
+      status: 'published',
+    });
+    expect(cluster.documents('nova_ai_context').size).toBe(0);
+    expect(
+      bulkBodies(cluster)
+        .flat()
+        .some((op) => 'nova_ai_context' in op),
+    ).toBe(false);
+    expect(JSON.stringify(bulkBodies(cluster))).not.toContain('nova_ai_context');
+    const rows = await outboxRows();
+    expect(rows).toEqual([expect.objectContaining({ attempts: 0, parked_at: null })]);
+    expect(rows[0]?.last_error).toMatch(/^embedding provider: .*ECONNREFUSED/);
+    expect(indexer.stats().lastError?.message).toMatch(/^embedding provider:/);
+
+    // Still down: however often it comes back, an outage never parks the row.
+    await sleep(100);
+    expect(await indexer.drain()).toMatchObject({ claimed: 1, retried: 1, parked: 0 });
+    expect(await outboxRows()).toEqual([expect.objectContaining({ attempts: 0, parked_at: null })]);
+
+    provider.down = false;
+    await sleep(100);
+    expect(await indexer.drain()).toMatchObject({ claimed: 1, indexed: 1, embedded: 1 });
+    expect(cluster.documents('nova_ai_context').get(`kb_article:${waiting.id}`)).toMatchObject({
+      version: 1,
+      source: { source_id: waiting.id, embedding: expect.any(Array) },
+    });
+    expect(await outboxRows()).toEqual([]);
+    expect(await indexer.lag()).toEqual({ lagMs: 0, pending: 0, parked: 0 });
+  });
+
+  it('during a provider outage, unpublished and deleted articles still leave nova_ai_context', async () => {
+    const provider = new FakeEmbeddings();
+    const { cluster, indexer } = await fresh({ embeddings: provider });
+    const archived = await article('to-archive');
+    const deleted = await article('to-delete');
+    expect(await indexer.drain()).toMatchObject({ embedded: 2 });
+
+    provider.down = true;
+    await t.db.postgres.updateArticle(archived.id, { status: 'archived' });
+    await t.db.postgres.deleteArticle(deleted.id);
+    const waiting = await article('new-during-outage');
+    expect(await indexer.drainBatch()).toMatchObject({ claimed: 3, retried: 1, embedded: 0 });
+    const context = cluster.documents('nova_ai_context');
+    expect([...context.keys()]).toEqual([]);
+    const rows = await t.db.postgres.pool.query('SELECT entity_id::text FROM search_outbox');
+    expect(rows.rows).toEqual([{ entity_id: waiting.id }]);
+  });
+
+  it('counts no embedding for an article whose nova_kb request failed (it comes back)', async () => {
+    const provider = new FakeEmbeddings();
+    const { cluster, indexer } = await fresh({ embeddings: provider, maxBulkBytes: 1 });
+    const published = await article('kb-fails');
+    const route = { method: 'POST', path: '/_bulk' } as const;
+    const normal = cluster.mock.get(route);
+    if (!normal) throw new Error('no _bulk route');
+    cluster.mock.clear(route);
+    cluster.mock.add(route, (params) =>
+      JSON.stringify(params.body).includes('"_index":"nova_kb"')
+        ? esError(503, 'unavailable_shards_exception')
+        : normal(params),
+    );
+    expect(await indexer.drain()).toMatchObject({ claimed: 1, retried: 1, embedded: 0 });
+    expect(cluster.documents('nova_ai_context').has(`kb_article:${published.id}`)).toBe(true);
+    expect(cluster.documents('nova_kb').has(published.id)).toBe(false);
+  });
+
+  it('without a provider, nova_ai_context is left alone', async () => {
+    const { cluster, indexer } = await fresh();
+    const published = await article('no-provider');
+    const result = await indexer.drain();
+    expect(result).toMatchObject({ claimed: 1, indexed: 1, embedded: 0 });
+    expect(cluster.documents('nova_kb').has(published.id)).toBe(true);
+    expect(bulkBodies(cluster)).toHaveLength(1);
+    expect(JSON.stringify(cluster.requests)).not.toContain('nova_ai_context');
+  });
+
+  it('splits a batch into requests of at most maxBulkBytes, and every document arrives', async () => {
+    const provider = new FakeEmbeddings();
+    const { cluster, indexer } = await fresh({ embeddings: provider, maxBulkBytes: 1 });
+    const tickets = [];
+    for (let i = 0; i < 4; i++) tickets.push(await ticket(`Split ${i}`));
+    const published = await article('split');
+
+    expect(await indexer.drain()).toMatchObject({
+      claimed: 5,
+      indexed: 5,
+      embedded: 1,
+      retried: 0,
+    });
+    // Every action alone: four tickets, the article in nova_kb, then in nova_ai_context.
+    const bodies = bulkBodies(cluster);
+    expect(bodies).toHaveLength(6);
+    for (const body of bodies) expect(body).toHaveLength(2);
+    expect(provider.calls).toHaveLength(1);
+    const docs = cluster.documents('nova_tickets');
+    for (const created of tickets) expect(docs.has(created.id)).toBe(true);
+    expect(cluster.documents('nova_kb').has(published.id)).toBe(true);
+    expect(cluster.documents('nova_ai_context').has(`kb_article:${published.id}`)).toBe(true);
+    expect(await outboxRows()).toEqual([]);
+
+    // A limit that holds two ticket actions per request (each counted as 200 + its JSON).
+    const ticketBytes = Math.max(
+      ...bodies.slice(0, 4).map(([, doc]) => 200 + JSON.stringify(doc).length),
+    );
+    const pair = await fresh({ maxBulkBytes: 2 * ticketBytes + 20 });
+    for (let i = 0; i < 5; i++) await ticket(`Split ${i}`);
+    expect(await pair.indexer.drain()).toMatchObject({ indexed: 5 });
+    expect(bulkBodies(pair.cluster).map((body) => body.length)).toEqual([4, 4, 2]);
+    expect(pair.cluster.documents('nova_tickets').size).toBe(5);
+  });
+
+  it('a request that fails as a whole releases only the entities of its chunk', async () => {
+    const { cluster, indexer } = await fresh({ maxBulkBytes: 1, maxAttempts: 1 });
+    const created = [await ticket('Chunk 0'), await ticket('Chunk 1'), await ticket('Chunk 2')];
+    const route = { method: 'POST', path: '/_bulk' } as const;
+    const normal = cluster.mock.get(route);
+    if (!normal) throw new Error('no _bulk route');
+    cluster.mock.clear(route);
+    let calls = 0;
+    let refusedBody: unknown;
+    cluster.mock.add(route, (params) => {
+      calls++;
+      if (calls !== 2) return normal(params);
+      refusedBody = params.body;
+      return esError(503, 'unavailable_shards_exception', 'no shard available');
+    });
+
+    expect(await indexer.drainBatch()).toMatchObject({
+      claimed: 3,
+      indexed: 2,
+      retried: 1,
+      parked: 0,
+    });
+    expect(calls).toBe(3);
+    const refusedId = (refusedBody as [{ index: { _id: string } }])[0].index._id;
+    expect(created.map((c) => c.id)).toContain(refusedId);
+    const docs = cluster.documents('nova_tickets');
+    expect([...docs.keys()].sort()).toEqual(
+      created
+        .map((c) => c.id)
+        .filter((id) => id !== refusedId)
+        .sort(),
+    );
+    const rows = await t.sql<{ entity_id: string; attempts: number; parked_at: Date | null }>(
+      'SELECT entity_id::text, attempts, parked_at, last_error FROM search_outbox',
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({
+        entity_id: refusedId,
+        attempts: 0,
+        parked_at: null,
+        last_error: expect.stringContaining('503'),
+      }),
+    ]);
+
+    await sleep(100);
+    expect(await indexer.drain()).toMatchObject({ claimed: 1, indexed: 1 });
+    expect(cluster.documents('nova_tickets').size).toBe(3);
+    expect(await outboxRows()).toEqual([]);
+  });
+
+  it('an article whose nova_ai_context request fails comes back, its nova_kb document stays', async () => {
+    const provider = new FakeEmbeddings();
+    const { cluster, indexer } = await fresh({ embeddings: provider, maxBulkBytes: 1 });
+    const published = await article('half');
+    const route = { method: 'POST', path: '/_bulk' } as const;
+    const normal = cluster.mock.get(route);
+    if (!normal) throw new Error('no _bulk route');
+    cluster.mock.clear(route);
+    cluster.mock.add(route, (params) =>
+      JSON.stringify(params.body).includes('nova_ai_context')
+        ? esError(503, 'unavailable_shards_exception')
+        : normal(params),
+    );
+    expect(await indexer.drain()).toMatchObject({ claimed: 1, retried: 1, embedded: 0 });
+    expect(cluster.documents('nova_kb').has(published.id)).toBe(true);
+    expect(await outboxRows()).toEqual([
+      expect.objectContaining({ attempts: 0, last_error: expect.stringContaining('503') }),
+    ]);
+
+    cluster.mock.clear(route);
+    cluster.mock.add(route, normal);
+    await sleep(100);
+    expect(await indexer.drain()).toMatchObject({ claimed: 1, indexed: 1, embedded: 1 });
+    expect(cluster.documents('nova_ai_context').has(`kb_article:${published.id}`)).toBe(true);
+    expect(await outboxRows()).toEqual([]);
+  });
+});
+
+/** Polls `check` until it holds or `ms` pass. */
+async function eventually(check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not true within ${ms} ms`);
+    await sleep(10);
+  }
+}
+
+/** The promise's outcome, or 'pending' if it has not settled within `ms`. */
+const settledWithin = (promise: Promise<unknown>, ms: number) =>
+  Promise.race([
+    promise.then(
+      () => 'resolved',
+      () => 'rejected',
+    ),
+    sleep(ms).then(() => 'pending'),
+  ]);
+
+describe('Indexer.run', () => {
+  it('drains what is written while it runs, and stops promptly when aborted', async () => {
+    const { cluster, indexer } = await fresh();
+    const controller = new AbortController();
+    const running = indexer.run(controller.signal, { idleMs: 20 });
+    try {
+      await sleep(50); // a few idle rounds first
+      const created = await ticket('While running');
+      await eventually(() => cluster.documents('nova_tickets').has(created.id));
+      await eventually(() => indexer.stats().indexed === 1);
+    } finally {
+      controller.abort();
+    }
+    expect(await settledWithin(running, 500)).toBe('resolved');
+    expect(await outboxRows()).toEqual([]);
+    expect(indexer.stats()).toMatchObject({ claimed: 1, indexed: 1, lastError: null });
+  });
+
+  it('does not start when the signal has already aborted', async () => {
+    class Counting extends OutboxStore {
+      claims = 0;
+      override claim(limit: number, leaseMs: number) {
+        this.claims++;
+        return super.claim(limit, leaseMs);
+      }
+    }
+    const store = new Counting(t.db.postgres.pool);
+    const { indexer } = await fresh({}, store);
+    const controller = new AbortController();
+    controller.abort();
+    expect(await settledWithin(indexer.run(controller.signal, { idleMs: 20 }), 500)).toBe(
+      'resolved',
+    );
+    expect(store.claims).toBe(0);
+  });
+
+  it('records a PostgreSQL failure, waits longer, and keeps going', async () => {
+    class FailsOnce extends OutboxStore {
+      readonly claimedAt: number[] = [];
+      override async claim(limit: number, leaseMs: number) {
+        this.claimedAt.push(performance.now());
+        if (this.claimedAt.length === 1) {
+          throw new Error('Connection terminated unexpectedly');
+        }
+        return super.claim(limit, leaseMs);
+      }
+    }
+    const store = new FailsOnce(t.db.postgres.pool);
+    const { cluster, indexer } = await fresh({}, store);
+    const created = await ticket('After the failure');
+    const controller = new AbortController();
+    const running = indexer.run(controller.signal, { idleMs: 20 });
+    try {
+      await eventually(() => cluster.documents('nova_tickets').has(created.id));
+      await eventually(() => store.claimedAt.length >= 4);
+    } finally {
+      controller.abort();
+    }
+    expect(await settledWithin(running, 500)).toBe('resolved');
+    expect(indexer.stats()).toMatchObject({
+      indexed: 1,
+      lastError: { message: 'Connection terminated unexpectedly', at: expect.any(String) },
+    });
+    expect(await outboxRows()).toEqual([]);
+    // After the failure the wait doubles (40 ms); after a good round it is idleMs again.
+    const [failed, retried, , idle] = store.claimedAt as [number, number, number, number];
+    expect(retried - failed).toBeGreaterThanOrEqual(35);
+    expect(idle - retried).toBeGreaterThanOrEqual(15);
   });
 });

@@ -13,8 +13,14 @@ import { bootstrapElastic } from '../../src/bootstrap/elastic/index.js';
 import { mappingHash } from '../../src/bootstrap/elastic/plan.js';
 import { type ReindexTarget, reindex } from '../../src/bootstrap/elastic/reindex.js';
 import { type ElasticConfig, loadConfig } from '../../src/config.js';
-import { KB_MAPPINGS, TICKET_MAPPINGS } from '../../src/lib/db/elastic/index-specs.js';
-import { isNovaError, type NovaError } from '../../src/lib/errors.js';
+import { contextText } from '../../src/lib/db/elastic/documents.js';
+import {
+  aiContextMappings,
+  KB_MAPPINGS,
+  TICKET_MAPPINGS,
+} from '../../src/lib/db/elastic/index-specs.js';
+import type { EmbeddingProvider } from '../../src/lib/embeddings.js';
+import { isNovaError, NovaError } from '../../src/lib/errors.js';
 import { uniqueEmail, useTestDatabase } from '../support/database.js';
 import { FakeCluster } from '../support/elastic-cluster.js';
 
@@ -570,5 +576,154 @@ describe('nova reindex', () => {
     expect(report.copied).toBe(await t.count('knowledge_base_articles'));
     expect(sizes.filter((n) => n > 1_000_000).length).toBeGreaterThanOrEqual(2);
     for (const size of sizes) expect(size).toBeLessThan(11 * 1024 * 1024);
+  });
+});
+
+/** An embedding provider of the configured dimensions that records what it embeds. */
+class FakeEmbeddings implements EmbeddingProvider {
+  readonly model = 'fake-model';
+  readonly dims = elastic.embeddingDims;
+  readonly calls: string[][] = [];
+  fail: Error | undefined;
+
+  async embed(texts: readonly string[]): Promise<number[][]> {
+    this.calls.push([...texts]);
+    if (this.fail) throw this.fail;
+    return texts.map((text) => vectorOf(text, this.dims));
+  }
+}
+const vectorOf = (text: string, dims: number) =>
+  Array.from({ length: dims }, (_, i) =>
+    i === 0 ? text.length : i === 1 ? text.charCodeAt(0) : 0,
+  );
+
+/** `kb_article:<id>` -> version of every published article, as nova_ai_context should hold. */
+async function publishedVersions() {
+  const rows = await t.sql<{ id: string; version: number }>(
+    "SELECT id::text AS id, version FROM knowledge_base_articles WHERE status = 'published'",
+  );
+  return Object.fromEntries(rows.map((r) => [`kb_article:${r.id}`, r.version]));
+}
+
+describe('nova reindex ai_context', () => {
+  const stamp = Date.now().toString(36);
+  const article = (slug: string, status: 'draft' | 'published' | 'archived') =>
+    t.db.postgres.createArticle({
+      slug: `ctx-${slug}-${stamp}`,
+      title: `Context ${slug}`,
+      summary: `Why ${slug} matters`,
+      content: `All about ${slug}.`,
+      category: 'network',
+      tags: ['vpn'],
+      status,
+      visibility: 'internal',
+      authorId,
+    });
+
+  it('refuses to run without an embedding provider, before creating anything', async () => {
+    await article('no-provider', 'published');
+    const cluster = await bootstrapped();
+    const error = await failure(reindex('ai_context', deps(cluster)));
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID', field: 'EMBEDDING_URL' });
+    expect(error.message).toContain('EMBEDDING_URL');
+    expect(cluster.writes()).toEqual([]);
+    expect(cluster.requests.some((r) => r.method === 'PUT')).toBe(false);
+    expect(searchIndices(cluster, 'nova_ai_context')).toEqual(['nova_ai_context-v1']);
+    expect(await lockIsFree('nova_ai_context')).toBe(true);
+  });
+
+  it('rebuilds nova_ai_context from published articles only, with fresh embeddings, and swaps the alias', async () => {
+    const published = await article('published', 'published');
+    const draft = await article('draft', 'draft');
+    const archived = await article('archived', 'archived');
+    const cluster = await bootstrapped();
+    // What the indexer had written before: stale documents the rebuild must not carry over.
+    cluster.docs.set('nova_ai_context-v1/kb_article:old', { version: 1, source: { title: 'old' } });
+    const provider = new FakeEmbeddings();
+
+    const report = await reindex(
+      'ai_context',
+      { ...deps(cluster), embeddings: provider },
+      { batchSize: 2 },
+    );
+
+    expect(report).toMatchObject({
+      alias: 'nova_ai_context',
+      from: ['nova_ai_context-v1'],
+      to: 'nova_ai_context-v2',
+      rows: await t.count('knowledge_base_articles'),
+    });
+    const expected = await publishedVersions();
+    expect(Object.keys(expected)).toContain(`kb_article:${published.id}`);
+    expect(docVersions(cluster, 'nova_ai_context-v2')).toEqual(expected);
+    expect(docVersions(cluster, 'nova_ai_context')).toEqual(expected);
+    for (const unpublished of [draft, archived]) {
+      expect(cluster.documents('nova_ai_context').has(`kb_article:${unpublished.id}`)).toBe(false);
+    }
+    const doc = cluster.documents('nova_ai_context-v2').get(`kb_article:${published.id}`);
+    const text = `Context published\n\nWhy published matters\n\nAll about published.`;
+    expect(doc?.source).toMatchObject({
+      id: `kb_article:${published.id}`,
+      source_type: 'kb_article',
+      source_id: published.id,
+      title: 'Context published',
+      content: text,
+      visibility: 'internal',
+      category: 'network',
+      tags: ['vpn'],
+    });
+    expect(doc?.source?.embedding).toEqual(vectorOf(text, elastic.embeddingDims));
+    expect(doc?.source?.embedding).toHaveLength(elastic.embeddingDims);
+
+    // Every published article was embedded (the catch-ups embed again what was written lately).
+    const embedded = new Set(provider.calls.flat());
+    const rows = await t.db.postgres.pool.query(
+      `SELECT id::text, slug, title, summary, content, category, tags, status::text,
+              visibility::text, author_id::text, published_at, created_at, updated_at, version
+         FROM knowledge_base_articles`,
+    );
+    for (const row of rows.rows) {
+      expect(embedded.has(contextText(row))).toBe(row.status === 'published');
+    }
+
+    expect(cluster.aliasOf('nova_ai_context')).toEqual({
+      'nova_ai_context-v2': { is_write_index: true },
+    });
+    expect(searchIndices(cluster, 'nova_ai_context')).toEqual(['nova_ai_context-v2']);
+    expect(cluster.indices.get('nova_ai_context-v2')?.mappings).toMatchObject({
+      _meta: { mapping_hash: mappingHash(aiContextMappings(elastic.embeddingDims)) },
+    });
+    expect(cluster.documents('nova_ai_context').has('kb_article:old')).toBe(false);
+    // nova_kb was left alone.
+    expect(searchIndices(cluster, 'nova_kb')).toEqual(['nova_kb-v1']);
+    expect(await lockIsFree('nova_ai_context')).toBe(true);
+  });
+
+  it('an embedding failure during the copy fails the reindex and deletes the new index', async () => {
+    await article('failing', 'published');
+    const cluster = await bootstrapped();
+    const provider = new FakeEmbeddings();
+    // As the real provider fails: an UNAVAILABLE NovaError, reported as this reindex failing.
+    provider.fail = new NovaError('UNAVAILABLE', 'embedding service unavailable');
+
+    const error = await failure(reindex('ai_context', { ...deps(cluster), embeddings: provider }));
+    expect(error.code).toBe('BOOTSTRAP_FAILED');
+    expect(error.message).toContain('embedding articles failed: embedding service unavailable');
+    expect(provider.calls.length).toBeGreaterThan(0);
+    expect(trail(cluster)[0]).toBe('PUT /nova_ai_context-v2');
+    expect(trail(cluster).at(-1)).toBe('DELETE /nova_ai_context-v2');
+    expect(cluster.indices.has('nova_ai_context-v2')).toBe(false);
+    expect(cluster.requests.some((r) => r.path === '/_aliases')).toBe(false);
+    expect(searchIndices(cluster, 'nova_ai_context')).toEqual(['nova_ai_context-v1']);
+    expect(cluster.aliasOf('nova_ai_context')).toEqual({
+      'nova_ai_context-v1': { is_write_index: true },
+    });
+    expect(await lockIsFree('nova_ai_context')).toBe(true);
+
+    // Once the provider answers, the same reindex goes through.
+    provider.fail = undefined;
+    const report = await reindex('ai_context', { ...deps(cluster), embeddings: provider });
+    expect(report.to).toBe('nova_ai_context-v2');
+    expect(docVersions(cluster, 'nova_ai_context')).toEqual(await publishedVersions());
   });
 });

@@ -8,6 +8,8 @@
  * The data path runs on the test PostgreSQL: writes through novaDb, the outbox indexer,
  * searches as an agent, a requester and an anonymous reader, deletes and a reindex with its
  * alias swap. Documents carry a per-run token, so earlier runs' data does not interfere.
+ * Semantic and hybrid search run on vectors from a local OpenAI-compatible server
+ * (test/support/embedding-server.ts: hashed bags of words, real HTTP, real kNN).
  *
  * Without ELASTIC_URL every test here is reported as skipped, with the reason in its name and
  * on stderr; it never passes silently.
@@ -22,6 +24,7 @@ import { OutboxStore } from '../../src/lib/db/elastic/outbox-store.js';
 import { ElasticStore } from '../../src/lib/db/elastic.js';
 import { ANONYMOUS, createNovaDb } from '../../src/lib/db/index.js';
 import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
+import { startEmbeddingServer } from '../support/embedding-server.js';
 
 const url = process.env.ELASTIC_URL;
 const SKIP_REASON = 'ELASTIC_URL is not set';
@@ -196,6 +199,98 @@ describe.skipIf(!url)(
         expect(again.items.map((h) => h.document.priority)).toEqual(['low']);
       } finally {
         await db.close();
+      }
+    });
+
+    it('semantic and hybrid search: the indexer embeds published articles, kNN honours visibility, reindex ai_context rebuilds', async () => {
+      const elastic = config().elastic;
+      if (!elastic || !t) throw new Error('ELASTIC_URL');
+      const es = client as NonNullable<typeof client>;
+      const provider = await startEmbeddingServer(elastic.embeddingDims);
+      const db = createNovaDb({
+        ...testConfig(t.url),
+        elastic,
+        embeddings: {
+          url: provider.url,
+          model: 'hashed-words',
+          apiKey: undefined,
+          dims: elastic.embeddingDims,
+          timeoutMs: 5000,
+        },
+      });
+      try {
+        const token = `zs${crypto.randomUUID().slice(0, 8)}`;
+        const author = await db.createUser({
+          email: uniqueEmail('author'),
+          firstName: 'A',
+          lastName: 'Live',
+        });
+        await db.postgres.assignRole(author.id, 'agent');
+        const agent = await db.viewer(author.id);
+        const article = (title: string, content: string, visibility: 'public' | 'internal') =>
+          db.postgres.createArticle({
+            slug: `${title.toLowerCase().replaceAll(' ', '-')}-${token}`,
+            title: `${title} ${token}`,
+            content,
+            category: 'documentation',
+            visibility,
+            status: 'published',
+            authorId: author.id,
+          });
+        const mail = await article(
+          'Mailbox quota',
+          'When the mailbox is full, archive old mail to free quota.',
+          'public',
+        );
+        const runbook = await article(
+          'Mail relay runbook',
+          'Restart the relay when the mailbox queue is full.',
+          'internal',
+        );
+        await article('Printer toner', 'Replace the toner cartridge in the printer.', 'public');
+
+        const drained = await db.indexer.drain();
+        expect(drained).toMatchObject({ retried: 0, parked: 0 });
+        expect(drained.embedded).toBe(3);
+        await es.indices.refresh({ index: 'nova_ai_context,nova_kb' });
+
+        const query = `mailbox full ${token}`;
+        const anonymous = await db.semanticSearch(query, { viewer: ANONYMOUS, size: 5 });
+        expect(anonymous.items[0]?.id).toBe(mail.id);
+        expect(anonymous.items.map((h) => h.id)).not.toContain(runbook.id);
+        const staff = await db.semanticSearch(query, { viewer: agent, size: 5 });
+        expect(
+          staff.items
+            .slice(0, 2)
+            .map((h) => h.id)
+            .sort(),
+        ).toEqual([mail.id, runbook.id].sort());
+        const hybrid = await db.hybridSearch(query, {}, { viewer: agent, size: 5 });
+        expect(hybrid.items[0]?.ranks).toMatchObject({ lexical: 1, semantic: 1 });
+
+        // Unpublished: gone from nova_ai_context at the next drain.
+        await db.postgres.updateArticle(mail.id, { status: 'archived' });
+        await db.indexer.drain();
+        await es.indices.refresh({ index: 'nova_ai_context' });
+        const afterArchive = await db.semanticSearch(query, { viewer: ANONYMOUS, size: 5 });
+        expect(afterArchive.items.map((h) => h.id)).not.toContain(mail.id);
+
+        const before = Object.keys(await es.indices.getAlias({ name: 'nova_ai_context' }));
+        const report = await reindex('ai_context', {
+          client: es,
+          pool: db.postgres.pool,
+          config: elastic,
+          embeddings: db.embeddings,
+        });
+        expect(Object.keys(await es.indices.getAlias({ name: 'nova_ai_context' }))).toEqual([
+          report.to,
+        ]);
+        expect(report.from).toEqual(before);
+        const rebuilt = await db.semanticSearch(query, { viewer: agent, size: 5 });
+        expect(rebuilt.items[0]?.id).toBe(runbook.id);
+      } finally {
+        await db.close();
+        await provider.close();
       }
     });
 

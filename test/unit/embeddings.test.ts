@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type EmbeddingsConfig, loadConfig } from '../../src/config.js';
 import { OpenAiCompatibleEmbeddings } from '../../src/lib/embeddings.js';
 import type { NovaError } from '../../src/lib/errors.js';
+import { startEmbeddingServer } from '../support/embedding-server.js';
 import { expectNovaError, novaFailure as failure } from '../support/nova-error.js';
 
 const API_KEY = 'sk-test-3f9a1c7e5b2d4086';
@@ -467,5 +468,34 @@ describe('embeddings configuration', () => {
       { code: 'CONFIG_INVALID', field: 'EMBEDDING_TIMEOUT_MS' },
     );
     expect(timeout.message).not.toContain('soon-ish');
+  });
+});
+
+describe('the live suite embedding server (test/support/embedding-server.ts)', () => {
+  it('answers the provider with unit vectors that put texts sharing words nearest', async () => {
+    const server = await startEmbeddingServer(64);
+    try {
+      const embeddings = new OpenAiCompatibleEmbeddings({
+        url: server.url,
+        model: 'hashed-words',
+        apiKey: undefined,
+        dims: 64,
+        timeoutMs: 5000,
+      });
+      const [query, mail, printer, empty] = await embeddings.embed([
+        'mailbox full',
+        'When the mailbox is full, archive old mail',
+        'Replace the toner cartridge',
+        '',
+      ]);
+      const dot = (a?: number[], b?: number[]) =>
+        (a ?? []).reduce((sum, v, i) => sum + v * ((b ?? [])[i] ?? 0), 0);
+      expect(dot(query, query)).toBeCloseTo(1, 6);
+      expect(dot(empty, empty)).toBeCloseTo(1, 6);
+      expect(dot(query, mail)).toBeGreaterThan(dot(query, printer) + 0.3);
+      expect(server.requests()).toBe(1);
+    } finally {
+      await server.close();
+    }
   });
 });

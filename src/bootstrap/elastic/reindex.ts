@@ -328,13 +328,12 @@ async function write(
 ): Promise<void> {
   const actions = await projectRows(into.target, into.index, present, gone, into.embeddings).catch(
     (error: unknown) => {
-      if (error instanceof NovaError) throw error;
+      // A configuration error names its variable; anything else fails this reindex.
+      if (error instanceof NovaError && error.code === 'CONFIG_INVALID') throw error;
       throw new NovaError(
         'BOOTSTRAP_FAILED',
         `embedding articles failed: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     },
   );

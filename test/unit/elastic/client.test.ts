@@ -1,7 +1,10 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { errors } from '@elastic/elasticsearch';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import {
+  createElasticClient,
   describeElasticError,
   elasticClientOptions,
   isTransientElasticError,
@@ -130,5 +133,37 @@ describe('retries', () => {
     ).catch((e: unknown) => e);
     expect(calls).toBe(3);
     expect(describeElasticError(error)).toBe('503 x: because');
+  });
+});
+
+describe('timeouts, through the real client and transport', () => {
+  it('gives up on a node that never answers after requestTimeout, retrying each attempt', async () => {
+    let received = 0;
+    const server = createServer(() => {
+      received++; // accepted, never answered
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const config = elastic({
+      ELASTIC_URL: `http://127.0.0.1:${port}`,
+      ELASTIC_REQUEST_TIMEOUT_MS: '200',
+      ELASTIC_MAX_RETRIES: '1',
+    });
+    const client = createElasticClient(config);
+    const started = performance.now();
+    try {
+      const error = await withElasticRetry(
+        config,
+        () => client.cluster.health(),
+        async () => {},
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(errors.TimeoutError);
+      expect(received).toBe(2);
+      expect(performance.now() - started).toBeLessThan(5000);
+    } finally {
+      await client.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -46,6 +46,20 @@ export const deleteAction = (
 });
 
 /**
+ * Documents are serialized once: measured here, and handed to the client as the JSON line
+ * itself (its NDJSON serializer passes strings through).
+ */
+const serialized = new WeakMap<object, string>();
+function json(doc: object): string {
+  let line = serialized.get(doc);
+  if (line === undefined) {
+    line = JSON.stringify(doc);
+    serialized.set(doc, line);
+  }
+  return line;
+}
+
+/**
  * Consecutive groups of actions of at most `maxBytes` each (articles can be 200 kB, an
  * embedding 30 kB); an action larger than the limit goes alone.
  */
@@ -54,7 +68,7 @@ export function bulkChunks(actions: readonly BulkAction[], maxBytes = MAX_BULK_B
   let chunk: BulkAction[] = [];
   let bytes = 0;
   for (const action of actions) {
-    const size = ACTION_LINE_BYTES + (action.doc ? JSON.stringify(action.doc).length : 0);
+    const size = ACTION_LINE_BYTES + (action.doc ? json(action.doc).length : 0);
     if (chunk.length > 0 && bytes + size > maxBytes) {
       chunks.push(chunk);
       chunk = [];
@@ -69,7 +83,7 @@ export function bulkChunks(actions: readonly BulkAction[], maxBytes = MAX_BULK_B
 
 /** The request body of a chunk: each operation, followed by its document for an index. */
 export const bulkOperations = (chunk: readonly BulkAction[]): estypes.BulkRequest['operations'] =>
-  chunk.flatMap((action) => (action.doc ? [action.op, action.doc] : [action.op]));
+  chunk.flatMap((action) => (action.doc ? [action.op, json(action.doc)] : [action.op]));
 
 /** Statuses of an item worth sending again: the cluster under load, not the document. */
 const TRANSIENT = new Set([429, 502, 503, 504]);

@@ -28,7 +28,7 @@ import {
   MAX_BULK_BYTES,
 } from './bulk.js';
 import { describeElasticError } from './client.js';
-import type { SearchEntityType } from './documents.js';
+import type { ArticleRow, SearchEntityType } from './documents.js';
 import { SEARCH_INDICES, type SearchIndexKey } from './index-specs.js';
 import type { OutboxRow, OutboxStore } from './outbox-store.js';
 import { INDEX_ENTITY, projectRows, type SearchRow } from './projections.js';
@@ -86,6 +86,8 @@ interface Entity {
   latest: OutboxRow;
   /** The lexical document was already newer (409). */
   stale?: boolean;
+  /** Its nova_ai_context document was written (counted once the entity is done). */
+  embedded?: boolean;
   /** Why the entity goes back to the outbox; `counts` when the cluster refused a document. */
   failure?: { reason: string; counts: boolean };
 }
@@ -146,11 +148,15 @@ export class Indexer {
    * After a failed round (PostgreSQL unreachable, rows put back) the wait doubles, up to
    * 30 s, so an outage is not polled in a tight loop.
    */
-  async run(signal: AbortSignal, { idleMs = 1000 }: { idleMs?: number } = {}): Promise<void> {
+  async run(
+    signal: AbortSignal,
+    { idleMs = 1000, onDrain }: { idleMs?: number; onDrain?: (result: DrainResult) => void } = {},
+  ): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
       try {
         const result = await this.drain();
+        if (result.claimed > 0) onDrain?.(result);
         failures = result.retried > 0 ? failures + 1 : 0;
       } catch (error) {
         this.#lastError = { message: (error as Error).message, at: new Date().toISOString() };
@@ -192,7 +198,7 @@ export class Indexer {
         const { entity, lexical } = part[i] as Sent;
         const outcome = itemOutcome(item);
         if (outcome.kind === 'stale' && lexical) entity.stale = true;
-        if (outcome.kind === 'done' && !lexical && !outcome.delete) result.embedded++;
+        if (outcome.kind === 'done' && !lexical && !outcome.delete) entity.embedded = true;
         if (outcome.kind === 'transient' || outcome.kind === 'refused') {
           this.#lastError = { message: outcome.reason, at: new Date().toISOString() };
           if (!entity.failure?.counts) {
@@ -229,15 +235,24 @@ export class Indexer {
       const gone = mine
         .filter((e) => e.latest.operation === 'delete')
         .map((e) => ({ id: e.latest.entity_id, version: e.latest.entity_version }));
+      const alias = SEARCH_INDICES[key];
       let actions: BulkAction[];
       try {
-        const alias = SEARCH_INDICES[key];
         actions = await projectRows(key, alias, [...rows.values()], gone, this.#embeddings);
       } catch (error) {
+        // Only the embeddings can fail: published articles wait for the provider, while
+        // drafts and deleted articles (no embedding needed) still leave nova_ai_context.
         const reason = `embedding provider: ${(error as Error).message}`;
         this.#lastError = { message: reason, at: new Date().toISOString() };
-        for (const entity of mine) entity.failure ??= { reason, counts: false };
-        continue;
+        const waiting = [...rows.values()].filter(
+          (row) => (row as ArticleRow).status === 'published',
+        );
+        for (const row of waiting) {
+          const entity = entities.get(`${type}:${row.id}`) as Entity;
+          entity.failure ??= { reason, counts: false };
+        }
+        const rest = [...rows.values()].filter((row) => !waiting.includes(row));
+        actions = await projectRows(key, alias, rest, gone, this.#embeddings);
       }
       for (const action of actions) {
         const entity = entities.get(`${type}:${action.source}`) as Entity;
@@ -266,6 +281,7 @@ export class Indexer {
         continue;
       }
       done.push(...ids);
+      if (entity.embedded) result.embedded++;
       if (entity.stale) result.skipped += ids.length;
       else if (entity.latest.operation === 'delete') result.deleted += ids.length;
       else result.indexed += ids.length;
