@@ -6,6 +6,27 @@ import { freePort } from '../src/bootstrap/postgres/embedded.js';
 import { CLI, cleanEnv, run, TSX } from './support/cli.js';
 import { createEmptyDatabase } from './support/database.js';
 
+/**
+ * A bootstrapped database whose search outbox holds one delete, the environment pointing the
+ * indexer at it and at a closed port for Elasticsearch, and a connection to look at the row.
+ */
+async function outboxWithOneRow() {
+  const url = await createEmptyDatabase();
+  await run(['bootstrap', 'postgres'], { DATABASE_URL: url });
+  const env = {
+    DATABASE_URL: url,
+    ELASTIC_URL: `http://127.0.0.1:${await freePort()}`,
+    ELASTIC_MAX_RETRIES: '0',
+  };
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(
+    `INSERT INTO search_outbox (entity_type, entity_id, operation, entity_version)
+     VALUES ('ticket', gen_random_uuid(), 'delete', 2)`,
+  );
+  return { env, client };
+}
+
 describe('nova CLI with MongoDB and Elasticsearch', () => {
   it('bootstrap mongo needs MONGO_URL and says so', async () => {
     const result = await run(['bootstrap', 'mongo']);
@@ -51,21 +72,8 @@ describe('nova CLI with MongoDB and Elasticsearch', () => {
   });
 
   it('indexer --once keeps the outbox when the cluster is not there, and says why', async () => {
-    const url = await createEmptyDatabase();
-    await run(['bootstrap', 'postgres'], { DATABASE_URL: url });
-    const port = await freePort();
-    const env = {
-      DATABASE_URL: url,
-      ELASTIC_URL: `http://127.0.0.1:${port}`,
-      ELASTIC_MAX_RETRIES: '0',
-    };
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
+    const { env, client } = await outboxWithOneRow();
     try {
-      await client.query(
-        `INSERT INTO search_outbox (entity_type, entity_id, operation, entity_version)
-         VALUES ('ticket', gen_random_uuid(), 'delete', 2)`,
-      );
       const result = await run(['indexer', '--once', '--json'], env);
       expect(result.code).toBe(1);
       const report = JSON.parse(result.stdout);
@@ -79,23 +87,10 @@ describe('nova CLI with MongoDB and Elasticsearch', () => {
   });
 
   it('indexer without --once runs until SIGTERM, keeps rows through an outage, and exits 0', async () => {
-    const url = await createEmptyDatabase();
-    await run(['bootstrap', 'postgres'], { DATABASE_URL: url });
-    const port = await freePort();
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
+    const { env, client } = await outboxWithOneRow();
     try {
-      await client.query(
-        `INSERT INTO search_outbox (entity_type, entity_id, operation, entity_version)
-         VALUES ('kb_article', gen_random_uuid(), 'delete', 3)`,
-      );
       const child = spawn(process.execPath, ['--import', TSX, CLI, 'indexer'], {
-        env: {
-          ...cleanEnv(),
-          DATABASE_URL: url,
-          ELASTIC_URL: `http://127.0.0.1:${port}`,
-          ELASTIC_MAX_RETRIES: '0',
-        },
+        env: { ...cleanEnv(), ...env },
       });
       let stdout = '';
       child.stdout.on('data', (chunk: Buffer) => {

@@ -431,14 +431,10 @@ describe('outbox indexer: nova_ai_context', () => {
     const provider = new FakeEmbeddings();
     const { cluster, indexer } = await fresh({ embeddings: provider, maxBulkBytes: 1 });
     const published = await article('kb-fails');
-    const route = { method: 'POST', path: '/_bulk' } as const;
-    const normal = cluster.mock.get(route);
-    if (!normal) throw new Error('no _bulk route');
-    cluster.mock.clear(route);
-    cluster.mock.add(route, (params) =>
+    cluster.interceptBulk((params, next) =>
       JSON.stringify(params.body).includes('"_index":"nova_kb"')
         ? esError(503, 'unavailable_shards_exception')
-        : normal(params),
+        : next(params),
     );
     expect(await indexer.drain()).toMatchObject({ claimed: 1, retried: 1, embedded: 0 });
     expect(cluster.documents('nova_ai_context').has(`kb_article:${published.id}`)).toBe(true);
@@ -493,15 +489,11 @@ describe('outbox indexer: nova_ai_context', () => {
   it('a request that fails as a whole releases only the entities of its chunk', async () => {
     const { cluster, indexer } = await fresh({ maxBulkBytes: 1, maxAttempts: 1 });
     const created = [await ticket('Chunk 0'), await ticket('Chunk 1'), await ticket('Chunk 2')];
-    const route = { method: 'POST', path: '/_bulk' } as const;
-    const normal = cluster.mock.get(route);
-    if (!normal) throw new Error('no _bulk route');
-    cluster.mock.clear(route);
     let calls = 0;
     let refusedBody: unknown;
-    cluster.mock.add(route, (params) => {
+    cluster.interceptBulk((params, next) => {
       calls++;
-      if (calls !== 2) return normal(params);
+      if (calls !== 2) return next(params);
       refusedBody = params.body;
       return esError(503, 'unavailable_shards_exception', 'no shard available');
     });
@@ -544,14 +536,10 @@ describe('outbox indexer: nova_ai_context', () => {
     const provider = new FakeEmbeddings();
     const { cluster, indexer } = await fresh({ embeddings: provider, maxBulkBytes: 1 });
     const published = await article('half');
-    const route = { method: 'POST', path: '/_bulk' } as const;
-    const normal = cluster.mock.get(route);
-    if (!normal) throw new Error('no _bulk route');
-    cluster.mock.clear(route);
-    cluster.mock.add(route, (params) =>
+    const restore = cluster.interceptBulk((params, next) =>
       JSON.stringify(params.body).includes('nova_ai_context')
         ? esError(503, 'unavailable_shards_exception')
-        : normal(params),
+        : next(params),
     );
     expect(await indexer.drain()).toMatchObject({ claimed: 1, retried: 1, embedded: 0 });
     expect(cluster.documents('nova_kb').has(published.id)).toBe(true);
@@ -559,8 +547,7 @@ describe('outbox indexer: nova_ai_context', () => {
       expect.objectContaining({ attempts: 0, last_error: expect.stringContaining('503') }),
     ]);
 
-    cluster.mock.clear(route);
-    cluster.mock.add(route, normal);
+    restore();
     await sleep(100);
     expect(await indexer.drain()).toMatchObject({ claimed: 1, indexed: 1, embedded: 1 });
     expect(cluster.documents('nova_ai_context').has(`kb_article:${published.id}`)).toBe(true);

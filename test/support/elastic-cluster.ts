@@ -9,7 +9,7 @@
  * /_index_template/:name are never taken for /:index, nor /:index/_settings for /:index.
  */
 import { Client, errors } from '@elastic/elasticsearch';
-import MockModule, { type MockPattern } from '@elastic/elasticsearch-mock';
+import MockModule, { type MockPattern, type ResolverFn } from '@elastic/elasticsearch-mock';
 
 // A CommonJS module whose typings declare a default export: at run time the import is the
 // class itself.
@@ -340,6 +340,22 @@ export class FakeCluster {
     this.indices.clear();
     for (const [name, state] of next) this.indices.set(name, state);
     return { acknowledged: true };
+  }
+
+  /**
+   * Answers `_bulk` with `answer` (a whole request failing, say), which may hand a request on
+   * to the normal route with `next`. Returns the function that puts the normal route back.
+   */
+  interceptBulk(answer: (params: MockPattern, next: ResolverFn) => ReturnType<ResolverFn>) {
+    const route = { method: 'POST', path: '/_bulk' } as const;
+    const normal = this.mock.get(route);
+    if (!normal) throw new Error('no _bulk route');
+    this.mock.clear(route);
+    this.mock.add(route, (params: MockPattern) => answer(params, normal));
+    return () => {
+      this.mock.clear(route);
+      this.mock.add(route, normal);
+    };
   }
 
   /** _bulk with external_gte versioning, as Elasticsearch applies it item by item. */
