@@ -137,6 +137,19 @@ describe('nova CLI with MongoDB and Elasticsearch', () => {
     );
   });
 
+  it('reindex ai_context without an embedding provider refuses before touching the cluster', async () => {
+    const { env, client } = await outboxWithOneRow();
+    try {
+      const result = await run(['reindex', 'ai_context'], env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        /^nova: error CONFIG_INVALID: reindex ai_context embeds every published article: set EMBEDDING_URL.*\(field: EMBEDDING_URL\)/,
+      );
+    } finally {
+      await client.end();
+    }
+  });
+
   it('bootstrap all runs PostgreSQL and reports MongoDB as skipped when not configured', async () => {
     const url = await createEmptyDatabase();
     const result = await run(['bootstrap', 'all', '--json'], { DATABASE_URL: url });

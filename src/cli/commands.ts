@@ -13,6 +13,7 @@ import type { NovaHealth } from '../lib/db/index.js';
 import { NovaError } from '../lib/errors.js';
 import { openSession } from './database.js';
 import { printJson } from './output.js';
+import { stopSignal } from './signals.js';
 
 const row = (name: string, status: string, latencyMs: number | undefined, detail = '') =>
   `  ${name.padEnd(9)} ${status.padEnd(14)} ${latencyMs === undefined ? '         ' : `${String(latencyMs).padStart(6)} ms`}  ${detail}`.trimEnd();
@@ -112,10 +113,9 @@ export async function runLocal({
       // password); a configured server's credentials are the operator's and stay masked.
       const shown = session.embedded ? session.url : redactUrl(session.url);
       process.stdout.write(`DATABASE_URL=${shown}\nRunning; press Ctrl-C to stop.\n`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      const stop = stopSignal();
+      await stop.stopped;
+      stop.dispose();
     }
     return health.status === 'ok' ? 0 : 1;
   } finally {
@@ -250,18 +250,24 @@ export async function runIndexer({ once, json }: { once: boolean; json: boolean 
     if (json) printJson(result);
     else process.stdout.write(`indexer: ${formatDrain(result)}\n`);
   };
+  // Continuous mode says why rows went back; --once prints the last error with the lag.
+  const printRound = (result: DrainResult) => {
+    const { lastError } = indexer.stats();
+    if (json) printJson({ ...result, lastError: result.retried > 0 ? lastError : null });
+    else {
+      process.stdout.write(
+        `indexer: ${formatDrain(result)}${result.retried > 0 && lastError ? ` (last error: ${lastError.message})` : ''}\n`,
+      );
+    }
+  };
   try {
     if (!once) {
-      const stop = new AbortController();
-      const onSignal = () => stop.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const stop = stopSignal({ exclusive: true });
       try {
         if (!json) process.stdout.write('indexer: running; Ctrl-C to stop\n');
-        await indexer.run(stop.signal, { onDrain: print });
+        await indexer.run(stop.signal, { onDrain: printRound });
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        stop.dispose();
       }
       return 0;
     }

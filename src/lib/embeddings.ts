@@ -23,6 +23,13 @@ export interface EmbeddingProvider {
 
 /** Most servers cap a request's inputs; larger calls are split. */
 const MAX_INPUTS = 256;
+/**
+ * And its tokens (OpenAI: 300,000 per request): 200,000 characters stay under that even for
+ * scripts that spend a token per character.
+ */
+const MAX_REQUEST_CHARS = 200_000;
+/** Statuses that refuse the input itself (too long, malformed), not the caller or server. */
+const REFUSED = new Set([400, 413, 422]);
 /** A status worth another attempt: rate limited or a server having a moment. */
 const RETRY = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -33,13 +40,15 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingProvider {
   readonly dims: number;
   readonly #config: EmbeddingsConfig;
   readonly #fetch: typeof fetch;
-  /** The URL as messages show it: credentials in it are masked. */
+  /** The URL as messages show it: no credentials, no query string. */
   readonly #shownUrl: string;
   readonly #endpoint: string;
 
   constructor(config: EmbeddingsConfig, fetchImpl: typeof fetch = fetch) {
     this.#config = config;
-    this.#shownUrl = redactUrlCredentials(config.url);
+    // Credentials masked, query string dropped (some providers take ?key=...).
+    const shown = new URL(redactUrlCredentials(config.url));
+    this.#shownUrl = `${shown.origin}${shown.pathname}`;
     // {base}/embeddings, keeping a query string such as Azure's ?api-version=.
     const endpoint = new URL(config.url);
     endpoint.pathname = `${endpoint.pathname.replace(/\/+$/, '')}/embeddings`;
@@ -51,9 +60,21 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingProvider {
 
   async embed(texts: readonly string[]): Promise<number[][]> {
     const vectors: number[][] = [];
-    for (let i = 0; i < texts.length; i += MAX_INPUTS) {
-      vectors.push(...(await this.#request(texts.slice(i, i + MAX_INPUTS))));
+    let batch: string[] = [];
+    let chars = 0;
+    for (const text of texts) {
+      if (
+        batch.length > 0 &&
+        (batch.length === MAX_INPUTS || chars + text.length > MAX_REQUEST_CHARS)
+      ) {
+        vectors.push(...(await this.#request(batch)));
+        batch = [];
+        chars = 0;
+      }
+      batch.push(text);
+      chars += text.length;
     }
+    if (batch.length > 0) vectors.push(...(await this.#request(batch)));
     return vectors;
   }
 
@@ -143,6 +164,14 @@ export class OpenAiCompatibleEmbeddings implements EmbeddingProvider {
     if (!response.ok) {
       // The body may echo the request; the key is never in it, but keep the message short.
       const detail = (await response.text().catch(() => '')).slice(0, 300);
+      if (REFUSED.has(response.status)) {
+        // This input, not the provider: too long, malformed. Other inputs may well pass.
+        throw new NovaError(
+          'VALIDATION_FAILED',
+          `embedding provider ${this.#shownUrl} refused the input (HTTP ${response.status}): ${detail}`.trim(),
+          { field: 'input' },
+        );
+      }
       throw new Error(`HTTP ${response.status} ${detail}`.trim());
     }
     return response.json();

@@ -13,7 +13,11 @@ export function parseInput<S extends z.ZodType>(
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const path = issue?.path.map(String).join('.') ?? '';
+  // An unknown key is reported on its object: name the key itself.
+  const unknownKey = issue?.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+  const path = [...(issue?.path ?? []), ...(unknownKey === undefined ? [] : [unknownKey])]
+    .map(String)
+    .join('.');
   const field = [prefix, path].filter(Boolean).join('.') || undefined;
   const message = `${field ?? 'input'}: ${issue?.message ?? 'invalid'}`;
   return failValidation(message, field);

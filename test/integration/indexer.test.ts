@@ -2,14 +2,34 @@
  * The outbox indexer on real PostgreSQL: writes through novaDb fill the outbox, the indexer
  * drains it into Elastic's client mock holding a scripted cluster (external versioning
  * applied item by item, as Elasticsearch does). Covers re-delivery after a crash, deletes,
- * stale versions, partial bulk failures, parking and outages.
+ * stale versions, partial bulk failures, parking and outages; embedding provider outages and
+ * refusals, rows changed while embedding, drain's abort signal and the run loop's backoff.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { Indexer } from '../../src/lib/db/elastic/indexer.js';
+import type { TimerOptions } from 'node:timers';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { type DrainResult, Indexer } from '../../src/lib/db/elastic/indexer.js';
 import { OutboxStore } from '../../src/lib/db/elastic/outbox-store.js';
-import type { EmbeddingProvider } from '../../src/lib/embeddings.js';
+import { NovaError } from '../../src/lib/errors.js';
 import { uniqueEmail, useTestDatabase } from '../support/database.js';
 import { esError, FakeCluster } from '../support/elastic-cluster.js';
+import { FakeEmbeddings } from '../support/fake-embeddings.js';
+
+/**
+ * The waits Indexer.run asks for between rounds (its only use of node:timers/promises),
+ * recorded on their way to the real timer: the run loop's backoff is checked by what it asks
+ * for, not by how long a loaded machine took.
+ */
+const waits = vi.hoisted(() => [] as number[]);
+vi.mock('node:timers/promises', async (importOriginal) => {
+  const original = await importOriginal<typeof import('node:timers/promises')>();
+  return {
+    ...original,
+    setTimeout: <T>(ms?: number, value?: T, options?: TimerOptions) => {
+      waits.push(ms ?? 0);
+      return original.setTimeout(ms, value, options);
+    },
+  };
+});
 
 const t = await useTestDatabase();
 let requesterId: string;
@@ -230,20 +250,7 @@ describe('outbox indexer', () => {
   });
 });
 
-/** An embedding provider that records what it embeds, and can be taken down. */
-class FakeEmbeddings implements EmbeddingProvider {
-  readonly model = 'fake-model';
-  readonly dims = 3;
-  readonly calls: string[][] = [];
-  down = false;
-
-  async embed(texts: readonly string[]): Promise<number[][]> {
-    this.calls.push([...texts]);
-    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:11434');
-    return texts.map((text) => vectorOf(text));
-  }
-}
-const vectorOf = (text: string) => [text.length, text.charCodeAt(0), 0.5];
+const vectorOf = (text: string) => FakeEmbeddings.vector(text);
 
 const article = (
   name: string,
@@ -364,8 +371,8 @@ describe('outbox indexer: nova_ai_context', () => {
   });
 
   it('a provider outage holds back only the embeddings: nova_kb is written, rows wait unparked', async () => {
-    const provider = new FakeEmbeddings();
-    provider.down = true;
+    // Down as the real provider reports it: NovaError UNAVAILABLE.
+    const provider = new FakeEmbeddings({ down: true });
     const { cluster, indexer } = await fresh({ embeddings: provider, maxAttempts: 1 });
     const waiting = await article('outage');
     const other = await ticket('Not held up');
@@ -382,16 +389,11 @@ describe('outbox indexer: nova_ai_context', () => {
       status: 'published',
     });
     expect(cluster.documents('nova_ai_context').size).toBe(0);
-    expect(
-      bulkBodies(cluster)
-        .flat()
-        .some((op) => 'nova_ai_context' in op),
-    ).toBe(false);
     expect(JSON.stringify(bulkBodies(cluster))).not.toContain('nova_ai_context');
     const rows = await outboxRows();
     expect(rows).toEqual([expect.objectContaining({ attempts: 0, parked_at: null })]);
-    expect(rows[0]?.last_error).toMatch(/^embedding provider: .*ECONNREFUSED/);
-    expect(indexer.stats().lastError?.message).toMatch(/^embedding provider:/);
+    expect(rows[0]?.last_error).toMatch(/^embedding provider .*ECONNREFUSED/);
+    expect(indexer.stats().lastError?.message).toMatch(/^embedding provider\b/);
 
     // Still down: however often it comes back, an outage never parks the row.
     await sleep(100);
@@ -425,6 +427,224 @@ describe('outbox indexer: nova_ai_context', () => {
     expect([...context.keys()]).toEqual([]);
     const rows = await t.db.postgres.pool.query('SELECT entity_id::text FROM search_outbox');
     expect(rows.rows).toEqual([{ entity_id: waiting.id }]);
+  });
+
+  it('without a provider, unpublished and deleted articles still leave nova_ai_context', async () => {
+    // nova_ai_context filled by an indexer with a provider...
+    const {
+      cluster,
+      indexer: embedding,
+      store,
+    } = await fresh({ embeddings: new FakeEmbeddings() });
+    const archived = await article('np-archive');
+    const deleted = await article('np-delete');
+    const kept = await article('np-keep');
+    expect(await embedding.drain()).toMatchObject({ claimed: 3, embedded: 3 });
+    expect(cluster.documents('nova_ai_context').size).toBe(3);
+
+    // ...then drained by one without EMBEDDING_URL.
+    const plain = new Indexer(store, cluster.client(), { retryDelayMs: 5 });
+    cluster.requests.splice(0);
+    await t.db.postgres.updateArticle(archived.id, { status: 'archived' }, { expectedVersion: 1 });
+    await t.db.postgres.deleteArticle(deleted.id);
+    await t.db.postgres.updateArticle(kept.id, { title: 'Kept, retitled' }, { expectedVersion: 1 });
+    expect(await plain.drain()).toMatchObject({
+      claimed: 3,
+      indexed: 2,
+      deleted: 1,
+      embedded: 0,
+      retried: 0,
+      parked: 0,
+    });
+
+    const context = cluster.documents('nova_ai_context');
+    expect([...context.keys()]).toEqual([`kb_article:${kept.id}`]);
+    // A published article it cannot embed keeps its document as it was.
+    expect(context.get(`kb_article:${kept.id}`)).toMatchObject({
+      version: 1,
+      source: { title: 'Article np-keep' },
+    });
+    for (const gone of [archived, deleted]) {
+      expect(cluster.docs.get(`nova_ai_context/kb_article:${gone.id}`)).toEqual({
+        version: 2,
+        deleted: true,
+      });
+    }
+    const contextOps = bulkBodies(cluster)
+      .flat()
+      .filter((line) => JSON.stringify(line).includes('"_index":"nova_ai_context"'));
+    expect(contextOps).toEqual(
+      [archived, deleted].map((a) => ({
+        delete: {
+          _index: 'nova_ai_context',
+          _id: `kb_article:${a.id}`,
+          version: 2,
+          version_type: 'external_gte',
+        },
+      })),
+    );
+    expect(cluster.documents('nova_kb').get(kept.id)).toMatchObject({
+      version: 2,
+      source: { title: 'Kept, retitled' },
+    });
+    expect(cluster.documents('nova_kb').has(deleted.id)).toBe(false);
+    expect(await outboxRows()).toEqual([]);
+  });
+
+  it('an outage or a misconfigured provider is not narrowed down: every published article waits, counting nothing', async () => {
+    const provider = new FakeEmbeddings({ down: true });
+    const { cluster, indexer } = await fresh({ embeddings: provider, maxAttempts: 1 });
+    for (const name of ['wait-one', 'wait-two', 'wait-three']) await article(name);
+
+    expect(await indexer.drainBatch()).toMatchObject({ claimed: 3, retried: 3, parked: 0 });
+    expect(provider.calls).toHaveLength(1); // one call for the batch, none one by one
+    expect(cluster.documents('nova_kb').size).toBe(3);
+    const rows = await outboxRows();
+    expect(rows).toEqual(
+      [1, 2, 3].map(() => expect.objectContaining({ attempts: 0, parked_at: null })),
+    );
+    for (const row of rows) expect(row.last_error).toMatch(/^embedding provider .*ECONNREFUSED/);
+
+    // A model answering vectors of the wrong size is a configuration error: the same.
+    provider.down = false;
+    provider.fail = new NovaError('CONFIG_INVALID', 'model returns 768 dimensions', {
+      field: 'ELASTIC_EMBEDDING_DIMS',
+    });
+    await sleep(100);
+    expect(await indexer.drainBatch()).toMatchObject({ claimed: 3, retried: 3, parked: 0 });
+    expect(provider.calls).toHaveLength(2);
+    expect(await outboxRows()).toEqual(
+      [1, 2, 3].map(() =>
+        expect.objectContaining({
+          attempts: 0,
+          parked_at: null,
+          last_error: expect.stringContaining('768'),
+        }),
+      ),
+    );
+  });
+
+  it('an article the provider refuses is narrowed down: the others are embedded, it alone counts attempts and is parked', async () => {
+    const provider = new FakeEmbeddings({ refuse: (text) => text.includes('poison') });
+    const { cluster, indexer } = await fresh({ embeddings: provider, maxAttempts: 2 });
+    const good = [await article('good-one'), await article('good-two')];
+    const poison = await article('poison');
+    const textOf = (name: string) => `Article ${name}\n\nAbout ${name}\n\nHow ${name} works.`;
+    const sorted = (calls: string[][]) => calls.map((call) => call.join('|')).sort();
+
+    expect(await indexer.drainBatch()).toMatchObject({
+      claimed: 3,
+      indexed: 2,
+      embedded: 2,
+      retried: 1,
+      parked: 0,
+    });
+    // The batch in one call, refused; then each article alone.
+    const texts = ['good-one', 'good-two', 'poison'].map(textOf);
+    expect(provider.calls).toHaveLength(4);
+    expect([...(provider.calls[0] ?? [])].sort()).toEqual([...texts].sort());
+    expect(sorted(provider.calls.slice(1))).toEqual([...texts].sort());
+    expect([...cluster.documents('nova_ai_context').keys()].sort()).toEqual(
+      good.map((a) => `kb_article:${a.id}`).sort(),
+    );
+    // The refusal is the embedding's, not the document's: nova_kb has all three.
+    expect(cluster.documents('nova_kb').has(poison.id)).toBe(true);
+    const waiting = await t.sql<{ entity_id: string; attempts: number; last_error: string }>(
+      'SELECT entity_id::text, attempts, last_error, parked_at FROM search_outbox',
+    );
+    expect(waiting).toEqual([
+      expect.objectContaining({ entity_id: poison.id, attempts: 1, parked_at: null }),
+    ]);
+    expect(waiting[0]?.last_error).toMatch(/^embedding provider: HTTP 400/);
+
+    // Alone in its batch it counts its attempt directly, and is parked at maxAttempts.
+    await sleep(100);
+    expect(await indexer.drainBatch()).toMatchObject({
+      claimed: 1,
+      embedded: 0,
+      retried: 0,
+      parked: 1,
+    });
+    expect(provider.calls.slice(4)).toEqual([[textOf('poison')]]);
+    const parked = await t.sql<{ attempts: number; last_error: string; parked_at: Date | null }>(
+      'SELECT attempts, last_error, parked_at FROM search_outbox',
+    );
+    expect(parked).toEqual([expect.objectContaining({ attempts: 2, parked_at: expect.any(Date) })]);
+    expect(parked[0]?.last_error).toMatch(/^embedding provider\b/);
+    expect(await indexer.lag()).toEqual({ lagMs: 0, pending: 0, parked: 1 });
+    expect(indexer.stats()).toMatchObject({
+      embedded: 2,
+      parked: 1,
+      lastError: { message: expect.stringMatching(/^embedding provider: HTTP 400/) },
+    });
+  });
+
+  it('a row changed while its batch was embedded is not sent from the stale read: skipped, then written as it is now', async () => {
+    let racing: { id: string } | undefined;
+    const provider = new FakeEmbeddings({
+      // Before answering the first call: a writer changes the article (version 2).
+      onEmbed: async (_texts, call) => {
+        if (call === 1 && racing) {
+          await t.db.postgres.updateArticle(
+            racing.id,
+            { title: 'Article racing, revised' },
+            { expectedVersion: 1 },
+          );
+        }
+      },
+    });
+    const { cluster, indexer } = await fresh({ embeddings: provider });
+    const steady = await article('steady');
+    racing = await article('racing');
+    const alongside = await ticket('Alongside');
+
+    expect(await indexer.drainBatch()).toMatchObject({
+      claimed: 3,
+      indexed: 2,
+      skipped: 1,
+      embedded: 1,
+      retried: 0,
+      parked: 0,
+    });
+    // Nothing of the stale read went out, to nova_kb or to nova_ai_context.
+    expect(provider.calls).toHaveLength(1);
+    expect(JSON.stringify(bulkBodies(cluster))).not.toContain(racing.id);
+    expect(cluster.docs.has(`nova_kb/${racing.id}`)).toBe(false);
+    expect(cluster.docs.has(`nova_ai_context/kb_article:${racing.id}`)).toBe(false);
+    // The rest of the batch went through.
+    expect(cluster.documents('nova_tickets').has(alongside.id)).toBe(true);
+    expect(cluster.documents('nova_kb').has(steady.id)).toBe(true);
+    expect(cluster.documents('nova_ai_context').has(`kb_article:${steady.id}`)).toBe(true);
+    // What is left is the row of the change, which redoes the article.
+    expect(
+      await t.sql('SELECT entity_id::text, entity_version, attempts FROM search_outbox'),
+    ).toEqual([{ entity_id: racing.id, entity_version: 2, attempts: 0 }]);
+
+    expect(await indexer.drain()).toMatchObject({
+      claimed: 1,
+      indexed: 1,
+      embedded: 1,
+      skipped: 0,
+    });
+    const text = 'Article racing, revised\n\nAbout racing\n\nHow racing works.';
+    expect(cluster.documents('nova_kb').get(racing.id)).toMatchObject({
+      version: 2,
+      source: { title: 'Article racing, revised' },
+    });
+    expect(cluster.documents('nova_ai_context').get(`kb_article:${racing.id}`)).toMatchObject({
+      version: 2,
+      source: { title: 'Article racing, revised', embedding: vectorOf(text) },
+    });
+    // Every operation ever sent for it carried version 2.
+    const racingIds = [racing.id, `kb_article:${racing.id}`];
+    const versions = bulkBodies(cluster)
+      .flat()
+      .flatMap((line) => {
+        const meta = (line as { index?: { _id: string; version: number } }).index;
+        return meta !== undefined && racingIds.includes(meta._id) ? [meta.version] : [];
+      });
+    expect(versions).toEqual([2, 2]);
+    expect(await outboxRows()).toEqual([]);
   });
 
   it('counts no embedding for an article whose nova_kb request failed (it comes back)', async () => {
@@ -477,7 +697,7 @@ describe('outbox indexer: nova_ai_context', () => {
 
     // A limit that holds two ticket actions per request (each counted as 200 + its JSON).
     const ticketBytes = Math.max(
-      ...bodies.slice(0, 4).map(([, doc]) => 200 + JSON.stringify(doc).length),
+      ...bodies.slice(0, 4).map(([, doc]) => 200 + Buffer.byteLength(JSON.stringify(doc))),
     );
     const pair = await fresh({ maxBulkBytes: 2 * ticketBytes + 20 });
     for (let i = 0; i < 5; i++) await ticket(`Split ${i}`);
@@ -555,6 +775,97 @@ describe('outbox indexer: nova_ai_context', () => {
   });
 });
 
+describe('Indexer.drain', () => {
+  it('stops between batches when its signal aborts: later rows stay in the outbox, unclaimed', async () => {
+    const controller = new AbortController();
+    class AbortAfterFirstBatch extends OutboxStore {
+      claims = 0;
+      override claim(limit: number, leaseMs: number, exclude?: string[]) {
+        this.claims++;
+        return super.claim(limit, leaseMs, exclude);
+      }
+      override async acknowledge(ids: string[]) {
+        await super.acknowledge(ids);
+        controller.abort();
+      }
+    }
+    const store = new AbortAfterFirstBatch(t.db.postgres.pool);
+    const { cluster, indexer } = await fresh({ batchSize: 2 }, store);
+    const created = [];
+    for (let i = 0; i < 6; i++) created.push(await ticket(`Batch ${i}`));
+
+    expect(await indexer.drain(controller.signal)).toMatchObject({
+      claimed: 2,
+      indexed: 2,
+      retried: 0,
+    });
+    expect(store.claims).toBe(1);
+    expect([...cluster.documents('nova_tickets').keys()].sort()).toEqual(
+      created
+        .slice(0, 2)
+        .map((c) => c.id)
+        .sort(),
+    );
+    const rows = await t.sql(
+      `SELECT entity_id::text, attempts, available_at <= now() AS available, parked_at
+         FROM search_outbox ORDER BY id`,
+    );
+    expect(rows).toEqual(
+      created
+        .slice(2)
+        .map((c) => ({ entity_id: c.id, attempts: 0, available: true, parked_at: null })),
+    );
+
+    // An aborted signal claims nothing; without one, the rest goes.
+    expect(await indexer.drain(AbortSignal.abort())).toMatchObject({ claimed: 0 });
+    expect(store.claims).toBe(1);
+    expect(await indexer.drain()).toMatchObject({ claimed: 4, indexed: 4 });
+    expect(store.claims).toBe(1 + 3); // two batches, then an empty claim
+    expect(cluster.documents('nova_tickets').size).toBe(6);
+  });
+
+  it('goes on past a batch whose rows were all put back, and claims such a row once per drain', async () => {
+    class Recording extends OutboxStore {
+      readonly claimed: string[][] = [];
+      override async claim(limit: number, leaseMs: number, exclude?: string[]) {
+        const rows = await super.claim(limit, leaseMs, exclude);
+        this.claimed.push(rows.map((r) => r.entity_id));
+        return rows;
+      }
+    }
+    const store = new Recording(t.db.postgres.pool);
+    // No retry delay: a row put back is available again at once, so only the drain itself
+    // keeps it from being claimed over and over.
+    const { cluster, indexer } = await fresh({ batchSize: 1, retryDelayMs: 0 }, store);
+    const refused = await ticket('Refused first');
+    const good = await ticket('Good second');
+    cluster.itemFailure = (_action, id) =>
+      id === refused.id ? { status: 400, type: 'mapper_parsing_exception' } : undefined;
+
+    expect(await indexer.drain()).toMatchObject({
+      claimed: 2,
+      indexed: 1,
+      retried: 1,
+      parked: 0,
+    });
+    expect(store.claimed).toEqual([[refused.id], [good.id], []]);
+    expect(cluster.documents('nova_tickets').has(good.id)).toBe(true);
+    expect(cluster.documents('nova_tickets').has(refused.id)).toBe(false);
+    expect(await outboxRows()).toEqual([
+      expect.objectContaining({
+        attempts: 1,
+        parked_at: null,
+        last_error: expect.stringContaining('mapper_parsing_exception'),
+      }),
+    ]);
+
+    // The next drain tries it again, once.
+    expect(await indexer.drain()).toMatchObject({ claimed: 1, retried: 1 });
+    expect(store.claimed.slice(3)).toEqual([[refused.id], []]);
+    expect(await outboxRows()).toEqual([expect.objectContaining({ attempts: 2, parked_at: null })]);
+  });
+});
+
 /** Polls `check` until it holds or `ms` pass. */
 async function eventually(check: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -595,9 +906,9 @@ describe('Indexer.run', () => {
   it('does not start when the signal has already aborted', async () => {
     class Counting extends OutboxStore {
       claims = 0;
-      override claim(limit: number, leaseMs: number) {
+      override claim(limit: number, leaseMs: number, exclude?: string[]) {
         this.claims++;
-        return super.claim(limit, leaseMs);
+        return super.claim(limit, leaseMs, exclude);
       }
     }
     const store = new Counting(t.db.postgres.pool);
@@ -613,12 +924,12 @@ describe('Indexer.run', () => {
   it('records a PostgreSQL failure, waits longer, and keeps going', async () => {
     class FailsOnce extends OutboxStore {
       readonly claimedAt: number[] = [];
-      override async claim(limit: number, leaseMs: number) {
+      override async claim(limit: number, leaseMs: number, exclude?: string[]) {
         this.claimedAt.push(performance.now());
         if (this.claimedAt.length === 1) {
           throw new Error('Connection terminated unexpectedly');
         }
-        return super.claim(limit, leaseMs);
+        return super.claim(limit, leaseMs, exclude);
       }
     }
     const store = new FailsOnce(t.db.postgres.pool);
@@ -642,5 +953,48 @@ describe('Indexer.run', () => {
     const [failed, retried, , idle] = store.claimedAt as [number, number, number, number];
     expect(retried - failed).toBeGreaterThanOrEqual(35);
     expect(idle - retried).toBeGreaterThanOrEqual(15);
+  });
+
+  it('waits idleMs after a round that settled anything; only rounds that settled nothing double it', async () => {
+    class NewTicketEachRound extends OutboxStore {
+      rounds = 0;
+      override async claim(limit: number, leaseMs: number, exclude: string[] = []) {
+        // A round's first claim (nothing put back yet): the first three find a new ticket.
+        if (exclude.length === 0 && ++this.rounds <= 3) await ticket(`Round ${this.rounds}`);
+        return super.claim(limit, leaseMs, exclude);
+      }
+    }
+    const store = new NewTicketEachRound(t.db.postgres.pool);
+    // The stuck row is put back at once (no retry delay) and never parked (429 counts none).
+    const { cluster, indexer } = await fresh({ retryDelayMs: 0 }, store);
+    const stuck = await ticket('Always busy');
+    cluster.itemFailure = (_action, id) =>
+      id === stuck.id ? { status: 429, type: 'es_rejected_execution_exception' } : undefined;
+    const rounds: DrainResult[] = [];
+    waits.splice(0);
+    const controller = new AbortController();
+    const running = indexer.run(controller.signal, {
+      idleMs: 10,
+      onDrain: (result) => rounds.push(result),
+    });
+    try {
+      await eventually(() => waits.length >= 6);
+    } finally {
+      controller.abort();
+    }
+    expect(await settledWithin(running, 500)).toBe('resolved');
+
+    // Rounds 1-3: the stuck row put back, a new ticket indexed. Then the stuck row alone.
+    expect(rounds.slice(0, 6).map((r) => [r.claimed, r.indexed, r.retried])).toEqual([
+      [2, 1, 1],
+      [2, 1, 1],
+      [2, 1, 1],
+      [1, 0, 1],
+      [1, 0, 1],
+      [1, 0, 1],
+    ]);
+    expect(waits.slice(0, 6)).toEqual([10, 10, 10, 20, 40, 80]);
+    expect(indexer.stats()).toMatchObject({ indexed: 3, parked: 0 });
+    expect(await outboxRows()).toEqual([expect.objectContaining({ attempts: 0, parked_at: null })]);
   });
 });

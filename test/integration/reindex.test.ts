@@ -19,10 +19,10 @@ import {
   KB_MAPPINGS,
   TICKET_MAPPINGS,
 } from '../../src/lib/db/elastic/index-specs.js';
-import type { EmbeddingProvider } from '../../src/lib/embeddings.js';
 import { isNovaError, NovaError } from '../../src/lib/errors.js';
 import { uniqueEmail, useTestDatabase } from '../support/database.js';
 import { FakeCluster } from '../support/elastic-cluster.js';
+import { FakeEmbeddings, type FakeEmbeddingsOptions } from '../support/fake-embeddings.js';
 
 const t = await useTestDatabase();
 const config = loadConfig({ ELASTIC_URL: 'http://127.0.0.1:9200', ELASTIC_MAX_RETRIES: '1' });
@@ -579,23 +579,28 @@ describe('nova reindex', () => {
   });
 });
 
-/** An embedding provider of the configured dimensions that records what it embeds. */
-class FakeEmbeddings implements EmbeddingProvider {
-  readonly model = 'fake-model';
-  readonly dims = elastic.embeddingDims;
-  readonly calls: string[][] = [];
-  fail: Error | undefined;
+/** A fake provider of the configured dimensions. */
+const fakeProvider = (options: FakeEmbeddingsOptions = {}) =>
+  new FakeEmbeddings({ dims: elastic.embeddingDims, ...options });
+const vectorOf = (text: string) => FakeEmbeddings.vector(text, elastic.embeddingDims);
 
-  async embed(texts: readonly string[]): Promise<number[][]> {
-    this.calls.push([...texts]);
-    if (this.fail) throw this.fail;
-    return texts.map((text) => vectorOf(text, this.dims));
+type BulkHeader = Partial<
+  Record<'index' | 'delete', { _index: string; _id: string; version?: number }>
+>;
+
+/** The operation lines of these requests' _bulk bodies, in order (documents left out). */
+function bulkHeaders(requests: FakeCluster['requests']): BulkHeader[] {
+  const headers: BulkHeader[] = [];
+  for (const request of requests.filter((r) => r.path === '/_bulk')) {
+    const lines = request.body as object[];
+    for (let i = 0; i < lines.length; i++) {
+      const header = lines[i] as BulkHeader;
+      headers.push(header);
+      if (header.index) i++; // its document
+    }
   }
+  return headers;
 }
-const vectorOf = (text: string, dims: number) =>
-  Array.from({ length: dims }, (_, i) =>
-    i === 0 ? text.length : i === 1 ? text.charCodeAt(0) : 0,
-  );
 
 /** `kb_article:<id>` -> version of every published article, as nova_ai_context should hold. */
 async function publishedVersions() {
@@ -639,7 +644,7 @@ describe('nova reindex ai_context', () => {
     const cluster = await bootstrapped();
     // What the indexer had written before: stale documents the rebuild must not carry over.
     cluster.docs.set('nova_ai_context-v1/kb_article:old', { version: 1, source: { title: 'old' } });
-    const provider = new FakeEmbeddings();
+    const provider = fakeProvider();
 
     const report = await reindex(
       'ai_context',
@@ -672,7 +677,7 @@ describe('nova reindex ai_context', () => {
       category: 'network',
       tags: ['vpn'],
     });
-    expect(doc?.source?.embedding).toEqual(vectorOf(text, elastic.embeddingDims));
+    expect(doc?.source?.embedding).toEqual(vectorOf(text));
     expect(doc?.source?.embedding).toHaveLength(elastic.embeddingDims);
 
     // Every published article was embedded (the catch-ups embed again what was written lately).
@@ -699,10 +704,94 @@ describe('nova reindex ai_context', () => {
     expect(await lockIsFree('nova_ai_context')).toBe(true);
   });
 
+  it('the copy sends no deletes into the new, empty index: only published articles go in', async () => {
+    const published = await article('copy-published', 'published');
+    const draft = await article('copy-draft', 'draft');
+    const archived = await article('copy-archived', 'archived');
+    const cluster = await bootstrapped();
+    let copyEnd = 0;
+
+    const report = await reindex(
+      'ai_context',
+      { ...deps(cluster), embeddings: fakeProvider() },
+      {
+        batchSize: 2,
+        // Called after each page is written: the last call marks the end of the copy.
+        onProgress: () => {
+          copyEnd = cluster.requests.length;
+        },
+      },
+    );
+
+    const expected = await publishedVersions();
+    expect(report.rows).toBeGreaterThan(Object.keys(expected).length); // unpublished ones too
+    const copy = bulkHeaders(cluster.requests.slice(0, copyEnd));
+    expect(copy.length).toBeGreaterThan(0);
+    expect(copy.filter((op) => 'delete' in op)).toEqual([]);
+    expect(copy.map((op) => op.index?._index)).toEqual(copy.map(() => 'nova_ai_context-v2'));
+    expect(copy.map((op) => op.index?._id).sort()).toEqual(Object.keys(expected).sort());
+    expect(copy.map((op) => op.index?._id)).toContain(`kb_article:${published.id}`);
+    // The catch-up still deletes what was unpublished lately: it writes over what is there.
+    const catchUp = bulkHeaders(cluster.requests.slice(copyEnd));
+    for (const unpublished of [draft, archived]) {
+      expect(catchUp).toContainEqual({
+        delete: expect.objectContaining({ _id: `kb_article:${unpublished.id}` }),
+      });
+    }
+    expect(docVersions(cluster, 'nova_ai_context')).toEqual(expected);
+  });
+
+  it('an article changed while its page was embedded is not copied from the stale read; the catch-up writes it as it is now', async () => {
+    const racing = await article('racing', 'published');
+    const staleText = 'Context racing\n\nWhy racing matters\n\nAll about racing.';
+    const cluster = await bootstrapped();
+    let changedIn: 'copy' | 'catch-up' | undefined;
+    let copyEnd: number | undefined;
+    const provider = fakeProvider({
+      onEmbed: async (texts) => {
+        if (changedIn || !texts.includes(staleText)) return;
+        changedIn = copyEnd === undefined ? 'copy' : 'catch-up';
+        await t.db.postgres.updateArticle(
+          racing.id,
+          { title: 'Context racing, revised' },
+          { expectedVersion: 1 },
+        );
+      },
+    });
+    const rows = await t.count('knowledge_base_articles');
+
+    await reindex(
+      'ai_context',
+      { ...deps(cluster), embeddings: provider },
+      {
+        batchSize: 2,
+        onProgress: (copied) => {
+          if (copied === rows) copyEnd = cluster.requests.length;
+        },
+      },
+    );
+
+    expect(changedIn).toBe('copy');
+    const id = `kb_article:${racing.id}`;
+    const copy = bulkHeaders(cluster.requests.slice(0, copyEnd));
+    const catchUp = bulkHeaders(cluster.requests.slice(copyEnd));
+    // The page went in without it (its other articles did), version 1 was never sent.
+    expect(copy.length).toBeGreaterThan(0);
+    expect(copy.map((op) => op.index?._id)).not.toContain(id);
+    const sent = catchUp.filter((op) => op.index?._id === id).map((op) => op.index?.version);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(new Set(sent)).toEqual(new Set([2]));
+    const doc = cluster.documents('nova_ai_context').get(id);
+    const text = 'Context racing, revised\n\nWhy racing matters\n\nAll about racing.';
+    expect(doc).toMatchObject({ version: 2, source: { title: 'Context racing, revised' } });
+    expect(doc?.source?.embedding).toEqual(vectorOf(text));
+    expect(docVersions(cluster, 'nova_ai_context')).toEqual(await publishedVersions());
+  });
+
   it('an embedding failure during the copy fails the reindex and deletes the new index', async () => {
     await article('failing', 'published');
     const cluster = await bootstrapped();
-    const provider = new FakeEmbeddings();
+    const provider = fakeProvider();
     // As the real provider fails: an UNAVAILABLE NovaError, reported as this reindex failing.
     provider.fail = new NovaError('UNAVAILABLE', 'embedding service unavailable');
 

@@ -166,6 +166,62 @@ describe('OpenAiCompatibleEmbeddings over HTTP', () => {
     expect(vectors).toEqual(inputs.map((text) => vectorOf(text, 2)));
   });
 
+  it('splits a call over 200,000 characters into requests of at most 200,000, in order', async () => {
+    // 8000 characters each (the most an article's text has): 25 fill a request exactly.
+    const inputs = Array.from({ length: 60 }, (_, i) =>
+      `${String.fromCharCode(65 + (i % 26))}${String(i).padStart(2, '0')}`.padEnd(8000, '.'),
+    );
+    provider.handle((request) => {
+      const batch = inputsOf(request);
+      return {
+        status: 200,
+        body: answer(
+          batch,
+          2,
+          batch.map((_, i) => batch.length - 1 - i),
+        ),
+      };
+    });
+    const vectors = await new OpenAiCompatibleEmbeddings(config({ dims: 2 })).embed(inputs);
+
+    const sent = provider.received.map(inputsOf);
+    expect(sent.map((batch) => batch.length)).toEqual([25, 25, 10]);
+    for (const batch of sent) {
+      expect(batch.join('').length).toBeLessThanOrEqual(200_000);
+      expect(batch.length).toBeLessThanOrEqual(256);
+    }
+    expect(sent.flat()).toEqual(inputs);
+    expect(vectors).toEqual(inputs.map((text) => vectorOf(text, 2)));
+  });
+
+  it('splits by whichever limit comes first: 256 inputs, or 200,000 characters', async () => {
+    // 300 short texts, then texts long enough that a few fill a request.
+    const short = Array.from({ length: 300 }, (_, i) => `short ${i}`);
+    const long = Array.from({ length: 5 }, (_, i) => `${i}`.padEnd(90_000, 'x'));
+    const tail = ['end one', 'end two'];
+    const inputs = [...short, ...long, ...tail];
+    const vectors = await new OpenAiCompatibleEmbeddings(config()).embed(inputs);
+
+    const sent = provider.received.map(inputsOf);
+    expect(sent.length).toBeGreaterThan(2);
+    for (const batch of sent) {
+      expect(batch.length).toBeGreaterThan(0);
+      expect(batch.length).toBeLessThanOrEqual(256);
+      expect(batch.join('').length).toBeLessThanOrEqual(200_000);
+    }
+    expect(sent[0]).toEqual(short.slice(0, 256));
+    expect(sent.flat()).toEqual(inputs);
+    expect(vectors).toEqual(inputs.map((text) => vectorOf(text, 4)));
+  });
+
+  it('sends a single text over 200,000 characters alone', async () => {
+    const huge = 'h'.repeat(250_000);
+    const inputs = ['before', huge, 'after'];
+    const vectors = await new OpenAiCompatibleEmbeddings(config()).embed(inputs);
+    expect(provider.received.map(inputsOf)).toEqual([['before'], [huge], ['after']]);
+    expect(vectors).toEqual(inputs.map((text) => vectorOf(text, 4)));
+  });
+
   it('sends nothing for no inputs', async () => {
     expect(await new OpenAiCompatibleEmbeddings(config()).embed([])).toEqual([]);
     expect(provider.received).toHaveLength(0);
@@ -204,12 +260,27 @@ describe('OpenAiCompatibleEmbeddings over HTTP', () => {
     },
   );
 
+  it('reports an input it refuses (400, 413, 422) as VALIDATION_FAILED, without retrying', async () => {
+    for (const status of [400, 413, 422]) {
+      provider.handle(() => ({
+        status,
+        body: { error: { message: 'maximum context length is 8192 tokens' } },
+      }));
+      const error = await failure(() => new OpenAiCompatibleEmbeddings(config()).embed(['x']));
+      expect(error.code).toBe('VALIDATION_FAILED');
+      expect(error.field).toBe('input');
+      expect(error.message).toContain(`HTTP ${status}`);
+      expect(error.message).toContain('maximum context length');
+    }
+    expect(provider.received).toHaveLength(3);
+  });
+
   it('reports another client error as UNAVAILABLE with its status, without retrying', async () => {
-    provider.handle(() => ({ status: 400, body: { error: { message: 'model not found' } } }));
+    provider.handle(() => ({ status: 402, body: { error: { message: 'quota exceeded' } } }));
     const error = await failure(() => new OpenAiCompatibleEmbeddings(config()).embed(['x']));
     expect(error.code).toBe('UNAVAILABLE');
-    expect(error.message).toContain('HTTP 400');
-    expect(error.message).toContain('model not found');
+    expect(error.message).toContain('HTTP 402');
+    expect(error.message).toContain('quota exceeded');
     expect(provider.received).toHaveLength(1);
   });
 
@@ -299,11 +370,11 @@ describe('OpenAiCompatibleEmbeddings over HTTP', () => {
     errors.push(await embed({ timeoutMs: 100 }));
 
     expect(errors.map((e) => e.code)).toEqual([
-      'UNAVAILABLE',
+      'VALIDATION_FAILED', // 400: this input refused
       'CONFIG_INVALID',
       'CONFIG_INVALID',
       'CONFIG_INVALID', // 404: EMBEDDING_URL names no embeddings API
-      'UNAVAILABLE',
+      'VALIDATION_FAILED', // 422
       'UNAVAILABLE',
       'CONFIG_INVALID',
       'UNAVAILABLE',
@@ -315,6 +386,36 @@ describe('OpenAiCompatibleEmbeddings over HTTP', () => {
       expect(error.message).not.toContain(API_KEY);
       expect(JSON.stringify(error.toJSON())).not.toContain(API_KEY);
     }
+  });
+  it('keeps the query string of EMBEDDING_URL in requests, never in error messages', async () => {
+    const secret = 'secret-value';
+    const url = `${provider.url}?key=${secret}&api-version=2024-02-01`;
+    const errors: NovaError[] = [];
+    const embed = (overrides: Partial<EmbeddingsConfig> = {}) =>
+      failure(() => new OpenAiCompatibleEmbeddings(config({ url, ...overrides })).embed(['x']));
+
+    for (const status of [400, 401, 404, 503]) {
+      provider.handle(() => ({ status, body: { error: 'no' } }));
+      errors.push(await embed());
+    }
+    provider.handle(() => ({ status: 200, body: '<html>gateway</html>' }));
+    errors.push(await embed());
+    provider.handle(() => ({ status: 200, body: { data: [] } }));
+    errors.push(await embed());
+    provider.handle(() => ({ status: 200, body: { data: [{ index: 3, embedding: [1] }] } }));
+    errors.push(await embed());
+    provider.handle(() => 'hang');
+    errors.push(await embed({ timeoutMs: 100 }));
+
+    // The server got the query string: the provider needs it, and the check is not vacuous.
+    expect(provider.received[0]?.url).toBe(`/v1/embeddings?key=${secret}&api-version=2024-02-01`);
+    for (const error of errors) {
+      expect(error.message).toContain(provider.url);
+      expect(error.message).not.toContain(secret);
+      expect(error.message).not.toContain('api-version');
+      expect(JSON.stringify(error.toJSON())).not.toContain(secret);
+    }
+    expect(errors).toHaveLength(8);
   });
 });
 

@@ -39,7 +39,12 @@ import {
   searchMappings,
   versionedIndex,
 } from '../../lib/db/elastic/index-specs.js';
-import { INDEX_ENTITY, projectRows, type SearchRow } from '../../lib/db/elastic/projections.js';
+import {
+  INDEX_ENTITY,
+  projectRows,
+  type SearchRow,
+  stillCurrent,
+} from '../../lib/db/elastic/projections.js';
 import { SearchSource } from '../../lib/db/elastic/search-source.js';
 import type { EmbeddingProvider } from '../../lib/embeddings.js';
 import { NovaError } from '../../lib/errors.js';
@@ -82,13 +87,14 @@ interface Deps {
   embeddings?: EmbeddingProvider;
 }
 
-/** Where rows go: the target and the index being built. */
+/** Where rows go: the target and the index being built, and where they come from. */
 interface Destination {
   client: Client;
   config: ElasticConfig;
   target: ReindexTarget;
   index: string;
   embeddings: EmbeddingProvider | undefined;
+  source: SearchSource;
 }
 
 export async function reindex(
@@ -145,12 +151,12 @@ export async function reindex(
       );
     }
     const since = new Date((await source.now()).getTime() - CATCH_UP_MARGIN_MS);
-    const into: Destination = { client, config, target, index: next, embeddings };
+    const into: Destination = { client, config, target, index: next, embeddings, source };
     await es(`creating ${next}`, () => client.indices.create({ index: next }));
     try {
-      report.copied = await copyAll(into, source, batchSize, (n) => onProgress?.(n, rows));
+      report.copied = await copyAll(into, batchSize, (n) => onProgress?.(n, rows));
       // Catch up before the swap too, so the alias never points at a copy older than now.
-      await catchUp(into, source, since);
+      await catchUp(into, since);
       await es(`refreshing ${next}`, () => client.indices.refresh({ index: next }));
       await swap(client, alias, next, current);
     } catch (error) {
@@ -158,7 +164,7 @@ export async function reindex(
       throw error;
     }
     // And after it, for what the indexer wrote to the old index in between.
-    report.caughtUp = await catchUp(into, source, since).catch((error: unknown) => {
+    report.caughtUp = await catchUp(into, since).catch((error: unknown) => {
       throw new NovaError(
         'BOOTSTRAP_FAILED',
         `${alias} now points at ${next}, but catching up on the last writes failed; ${current.indices.join(', ') || 'the old index'} is kept, run the reindex again: ${(error as Error).message}`,
@@ -286,7 +292,6 @@ async function checkTemplate(
 
 async function copyAll(
   into: Destination,
-  source: SearchSource,
   batchSize: number,
   progress: (copied: number) => void,
 ): Promise<number> {
@@ -294,9 +299,9 @@ async function copyAll(
   let after: string | null = null;
   let copied = 0;
   for (;;) {
-    const page: SearchRow[] = await source.page(type, after, batchSize);
+    const page: SearchRow[] = await into.source.page(type, after, batchSize);
     if (page.length === 0) return copied;
-    await write(into, page, []);
+    await write(into, page, [], { empty: true });
     copied += page.length;
     after = page.at(-1)?.id ?? null;
     progress(copied);
@@ -305,12 +310,11 @@ async function copyAll(
 
 async function catchUp(
   into: Destination,
-  source: SearchSource,
   since: Date,
 ): Promise<{ indexed: number; deleted: number }> {
   const type = INDEX_ENTITY[into.target];
-  const ids = await source.touchedSince(type, since);
-  const rows = await source.rows(type, ids);
+  const ids = await into.source.touchedSince(type, since);
+  const rows = await into.source.rows(type, ids);
   const gone = ids.filter((id) => !rows.has(id));
   await write(
     into,
@@ -320,13 +324,18 @@ async function catchUp(
   return { indexed: rows.size, deleted: gone.length };
 }
 
-/** Rows as the target holds them, in bulk requests that stay under 10 MB. */
+/**
+ * Rows as the target holds them, in bulk requests that stay under 10 MB. Into a new, `empty`
+ * index nothing needs deleting. After embedding (slow), rows that changed meanwhile are left
+ * out (stillCurrent): the catch-ups, then the indexer, write them as they are now.
+ */
 async function write(
   into: Destination,
   present: SearchRow[],
   gone: { id: string }[],
+  { empty = false } = {},
 ): Promise<void> {
-  const actions = await projectRows(into.target, into.index, present, gone, into.embeddings).catch(
+  let actions = await projectRows(into.target, into.index, present, gone, into.embeddings).catch(
     (error: unknown) => {
       // A configuration error names its variable; anything else fails this reindex.
       if (error instanceof NovaError && error.code === 'CONFIG_INVALID') throw error;
@@ -337,6 +346,11 @@ async function write(
       );
     },
   );
+  if (empty) actions = actions.filter((action) => action.op.index);
+  if (into.target === 'ai_context') {
+    const type = INDEX_ENTITY[into.target];
+    ({ current: actions } = await stillCurrent(actions, (ids) => into.source.versions(type, ids)));
+  }
   for (const chunk of bulkChunks(actions)) await bulkRequest(into, chunk);
 }
 

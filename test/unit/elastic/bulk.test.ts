@@ -36,11 +36,35 @@ const item = (
 describe('indexAction and deleteAction', () => {
   it('indexes with the row version as an external_gte version, the id as its source', () => {
     const doc = { title: 'VPN' };
-    expect(indexAction('nova_kb', 'a1', 7, doc)).toEqual({
+    expect(indexAction('nova_kb', 'a1', 7, doc)).toStrictEqual({
       source: 'a1',
       op: { index: { _index: 'nova_kb', _id: 'a1', version: 7, version_type: 'external_gte' } },
       doc,
+      line: '{"title":"VPN"}',
+      bytes: ACTION_LINE + '{"title":"VPN"}'.length,
     });
+  });
+
+  it('serializes the document once, when the action is built, and counts its UTF-8 bytes', () => {
+    const doc = { title: 'VPN', tags: ['remote', 'mail'], nested: { n: 1, ok: true } };
+    const action = indexAction('nova_kb', 'a1', 1, doc);
+    expect(action.line).toBe(JSON.stringify(doc));
+    expect(JSON.parse(action.line as string)).toEqual(doc);
+    expect(action.bytes).toBe(ACTION_LINE + (action.line as string).length);
+    // The line is what was built: a later change to the object is not sent.
+    doc.title = 'changed';
+    expect(bulkOperations([action])?.[1]).toBe(
+      '{"title":"VPN","tags":["remote","mail"],"nested":{"n":1,"ok":true}}',
+    );
+
+    // CJK takes 3 bytes a character in UTF-8, an emoji 4 (2 UTF-16 code units).
+    const cjk = indexAction('nova_kb', 'c1', 1, { title: '日本語のマニュアル' });
+    expect(cjk.line).toBe('{"title":"日本語のマニュアル"}');
+    expect(cjk.bytes).toBe(ACTION_LINE + Buffer.byteLength(cjk.line as string, 'utf8'));
+    expect(cjk.bytes).toBe(ACTION_LINE + '{"title":""}'.length + 9 * 3);
+    const emoji = indexAction('nova_kb', 'e1', 1, { title: '🚀🔥' });
+    expect(emoji.bytes).toBe(ACTION_LINE + '{"title":""}'.length + 2 * 4);
+    expect(emoji.bytes - ACTION_LINE).toBeGreaterThan((emoji.line as string).length);
   });
 
   it('keeps a source other than the document id (nova_ai_context ids name their article)', () => {
@@ -55,16 +79,19 @@ describe('indexAction and deleteAction', () => {
       op: {
         delete: { _index: 'nova_tickets', _id: 't1', version: 4, version_type: 'external_gte' },
       },
+      bytes: ACTION_LINE,
     });
     expect(deleteAction('nova_tickets', 't1')).toStrictEqual({
       source: 't1',
       op: { delete: { _index: 'nova_tickets', _id: 't1' } },
+      bytes: ACTION_LINE,
     });
     expect(deleteAction('nova_ai_context', 'kb_article:a1', 2, 'a1').source).toBe('a1');
   });
 
-  it('a delete carries no document', () => {
+  it('a delete carries no document and no line', () => {
     expect(deleteAction('nova_kb', 'a1', 2)).not.toHaveProperty('doc');
+    expect(deleteAction('nova_kb', 'a1', 2)).not.toHaveProperty('line');
   });
 });
 
@@ -92,6 +119,32 @@ describe('bulkChunks', () => {
     ];
     expect(ids(bulkChunks(actions, 1000))).toEqual([['a', 'b', 'c']]);
     expect(ids(bulkChunks(actions, 999))).toEqual([['a', 'b'], ['c']]);
+  });
+
+  it('counts UTF-8 bytes: a multi-byte document splits where an ASCII one as long does not', () => {
+    const frame = '{"t":""}'.length;
+    // 390 characters each: 2 * (200 + 8 + 390) = 1196 bytes in ASCII, under 1200.
+    const ascii = (id: string) => indexAction('nova_kb', id, 1, { t: 'x'.repeat(390) });
+    const cjk = (id: string) => indexAction('nova_kb', id, 1, { t: '語'.repeat(390) });
+    expect(ascii('a').line?.length).toBe(cjk('c').line?.length);
+    expect(ascii('a').bytes).toBe(ACTION_LINE + frame + 390);
+    expect(ids(bulkChunks([ascii('a'), ascii('b')], 1200))).toEqual([['a', 'b']]);
+    // The same number of CJK characters, 3 bytes each: 200 + 8 + 1170 bytes apiece.
+    expect(cjk('c').bytes).toBe(ACTION_LINE + frame + 390 * 3);
+    expect(ids(bulkChunks([cjk('c'), cjk('d')], 1200))).toEqual([['c'], ['d']]);
+    expect(ids(bulkChunks([cjk('c'), cjk('d')], 2 * cjk('c').bytes))).toEqual([['c', 'd']]);
+    // An emoji is 2 UTF-16 code units and 4 bytes.
+    const emoji = indexAction('nova_kb', 'e', 1, { t: '🙂'.repeat(195) });
+    expect(emoji.line?.length).toBe(ascii('a').line?.length);
+    expect(emoji.bytes).toBe(ACTION_LINE + frame + 195 * 4);
+    expect(ids(bulkChunks([ascii('a'), emoji], 1200))).toEqual([['a'], ['e']]);
+  });
+
+  it('sizes an action by its bytes', () => {
+    const small = sized('a', 300);
+    const counted = { ...sized('b', 300), bytes: 900 };
+    expect(ids(bulkChunks([small, sized('b', 300)], 1000))).toEqual([['a', 'b']]);
+    expect(ids(bulkChunks([small, counted], 1000))).toEqual([['a'], ['b']]);
   });
 
   it('keeps the order of the actions across chunks', () => {
@@ -140,6 +193,14 @@ describe('bulkOperations', () => {
     ]);
     expect(bulkOperations([b])).toHaveLength(1);
     expect(bulkOperations([])).toEqual([]);
+  });
+
+  it('hands the document over as its serialized line, unchanged', () => {
+    const a = indexAction('nova_kb', 'a', 1, { title: 'Ünïcode 日本 🚀' });
+    const [op, line] = bulkOperations([a]) ?? [];
+    expect(op).toBe(a.op);
+    expect(line).toBe(a.line);
+    expect(line).toBe('{"title":"Ünïcode 日本 🚀"}');
   });
 });
 

@@ -1,10 +1,11 @@
 /**
  * What each search index holds of PostgreSQL's rows, as bulk actions (projections.ts), and the
- * nova_ai_context document of an article (documents.ts): rows built by hand, a fake
- * embedding provider that records its calls.
+ * nova_ai_context document of an article (documents.ts), and which actions are still current
+ * after a slow embedding (stillCurrent): rows built by hand, a fake embedding provider that
+ * records its calls.
  */
 import { describe, expect, it } from 'vitest';
-import type { BulkAction } from '../../../src/lib/db/elastic/bulk.js';
+import { type BulkAction, deleteAction, indexAction } from '../../../src/lib/db/elastic/bulk.js';
 import {
   type ArticleRow,
   contextDocument,
@@ -13,27 +14,14 @@ import {
   type TicketRow,
 } from '../../../src/lib/db/elastic/documents.js';
 import { aiContextMappings } from '../../../src/lib/db/elastic/index-specs.js';
-import { INDEX_ENTITY, projectRows } from '../../../src/lib/db/elastic/projections.js';
-import type { EmbeddingProvider } from '../../../src/lib/embeddings.js';
+import {
+  INDEX_ENTITY,
+  projectRows,
+  stillCurrent,
+} from '../../../src/lib/db/elastic/projections.js';
+import { NovaError } from '../../../src/lib/errors.js';
+import { FakeEmbeddings } from '../../support/fake-embeddings.js';
 import { novaFailure as failure } from '../../support/nova-error.js';
-
-/** Records every call; each vector names its text (length, first char code, call number). */
-class FakeEmbeddings implements EmbeddingProvider {
-  readonly model = 'fake-model';
-  readonly dims = 3;
-  readonly calls: string[][] = [];
-  fail: Error | undefined;
-
-  async embed(texts: readonly string[]): Promise<number[][]> {
-    this.calls.push([...texts]);
-    if (this.fail) throw this.fail;
-    return texts.map((text) => FakeEmbeddings.vector(text, this.calls.length));
-  }
-
-  static vector(text: string, call = 1): number[] {
-    return [text.length, text.charCodeAt(0), call];
-  }
-}
 
 const created = new Date('2024-03-01T08:00:00.000Z');
 const updated = new Date('2024-03-02T09:30:00.000Z');
@@ -110,14 +98,21 @@ describe('projectRows: tickets and kb', () => {
       op: { index: versioned('nova_tickets', 't1', 3) },
       doc: { id: 't1', key: 'NOVA-t1', priority_rank: 3, version: 3 },
     });
+    // Each document is sent as the line it was serialized to, and counted by it.
+    for (const action of actions.slice(0, 2)) {
+      expect(action.line).toBe(JSON.stringify(action.doc));
+      expect(action.bytes).toBe(200 + Buffer.byteLength(action.line as string));
+    }
     expect(actions[1]).toMatchObject({ source: 't2', doc: { priority_rank: 1 } });
     expect(actions[2]).toStrictEqual({
       source: 't9',
       op: { delete: versioned('nova_tickets', 't9', 5) },
+      bytes: 200,
     });
     expect(actions[3]).toStrictEqual({
       source: 't8',
       op: { delete: { _index: 'nova_tickets', _id: 't8' } },
+      bytes: 200,
     });
     expect(provider.calls).toEqual([]);
   });
@@ -158,23 +153,45 @@ describe('projectRows: ai_context', () => {
     expect(rest).toEqual([]);
     const text = 'Title a1\n\nSummary of a1\n\nContent of article a1.';
     expect(provider.calls).toEqual([[text]]);
+    const doc = {
+      id: 'kb_article:a1',
+      source_type: 'kb_article',
+      source_id: 'a1',
+      title: 'Title a1',
+      content: text,
+      visibility: 'internal',
+      category: 'network',
+      tags: ['mail'],
+      embedding: FakeEmbeddings.vector(text),
+      created_at: '2024-03-01T08:00:00.000Z',
+      updated_at: '2024-03-02T09:30:00.000Z',
+    };
     expect(action).toStrictEqual({
       source: 'a1',
       op: { index: versioned('nova_ai_context', 'kb_article:a1', 7) },
-      doc: {
-        id: 'kb_article:a1',
-        source_type: 'kb_article',
-        source_id: 'a1',
-        title: 'Title a1',
-        content: text,
-        visibility: 'internal',
-        category: 'network',
-        tags: ['mail'],
-        embedding: FakeEmbeddings.vector(text),
-        created_at: '2024-03-01T08:00:00.000Z',
-        updated_at: '2024-03-02T09:30:00.000Z',
-      },
+      doc,
+      line: JSON.stringify(doc),
+      bytes: 200 + Buffer.byteLength(JSON.stringify(doc)),
     });
+  });
+
+  it('counts the UTF-8 bytes of a document, not its characters', async () => {
+    const row = articleRow('a1', {
+      title: 'VPN 接続ガイド 🔐',
+      content: '証明書を更新する。'.repeat(20),
+    });
+    const [action] = await projectRows(
+      'ai_context',
+      'nova_ai_context',
+      [row],
+      [],
+      new FakeEmbeddings(),
+    );
+    const line = action?.line as string;
+    expect(line).toBe(JSON.stringify(action?.doc));
+    expect(JSON.parse(line)).toMatchObject({ title: 'VPN 接続ガイド 🔐' });
+    expect(action?.bytes).toBe(200 + Buffer.byteLength(line, 'utf8'));
+    expect(action?.bytes).toBeGreaterThan(200 + line.length + 2 * 180);
   });
 
   it('embeds all published rows in one call, each vector on its own document', async () => {
@@ -223,10 +240,12 @@ describe('projectRows: ai_context', () => {
     expect(actions[1]).toStrictEqual({
       source: 'a2',
       op: { delete: versioned('nova_ai_context', 'kb_article:a2', 3) },
+      bytes: 200,
     });
     expect(actions[3]).toStrictEqual({
       source: 'a8',
       op: { delete: versioned('nova_ai_context', 'kb_article:a8', 9) },
+      bytes: 200,
     });
     // Only the published article was embedded.
     expect(provider.calls).toEqual([[contextText(rows[0] as ArticleRow)]]);
@@ -260,20 +279,137 @@ describe('projectRows: ai_context', () => {
     }
   });
 
-  it('needs a provider: CONFIG_INVALID naming EMBEDDING_URL', async () => {
+  it('a published article needs a provider: CONFIG_INVALID naming EMBEDDING_URL', async () => {
     const error = await failure(
       projectRows('ai_context', 'nova_ai_context', [articleRow('a1')], []),
     );
     expect(error).toMatchObject({ code: 'CONFIG_INVALID', field: 'EMBEDDING_URL' });
     expect(error.message).toContain('EMBEDDING_URL');
+    // Even among rows that only leave the index.
+    const mixed = await failure(
+      projectRows(
+        'ai_context',
+        'nova_ai_context',
+        [articleRow('a1', { status: 'draft' }), articleRow('a2')],
+        [{ id: 'a9', version: 2 }],
+      ),
+    );
+    expect(mixed).toMatchObject({ code: 'CONFIG_INVALID', field: 'EMBEDDING_URL' });
   });
 
-  it('passes a provider failure on', async () => {
-    const provider = new FakeEmbeddings();
-    provider.fail = new Error('connect ECONNREFUSED 127.0.0.1:11434');
-    await expect(
-      projectRows('ai_context', 'nova_ai_context', [articleRow('a1')], [], provider),
-    ).rejects.toThrow('ECONNREFUSED');
+  it('deletes unpublished and gone articles without a provider', async () => {
+    const actions = await projectRows(
+      'ai_context',
+      'nova_ai_context',
+      [articleRow('a1', { status: 'draft', version: 2 }), articleRow('a2', { status: 'archived' })],
+      [{ id: 'a8', version: 4 }, { id: 'a9' }],
+    );
+    expect(summary(actions)).toEqual([
+      'delete kb_article:a1@2',
+      'delete kb_article:a2@1',
+      'delete kb_article:a8@4',
+      'delete kb_article:a9@-',
+    ]);
+    expect(actions.map((a) => a.source)).toEqual(['a1', 'a2', 'a8', 'a9']);
+    expect(actions[0]).toStrictEqual({
+      source: 'a1',
+      op: { delete: versioned('nova_ai_context', 'kb_article:a1', 2) },
+      bytes: 200,
+    });
+    expect(await projectRows('ai_context', 'nova_ai_context', [], [])).toEqual([]);
+  });
+
+  it('passes a provider failure on, as it is', async () => {
+    const down = new FakeEmbeddings({ down: true });
+    const outage = await failure(
+      projectRows('ai_context', 'nova_ai_context', [articleRow('a1')], [], down),
+    );
+    expect(outage.code).toBe('UNAVAILABLE');
+    expect(outage.message).toContain('ECONNREFUSED');
+
+    const refusing = new FakeEmbeddings({ refuse: (text) => text.includes('a2') });
+    const refused = await projectRows(
+      'ai_context',
+      'nova_ai_context',
+      [articleRow('a1'), articleRow('a2')],
+      [],
+      refusing,
+    ).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(Error);
+    expect(refused).not.toBeInstanceOf(NovaError);
+    expect((refused as Error).message).toMatch(/^HTTP 400/);
+  });
+});
+
+/** A versions lookup over fixed rows, recording the ids it is asked for. */
+function versionsOf(rows: Record<string, number>) {
+  const asked: string[][] = [];
+  const lookup = async (ids: string[]) => {
+    asked.push(ids);
+    return new Map(ids.flatMap((id) => (id in rows ? [[id, rows[id] as number] as const] : [])));
+  };
+  return { asked, lookup };
+}
+
+describe('stillCurrent', () => {
+  const doc = { title: 'x' };
+
+  it('keeps an index action whose row is still at its version', async () => {
+    const actions = [
+      indexAction('nova_kb', 'a1', 3, doc),
+      indexAction('nova_ai_context', 'kb_article:a1', 3, doc, 'a1'),
+    ];
+    const { lookup } = versionsOf({ a1: 3 });
+    const { current, changed } = await stillCurrent(actions, lookup);
+    expect(current).toEqual(actions);
+    expect(changed).toEqual(new Set());
+  });
+
+  it('drops an index action whose row changed, or is gone, and names its source', async () => {
+    const kept = indexAction('nova_kb', 'a1', 2, doc);
+    const newer = indexAction('nova_kb', 'a2', 2, doc);
+    const older = indexAction('nova_kb', 'a3', 5, doc);
+    const gone = indexAction('nova_ai_context', 'kb_article:a4', 1, doc, 'a4');
+    const { lookup } = versionsOf({ a1: 2, a2: 3, a3: 4 });
+    const { current, changed } = await stillCurrent([kept, newer, older, gone], lookup);
+    expect(current).toEqual([kept]);
+    expect(changed).toEqual(new Set(['a2', 'a3', 'a4']));
+  });
+
+  it('keeps a delete when its row is gone or still at its version, drops it when the row moved on', async () => {
+    const gone = deleteAction('nova_ai_context', 'kb_article:a1', 4, 'a1');
+    const goneUnversioned = deleteAction('nova_kb', 'a2');
+    const unpublished = deleteAction('nova_ai_context', 'kb_article:a3', 2, 'a3');
+    const republished = deleteAction('nova_ai_context', 'kb_article:a4', 2, 'a4');
+    const { lookup } = versionsOf({ a3: 2, a4: 3 });
+    const { current, changed } = await stillCurrent(
+      [gone, goneUnversioned, unpublished, republished],
+      lookup,
+    );
+    expect(current).toEqual([gone, goneUnversioned, unpublished]);
+    expect(changed).toEqual(new Set(['a4']));
+  });
+
+  it('drops every action of an entity that changed, and asks for each source once', async () => {
+    const actions = [
+      indexAction('nova_kb', 'a1', 1, doc),
+      indexAction('nova_ai_context', 'kb_article:a1', 1, doc, 'a1'),
+      indexAction('nova_kb', 'a2', 1, doc),
+      deleteAction('nova_ai_context', 'kb_article:a2', 1, 'a2'),
+    ];
+    const { asked, lookup } = versionsOf({ a1: 2, a2: 1 });
+    const { current, changed } = await stillCurrent(actions, lookup);
+    expect(current).toEqual(actions.slice(2));
+    expect(changed).toEqual(new Set(['a1']));
+    expect(asked).toEqual([['a1', 'a2']]);
+  });
+
+  it('keeps nothing of nothing', async () => {
+    const { lookup } = versionsOf({});
+    expect(await stillCurrent([], lookup)).toEqual({ current: [], changed: new Set() });
   });
 });
 

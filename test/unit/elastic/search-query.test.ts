@@ -330,13 +330,14 @@ describe('ticket filters', () => {
       { terms: { priority: ['low'] } },
       { term: { tags: 'a' } },
     ]);
+    // An unknown filter is named itself.
     expectNovaError(() => ticketFilters({ state: 'open' }), {
       code: 'VALIDATION_FAILED',
-      field: 'filters',
+      field: 'filters.state',
     });
     expectNovaError(() => ticketFilters({ status: 'open', requester_id: userId }), {
       code: 'VALIDATION_FAILED',
-      field: 'filters',
+      field: 'filters.requester_id',
     });
     expectNovaError(() => ticketFilters('status:open'), {
       code: 'VALIDATION_FAILED',
@@ -393,11 +394,11 @@ describe('options', () => {
   it('refuses an unknown option', () => {
     expectNovaError(() => ticketSearch('', {}, { viewer: agent, page: 2 }), {
       code: 'VALIDATION_FAILED',
-      field: 'options',
+      field: 'options.page',
     });
     expectNovaError(() => articleSearch('', {}, { viewer: ANONYMOUS, limit: 5 }), {
       code: 'VALIDATION_FAILED',
-      field: 'options',
+      field: 'options.limit',
     });
   });
 
@@ -528,7 +529,7 @@ describe('knowledge-base search', () => {
     // Drafts are never searchable: status is not a filter a caller may set.
     expectNovaError(() => articleSearch('', { status: 'draft' }, { viewer: kbStaff }), {
       code: 'VALIDATION_FAILED',
-      field: 'filters',
+      field: 'filters.status',
     });
   });
 

@@ -9,6 +9,13 @@ export interface BulkAction {
   source: string;
   op: estypes.BulkOperationContainer;
   doc?: object;
+  /**
+   * The document as its NDJSON line, serialized once: measured for the size limit and handed
+   * to the client as is (its serializer passes strings through).
+   */
+  line?: string;
+  /** UTF-8 bytes of the action and its document, roughly for the action line. */
+  bytes: number;
 }
 
 /** Bulk requests stay well under http.max_content_length (100 MB by default). */
@@ -23,11 +30,16 @@ export const indexAction = (
   version: number,
   doc: object,
   source = id,
-): BulkAction => ({
-  source,
-  op: { index: { _index: index, _id: id, version, version_type: 'external_gte' } },
-  doc,
-});
+): BulkAction => {
+  const line = JSON.stringify(doc);
+  return {
+    source,
+    op: { index: { _index: index, _id: id, version, version_type: 'external_gte' } },
+    doc,
+    line,
+    bytes: ACTION_LINE_BYTES + Buffer.byteLength(line),
+  };
+};
 
 /** Delete `_id`; with a version, a document newer than the delete survives it (409). */
 export const deleteAction = (
@@ -43,21 +55,8 @@ export const deleteAction = (
         ? { _index: index, _id: id }
         : { _index: index, _id: id, version, version_type: 'external_gte' },
   },
+  bytes: ACTION_LINE_BYTES,
 });
-
-/**
- * Documents are serialized once: measured here, and handed to the client as the JSON line
- * itself (its NDJSON serializer passes strings through).
- */
-const serialized = new WeakMap<object, string>();
-function json(doc: object): string {
-  let line = serialized.get(doc);
-  if (line === undefined) {
-    line = JSON.stringify(doc);
-    serialized.set(doc, line);
-  }
-  return line;
-}
 
 /**
  * Consecutive groups of actions of at most `maxBytes` each (articles can be 200 kB, an
@@ -68,14 +67,13 @@ export function bulkChunks(actions: readonly BulkAction[], maxBytes = MAX_BULK_B
   let chunk: BulkAction[] = [];
   let bytes = 0;
   for (const action of actions) {
-    const size = ACTION_LINE_BYTES + (action.doc ? json(action.doc).length : 0);
-    if (chunk.length > 0 && bytes + size > maxBytes) {
+    if (chunk.length > 0 && bytes + action.bytes > maxBytes) {
       chunks.push(chunk);
       chunk = [];
       bytes = 0;
     }
     chunk.push(action);
-    bytes += size;
+    bytes += action.bytes;
   }
   if (chunk.length > 0) chunks.push(chunk);
   return chunks;
@@ -83,7 +81,7 @@ export function bulkChunks(actions: readonly BulkAction[], maxBytes = MAX_BULK_B
 
 /** The request body of a chunk: each operation, followed by its document for an index. */
 export const bulkOperations = (chunk: readonly BulkAction[]): estypes.BulkRequest['operations'] =>
-  chunk.flatMap((action) => (action.doc ? [action.op, json(action.doc)] : [action.op]));
+  chunk.flatMap((action) => (action.line === undefined ? [action.op] : [action.op, action.line]));
 
 /** Statuses of an item worth sending again: the cluster under load, not the document. */
 const TRANSIENT = new Set([429, 502, 503, 504]);

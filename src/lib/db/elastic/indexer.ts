@@ -19,6 +19,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, estypes } from '@elastic/elasticsearch';
 import type { EmbeddingProvider } from '../../embeddings.js';
+import { isNovaError } from '../../errors.js';
 import { backoffDelay } from '../../retry.js';
 import {
   type BulkAction,
@@ -29,9 +30,15 @@ import {
 } from './bulk.js';
 import { describeElasticError } from './client.js';
 import type { ArticleRow, SearchEntityType } from './documents.js';
-import { SEARCH_INDICES, type SearchIndexKey } from './index-specs.js';
+import { SEARCH_INDICES } from './index-specs.js';
 import type { OutboxRow, OutboxStore } from './outbox-store.js';
-import { INDEX_ENTITY, projectRows, type SearchRow } from './projections.js';
+import {
+  type Gone,
+  INDEX_ENTITY,
+  projectRows,
+  type SearchRow,
+  stillCurrent,
+} from './projections.js';
 
 export interface IndexerOptions {
   /** Outbox rows per batch (default 500). */
@@ -133,20 +140,28 @@ export class Indexer {
     return this.#outbox.lag();
   }
 
-  /** Batches until the outbox has nothing available, or a batch could not be delivered. */
-  async drain(): Promise<DrainResult> {
+  /**
+   * Batches until the outbox has nothing available, the cluster could not be reached, or
+   * `signal` aborts (checked between batches: the batch in flight is settled). A row put back
+   * is not claimed again by the same drain, so one refused row never keeps it spinning and
+   * never hides the rows behind it.
+   */
+  async drain(signal?: AbortSignal): Promise<DrainResult> {
     let total = { ...EMPTY };
-    for (;;) {
-      const result = await this.drainBatch();
+    const released = new Set<string>();
+    while (!signal?.aborted) {
+      const { result, unreachable } = await this.#batch(released);
       total = add(total, result);
-      if (result.claimed === 0 || result.retried === result.claimed) return total;
+      if (result.claimed === 0 || unreachable) break;
     }
+    return total;
   }
 
   /**
    * Drains, then waits `idleMs` for new rows, until `signal` aborts; the service runs this.
-   * After a failed round (PostgreSQL unreachable, rows put back) the wait doubles, up to
-   * 30 s, so an outage is not polled in a tight loop.
+   * After a round that settled nothing (PostgreSQL or the cluster unreachable, every row put
+   * back) the wait doubles, up to 30 s, so an outage is not polled in a tight loop; a round
+   * that settled anything resets it.
    */
   async run(
     signal: AbortSignal,
@@ -155,9 +170,10 @@ export class Indexer {
     let failures = 0;
     while (!signal.aborted) {
       try {
-        const result = await this.drain();
+        const result = await this.drain(signal);
         if (result.claimed > 0) onDrain?.(result);
-        failures = result.retried > 0 ? failures + 1 : 0;
+        const settled = result.claimed - result.retried;
+        failures = result.claimed > 0 && settled === 0 ? failures + 1 : 0;
       } catch (error) {
         this.#lastError = { message: (error as Error).message, at: new Date().toISOString() };
         failures++;
@@ -169,21 +185,30 @@ export class Indexer {
 
   /** One batch: claim, bulk, settle. */
   async drainBatch(): Promise<DrainResult> {
-    const rows = await this.#outbox.claim(this.#options.batchSize, this.#options.leaseMs);
-    if (rows.length === 0) return { ...EMPTY };
-    const result = await this.#deliver(rows);
-    this.#totals = add(this.#totals, result);
-    return result;
+    return (await this.#batch(new Set())).result;
   }
 
-  async #deliver(rows: OutboxRow[]): Promise<DrainResult> {
+  /** A batch, skipping the rows in `released` and adding those it puts back. */
+  async #batch(released: Set<string>) {
+    const rows = await this.#outbox.claim(this.#options.batchSize, this.#options.leaseMs, [
+      ...released,
+    ]);
+    if (rows.length === 0) return { result: { ...EMPTY }, unreachable: false };
+    const { result, unreachable } = await this.#deliver(rows, released);
+    this.#totals = add(this.#totals, result);
+    return { result, unreachable };
+  }
+
+  async #deliver(rows: OutboxRow[], released: Set<string>) {
     const result: DrainResult = { ...EMPTY, claimed: rows.length };
     const entities = groupByEntity(rows);
     const sent = await this.#actions(entities);
-    for (const chunk of bulkChunks(
+    const chunks = bulkChunks(
       sent.map((s) => s.action),
       this.#options.maxBulkBytes,
-    )) {
+    );
+    let unreachable = 0;
+    for (const chunk of chunks) {
       const part = sent.splice(0, chunk.length);
       let response: estypes.BulkResponse;
       try {
@@ -192,6 +217,7 @@ export class Indexer {
         // The cluster, not the documents: back off, count no attempt.
         const reason = this.#fail(error);
         for (const { entity } of part) entity.failure ??= { reason, counts: false };
+        unreachable++;
         continue;
       }
       for (const [i, item] of response.items.entries()) {
@@ -207,70 +233,129 @@ export class Indexer {
         }
       }
     }
-    await this.#settle([...entities.values()], result);
-    return result;
+    await this.#settle([...entities.values()], result, released);
+    return { result, unreachable: chunks.length > 0 && unreachable === chunks.length };
   }
 
   /**
-   * The actions of a batch: per entity, its lexical document (or delete) and, with an
-   * embedding provider, its nova_ai_context one. A provider that fails leaves the lexical
-   * side to go ahead: those entities come back later for their embeddings.
+   * The actions of a batch: per entity, its lexical document (or delete) and its
+   * nova_ai_context one: the embedded document of a published article (with a provider), or
+   * a delete (always, so an indexer without a provider still takes unpublished and deleted
+   * articles out). A provider that fails does not hold back the lexical indices; when it
+   * took time, every row is checked again before anything is sent (stillCurrent).
    */
   async #actions(entities: Map<string, Entity>): Promise<Sent[]> {
+    const all = [...entities.values()];
+    const presentOf = (type: SearchEntityType) =>
+      this.#outbox.source.rows(
+        type,
+        all
+          .filter((e) => e.latest.operation === 'index' && e.latest.entity_type === type)
+          .map((e) => e.latest.entity_id),
+      );
+    const [tickets, articles] = await Promise.all([presentOf('ticket'), presentOf('kb_article')]);
+    const present: Record<SearchEntityType, Map<string, SearchRow>> = {
+      ticket: tickets,
+      kb_article: articles,
+    };
+    const entityOf = (type: SearchEntityType, id: string) =>
+      entities.get(`${type}:${id}`) as Entity;
     const sent: Sent[] = [];
-    const keys: SearchIndexKey[] = this.#embeddings
-      ? ['tickets', 'kb', 'ai_context']
-      : ['tickets', 'kb'];
-    const present = new Map<SearchEntityType, Map<string, SearchRow>>();
-    for (const type of ['ticket', 'kb_article'] as const) {
-      const ids = [...entities.values()]
-        .filter((e) => e.latest.operation === 'index' && e.latest.entity_type === type)
-        .map((e) => e.latest.entity_id);
-      present.set(type, await this.#outbox.source.rows(type, ids));
-    }
-    for (const key of keys) {
+    for (const key of ['tickets', 'kb'] as const) {
       const type = INDEX_ENTITY[key];
-      const mine = [...entities.values()].filter((e) => e.latest.entity_type === type);
-      const rows = present.get(type) as Map<string, SearchRow>;
-      const gone = mine
-        .filter((e) => e.latest.operation === 'delete')
-        .map((e) => ({ id: e.latest.entity_id, version: e.latest.entity_version }));
-      const alias = SEARCH_INDICES[key];
-      let actions: BulkAction[];
-      try {
-        actions = await projectRows(key, alias, [...rows.values()], gone, this.#embeddings);
-      } catch (error) {
-        // Only the embeddings can fail: published articles wait for the provider, while
-        // drafts and deleted articles (no embedding needed) still leave nova_ai_context.
-        const reason = `embedding provider: ${(error as Error).message}`;
-        this.#lastError = { message: reason, at: new Date().toISOString() };
-        const waiting = [...rows.values()].filter(
-          (row) => (row as ArticleRow).status === 'published',
-        );
-        for (const row of waiting) {
-          const entity = entities.get(`${type}:${row.id}`) as Entity;
-          entity.failure ??= { reason, counts: false };
-        }
-        const rest = [...rows.values()].filter((row) => !waiting.includes(row));
-        actions = await projectRows(key, alias, rest, gone, this.#embeddings);
-      }
-      for (const action of actions) {
-        const entity = entities.get(`${type}:${action.source}`) as Entity;
-        sent.push({ action, entity, lexical: key !== 'ai_context' });
-      }
+      const actions = await projectRows(
+        key,
+        SEARCH_INDICES[key],
+        [...present[type].values()],
+        goneOf(all, type),
+      );
+      for (const action of actions)
+        sent.push({ action, entity: entityOf(type, action.source), lexical: true });
+    }
+    const context = await this.#contextActions(
+      [...articles.values()],
+      goneOf(all, 'kb_article'),
+      entityOf,
+    );
+    for (const action of context.actions) {
+      sent.push({ action, entity: entityOf('kb_article', action.source), lexical: false });
     }
     // Deleted since the row was written: its own delete row follows in the outbox.
-    for (const entity of entities.values()) {
+    for (const entity of all) {
       const { latest } = entity;
-      if (latest.operation === 'index' && !present.get(latest.entity_type)?.has(latest.entity_id)) {
+      if (latest.operation === 'index' && !present[latest.entity_type].has(latest.entity_id)) {
         entity.stale = true;
       }
     }
-    return sent;
+    if (!context.slow) return sent;
+    const current: Sent[] = [];
+    for (const type of ['ticket', 'kb_article'] as const) {
+      const mine = sent.filter((s) => s.entity.latest.entity_type === type);
+      const { changed } = await stillCurrent(
+        mine.map((s) => s.action),
+        (ids) => this.#outbox.source.versions(type, ids),
+      );
+      for (const id of changed) entityOf(type, id).stale = true;
+      current.push(...mine.filter((s) => !changed.has(s.action.source)));
+    }
+    return current;
+  }
+
+  /**
+   * nova_ai_context's actions. A provider outage (UNAVAILABLE) or misconfiguration
+   * (CONFIG_INVALID) holds back every published article, counting no attempt; any other
+   * refusal (an input it will not take) is narrowed down by embedding the articles one by
+   * one, so only the one it refuses counts attempts and is parked in the end.
+   */
+  async #contextActions(
+    articles: SearchRow[],
+    gone: Gone[],
+    entityOf: (type: SearchEntityType, id: string) => Entity,
+  ): Promise<{ actions: BulkAction[]; slow: boolean }> {
+    const index = SEARCH_INDICES.ai_context;
+    const published = articles.filter((row) => (row as ArticleRow).status === 'published');
+    const others = articles.filter((row) => (row as ArticleRow).status !== 'published');
+    const deletes = await projectRows('ai_context', index, others, gone);
+    if (!this.#embeddings || published.length === 0) return { actions: deletes, slow: false };
+    const embed = (rows: SearchRow[]) =>
+      projectRows('ai_context', index, rows, [], this.#embeddings);
+    try {
+      return { actions: [...(await embed(published)), ...deletes], slow: true };
+    } catch (error) {
+      const outage = isNovaError(error, 'UNAVAILABLE') || isNovaError(error, 'CONFIG_INVALID');
+      if (outage || published.length === 1) {
+        this.#heldBack(published, error, !outage, entityOf);
+        return { actions: deletes, slow: true };
+      }
+    }
+    const actions = [...deletes];
+    for (const row of published) {
+      try {
+        actions.push(...(await embed([row])));
+      } catch (error) {
+        const outage = isNovaError(error, 'UNAVAILABLE') || isNovaError(error, 'CONFIG_INVALID');
+        this.#heldBack([row], error, !outage, entityOf);
+      }
+    }
+    return { actions, slow: true };
+  }
+
+  #heldBack(
+    rows: SearchRow[],
+    error: unknown,
+    counts: boolean,
+    entityOf: (type: SearchEntityType, id: string) => Entity,
+  ): void {
+    const message = (error as Error).message;
+    const reason = message.startsWith('embedding provider')
+      ? message
+      : `embedding provider: ${message}`;
+    this.#lastError = { message: reason, at: new Date().toISOString() };
+    for (const row of rows) entityOf('kb_article', row.id).failure ??= { reason, counts };
   }
 
   /** Done entities leave the outbox; the others go back, grouped by reason. */
-  async #settle(entities: Entity[], result: DrainResult): Promise<void> {
+  async #settle(entities: Entity[], result: DrainResult, released: Set<string>): Promise<void> {
     const done: string[] = [];
     const failed = new Map<string, Entity[]>();
     for (const entity of entities) {
@@ -290,6 +375,7 @@ export class Indexer {
       const { reason, counts } = (group[0] as Entity).failure as NonNullable<Entity['failure']>;
       const rows = group.flatMap((e) => e.rows);
       const ids = rows.map((r) => r.id);
+      for (const id of ids) released.add(id);
       const parked = await this.#outbox.release(ids, {
         delayMs: this.#delay(rows),
         error: reason,
@@ -314,6 +400,12 @@ export class Indexer {
     return message;
   }
 }
+
+/** The entities of a type whose newest row is a delete, with that row's version. */
+const goneOf = (entities: Entity[], type: SearchEntityType): Gone[] =>
+  entities
+    .filter((e) => e.latest.operation === 'delete' && e.latest.entity_type === type)
+    .map((e) => ({ id: e.latest.entity_id, version: e.latest.entity_version }));
 
 /** Outbox rows by entity; the newest row of each decides what is sent. */
 function groupByEntity(rows: OutboxRow[]): Map<string, Entity> {

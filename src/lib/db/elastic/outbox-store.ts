@@ -30,17 +30,17 @@ export class OutboxStore {
     this.source = new SearchSource(pool);
   }
 
-  /** Up to `limit` available rows, oldest first, leased for `leaseMs`. */
-  async claim(limit: number, leaseMs: number): Promise<OutboxRow[]> {
+  /** Up to `limit` available rows, oldest first, leased for `leaseMs`; none of `exclude`. */
+  async claim(limit: number, leaseMs: number, exclude: string[] = []): Promise<OutboxRow[]> {
     const { rows } = await this.#pool.query<OutboxRow>(
       `UPDATE search_outbox SET available_at = now() + make_interval(secs => $2::double precision / 1000)
         WHERE id IN (
           SELECT id FROM search_outbox
-           WHERE parked_at IS NULL AND available_at <= now()
+           WHERE parked_at IS NULL AND available_at <= now() AND id <> ALL($3::bigint[])
            ORDER BY id LIMIT $1
            FOR UPDATE SKIP LOCKED)
         RETURNING id::text, entity_type::text, entity_id::text, operation::text, entity_version, attempts`,
-      [limit, leaseMs],
+      [limit, leaseMs, exclude],
     );
     return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   }

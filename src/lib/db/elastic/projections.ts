@@ -54,6 +54,16 @@ export async function projectRows(
       ...gone.map(({ id, version }) => deleteAction(index, id, version)),
     ];
   }
+  const articles = present as readonly ArticleRow[];
+  const published = articles.filter((row) => row.status === 'published');
+  // Leaving the index needs no embedding: deletes go out even without a provider.
+  const deletes = [
+    ...articles
+      .filter((row) => row.status !== 'published')
+      .map((row) => deleteAction(index, contextId(row.id), row.version, row.id)),
+    ...gone.map(({ id, version }) => deleteAction(index, contextId(id), version, id)),
+  ];
+  if (published.length === 0) return deletes;
   if (!embeddings) {
     throw new NovaError(
       'CONFIG_INVALID',
@@ -61,9 +71,7 @@ export async function projectRows(
       { field: 'EMBEDDING_URL' },
     );
   }
-  const articles = present as readonly ArticleRow[];
-  const published = articles.filter((row) => row.status === 'published');
-  const vectors = published.length > 0 ? await embeddings.embed(published.map(contextText)) : [];
+  const vectors = await embeddings.embed(published.map(contextText));
   return [
     ...published.map((row, i) =>
       indexAction(
@@ -74,9 +82,30 @@ export async function projectRows(
         row.id,
       ),
     ),
-    ...articles
-      .filter((row) => row.status !== 'published')
-      .map((row) => deleteAction(index, contextId(row.id), row.version, row.id)),
-    ...gone.map(({ id, version }) => deleteAction(index, contextId(id), version, id)),
+    ...deletes,
   ];
+}
+
+/**
+ * The actions whose rows are still at the version they were built from. Embedding can take
+ * long (a provider retrying), longer than Elasticsearch keeps a delete's version
+ * (index.gc_deletes, 60 s): a document built from a row read before a slow embedding, and
+ * sent after a newer delete was forgotten, would come back. So after that slow step the rows
+ * are checked again, and what changed is left to its newer outbox row. A delete of a row that
+ * is gone stays.
+ */
+export async function stillCurrent(
+  actions: BulkAction[],
+  versions: (ids: string[]) => Promise<Map<string, number>>,
+): Promise<{ current: BulkAction[]; changed: Set<string> }> {
+  const now = await versions([...new Set(actions.map((a) => a.source))]);
+  const changed = new Set<string>();
+  const current = actions.filter((action) => {
+    const built = (action.op.index ?? action.op.delete)?.version;
+    const version = now.get(action.source);
+    const ok = version === undefined ? action.op.delete !== undefined : version === built;
+    if (!ok) changed.add(action.source);
+    return ok;
+  });
+  return { current, changed };
 }

@@ -15,6 +15,11 @@ const SELECT = {
                  FROM knowledge_base_articles`,
 } as const;
 
+const TABLE: Readonly<Record<SearchEntityType, string>> = {
+  ticket: 'support_tickets',
+  kb_article: 'knowledge_base_articles',
+};
+
 export interface RowOf {
   ticket: TicketRow;
   kb_article: ArticleRow;
@@ -25,6 +30,16 @@ export class SearchSource {
 
   constructor(pool: pg.Pool) {
     this.#pool = pool;
+  }
+
+  /** The current version of each id; a deleted entity is absent. Cheap: no documents. */
+  async versions(type: SearchEntityType, ids: string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.#pool.query<{ id: string; version: number }>(
+      `SELECT id::text, version FROM ${TABLE[type]} WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.version]));
   }
 
   /** The current rows of these ids; a deleted entity is simply absent. */

@@ -6,7 +6,7 @@
 import { type Client, errors, type estypes } from '@elastic/elasticsearch';
 import type { ElasticConfig } from '../../../config.js';
 import type { EmbeddingProvider } from '../../embeddings.js';
-import { NovaError } from '../../errors.js';
+import { isNovaError, NovaError } from '../../errors.js';
 import { describeElasticError, withElasticRetry } from './client.js';
 import type { articleDocument, ticketDocument } from './documents.js';
 import { reciprocalRankFusion } from './rank-fusion.js';
@@ -264,7 +264,16 @@ export class SearchService {
         { field: 'EMBEDDING_URL' },
       );
     }
-    const [vector] = await this.#embeddings.embed([q]);
+    const [vector] = await this.#embeddings.embed([q]).catch((error: unknown) => {
+      // A query the provider refuses is the caller's to change: name it.
+      if (isNovaError(error, 'VALIDATION_FAILED')) {
+        throw new NovaError('VALIDATION_FAILED', `q: ${error.message}`, {
+          field: 'q',
+          cause: error,
+        });
+      }
+      throw error;
+    });
     return vector as number[];
   }
 
