@@ -13,6 +13,9 @@
  *   nova health [--json]                      every configured store (exit 1 unless all are up)
  *   nova indexer [--once] [--json]            drain the search outbox into Elasticsearch: until SIGTERM, or once (exit 1 if rows remain)
  *   nova reindex tickets|kb|ai_context [--dry-run] [--json]  rebuild a search index from PostgreSQL, swap its alias
+ *   nova serve                                the HTTP service (embedded PostgreSQL when none is configured)
+ *   nova smoke [--url URL] [--json]           check a running service: /livez, /readyz, /api/health
+ *   nova token create|list|revoke --user EMAIL [--name LABEL] [--expires-days N] [ID]
  *
  * Exit codes: 0 success, 1 failure, 2 usage error.
  */
@@ -30,6 +33,7 @@ import {
   runReindex,
 } from './cli/commands.js';
 import { reportError, UsageError } from './cli/output.js';
+import { runServe, runSmoke, runToken } from './cli/service-commands.js';
 import { parseDuration } from './lib/duration.js';
 
 const USAGE = `Usage: nova <command> [options]
@@ -53,6 +57,14 @@ Commands:
                                            Rebuild a search index from PostgreSQL into a new versioned index,
                                            swap the alias atomically, catch up, delete the old index
                                            (ai_context: embeds every published article; needs EMBEDDING_URL)
+  serve                                    Run the HTTP service (NOVA_HTTP_HOST/PORT, default 127.0.0.1:3000);
+                                           with no database configured: embedded PostgreSQL, demo data, demo token
+  smoke [--url URL] [--json]               Check a running service (exit 1 unless /livez, /readyz, /api/health pass)
+  token create --user EMAIL --name LABEL [--expires-days N]
+                                           Create an API token for the user (printed once)
+  token list --user EMAIL                  List a user's tokens (never the secrets)
+  token revoke --user EMAIL --name LABEL | token revoke ID
+                                           Revoke a token
   help                                     Show this text
 
 Configuration comes from the environment: see .env.example.
@@ -67,6 +79,10 @@ const OPTIONS = {
   demo: { type: 'boolean' },
   wait: { type: 'string' },
   once: { type: 'boolean' },
+  url: { type: 'string' },
+  user: { type: 'string' },
+  name: { type: 'string' },
+  'expires-days': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -145,6 +161,30 @@ export async function main(argv: string[]): Promise<number> {
           dryRun: values['dry-run'] ?? false,
           json: values.json ?? false,
         });
+      case 'serve':
+        extra(0);
+        return await runServe();
+      case 'smoke':
+        extra(0);
+        return await runSmoke({ url: values.url, json: values.json ?? false });
+      case 'token': {
+        if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') {
+          throw new UsageError(`token takes create, list or revoke (got ${sub ?? 'nothing'})`);
+        }
+        extra(sub === 'revoke' ? 2 : 1);
+        const days = values['expires-days'];
+        if (days !== undefined && !/^\d{1,4}$/.test(days)) {
+          throw new UsageError(`--expires-days takes a whole number of days (got ${days})`);
+        }
+        return await runToken({
+          action: sub,
+          id: rest[0],
+          user: values.user,
+          name: values.name,
+          expiresDays: days === undefined ? undefined : Number(days),
+          json: values.json ?? false,
+        });
+      }
       default:
         throw new UsageError(`unknown command: ${command}`);
     }

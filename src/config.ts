@@ -110,6 +110,18 @@ export interface EmbeddingsConfig {
   timeoutMs: number;
 }
 
+/** The HTTP service (`nova serve`). */
+export interface ServiceConfig {
+  /** NOVA_HTTP_HOST (default 127.0.0.1; 0.0.0.0 in a container). */
+  host: string;
+  /** NOVA_HTTP_PORT (default 3000; 0 picks a free one). */
+  port: number;
+  /** How long a dependency probe's result is reused: NOVA_HEALTH_INTERVAL_MS (default 5000). */
+  healthIntervalMs: number;
+  /** How long shutdown may take before the process exits anyway: NOVA_SHUTDOWN_TIMEOUT_MS (10000). */
+  shutdownTimeoutMs: number;
+}
+
 export interface NovaConfig {
   /** undefined when no PostgreSQL is configured: the CLI then offers the embedded one. */
   postgres: PostgresConfig | undefined;
@@ -118,6 +130,7 @@ export interface NovaConfig {
   /** undefined without EMBEDDING_URL: semantic and hybrid search then fail as not configured. */
   embeddings: EmbeddingsConfig | undefined;
   telemetry: TelemetryConfig;
+  service: ServiceConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -393,6 +406,12 @@ export function loadConfig(env: Env = process.env): NovaConfig {
     elastic: elasticConfig(env),
     embeddings: embeddingsConfig(env),
     telemetry: telemetryConfig(env),
+    service: {
+      host: read(env, 'NOVA_HTTP_HOST', nonEmpty, '127.0.0.1'),
+      port: read(env, 'NOVA_HTTP_PORT', z.coerce.number().int().min(0).max(65535), 3000),
+      healthIntervalMs: read(env, 'NOVA_HEALTH_INTERVAL_MS', positiveInt(600_000), 5000),
+      shutdownTimeoutMs: read(env, 'NOVA_SHUTDOWN_TIMEOUT_MS', positiveInt(600_000), 10_000),
+    },
   };
 }
 

@@ -57,12 +57,15 @@ describe('nova CLI', () => {
       seed: { roles: string[] };
       changed: boolean;
     };
-    expect(report.migrations.pending).toHaveLength(1);
+    expect(report.migrations.pending).toEqual([
+      expect.stringMatching(/_init$/),
+      expect.stringMatching(/_api_tokens$/),
+    ]);
     expect(report.seed.roles).toEqual(['admin', 'agent', 'viewer']);
     expect((await run(['migrate', 'status'], env)).code).toBe(1);
 
     const first = await run(['bootstrap', 'postgres'], env);
-    expect(first.stdout).toMatch(/1 applied \(\d+_init\)/);
+    expect(first.stdout).toMatch(/2 applied \(\d+_init, \d+_api_tokens\)/);
     expect(first.stdout).toMatch(/16 permissions, 3 roles, 28 grants added/);
     const second = await run(['bootstrap', 'postgres'], env);
     expect(second.stdout).toMatch(/up to date, nothing to do/);

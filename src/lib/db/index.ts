@@ -103,6 +103,11 @@ export class NovaDb {
     return this.#config().mongo !== undefined;
   }
 
+  /** True when ELASTIC_URL is configured. */
+  get elasticConfigured(): boolean {
+    return this.#config().elastic !== undefined;
+  }
+
   /** The MongoDB telemetry store; throws CONFIG_INVALID naming MONGO_URL when none is configured. */
   get mongo(): MongoStore {
     if (!this.#mongo) {

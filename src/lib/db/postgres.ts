@@ -10,6 +10,7 @@
 import type pg from 'pg';
 import type { PostgresConfig } from '../../config.js';
 import { withRetry } from '../retry.js';
+import * as apiTokens from './postgres/api-tokens.js';
 import * as articles from './postgres/articles.js';
 import { createPool, createPrismaClient, type Db } from './postgres/client.js';
 import type { PgContext } from './postgres/context.js';
@@ -106,6 +107,11 @@ export class PostgresStore {
   readonly findPasskeyForVerification = this.#bind(passkeys.findPasskeyForVerification);
   readonly recordPasskeyUse = this.#bind(passkeys.recordPasskeyUse);
   readonly removePasskey = this.#bind(passkeys.removePasskey);
+
+  readonly createApiToken = this.#bind(apiTokens.createApiToken);
+  readonly listApiTokens = this.#bind(apiTokens.listApiTokens);
+  readonly revokeApiToken = this.#bind(apiTokens.revokeApiToken);
+  readonly authenticateApiToken = this.#bind(apiTokens.authenticateApiToken);
 
   readonly createTicket = this.#bind(tickets.createTicket);
   readonly updateTicket = this.#bind(tickets.updateTicket);

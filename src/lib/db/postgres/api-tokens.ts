@@ -1,0 +1,212 @@
+/**
+ * Bearer API tokens for the service: created for a user (the secret is returned once),
+ * listed, revoked, and resolved on every request to the user and the permissions their roles
+ * grant.
+ *
+ * A token is `nova_` and 43 base64url characters (256 random bits). The prefix lets secret
+ * scanners recognise a leaked token. Only its SHA-256 is stored: a slow password hash buys
+ * nothing for a random 256-bit secret, and a hash lookup keeps authentication one indexed
+ * query. A revoked or expired token, or one whose user is deactivated, authenticates nobody.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { NovaError } from '../../errors.js';
+import { parseInput, uuid } from '../../validation.js';
+import { type Actor, auditData } from './audit.js';
+import type { PgContext } from './context.js';
+import { isForeignKeyViolation, uniqueViolationFields } from './errors.js';
+
+const TOKEN_PATTERN = /^nova_[A-Za-z0-9_-]{43}$/;
+/** last_used_at is written at most this often per token: not one UPDATE per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+const createTokenInput = z.strictObject({
+  name: z.string().trim().min(1, 'must not be empty').max(100),
+  /** Days until the token stops working; none: until revoked. */
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
+});
+export type CreateApiTokenInput = z.input<typeof createTokenInput>;
+
+const revokeTokenInput = z.union([
+  z.strictObject({ id: uuid }),
+  z.strictObject({ userId: uuid, name: z.string().trim().min(1).max(100) }),
+]);
+export type RevokeApiTokenInput = z.input<typeof revokeTokenInput>;
+
+/** What lists and the audit trail show: never the secret or its hash. */
+const summary = {
+  id: true,
+  userId: true,
+  name: true,
+  createdAt: true,
+  expiresAt: true,
+  lastUsedAt: true,
+  revokedAt: true,
+} as const;
+
+export interface AuthenticatedToken {
+  tokenId: string;
+  userId: string;
+  permissions: string[];
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest();
+
+/**
+ * A new token for `userId`; `token` is the secret, returned here and never again. Names are
+ * unique among a user's active tokens, so `revokeApiToken({ userId, name })` is unambiguous.
+ */
+export async function createApiToken(
+  ctx: PgContext,
+  userId: string,
+  input: CreateApiTokenInput,
+  actor?: Actor,
+) {
+  const owner = parseInput(uuid, userId, 'userId');
+  const { name, expiresInDays } = parseInput(createTokenInput, input);
+  const token = `nova_${randomBytes(32).toString('base64url')}`;
+  const expiresAt =
+    expiresInDays === undefined ? null : new Date(Date.now() + expiresInDays * 86_400_000);
+  // Chosen here, so a retry after a lost COMMIT reply recognises its own row.
+  const id = randomUUID();
+  const taken = (cause?: unknown) =>
+    new NovaError('ALREADY_EXISTS', `this user already has an active token ${name}`, {
+      field: 'name',
+      ...(cause === undefined ? {} : { cause }),
+    });
+  const created = await ctx.run('createApiToken', () =>
+    ctx.prisma
+      .$transaction(async (tx) => {
+        const clash = await tx.apiToken.findFirst({
+          where: { userId: owner, name, revokedAt: null },
+          select: summary,
+        });
+        if (clash?.id === id) return clash;
+        if (clash) throw taken();
+        const row = await tx.apiToken.create({
+          data: { id, userId: owner, name, tokenHash: hashToken(token), expiresAt },
+          select: summary,
+        });
+        await tx.auditLog.create({
+          data: auditData(
+            { action: 'api_token.created', entityType: 'user', entityId: owner, after: row },
+            actor,
+          ),
+        });
+        return row;
+      })
+      .catch((error: unknown) => {
+        // A concurrent create of the same name won the partial unique index.
+        if (uniqueViolationFields(error) !== undefined) throw taken(error);
+        if (isForeignKeyViolation(error)) {
+          throw new NovaError('NOT_FOUND', `user ${owner} not found`, {
+            field: 'userId',
+            cause: error,
+          });
+        }
+        throw error;
+      }),
+  );
+  return { ...created, token };
+}
+
+export async function listApiTokens(ctx: PgContext, userId: string) {
+  const owner = parseInput(uuid, userId, 'userId');
+  return ctx.run('listApiTokens', () =>
+    ctx.prisma.apiToken.findMany({
+      where: { userId: owner },
+      select: summary,
+      orderBy: { createdAt: 'asc' },
+    }),
+  );
+}
+
+/** Revokes by id, or by a user's active token name; revoking twice is NOT_FOUND the second time. */
+export async function revokeApiToken(ctx: PgContext, which: RevokeApiTokenInput, actor?: Actor) {
+  const target = parseInput(revokeTokenInput, which, 'token');
+  const where =
+    'id' in target
+      ? { id: target.id, revokedAt: null }
+      : { userId: target.userId, name: target.name, revokedAt: null };
+  return ctx.run('revokeApiToken', () =>
+    ctx.prisma.$transaction(async (tx) => {
+      const found = await tx.apiToken.findFirst({ where, select: summary });
+      if (!found) {
+        throw new NovaError('NOT_FOUND', 'no active token matches', {
+          field: 'id' in target ? 'id' : 'name',
+        });
+      }
+      const revoked = await tx.apiToken.update({
+        where: { id: found.id },
+        data: { revokedAt: new Date() },
+        select: summary,
+      });
+      await tx.auditLog.create({
+        data: auditData(
+          {
+            action: 'api_token.revoked',
+            entityType: 'user',
+            entityId: revoked.userId,
+            before: found,
+            after: revoked,
+          },
+          actor,
+        ),
+      });
+      return revoked;
+    }),
+  );
+}
+
+/**
+ * The user and permissions behind a presented token, or null when it is malformed, unknown,
+ * revoked, expired, or its user is deactivated. Malformed tokens never reach the database.
+ */
+export async function authenticateApiToken(
+  ctx: PgContext,
+  token: string,
+): Promise<AuthenticatedToken | null> {
+  if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return null;
+  const found = await ctx.run('authenticateApiToken', () =>
+    ctx.prisma.apiToken.findUnique({
+      where: { tokenHash: hashToken(token) },
+      select: {
+        id: true,
+        userId: true,
+        expiresAt: true,
+        revokedAt: true,
+        lastUsedAt: true,
+        user: {
+          select: {
+            active: true,
+            roles: {
+              select: {
+                role: {
+                  select: { permissions: { select: { permission: { select: { name: true } } } } },
+                },
+              },
+            },
+          },
+        },
+      },
+    }),
+  );
+  const now = Date.now();
+  if (
+    !found ||
+    found.revokedAt ||
+    (found.expiresAt && found.expiresAt.getTime() <= now) ||
+    !found.user.active
+  ) {
+    return null;
+  }
+  if (!found.lastUsedAt || now - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    await ctx.run('authenticateApiToken', () =>
+      ctx.prisma.apiToken.update({ where: { id: found.id }, data: { lastUsedAt: new Date(now) } }),
+    );
+  }
+  const permissions = new Set(
+    found.user.roles.flatMap((r) => r.role.permissions.map((p) => p.permission.name)),
+  );
+  return { tokenId: found.id, userId: found.userId, permissions: [...permissions].sort() };
+}

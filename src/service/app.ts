@@ -1,0 +1,118 @@
+/**
+ * The health and analytics service as a Fastify instance, built from its dependencies so
+ * tests drive it in-process (`app.inject`) and `nova serve` listens with the same code.
+ *
+ * Limits and timeouts are chosen, not inherited: no route takes a body (16 KiB is plenty for
+ * a mistaken one), the request line and headers are capped at 16 KiB (the query string is in
+ * the request line), a request must arrive within 30 s, and idle keep-alive connections live
+ * 72 s, longer than the 60 s idle timeout of common load balancers, so the balancer closes
+ * first and never sends into a socket we are closing.
+ */
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { NovaDb } from '../lib/db/index.js';
+import { ensureMeterProvider } from '../telemetry/prometheus.js';
+import type { Authenticate } from './auth.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import type { HealthService } from './health.js';
+import { serviceMetrics } from './metrics.js';
+import { analyticsRoutes } from './routes/analytics.js';
+import { healthRoutes, type Readiness } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
+import { searchRoutes } from './routes/search.js';
+
+export interface ServiceDeps {
+  db: NovaDb;
+  health: HealthService;
+  ready: () => Promise<Readiness>;
+  /** Resolves bearer tokens (default: novaDb's API tokens in PostgreSQL). */
+  authenticate?: Authenticate;
+}
+
+export interface ServiceOptions {
+  /** Fastify's (pino) logger options, or false for none (default: info, JSON). */
+  logger?: boolean | { level?: string };
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  bodyLimit?: number;
+  maxHeaderSize?: number;
+  /** service.name of the local MeterProvider, when the SDK does not run (default nova-api). */
+  serviceName?: string;
+}
+
+/** Paths recorded as api_usage and performance_metrics: the API, not probes or scrapes. */
+const RECORDED = /^\/api\//;
+
+export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): FastifyInstance {
+  const {
+    logger = { level: 'info' },
+    requestTimeoutMs = 30_000,
+    keepAliveTimeoutMs = 72_000,
+    bodyLimit = 16 * 1024,
+    maxHeaderSize = 16 * 1024,
+    serviceName = 'nova-api',
+  } = options;
+  const app = Fastify({
+    logger:
+      logger === false
+        ? false
+        : {
+            ...(logger === true ? {} : logger),
+            // The path only: query strings carry search text, and no header is logged.
+            serializers: {
+              req: (req: { method: string; url: string; id: string }) => ({
+                id: req.id,
+                method: req.method,
+                path: req.url.split('?')[0],
+              }),
+            },
+          },
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    bodyLimit,
+    http: { maxHeaderSize },
+    routerOptions: { maxParamLength: 100 },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const { db } = deps;
+  const authenticate: Authenticate =
+    deps.authenticate ?? ((token) => db.postgres.authenticateApiToken(token));
+
+  // Without the SDK (tests, OTEL_SDK_DISABLED), /metrics still has a MeterProvider to read.
+  ensureMeterProvider(serviceName);
+  const meters = serviceMetrics(db, deps.health);
+  app.addHook('onClose', async () => meters.close());
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the raw URL: bounded label values, no ids or search text.
+    const route = request.routeOptions.url;
+    meters.recordRequest(reply.elapsedTime / 1000, {
+      'http.request.method': request.method,
+      'http.response.status_code': reply.statusCode,
+      ...(route ? { 'http.route': route } : {}),
+    });
+    if (!route || !RECORDED.test(route) || !db.mongoConfigured) return;
+    const durationMs = Math.round(reply.elapsedTime * 10) / 10;
+    const userId = request.principal?.userId;
+    const span = trace.getActiveSpan()?.spanContext();
+    const correlation = {
+      requestId: request.id,
+      ...(userId ? { userId } : {}),
+      ...(span && isSpanContextValid(span) ? { traceId: span.traceId } : {}),
+    };
+    db.mongo.logApiUsage(request.method, route, reply.statusCode, durationMs, correlation);
+    db.mongo.logPerformance('api', route, durationMs, {
+      ...correlation,
+      statusCode: reply.statusCode,
+    });
+  });
+
+  healthRoutes(app, deps.health, deps.ready, authenticate);
+  searchRoutes(app, db, authenticate);
+  analyticsRoutes(app, db, authenticate);
+  metricsRoute(app);
+  return app;
+}

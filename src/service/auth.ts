@@ -1,0 +1,64 @@
+/**
+ * Bearer-token authentication and permission checks. Tokens are resolved through
+ * `authenticateApiToken` (PostgreSQL, hashed) to a user and their permissions; each protected
+ * route names the one permission it needs.
+ *
+ * Missing or unusable credentials are 401 (with `WWW-Authenticate: Bearer`), a known caller
+ * without the permission is 403. The token itself never reaches a log or an error message.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthenticatedToken } from '../lib/db/postgres/api-tokens.js';
+import { NovaError } from '../lib/errors.js';
+
+export type Authenticate = (token: string) => Promise<AuthenticatedToken | null>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller, once a route has authenticated it; undefined for anonymous callers. */
+    principal?: AuthenticatedToken;
+  }
+}
+
+/** The token of an `Authorization: Bearer <token>` header; undefined without the header. */
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
+  if (!match?.[1]) throw unauthenticated('the Authorization header must be `Bearer <token>`');
+  return match[1];
+}
+
+const unauthenticated = (message: string) =>
+  new NovaError('UNAUTHENTICATED', message, { field: 'authorization' });
+
+/**
+ * Resolves the caller when credentials are sent. `required`: no credentials is 401; without
+ * it the request goes on anonymously (health). Credentials that are sent must be valid.
+ */
+export async function identify(
+  request: FastifyRequest,
+  authenticate: Authenticate,
+  { required }: { required: boolean },
+): Promise<AuthenticatedToken | undefined> {
+  const token = bearer(request);
+  if (token === undefined) {
+    if (required) throw unauthenticated('this endpoint needs a bearer token');
+    return undefined;
+  }
+  const principal = await authenticate(token);
+  if (!principal) throw unauthenticated('the token is invalid, expired or revoked');
+  request.principal = principal;
+  return principal;
+}
+
+/** A preHandler: the caller must present a valid token granting `permission`. */
+export const requirePermission =
+  (authenticate: Authenticate, permission: string) =>
+  async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const principal = await identify(request, authenticate, { required: true });
+    if (!principal?.permissions.includes(permission)) {
+      throw new NovaError('FORBIDDEN', `this endpoint needs the ${permission} permission`, {
+        field: 'authorization',
+      });
+    }
+  };

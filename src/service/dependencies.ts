@@ -1,0 +1,89 @@
+/**
+ * The dependencies /api/health and /readyz report, built from a NovaDb: PostgreSQL
+ * (required), MongoDB and its telemetry writer, Elasticsearch and the outbox indexer
+ * (optional, `not_configured` without their URLs).
+ *
+ * The indexer is degraded when its oldest pending row is older than `maxIndexerLagMs`
+ * (default 5 min) or rows are parked; the telemetry writer when its last flushes failed
+ * (it is dropping events once its buffer is full: `dropped` counts them).
+ */
+import { migrationStatus } from '../bootstrap/postgres/migrate.js';
+import type { NovaDb } from '../lib/db/index.js';
+import { type HealthOptions, HealthService, type HealthSource } from './health.js';
+import { CachedProbe } from './probe.js';
+import type { Readiness } from './routes/health.js';
+
+export interface ServiceHealthOptions extends HealthOptions {
+  /** The PostgreSQL URL, for reading migration status. */
+  postgresUrl: string;
+  maxIndexerLagMs?: number;
+}
+
+export function serviceHealth(
+  db: NovaDb,
+  { postgresUrl, maxIndexerLagMs = 5 * 60_000, ...options }: ServiceHealthOptions,
+) {
+  const sources: HealthSource[] = [
+    { name: 'postgres', required: true, probe: () => db.postgres.health() },
+    {
+      name: 'mongodb',
+      required: false,
+      ...(db.mongoConfigured ? { probe: () => db.mongo.health() } : {}),
+    },
+    {
+      name: 'telemetry',
+      required: false,
+      ...(db.mongoConfigured
+        ? {
+            probe: async () => {
+              const stats = db.mongo.stats();
+              return { status: stats.consecutiveFailures > 0 ? 'degraded' : 'up', ...stats };
+            },
+          }
+        : {}),
+    },
+    {
+      name: 'elasticsearch',
+      required: false,
+      ...(db.elasticConfigured ? { probe: () => db.elastic.health() } : {}),
+    },
+    {
+      name: 'indexer',
+      required: false,
+      ...(db.elasticConfigured
+        ? {
+            probe: async () => {
+              const lag = await db.indexer.lag();
+              const { lastError } = db.indexer.stats();
+              const behind = lag.lagMs > maxIndexerLagMs || lag.parked > 0;
+              return { status: behind ? 'degraded' : 'up', ...lag, lastError };
+            },
+          }
+        : {}),
+    },
+  ];
+  const health = new HealthService(sources, options);
+  const migrations = new CachedProbe(
+    () => migrationStatus(postgresUrl),
+    options.intervalMs ?? 5000,
+  );
+
+  /** Ready: PostgreSQL answers and its schema is this code's (nothing pending or failed). */
+  const ready = async (): Promise<Readiness> => {
+    const report = await health.report({ details: false });
+    if (report.checks.postgres?.status !== 'up') {
+      return { ready: false, reasons: ['PostgreSQL is not reachable'] };
+    }
+    const status = await migrations.get().catch(() => undefined);
+    if (!status) return { ready: false, reasons: ['migration status cannot be read'] };
+    const reasons = [
+      ...(status.pending.length > 0
+        ? [`migrations pending: ${status.pending.join(', ')} (run nova bootstrap postgres)`]
+        : []),
+      ...(status.failed.length > 0 ? [`migrations failed: ${status.failed.join(', ')}`] : []),
+      ...(status.modified.length > 0 ? [`migrations modified: ${status.modified.join(', ')}`] : []),
+    ];
+    return { ready: reasons.length === 0, reasons };
+  };
+  return { health, ready };
+}

@@ -1,0 +1,102 @@
+/**
+ * The service's view of its dependencies, for /api/health and /readyz.
+ *
+ * Every dependency is probed through a CachedProbe (at most once per interval, however many
+ * callers), and a probe that throws is reported down rather than failing the report.
+ * PostgreSQL is required: down means the service is down (HTTP 503). MongoDB, Elasticsearch
+ * and the indexer are optional: their trouble makes the service degraded, still 200, since
+ * tickets and the knowledge base keep working from PostgreSQL.
+ *
+ * Public reports carry status and latency only; versions, hosts, replica-set members and
+ * error texts (which name hosts) are for callers with health:details.
+ */
+import { CachedProbe } from './probe.js';
+
+export type DependencyStatus = 'up' | 'degraded' | 'down' | 'not_configured';
+
+/** What a source returns: a status, a latency, and anything else (shown as details). */
+export interface ProbeResult {
+  status: Exclude<DependencyStatus, 'not_configured'>;
+  latencyMs?: number;
+  error?: string;
+}
+
+export interface DependencyReport {
+  status: DependencyStatus;
+  required: boolean;
+  latencyMs?: number;
+  /** With health:details only. */
+  details?: Record<string, unknown>;
+}
+
+export interface HealthReport {
+  status: 'ok' | 'degraded' | 'down';
+  checks: Record<string, DependencyReport>;
+}
+
+export interface HealthSource {
+  name: string;
+  required: boolean;
+  /** Absent: the dependency is not configured. */
+  probe?: () => Promise<ProbeResult>;
+}
+
+export interface HealthOptions {
+  /** How long a probe result is reused (default 5 s). */
+  intervalMs?: number;
+}
+
+export class HealthService {
+  readonly #sources: { source: HealthSource; probe?: CachedProbe<ProbeResult> }[];
+
+  constructor(sources: HealthSource[], { intervalMs = 5000 }: HealthOptions = {}) {
+    this.#sources = sources.map((source) => ({
+      source,
+      probe: source.probe && new CachedProbe(safely(source.probe), intervalMs),
+    }));
+  }
+
+  /** Probe runs so far per dependency (tests and the benchmark check the single flight). */
+  probeRuns(): Record<string, number> {
+    return Object.fromEntries(
+      this.#sources.map(({ source, probe }) => [source.name, probe?.runs ?? 0]),
+    );
+  }
+
+  async report({ details }: { details: boolean }): Promise<HealthReport> {
+    const results = await Promise.all(this.#sources.map(({ probe }) => probe?.get()));
+    const checks: Record<string, DependencyReport> = {};
+    let status: HealthReport['status'] = 'ok';
+    for (const [i, { source }] of this.#sources.entries()) {
+      const result = results[i];
+      if (!result) {
+        checks[source.name] = { status: 'not_configured', required: source.required };
+        continue;
+      }
+      const { status: state, latencyMs, ...rest } = result;
+      checks[source.name] = {
+        status: state,
+        required: source.required,
+        ...(latencyMs === undefined ? {} : { latencyMs }),
+        ...(details ? { details: rest as Record<string, unknown> } : {}),
+      };
+      if (state === 'down' && source.required) status = 'down';
+      else if (state !== 'up' && status === 'ok') status = 'degraded';
+    }
+    return { status, checks };
+  }
+}
+
+/** A probe never rejects: a thrown error is the dependency being down. */
+const safely = (probe: () => Promise<ProbeResult>) => async (): Promise<ProbeResult> => {
+  const started = performance.now();
+  try {
+    return await probe();
+  } catch (error) {
+    return {
+      status: 'down',
+      latencyMs: Math.round(performance.now() - started),
+      error: (error as Error).message,
+    };
+  }
+};

@@ -1,0 +1,72 @@
+/**
+ * The service's metrics, on the global MeterProvider (the SDK's, or the local one of
+ * telemetry/prometheus.ts), in OpenTelemetry's semantic conventions and UCUM units:
+ *
+ * - http.server.request.duration (s): every request, by method, route and status;
+ * - nova.dependency.status: 1 up, 0.5 degraded, 0 down, per configured dependency;
+ * - nova.indexer.lag (s): age of the oldest pending outbox row;
+ * - nova.telemetry.queue.depth ({event}) and nova.telemetry.dropped ({event}): the MongoDB
+ *   telemetry writer's buffer and the events it had to drop.
+ *
+ * The gauges are read at collection time from the health report, whose probes are cached and
+ * single-flight: a scrape never adds load on the databases beyond the health interval.
+ */
+import { type Attributes, type BatchObservableCallback, metrics } from '@opentelemetry/api';
+import type { NovaDb } from '../lib/db/index.js';
+import type { HealthService } from './health.js';
+
+const STATUS_VALUE = { up: 1, degraded: 0.5, down: 0 } as const;
+
+export interface ServiceMetrics {
+  recordRequest(seconds: number, attributes: Attributes): void;
+  /** Stops reading this service's gauges (its stores are closing). */
+  close(): void;
+}
+
+export function serviceMetrics(db: NovaDb, health: HealthService): ServiceMetrics {
+  const meter = metrics.getMeter('nova-service');
+  const duration = meter.createHistogram('http.server.request.duration', {
+    unit: 's',
+    description: 'Duration of HTTP server requests.',
+    advice: {
+      explicitBucketBoundaries: [
+        0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+      ],
+    },
+  });
+  const status = meter.createObservableGauge('nova.dependency.status', {
+    description: 'Dependency status: 1 up, 0.5 degraded, 0 down.',
+  });
+  const lag = meter.createObservableGauge('nova.indexer.lag', {
+    unit: 's',
+    description: 'Age of the oldest pending search outbox row.',
+  });
+  const depth = meter.createObservableGauge('nova.telemetry.queue.depth', {
+    unit: '{event}',
+    description: 'Telemetry events buffered for MongoDB.',
+  });
+  const dropped = meter.createObservableCounter('nova.telemetry.dropped', {
+    unit: '{event}',
+    description: 'Telemetry events dropped because the buffer was full.',
+  });
+  const observe: BatchObservableCallback = async (observer) => {
+    const report = await health.report({ details: true });
+    for (const [name, check] of Object.entries(report.checks)) {
+      if (check.status === 'not_configured') continue;
+      observer.observe(status, STATUS_VALUE[check.status], { 'nova.dependency': name });
+    }
+    const lagMs = report.checks.indexer?.details?.lagMs;
+    if (typeof lagMs === 'number') observer.observe(lag, lagMs / 1000);
+    if (db.mongoConfigured) {
+      const stats = db.mongo.stats();
+      observer.observe(depth, stats.depth);
+      observer.observe(dropped, stats.dropped);
+    }
+  };
+  const observables = [status, lag, depth, dropped];
+  meter.addBatchObservableCallback(observe, observables);
+  return {
+    recordRequest: (seconds, attributes) => duration.record(seconds, attributes),
+    close: () => meter.removeBatchObservableCallback(observe, observables),
+  };
+}

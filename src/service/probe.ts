@@ -1,0 +1,43 @@
+/**
+ * A cached, single-flight probe: however many requests ask at once, a dependency is probed
+ * at most once per interval. A health endpoint hammered by load balancers, dashboards and a
+ * benchmark must not multiply the load on the databases it reports on.
+ */
+export class CachedProbe<T> {
+  readonly #probe: () => Promise<T>;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  #value: { result: T; at: number } | undefined;
+  #inFlight: Promise<T> | undefined;
+  /** Probes run so far (for tests and metrics). */
+  runs = 0;
+
+  constructor(
+    probe: () => Promise<T>,
+    ttlMs: number,
+    now: () => number = performance.now.bind(performance),
+  ) {
+    this.#probe = probe;
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+  }
+
+  /** The last result while it is fresh; otherwise the one probe in flight, started if none. */
+  get(): Promise<T> {
+    if (this.#value && this.#now() - this.#value.at < this.#ttlMs) {
+      return Promise.resolve(this.#value.result);
+    }
+    if (!this.#inFlight) {
+      this.runs++;
+      this.#inFlight = this.#probe()
+        .then((result) => {
+          this.#value = { result, at: this.#now() };
+          return result;
+        })
+        .finally(() => {
+          this.#inFlight = undefined;
+        });
+    }
+    return this.#inFlight;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * GET /api/health: every dependency with status and latency; 503 when a required one is
+ * down. Anyone may ask; detail (versions, hosts, replica set, errors) needs health:details.
+ * GET /livez: the process answers. GET /readyz: PostgreSQL reachable and every migration
+ * applied, so a load balancer sends traffic only to an instance that can serve it.
+ */
+import type { FastifyInstance } from 'fastify';
+import { type Authenticate, identify } from '../auth.js';
+import type { HealthService } from '../health.js';
+
+export interface Readiness {
+  ready: boolean;
+  /** Why not, in words an operator can act on. */
+  reasons: string[];
+}
+
+export function healthRoutes(
+  app: FastifyInstance,
+  health: HealthService,
+  ready: () => Promise<Readiness>,
+  authenticate: Authenticate,
+) {
+  app.get('/api/health', async (request, reply) => {
+    const principal = await identify(request, authenticate, { required: false });
+    const details = principal?.permissions.includes('health:details') ?? false;
+    const report = await health.report({ details });
+    return reply.code(report.status === 'down' ? 503 : 200).send(report);
+  });
+
+  app.get('/livez', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const readiness = await ready();
+    return reply.code(readiness.ready ? 200 : 503).send(readiness);
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * GET /api/tickets/search and GET /api/kb/search: the Elasticsearch search of novaDb over
+ * HTTP, as the caller's viewer (their permissions decide what they see, as in the data layer).
+ *
+ *   /api/tickets/search?q=vpn&status=open,pending&priority=high&assignee=none&sort=priority
+ *   /api/kb/search?q=setup&category=documentation&tags=vpn&size=20&cursor=...
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type {
+  ArticleSearchFilters,
+  ArticleSearchOptions,
+  NovaDb,
+  TicketSearchFilters,
+  TicketSearchOptions,
+} from '../../lib/db/index.js';
+import { NovaError } from '../../lib/errors.js';
+import { parseInput } from '../../lib/validation.js';
+import { type Authenticate, requirePermission } from '../auth.js';
+import { asQueryError, integer, list, param } from './query.js';
+
+const paging = {
+  q: param.default(''),
+  size: integer.optional(),
+  from: integer.optional(),
+  cursor: param.optional(),
+  sort: param.optional(),
+};
+
+const ticketQuery = z.strictObject({
+  ...paging,
+  status: list.optional(),
+  priority: list.optional(),
+  category: param.optional(),
+  /** A user id, or `none` for unassigned tickets. */
+  assignee: param.optional(),
+  requester: param.optional(),
+  tags: list.optional(),
+  createdFrom: param.optional(),
+  createdTo: param.optional(),
+});
+
+const articleQuery = z.strictObject({
+  ...paging,
+  category: param.optional(),
+  tags: list.optional(),
+  visibility: param.optional(),
+});
+
+const defined = <T extends object>(value: T) =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+
+export function searchRoutes(app: FastifyInstance, db: NovaDb, authenticate: Authenticate) {
+  const configured = () => {
+    if (!db.elasticConfigured) {
+      throw new NovaError('UNAVAILABLE', 'search needs Elasticsearch: ELASTIC_URL is not set', {
+        field: 'ELASTIC_URL',
+      });
+    }
+  };
+  app.get(
+    '/api/tickets/search',
+    { preHandler: requirePermission(authenticate, 'tickets:search') },
+    async (request) => {
+      const query = parseInput(ticketQuery, request.query, '');
+      configured();
+      const { q, size, from, cursor, sort, assignee, requester, ...rest } = query;
+      const filters = defined({
+        ...rest,
+        assigneeId: assignee === 'none' ? null : assignee,
+        requesterId: requester,
+      });
+      const options = defined({ viewer: viewerOf(request), size, from, cursor, sort });
+      return (
+        db
+          // Strings as sent: the data layer's schemas check each value (status, priority...).
+          .searchTickets(q, filters as TicketSearchFilters, options as TicketSearchOptions)
+          .catch((error: unknown) => Promise.reject(asQueryError(error)))
+      );
+    },
+  );
+
+  app.get(
+    '/api/kb/search',
+    { preHandler: requirePermission(authenticate, 'kb:search') },
+    async (request) => {
+      const { q, size, from, cursor, sort, ...filters } = parseInput(
+        articleQuery,
+        request.query,
+        '',
+      );
+      configured();
+      const options = defined({ viewer: viewerOf(request), size, from, cursor, sort });
+      return db
+        .searchKnowledgeBase(
+          q,
+          defined(filters) as ArticleSearchFilters,
+          options as ArticleSearchOptions,
+        )
+        .catch((error: unknown) => Promise.reject(asQueryError(error)));
+    },
+  );
+}
+
+/** The authenticated caller as a search viewer (set by requirePermission). */
+function viewerOf(request: { principal?: { userId: string; permissions: string[] } }) {
+  const principal = request.principal;
+  return { userId: principal?.userId ?? null, permissions: principal?.permissions ?? [] };
+}

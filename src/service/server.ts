@@ -1,0 +1,72 @@
+/**
+ * `nova serve`: the service listening, with the outbox indexer running beside it when
+ * Elasticsearch is configured, and an orderly stop: no new connections (new requests on open
+ * ones get 503), in-flight requests finish, the indexer settles its batch, then the caller
+ * closes the stores (which flushes the telemetry writer). A stop that takes longer than
+ * `shutdownTimeoutMs` is reported, so the process can exit anyway.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ServiceConfig } from '../config.js';
+import type { NovaDb } from '../lib/db/index.js';
+import { settleBy } from '../lib/deadline.js';
+import { buildApp, type ServiceOptions } from './app.js';
+import { serviceHealth } from './dependencies.js';
+
+export interface RunningService {
+  app: FastifyInstance;
+  /** http://host:port as bound (port 0 resolved). */
+  url: string;
+  /** Stops serving and indexing; false when it did not finish within the timeout. */
+  stop(): Promise<boolean>;
+}
+
+export async function startService(
+  db: NovaDb,
+  {
+    postgresUrl,
+    config,
+    app: appOptions = {},
+  }: {
+    postgresUrl: string;
+    config: ServiceConfig;
+    app?: ServiceOptions;
+  },
+): Promise<RunningService> {
+  const { health, ready } = serviceHealth(db, {
+    postgresUrl,
+    intervalMs: config.healthIntervalMs,
+  });
+  const app = buildApp({ db, health, ready }, appOptions);
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+
+  const indexing = new AbortController();
+  const indexer = db.elasticConfigured
+    ? db.indexer.run(indexing.signal, {
+        onDrain: (result) => app.log.info({ indexer: result }, 'indexer drained outbox rows'),
+      })
+    : Promise.resolve();
+
+  return {
+    app,
+    url: `http://${host}:${port}`,
+    stop: async () => {
+      indexing.abort();
+      // Fastify closes the connections idle when close() starts; a keep-alive connection
+      // whose request was in flight becomes idle only after answering, and would otherwise
+      // stay open for the whole keep-alive timeout (fastify/fastify#7044). Sweep them.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+      try {
+        const stopped = await settleBy(
+          Date.now() + config.shutdownTimeoutMs,
+          Promise.all([app.close(), indexer]).then(() => true),
+        );
+        return stopped === true;
+      } finally {
+        clearInterval(sweep);
+      }
+    },
+  };
+}

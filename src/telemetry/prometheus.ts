@@ -1,0 +1,41 @@
+/**
+ * The Prometheus side of the service's metrics: one MetricReader, read by GET /metrics on the
+ * service's own port (no second listener). When the OpenTelemetry SDK runs (sdk.ts, loaded
+ * with --import) it owns this reader next to any OTLP exporter; when it does not (tests,
+ * OTEL_SDK_DISABLED, `nova serve` started without the preload), `ensureMeterProvider` binds
+ * the reader to a local MeterProvider, so /metrics works either way.
+ */
+import { metrics } from '@opentelemetry/api';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+
+export const prometheusReader = new PrometheusExporter({ preventServerStart: true });
+const serializer = new PrometheusSerializer();
+/** sdk: the SDK reads it; off: the SDK runs without it (OTEL_METRICS_EXPORTER); local: ours. */
+let owner: 'sdk' | 'off' | 'local' | undefined;
+
+/** Called by the SDK at start: whether it took the reader. */
+export const markReader = (taken: boolean) => {
+  owner = taken ? 'sdk' : 'off';
+};
+
+/** False when OTEL_METRICS_EXPORTER leaves Prometheus out: /metrics then answers 404. */
+export const prometheusEnabled = () => owner !== 'off';
+
+/** A local MeterProvider for the reader, unless the SDK runs. */
+export function ensureMeterProvider(serviceName: string): void {
+  if (owner !== undefined) return;
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': serviceName }),
+    readers: [prometheusReader],
+  });
+  metrics.setGlobalMeterProvider(provider);
+  owner = 'local';
+}
+
+/** The current metrics in Prometheus' text exposition format. */
+export async function renderMetrics(): Promise<string> {
+  const { resourceMetrics } = await prometheusReader.collect();
+  return serializer.serialize(resourceMetrics);
+}

@@ -1,0 +1,101 @@
+/**
+ * The OpenTelemetry Node SDK as the service runs it, configured by the standard OTEL_*
+ * variables:
+ *
+ * - traces of HTTP (server and client), Fastify routes, PostgreSQL (pg, under Prisma's
+ *   adapter too), MongoDB and undici (global fetch and the Elasticsearch client), exported
+ *   over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (or the _TRACES_ one) is set; without an
+ *   endpoint spans are still made (their ids go into logs and telemetry events) but not sent;
+ * - metrics read by GET /metrics (Prometheus) and, with an endpoint, exported over OTLP;
+ *   OTEL_METRICS_EXPORTER (otlp, prometheus, none; comma-separated) narrows that;
+ * - pino log records carry trace_id and span_id.
+ *
+ * http.server.request.duration is recorded by the service itself (service/metrics.ts, so it
+ * exists with or without the SDK); the HTTP instrumentation's copy is dropped by a view.
+ * Probe and scrape requests (/livez, /readyz, /metrics) make no spans.
+ */
+import { FastifyOtelInstrumentation } from '@fastify/otel';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import {
+  AggregationType,
+  type MetricReader,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { markReader, prometheusReader } from './prometheus.js';
+import { telemetry } from './state.js';
+
+type Env = Record<string, string | undefined>;
+
+const UNTRACED = new Set(['/livez', '/readyz', '/metrics']);
+
+/** Which exporters the environment asks for. Pure, for tests. */
+export function exportersFor(env: Env) {
+  const endpoint = (name: string) =>
+    Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env[`OTEL_EXPORTER_OTLP_${name}_ENDPOINT`]);
+  const list = (value: string | undefined) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim().toLowerCase())
+      .filter(Boolean);
+  const metricsWanted = env.OTEL_METRICS_EXPORTER
+    ? list(env.OTEL_METRICS_EXPORTER)
+    : ['prometheus', ...(endpoint('METRICS') ? ['otlp'] : [])];
+  const tracesWanted = env.OTEL_TRACES_EXPORTER
+    ? list(env.OTEL_TRACES_EXPORTER)
+    : endpoint('TRACES')
+      ? ['otlp']
+      : [];
+  return {
+    prometheus: metricsWanted.includes('prometheus'),
+    otlpMetrics: metricsWanted.includes('otlp'),
+    otlpTraces: tracesWanted.includes('otlp'),
+  };
+}
+
+export function startSdk(env: Env): NodeSDK {
+  const wanted = exportersFor(env);
+  const metricReaders: MetricReader[] = [];
+  if (wanted.prometheus) metricReaders.push(prometheusReader);
+  if (wanted.otlpMetrics) {
+    metricReaders.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() }));
+  }
+  const sdk = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME || 'nova-api',
+    metricReaders,
+    views: [
+      {
+        meterName: '@opentelemetry/instrumentation-http',
+        instrumentName: 'http.server.request.duration',
+        aggregation: { type: AggregationType.DROP },
+      },
+    ],
+    ...(wanted.otlpTraces
+      ? { traceExporter: new OTLPTraceExporter() }
+      : { spanProcessors: [new NoopSpanProcessor()] }),
+    // Logs stay in pino (stdout); the SDK's default would ship them to localhost:4318.
+    logRecordProcessors: [],
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) =>
+          UNTRACED.has((request.url ?? '').split('?')[0] ?? ''),
+      }),
+      new UndiciInstrumentation(),
+      new PgInstrumentation(),
+      new MongoDBInstrumentation(),
+      new PinoInstrumentation({ disableLogSending: true }),
+      new FastifyOtelInstrumentation({ registerOnInitialization: true }),
+    ],
+  });
+  sdk.start();
+  markReader(wanted.prometheus);
+  telemetry.shutdown = () => sdk.shutdown();
+  return sdk;
+}

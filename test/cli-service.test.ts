@@ -1,0 +1,245 @@
+/**
+ * `nova token`, `nova smoke` and `nova serve` as a child process: a token is printed once on
+ * stdout and authenticates, listing never shows it, revoking ends it; smoke fails against a
+ * port with nothing behind it and passes against `nova serve`, which stops cleanly on SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/bootstrap/postgres/embedded.js';
+import { createNovaDb, type NovaDb } from '../src/lib/db/index.js';
+import { CLI, cleanEnv, run, TSX } from './support/cli.js';
+import { createEmptyDatabase, testConfig, uniqueEmail } from './support/database.js';
+
+const TOKEN_LINE = /^nova_[A-Za-z0-9_-]{43}\n$/;
+
+/** A bootstrapped database (through the CLI), its environment, and a NovaDb on it. */
+async function bootstrapped() {
+  const url = await createEmptyDatabase();
+  const env = { DATABASE_URL: url };
+  const result = await run(['bootstrap', 'postgres'], env);
+  if (result.code !== 0) throw new Error(`bootstrap failed: ${result.stderr}`);
+  return { url, env };
+}
+
+/** `nova serve` in the background; resolves once it says it is serving (or fails by a deadline). */
+async function serve(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve'], {
+    env: { ...cleanEnv(), ...env },
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const deadline = Date.now() + 30_000;
+  while (!stderr.includes('serving on') && child.exitCode === null && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!stderr.includes('serving on')) {
+    child.kill('SIGKILL');
+    throw new Error(`nova serve did not start:\n${stderr}`);
+  }
+  return { child, exited, stderr: () => stderr };
+}
+
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('nova token', { timeout: 90_000 }, () => {
+  let env: Record<string, string>;
+  let db: NovaDb;
+  let email: string;
+  let userId: string;
+
+  beforeAll(async () => {
+    const database = await bootstrapped();
+    env = database.env;
+    db = createNovaDb(testConfig(database.url));
+    email = uniqueEmail('cli-token');
+    userId = (await db.createUser({ email, firstName: 'C', lastName: 'I' })).id;
+    await db.postgres.assignRole(userId, 'viewer');
+  });
+  afterAll(() => db.close());
+
+  it('create prints the token alone on stdout, and it authenticates', async () => {
+    const created = await run(['token', 'create', '--user', email, '--name', 'ci'], env);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(TOKEN_LINE);
+    expect(created.stderr).toMatch(
+      /^token ci \([0-9a-f-]{36}\) for .*: shown once, store it now\n$/,
+    );
+    expect(created.stderr).not.toContain(created.stdout.trim());
+    const principal = await db.postgres.authenticateApiToken(created.stdout.trim());
+    expect(principal).toMatchObject({ userId, permissions: expect.arrayContaining(['kb:search']) });
+  });
+
+  it('list shows the tokens and their state, never the secret; revoke by name ends it', async () => {
+    const created = await run(['token', 'create', '--user', email, '--name', 'laptop'], env);
+    const token = created.stdout.trim();
+    const [{ id } = { id: '' }] = (await db.postgres.listApiTokens(userId)).filter(
+      (x) => x.name === 'laptop',
+    );
+
+    const listed = await run(['token', 'list', '--user', email], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${id}  laptop +active +last used never$`, 'm'));
+    expect(listed.stdout).not.toContain(token);
+    expect(listed.stdout).not.toContain(token.slice(5, 20));
+
+    const revoked = await run(['token', 'revoke', '--user', email, '--name', 'laptop'], env);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toBe(`revoked token laptop (${id})\n`);
+    expect(await db.postgres.authenticateApiToken(token)).toBeNull();
+    expect((await run(['token', 'list', '--user', email], env)).stdout).toMatch(
+      new RegExp(`^${id}  laptop +revoked `, 'm'),
+    );
+
+    const again = await run(['token', 'revoke', '--user', email, '--name', 'laptop'], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^nova: error NOT_FOUND: /);
+  });
+
+  it('revokes by id, and creates with an expiry', async () => {
+    const created = await run(
+      ['token', 'create', '--user', email, '--name', 'month', '--expires-days', '30', '--json'],
+      env,
+    );
+    expect(created.code).toBe(0);
+    const body = JSON.parse(created.stdout) as { id: string; token: string; expiresAt: string };
+    expect(body.token).toMatch(/^nova_/);
+    const days = (Date.parse(body.expiresAt) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(29.9);
+    expect(days).toBeLessThanOrEqual(30);
+    const revoked = await run(['token', 'revoke', body.id], env);
+    expect(revoked.code).toBe(0);
+    expect(await db.postgres.authenticateApiToken(body.token)).toBeNull();
+  });
+
+  it('fails with exit 1 for an unknown user, a missing name, a bad expiry or a duplicate name', async () => {
+    const [unknown, nameless, zero] = await Promise.all([
+      run(['token', 'create', '--user', uniqueEmail('nobody'), '--name', 'x'], env),
+      run(['token', 'create', '--user', email], env),
+      run(['token', 'create', '--user', email, '--name', 'z', '--expires-days', '0'], env),
+      run(['token', 'create', '--user', email, '--name', 'twice'], env),
+    ]);
+    expect(unknown?.code).toBe(1);
+    expect(unknown?.stderr).toMatch(/error NOT_FOUND: no user .*\(field: user\)/);
+    expect(unknown?.stdout).toBe('');
+    expect(nameless?.code).toBe(1);
+    expect(nameless?.stderr).toMatch(/error VALIDATION_FAILED: .*\(field: name\)/);
+    expect(zero?.code).toBe(1);
+    expect(zero?.stderr).toContain('(field: expiresInDays)');
+    const twice = await run(['token', 'create', '--user', email, '--name', 'twice'], env);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/error ALREADY_EXISTS: .*\(field: name\)/);
+    expect(twice.stdout).toBe('');
+  });
+
+  it('refuses bad usage with exit 2 before touching a database', async () => {
+    const usages = [
+      ['token'],
+      ['token', 'bogus'],
+      ['token', 'create', '--user', 'a@example.com', '--name', 'x', '--expires-days', 'x'],
+      ['token', 'create', '--user', 'a@example.com', '--name', 'x', '--expires-days', '-1'],
+      ['token', 'create', 'extra', '--user', 'a@example.com', '--name', 'x'],
+      ['token', 'list', '--user', 'a@example.com', '--bogus'],
+    ];
+    // No DATABASE_URL: a command that got as far as the database would fail with exit 1.
+    const results = await Promise.all(usages.map((args) => run(args)));
+    for (const [i, result] of results.entries()) {
+      expect(result.code, usages[i]?.join(' ')).toBe(2);
+      expect(result.stderr).toContain('Run `nova help` for usage.');
+    }
+    expect(results[2]?.stderr).toContain('--expires-days takes a whole number of days (got x)');
+    expect(results[1]?.stderr).toContain('token takes create, list or revoke (got bogus)');
+  });
+});
+
+describe('nova smoke and nova serve', { timeout: 90_000 }, () => {
+  it('smoke fails with a FAIL line per check when nothing listens', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const [result, json] = await Promise.all([
+      run(['smoke', '--url', url]),
+      run(['smoke', '--url', `${url}/`, '--json']),
+    ]);
+    expect(result.code).toBe(1);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines.slice(0, 3).map((line) => line.split(/\s+/).slice(0, 3))).toEqual([
+      ['FAIL', '/livez', '-'],
+      ['FAIL', '/readyz', '-'],
+      ['FAIL', '/api/health', '-'],
+    ]);
+    expect(lines[3]).toBe(`smoke failed: ${url}`);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      url,
+      passed: false,
+      checks: [
+        { path: '/livez', status: null, ok: false },
+        { path: '/readyz', status: null, ok: false },
+        { path: '/api/health', status: null, ok: false },
+      ],
+    });
+  });
+
+  it('serve answers smoke and bearer tokens, and exits 0 on SIGTERM', async () => {
+    const { env } = await bootstrapped();
+    const port = await freePort();
+    const served = await serve({ ...env, NOVA_HTTP_PORT: String(port) });
+    children.push(served.child);
+    const base = `http://127.0.0.1:${port}`;
+    expect(served.stderr()).toContain(`serving on ${base}`);
+
+    // Without --url, smoke asks the port NOVA_HTTP_PORT names.
+    const [smoke, byPort] = await Promise.all([
+      run(['smoke', '--url', base]),
+      run(['smoke'], { NOVA_HTTP_PORT: String(port) }),
+    ]);
+    expect(smoke.stdout).toMatch(/^ok {3}\/livez/m);
+    expect(smoke.stdout).toContain(`smoke passed: ${base}`);
+    expect(smoke.code).toBe(0);
+    expect(byPort.code).toBe(0);
+
+    // A token made by `nova token` opens the API of the running service.
+    const db = createNovaDb(testConfig(env.DATABASE_URL as string));
+    try {
+      const email = uniqueEmail('serve');
+      await db.createUser({ email, firstName: 'S', lastName: 'E' });
+      await db.postgres.assignRole((await db.postgres.findUserByEmail(email))?.id ?? '', 'agent');
+      const token = (
+        await run(['token', 'create', '--user', email, '--name', 'smoke'], env)
+      ).stdout.trim();
+      const anonymous = await fetch(`${base}/api/analytics/search`);
+      expect(anonymous.status).toBe(401);
+      const authorised = await fetch(`${base}/api/analytics/search`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(authorised.status).toBe(503);
+      expect(await authorised.json()).toMatchObject({ error: { field: 'MONGO_URL' } });
+    } finally {
+      await db.close();
+    }
+
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+    await expect(fetch(`${base}/livez`)).rejects.toThrow();
+  });
+
+  it('serve on a database that was never migrated is live but not ready, and smoke says why', async () => {
+    const url = await createEmptyDatabase();
+    const port = await freePort();
+    const served = await serve({ DATABASE_URL: url, NOVA_HTTP_PORT: String(port) });
+    children.push(served.child);
+    const smoke = await run(['smoke', '--url', `http://127.0.0.1:${port}`]);
+    expect(smoke.code).toBe(1);
+    expect(smoke.stdout).toMatch(/^ok {3}\/livez +200 /m);
+    expect(smoke.stdout).toMatch(
+      /^FAIL \/readyz +503 .*migrations pending: .*\(run nova bootstrap postgres\)$/m,
+    );
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+  });
+});

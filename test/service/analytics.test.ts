@@ -1,0 +1,105 @@
+/**
+ * The service with MongoDB configured (a ScriptedSink takes the telemetry writes; the URL
+ * points at a closed port): analytics parameters validated before MongoDB is asked, an
+ * unreachable MongoDB answered 503, and every /api request recorded as api_usage and
+ * performance_metrics by route template, without query strings or tokens.
+ */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/bootstrap/postgres/embedded.js';
+import { loadConfig } from '../../src/config.js';
+import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
+import { buildApp } from '../../src/service/app.js';
+import { serviceHealth } from '../../src/service/dependencies.js';
+import { testConfig, useTestDatabase } from '../support/database.js';
+import { ScriptedSink } from '../support/telemetry.js';
+import { type ErrorBody, get, userWithToken } from './fixtures.js';
+
+const t = await useTestDatabase();
+const sink = new ScriptedSink();
+let db: NovaDb;
+let app: FastifyInstance;
+let agent: Awaited<ReturnType<typeof userWithToken>>;
+
+beforeAll(async () => {
+  const mongo = loadConfig({
+    MONGO_URL: `mongodb://127.0.0.1:${await freePort()}/?directConnection=true`,
+    MONGO_SERVER_SELECTION_TIMEOUT_MS: '200',
+  }).mongo;
+  db = createNovaDb({ ...testConfig(t.url), mongo }, { mongo: { sink } });
+  app = buildApp({ db, ...serviceHealth(db, { postgresUrl: t.url }) }, { logger: false });
+  agent = await userWithToken(t, 'agent');
+});
+afterAll(async () => {
+  await app.close();
+  await db.close();
+});
+
+describe('analytics with MongoDB configured', () => {
+  it.each([
+    ['/api/analytics/search?timeRange=forever', 'timeRange'],
+    ['/api/analytics/performance?timeRange=forever', 'timeRange'],
+    ['/api/analytics/performance?timeRange=9999d', 'timeRange'],
+    ['/api/analytics/search?timeRange=', 'timeRange'],
+  ])('refuses %s naming %s before asking MongoDB', async (url, field) => {
+    // MongoDB is not there: had it been asked first, the answer would be 503.
+    const response = await get(app, url, agent.token);
+    expect(response.statusCode).toBe(400);
+    expect(response.json<ErrorBody>().error).toMatchObject({ code: 'VALIDATION_FAILED', field });
+  });
+
+  it('answers 503 UNAVAILABLE when MongoDB does not answer', async () => {
+    const response = await get(app, '/api/analytics/performance?timeRange=1h', agent.token);
+    expect(response.statusCode).toBe(503);
+    expect(response.json<ErrorBody>().error.code).toBe('UNAVAILABLE');
+  });
+});
+
+describe('api_usage and performance_metrics', () => {
+  it('records /api requests by route, with the caller, never the query string or token', async () => {
+    // Earlier tests' records first, so only this test's remain to be looked at.
+    await db.mongo.flush();
+    sink.stored.clear();
+    await get(app, '/api/analytics/search?timeRange=forever&scope=kb', agent.token);
+    await get(app, '/api/analytics/search?timeRange=forever');
+    await get(app, '/livez');
+    await get(app, '/readyz');
+    await get(app, '/api/does-not-exist?q=private');
+    // onResponse hooks run as the response finishes: let the last one run before flushing.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await db.mongo.flush()).toBe(true);
+
+    const stored = [...sink.stored.values()];
+    const usage = stored.filter((s) => s.collection === 'api_usage').map((s) => s.doc);
+    expect(usage).toHaveLength(2);
+    expect(usage[0]).toMatchObject({
+      method: 'GET',
+      path: '/api/analytics/search',
+      statusCode: 400,
+      durationMs: expect.any(Number),
+      userId: agent.userId,
+    });
+    expect(usage[1]).toMatchObject({ path: '/api/analytics/search', statusCode: 401 });
+    expect(usage[1]).not.toHaveProperty('userId');
+
+    const performance = stored.filter((s) => s.collection === 'performance_metrics');
+    expect(performance.map((s) => s.doc)).toEqual([
+      expect.objectContaining({
+        service: 'api',
+        endpoint: '/api/analytics/search',
+        statusCode: 400,
+      }),
+      expect.objectContaining({
+        service: 'api',
+        endpoint: '/api/analytics/search',
+        statusCode: 401,
+      }),
+    ]);
+
+    const text = JSON.stringify(stored);
+    expect(text).not.toContain(agent.token);
+    expect(text).not.toContain('forever');
+    expect(text).not.toContain('private');
+    expect(text).not.toContain('/livez');
+  });
+});

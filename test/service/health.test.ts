@@ -1,0 +1,341 @@
+/**
+ * /livez, /readyz and /api/health in-process: readiness follows PostgreSQL and the migration
+ * status of a real database; health is down (503) when PostgreSQL is, degraded (200) when an
+ * optional dependency is; detail only for health:details; and however many requests arrive
+ * at once, each dependency is probed once per interval.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/bootstrap/postgres/embedded.js';
+import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
+import { buildApp } from '../../src/service/app.js';
+import type { Authenticate } from '../../src/service/auth.js';
+import { serviceHealth } from '../../src/service/dependencies.js';
+import { type HealthReport, HealthService, type ProbeResult } from '../../src/service/health.js';
+import type { Readiness } from '../../src/service/routes/health.js';
+import { createEmptyDatabase, testConfig, useTestDatabase } from '../support/database.js';
+import { elasticConfig, get, searchCluster, userWithToken } from './fixtures.js';
+
+const t = await useTestDatabase();
+/** A second migrated database, whose migration records the tests tamper with. */
+const tampered = await useTestDatabase({ seed: false });
+const emptyUrl = await createEmptyDatabase();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const opened: { close(): Promise<unknown> }[] = [];
+afterAll(async () => {
+  for (const item of opened.reverse()) await item.close();
+});
+/** An app over `db` with the real dependency probes, closed (with the db) after the file. */
+function serviceOn(db: NovaDb, postgresUrl: string, intervalMs = 5000) {
+  const deps = serviceHealth(db, { postgresUrl, intervalMs });
+  const app = buildApp({ db, ...deps }, { logger: false });
+  opened.push(db, app);
+  return { app, ...deps };
+}
+/** An app over hand-made health sources (the db only authenticates). */
+function appWith(health: HealthService, authenticate?: Authenticate) {
+  const ready = async (): Promise<Readiness> => ({ ready: true, reasons: [] });
+  const app = buildApp(
+    { db: t.db, health, ready, ...(authenticate ? { authenticate } : {}) },
+    { logger: false },
+  );
+  opened.push(app);
+  return app;
+}
+const source = (name: string, required: boolean, probe: () => Promise<ProbeResult>) => ({
+  name,
+  required,
+  probe,
+});
+const up = async (): Promise<ProbeResult> => ({ status: 'up', latencyMs: 1 });
+const detailsFor: Authenticate = async () => ({
+  tokenId: crypto.randomUUID(),
+  userId: crypto.randomUUID(),
+  permissions: ['health:details'],
+});
+
+let main: ReturnType<typeof serviceOn>;
+let deadUrl: string;
+let dead: ReturnType<typeof serviceOn>;
+beforeAll(async () => {
+  main = serviceOn(createNovaDb(testConfig(t.url)), t.url);
+  deadUrl = `postgresql://nova:nova@127.0.0.1:${await freePort()}/nova`;
+  dead = serviceOn(
+    createNovaDb(testConfig(deadUrl, { retryAttempts: 1, connectTimeoutMs: 300 }), {
+      retryBaseDelayMs: 1,
+    }),
+    deadUrl,
+  );
+});
+
+describe('GET /livez', () => {
+  it('answers 200 while the process runs, whatever the databases do', async () => {
+    for (const { app } of [main, dead]) {
+      const response = await get(app, '/livez');
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual({ status: 'ok' });
+    }
+  });
+});
+
+describe('GET /readyz', () => {
+  it('is 200 on a reachable, fully migrated database', async () => {
+    const response = await get(main.app, '/readyz');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ ready: true, reasons: [] });
+  });
+
+  it('is 503 on a database that was never migrated, naming the command that fixes it', async () => {
+    const { app } = serviceOn(createNovaDb(testConfig(emptyUrl)), emptyUrl);
+    const response = await get(app, '/readyz');
+    expect(response.statusCode).toBe(503);
+    const { ready, reasons } = response.json<Readiness>();
+    expect(ready).toBe(false);
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatch(
+      /^migrations pending: .*20261130090000_api_tokens \(run nova bootstrap postgres\)$/,
+    );
+  });
+
+  it('is 503 naming one pending, modified or failed migration', async () => {
+    const check = async () => {
+      const { app } = serviceOn(createNovaDb(testConfig(tampered.url)), tampered.url);
+      const response = await get(app, '/readyz');
+      return { status: response.statusCode, body: response.json<Readiness>() };
+    };
+    expect(await check()).toEqual({ status: 200, body: { ready: true, reasons: [] } });
+    const [latest] = await tampered.sql<{ migration_name: string }>(
+      `SELECT migration_name FROM _prisma_migrations ORDER BY migration_name DESC LIMIT 1`,
+    );
+    const [earliest] = await tampered.sql<{ migration_name: string }>(
+      `SELECT migration_name FROM _prisma_migrations ORDER BY migration_name LIMIT 1`,
+    );
+    const name = latest?.migration_name ?? '';
+    await tampered.sql(`DELETE FROM _prisma_migrations WHERE migration_name = $1`, [name]);
+    expect(await check()).toEqual({
+      status: 503,
+      body: {
+        ready: false,
+        reasons: [`migrations pending: ${name} (run nova bootstrap postgres)`],
+      },
+    });
+    await tampered.sql(
+      `UPDATE _prisma_migrations SET checksum = 'edited' WHERE migration_name = $1`,
+      [earliest?.migration_name],
+    );
+    expect((await check()).body.reasons).toEqual([
+      `migrations pending: ${name} (run nova bootstrap postgres)`,
+      `migrations modified: ${earliest?.migration_name}`,
+    ]);
+    await tampered.sql(
+      `UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = $1`,
+      [earliest?.migration_name],
+    );
+    expect(await check()).toEqual({
+      status: 503,
+      body: {
+        ready: false,
+        reasons: [
+          `migrations pending: ${name} (run nova bootstrap postgres)`,
+          `migrations failed: ${earliest?.migration_name}`,
+        ],
+      },
+    });
+  });
+
+  it('is 503 when PostgreSQL is not reachable', async () => {
+    const response = await get(dead.app, '/readyz');
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({ ready: false, reasons: ['PostgreSQL is not reachable'] });
+  });
+});
+
+describe('GET /api/health', () => {
+  it('shows anyone status and latency, and no details', async () => {
+    const response = await get(main.app, '/api/health');
+    expect(response.statusCode).toBe(200);
+    const report = response.json<HealthReport>();
+    expect(report.status).toBe('ok');
+    expect(report.checks.postgres).toEqual({
+      status: 'up',
+      required: true,
+      latencyMs: expect.any(Number),
+    });
+    for (const name of ['mongodb', 'telemetry', 'elasticsearch', 'indexer']) {
+      expect(report.checks[name]).toEqual({ status: 'not_configured', required: false });
+    }
+    expect(response.body).not.toContain('details');
+    expect(response.body).not.toContain('serverVersion');
+  });
+
+  it('shows details to a token with health:details only', async () => {
+    const admin = await userWithToken(t, 'admin');
+    const agent = await userWithToken(t, 'agent');
+    const detailed = await get(main.app, '/api/health', admin.token);
+    expect(detailed.statusCode).toBe(200);
+    expect(detailed.json<HealthReport>().checks.postgres?.details).toEqual({
+      serverVersion: expect.stringMatching(/^\d+(\.\d+)?/),
+    });
+    const plain = await get(main.app, '/api/health', agent.token);
+    expect(plain.statusCode).toBe(200);
+    expect(plain.body).not.toContain('details');
+  });
+
+  it('refuses credentials that are sent but unusable', async () => {
+    const former = await userWithToken(t, 'admin');
+    await t.db.postgres.revokeApiToken({ id: former.tokenId });
+    for (const response of [
+      await get(main.app, '/api/health', former.token),
+      await get(main.app, '/api/health', undefined, { authorization: 'Basic eDp5' }),
+    ]) {
+      expect(response.statusCode).toBe(401);
+      expect(response.headers['www-authenticate']).toBe('Bearer');
+    }
+  });
+
+  it('is down with 503 when PostgreSQL is not reachable, hiding the error from the public', async () => {
+    const response = await get(dead.app, '/api/health');
+    expect(response.statusCode).toBe(503);
+    const report = response.json<HealthReport>();
+    expect(report.status).toBe('down');
+    expect(report.checks.postgres).toMatchObject({ status: 'down', required: true });
+    expect(report.checks.postgres).not.toHaveProperty('details');
+    expect(response.body).not.toContain('127.0.0.1');
+  });
+
+  it('is down with 503 when the required source fails, and shows why with health:details', async () => {
+    const health = new HealthService([
+      source('postgres', true, async () => {
+        throw new Error('connect ECONNREFUSED 10.1.2.3:5432');
+      }),
+      source('elasticsearch', false, up),
+    ]);
+    const anonymous = await get(appWith(health), '/api/health');
+    expect(anonymous.statusCode).toBe(503);
+    expect(anonymous.json<HealthReport>()).toEqual({
+      status: 'down',
+      checks: {
+        postgres: { status: 'down', required: true, latencyMs: expect.any(Number) },
+        elasticsearch: { status: 'up', required: false, latencyMs: 1 },
+      },
+    });
+    expect(anonymous.body).not.toContain('10.1.2.3');
+    const detailed = await get(
+      appWith(health, detailsFor),
+      '/api/health',
+      `nova_${'A'.repeat(43)}`,
+    );
+    expect(detailed.statusCode).toBe(503);
+    expect(detailed.json<HealthReport>().checks.postgres?.details).toEqual({
+      error: 'connect ECONNREFUSED 10.1.2.3:5432',
+    });
+  });
+
+  it('is degraded, still 200, when an optional dependency is down or degraded', async () => {
+    for (const trouble of ['down', 'degraded'] as const) {
+      const health = new HealthService([
+        source('postgres', true, up),
+        source('mongodb', false, async () => ({ status: trouble, latencyMs: 2 })),
+        { name: 'elasticsearch', required: false },
+      ]);
+      const response = await get(appWith(health), '/api/health');
+      expect(response.statusCode).toBe(200);
+      expect(response.json<HealthReport>()).toMatchObject({
+        status: 'degraded',
+        checks: {
+          postgres: { status: 'up' },
+          mongodb: { status: trouble, required: false },
+          elasticsearch: { status: 'not_configured' },
+        },
+      });
+    }
+  });
+
+  it('is degraded, not down, when the required dependency is degraded', async () => {
+    const health = new HealthService([
+      source('postgres', true, async () => ({ status: 'degraded', latencyMs: 900 })),
+    ]);
+    const response = await get(appWith(health), '/api/health');
+    expect(response.statusCode).toBe(200);
+    expect(response.json<HealthReport>().status).toBe('degraded');
+  });
+
+  it('is degraded when the configured Elasticsearch does not answer its health APIs', async () => {
+    const { client } = searchCluster();
+    const db = createNovaDb(
+      { ...testConfig(t.url), elastic: elasticConfig },
+      { elasticClient: client },
+    );
+    const { app } = serviceOn(db, t.url);
+    await db.indexer.drain();
+    const response = await get(app, '/api/health');
+    expect(response.statusCode).toBe(200);
+    expect(response.json<HealthReport>()).toMatchObject({
+      status: 'degraded',
+      checks: {
+        postgres: { status: 'up' },
+        elasticsearch: { status: 'down', required: false },
+        indexer: { status: 'up', required: false },
+      },
+    });
+  });
+});
+
+describe('probing once per interval', () => {
+  it('runs each probe once for 50 concurrent requests, and once more after the interval', async () => {
+    const calls = { postgres: 0, mongodb: 0 };
+    const slow = (name: keyof typeof calls) => async (): Promise<ProbeResult> => {
+      calls[name]++;
+      await sleep(50);
+      return { status: 'up', latencyMs: 50 };
+    };
+    const health = new HealthService(
+      [source('postgres', true, slow('postgres')), source('mongodb', false, slow('mongodb'))],
+      { intervalMs: 1000 },
+    );
+    const app = appWith(health);
+    const wave = () => Promise.all(Array.from({ length: 50 }, () => get(app, '/api/health')));
+
+    const first = await wave();
+    expect(first.every((r) => r.statusCode === 200)).toBe(true);
+    expect(new Set(first.map((r) => r.body)).size).toBe(1);
+    expect(calls).toEqual({ postgres: 1, mongodb: 1 });
+    expect(health.probeRuns()).toEqual({ postgres: 1, mongodb: 1 });
+
+    // Within the interval: the cached result, no probe.
+    await wave();
+    expect(health.probeRuns()).toEqual({ postgres: 1, mongodb: 1 });
+
+    await sleep(1100);
+    await wave();
+    expect(calls).toEqual({ postgres: 2, mongodb: 2 });
+    expect(health.probeRuns()).toEqual({ postgres: 2, mongodb: 2 });
+  });
+
+  it('probes the real dependencies once per interval', async () => {
+    const { client } = searchCluster();
+    const db = createNovaDb(
+      { ...testConfig(t.url), elastic: elasticConfig },
+      { elasticClient: client },
+    );
+    const { app, health } = serviceOn(db, t.url, 1000);
+    const wave = () => Promise.all(Array.from({ length: 50 }, () => get(app, '/api/health')));
+    await wave();
+    expect(health.probeRuns()).toEqual({
+      postgres: 1,
+      mongodb: 0,
+      telemetry: 0,
+      elasticsearch: 1,
+      indexer: 1,
+    });
+    await sleep(1100);
+    await wave();
+    expect(health.probeRuns()).toEqual({
+      postgres: 2,
+      mongodb: 0,
+      telemetry: 0,
+      elasticsearch: 2,
+      indexer: 2,
+    });
+  });
+});

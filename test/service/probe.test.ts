@@ -1,0 +1,102 @@
+/**
+ * CachedProbe with an injected clock: one run for concurrent callers, the result reused while
+ * fresh, a new run once it is stale, and a failure never cached.
+ */
+import { describe, expect, it } from 'vitest';
+import { CachedProbe } from '../../src/service/probe.js';
+
+/** A probe whose runs stay pending until the test settles them, and a clock the test moves. */
+function scripted() {
+  const runs: { resolve(value: number): void; reject(error: Error): void }[] = [];
+  const clock = { now: 1_000 };
+  const probe = new CachedProbe(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        runs.push({ resolve, reject });
+      }),
+    100,
+    () => clock.now,
+  );
+  const run = (i: number) => {
+    const found = runs[i];
+    if (!found) throw new Error(`run ${i} never started (${runs.length} runs)`);
+    return found;
+  };
+  return { probe, runs, run, clock };
+}
+
+describe('CachedProbe', { timeout: 2000 }, () => {
+  it('shares one run among concurrent callers', async () => {
+    const { probe, runs, run } = scripted();
+    const callers = Array.from({ length: 20 }, () => probe.get());
+    expect(runs).toHaveLength(1);
+    expect(probe.runs).toBe(1);
+    run(0).resolve(7);
+    expect(await Promise.all(callers)).toEqual(Array(20).fill(7));
+    expect(runs).toHaveLength(1);
+  });
+
+  it('reuses a fresh result within the TTL without running', async () => {
+    const { probe, runs, run, clock } = scripted();
+    const first = probe.get();
+    run(0).resolve(1);
+    await first;
+    clock.now += 99;
+    expect(await probe.get()).toBe(1);
+    expect(runs).toHaveLength(1);
+    expect(probe.runs).toBe(1);
+  });
+
+  it('runs again once the result is as old as the TTL, sharing that run too', async () => {
+    const { probe, runs, run, clock } = scripted();
+    const first = probe.get();
+    run(0).resolve(1);
+    await first;
+    clock.now += 100;
+    const [a, b] = [probe.get(), probe.get()];
+    expect(runs).toHaveLength(2);
+    run(1).resolve(2);
+    expect(await Promise.all([a, b])).toEqual([2, 2]);
+    expect(await probe.get()).toBe(2);
+    expect(probe.runs).toBe(2);
+  });
+
+  it('measures freshness from when the run finished, not when it started', async () => {
+    const { probe, runs, run, clock } = scripted();
+    const first = probe.get();
+    clock.now += 80; // a slow probe
+    run(0).resolve(1);
+    await first;
+    clock.now += 50; // 130 after the start, 50 after the answer
+    expect(await probe.get()).toBe(1);
+    expect(runs).toHaveLength(1);
+  });
+
+  it('does not cache a failure: every waiting caller sees it, the next call runs again', async () => {
+    const { probe, runs, run } = scripted();
+    const callers = [probe.get(), probe.get()];
+    run(0).reject(new Error('connection refused'));
+    for (const caller of callers) await expect(caller).rejects.toThrow('connection refused');
+    const next = probe.get();
+    expect(runs).toHaveLength(2);
+    run(1).resolve(3);
+    expect(await next).toBe(3);
+    expect(probe.runs).toBe(2);
+  });
+
+  it('after a failed refresh serves neither the failure nor the stale value: the next call runs', async () => {
+    const { probe, runs, run, clock } = scripted();
+    const first = probe.get();
+    run(0).resolve(5);
+    await first;
+    clock.now += 150;
+    const stale = probe.get();
+    run(1).reject(new Error('timeout'));
+    await expect(stale).rejects.toThrow('timeout');
+    // The failed run left no value behind: the old one is stale, so a new run starts.
+    const retry = probe.get();
+    expect(runs).toHaveLength(3);
+    run(2).resolve(6);
+    expect(await retry).toBe(6);
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * The service on a real socket, for what `inject` cannot show: listening on a chosen port,
+ * the header limit, an orderly stop (in-flight requests finish, idle keep-alive connections
+ * do not hold it up, the port is closed afterwards, a stuck request is reported), and the
+ * indexer running beside the service until it stops.
+ */
+import http from 'node:http';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ServiceConfig } from '../../src/config.js';
+import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
+import type { PostgresHealth } from '../../src/lib/db/postgres/health.js';
+import { type RunningService, startService } from '../../src/service/server.js';
+import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
+import { elasticConfig, searchCluster } from './fixtures.js';
+
+const t = await useTestDatabase();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const config = (overrides: Partial<ServiceConfig> = {}): ServiceConfig => ({
+  host: '127.0.0.1',
+  port: 0,
+  healthIntervalMs: 1000,
+  shutdownTimeoutMs: 5000,
+  ...overrides,
+});
+
+const dbs: NovaDb[] = [];
+const services: RunningService[] = [];
+afterAll(async () => {
+  for (const service of services) await service.stop();
+  for (const db of dbs) await db.close();
+});
+async function start(db: NovaDb, overrides: Partial<ServiceConfig> = {}) {
+  dbs.push(db);
+  const service = await startService(db, {
+    postgresUrl: t.url,
+    config: config(overrides),
+    app: { logger: false },
+  });
+  services.push(service);
+  return service;
+}
+
+/** A NovaDb whose PostgreSQL health check takes `ms` (a slow dependency, injected). */
+function slowHealthDb(ms: number) {
+  const db = createNovaDb(testConfig(t.url));
+  const real = db.postgres.health;
+  Object.defineProperty(db.postgres, 'health', {
+    value: async (): Promise<PostgresHealth> => {
+      await sleep(ms);
+      return real();
+    },
+  });
+  return db;
+}
+
+/** A GET with node:http, so headers and agents are ours to choose. */
+function request(
+  url: string,
+  { headers = {}, agent }: { headers?: Record<string, string>; agent?: http.Agent } = {},
+) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.get(url, { headers, ...(agent ? { agent } : {}) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('startService', () => {
+  it('listens on the port the system chose and answers /livez', async () => {
+    const service = await start(createNovaDb(testConfig(t.url)));
+    expect(service.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(service.url).not.toMatch(/:0$/);
+    const response = await fetch(`${service.url}/livez`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+  });
+
+  it('answers a request whose headers exceed 16 KiB with 431', async () => {
+    const service = await start(createNovaDb(testConfig(t.url)));
+    const fits = await request(`${service.url}/livez`, {
+      headers: { 'x-padding': 'a'.repeat(15 * 1024) },
+    });
+    expect(fits.status).toBe(200);
+    const tooLarge = await request(`${service.url}/livez`, {
+      headers: { 'x-padding': 'a'.repeat(17 * 1024) },
+    });
+    expect(tooLarge.status).toBe(431);
+  });
+
+  it('stops in order: the in-flight request finishes, then the port is closed', async () => {
+    const service = await start(slowHealthDb(400));
+    const agent = new http.Agent({ keepAlive: false });
+    const inFlight = request(`${service.url}/api/health`, { agent });
+    await sleep(100); // the request has reached the slow probe
+    const started = Date.now();
+    const stopped = service.stop();
+    const answer = await inFlight;
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ checks: { postgres: { status: 'up' } } });
+    expect(await stopped).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    expect(Date.now() - started).toBeLessThan(2000);
+    await expect(fetch(`${service.url}/livez`)).rejects.toMatchObject({
+      cause: { code: 'ECONNREFUSED' },
+    });
+  });
+
+  it('is not held up by a keep-alive connection whose request was in flight when it began', async () => {
+    // Load balancers and Node's own global agent keep connections alive. The connection
+    // becomes idle only after the stop began; it must not be left open for the 72 s
+    // keep-alive timeout, making every stop under traffic miss shutdownTimeoutMs.
+    const service = await start(slowHealthDb(400));
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const inFlight = request(`${service.url}/api/health`, { agent });
+      await sleep(100);
+      const started = Date.now();
+      const stopped = service.stop();
+      expect((await inFlight).status).toBe(200);
+      expect(await stopped).toBe(true);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('is not held up by an idle keep-alive connection', async () => {
+    const service = await start(createNovaDb(testConfig(t.url)));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect((await request(`${service.url}/livez`, { agent })).status).toBe(200);
+      expect(Object.values(agent.freeSockets).flat()).toHaveLength(1);
+      const started = Date.now();
+      expect(await service.stop()).toBe(true);
+      // The keep-alive timeout is 72 s: the idle connection was closed, not waited for.
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('reports a stop that outlasts shutdownTimeoutMs', async () => {
+    const service = await start(slowHealthDb(2000), { shutdownTimeoutMs: 300 });
+    const agent = new http.Agent({ keepAlive: false });
+    const inFlight = request(`${service.url}/api/health`, { agent }).catch(() => undefined);
+    await sleep(100);
+    const started = Date.now();
+    expect(await service.stop()).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1500);
+    await inFlight;
+  });
+
+  it('runs the outbox indexer while serving, and stops it with the service', async () => {
+    const { cluster, client } = searchCluster();
+    const db = createNovaDb(
+      { ...testConfig(t.url), elastic: elasticConfig },
+      { elasticClient: client },
+    );
+    const requester = await t.db.createUser({
+      email: uniqueEmail('server'),
+      firstName: 'S',
+      lastName: 'V',
+    });
+    const service = await start(db);
+    const ticket = await t.db.postgres.createTicket({
+      title: 'Indexed while serving',
+      requesterId: requester.id,
+    });
+    const deadline = Date.now() + 10_000;
+    while (!cluster.documents('nova_tickets').has(ticket.id) && Date.now() < deadline) {
+      await sleep(50);
+    }
+    expect(cluster.documents('nova_tickets').get(ticket.id)?.source).toMatchObject({
+      title: 'Indexed while serving',
+    });
+    expect(await service.stop()).toBe(true);
+    const later = await t.db.postgres.createTicket({
+      title: 'After the stop',
+      requesterId: requester.id,
+    });
+    await sleep(1500);
+    expect(cluster.documents('nova_tickets').has(later.id)).toBe(false);
+  });
+});
