@@ -4,6 +4,10 @@
  * port with nothing behind it and passes against `nova serve`, which stops cleanly on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../src/bootstrap/postgres/embedded.js';
 import { createNovaDb, type NovaDb } from '../src/lib/db/index.js';
@@ -22,15 +26,19 @@ async function bootstrapped() {
 }
 
 /** `nova serve` in the background; resolves once it says it is serving (or fails by a deadline). */
-async function serve(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve'], {
+async function serve(env: Record<string, string>, preload: string[] = []) {
+  const imports = preload.flatMap((module) => ['--import', module]);
+  const child = spawn(process.execPath, ['--import', TSX, ...imports, CLI, 'serve'], {
     env: { ...cleanEnv(), ...env },
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  child.stdout.resume();
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   const deadline = Date.now() + 30_000;
   while (!stderr.includes('serving on') && child.exitCode === null && Date.now() < deadline) {
@@ -40,7 +48,7 @@ async function serve(env: Record<string, string>) {
     child.kill('SIGKILL');
     throw new Error(`nova serve did not start:\n${stderr}`);
   }
-  return { child, exited, stderr: () => stderr };
+  return { child, exited, stderr: () => stderr, stdout: () => stdout };
 }
 
 const children: ChildProcess[] = [];
@@ -241,5 +249,112 @@ describe('nova smoke and nova serve', { timeout: 90_000 }, () => {
     );
     served.child.kill('SIGTERM');
     expect(await served.exited).toBe(0);
+  });
+});
+
+/** A stand-in OTLP/HTTP collector on 127.0.0.1: it records what was posted where. */
+async function collector() {
+  const received: { path: string; bytes: number; type: string }[] = [];
+  const server = createServer((req, res) => {
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', bytes, type: String(req.headers['content-type']) });
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end();
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    close: () => new Promise((done) => server.close(done)),
+  };
+}
+
+const REGISTER = pathToFileURL(resolve('src/telemetry/register.ts')).href;
+
+describe('OpenTelemetry in nova serve (the --import preload)', { timeout: 90_000 }, () => {
+  it('exports traces and metrics over OTLP, and flushes them on SIGTERM', async () => {
+    const { env } = await bootstrapped();
+    const otlp = await collector();
+    try {
+      const port = await freePort();
+      const served = await serve(
+        { ...env, NOVA_HTTP_PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url },
+        [REGISTER],
+      );
+      children.push(served.child);
+      const base = `http://127.0.0.1:${port}`;
+      // An incoming traceparent is continued: the request's log lines carry its trace id.
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const continued = await fetch(`${base}/api/health`, {
+        headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      });
+      expect(continued.status).toBe(200);
+      expect((await fetch(`${base}/api/health`)).status).toBe(200);
+      // The SDK's instrumentations are in: PostgreSQL metrics appear next to the service's own.
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(
+        /^http_server_request_duration_count\{[^}]*http_route="\/api\/health"/m,
+      );
+      expect(metrics).toContain('otel_scope_name="@opentelemetry/instrumentation-pg"');
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+      // Lines written inside the request's span (its completion) carry the trace id.
+      const completed = served
+        .stdout()
+        .split('\n')
+        .filter((line) => line.includes('"msg":"request completed"'))
+        .map((line) => JSON.parse(line) as { trace_id?: string });
+      expect(completed.length).toBeGreaterThanOrEqual(3);
+      expect(completed.map((line) => line.trace_id)).toContain(traceId);
+      // Every request gets a trace, continued or new (/livez, /readyz, /metrics none: untraced).
+      const traced = completed.filter((line) => line.trace_id !== undefined);
+      expect(traced.length).toBeGreaterThanOrEqual(2);
+      for (const line of traced) expect(line.trace_id).toMatch(/^[0-9a-f]{32}$/);
+      const paths = otlp.received.map((r) => r.path);
+      expect(paths).toContain('/v1/traces');
+      expect(paths).toContain('/v1/metrics');
+      for (const post of otlp.received) {
+        expect(post.type).toBe('application/x-protobuf');
+        expect(post.bytes).toBeGreaterThan(0);
+      }
+    } finally {
+      await otlp.close();
+    }
+  });
+
+  it('OTEL_SDK_DISABLED=true sends nothing and patches nothing; /metrics still answers', async () => {
+    const { env } = await bootstrapped();
+    const otlp = await collector();
+    try {
+      const port = await freePort();
+      const served = await serve(
+        {
+          ...env,
+          NOVA_HTTP_PORT: String(port),
+          OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+          OTEL_SDK_DISABLED: 'true',
+        },
+        [REGISTER],
+      );
+      children.push(served.child);
+      const base = `http://127.0.0.1:${port}`;
+      expect((await fetch(`${base}/api/health`)).status).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(
+        /^http_server_request_duration_count\{[^}]*http_route="\/api\/health"/m,
+      );
+      expect(metrics).not.toContain('instrumentation-pg');
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+      expect(otlp.received).toEqual([]);
+    } finally {
+      await otlp.close();
+    }
   });
 });

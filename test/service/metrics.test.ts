@@ -1,0 +1,75 @@
+/**
+ * GET /metrics in-process (no SDK: the service's own MeterProvider): Prometheus text with the
+ * request duration by route pattern, dependency status from the health probes, and nothing
+ * of the callers' search text or tokens.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { createNovaDb } from '../../src/lib/db/index.js';
+import { buildApp } from '../../src/service/app.js';
+import { serviceHealth } from '../../src/service/dependencies.js';
+import { testConfig, useTestDatabase } from '../support/database.js';
+import { get, userWithToken } from './fixtures.js';
+
+const t = await useTestDatabase();
+const db = createNovaDb(testConfig(t.url));
+const app = buildApp({ db, ...serviceHealth(db, { postgresUrl: t.url }) }, { logger: false });
+afterAll(async () => {
+  await app.close();
+  await db.close();
+});
+
+/** The value of the first sample line of `metric` whose labels include every one given. */
+function sample(text: string, metric: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return undefined;
+}
+
+describe('GET /metrics', () => {
+  it('serves request durations by route pattern and the dependencies as gauges', async () => {
+    const before = await get(app, '/metrics');
+    const counted = (text: string) =>
+      sample(text, 'http_server_request_duration_count', {
+        http_route: '/api/health',
+        http_response_status_code: '200',
+      }) ?? 0;
+    const start = counted(before.body);
+    await get(app, '/api/health');
+    await get(app, '/api/health');
+    const response = await get(app, '/metrics');
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toContain('text/plain; version=0.0.4');
+    expect(counted(response.body) - start).toBe(2);
+    expect(response.body).toMatch(/^# UNIT http_server_request_duration s$/m);
+    expect(response.body).toContain('http_server_request_duration_bucket{');
+    expect(sample(response.body, 'nova_dependency_status', { nova_dependency: 'postgres' })).toBe(
+      1,
+    );
+    // Not configured: not reported at all.
+    expect(response.body).not.toContain('nova_dependency="mongodb"');
+  });
+
+  it('labels requests by route, never by URL: no search text, ids or tokens', async () => {
+    const { token } = await userWithToken(t, 'agent');
+    await get(app, '/api/tickets/search?q=confidential-words&assignee=none', token);
+    await get(app, '/api/nothing-here/4f1c');
+    const text = (await get(app, '/metrics')).body;
+    expect(
+      sample(text, 'http_server_request_duration_count', {
+        http_route: '/api/tickets/search',
+        http_response_status_code: '503',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(text).not.toContain('confidential-words');
+    expect(text).not.toContain('4f1c');
+    expect(text).not.toContain(token);
+    // An unmatched request is counted without a route.
+    expect(text).toMatch(
+      /http_server_request_duration_count\{(?![^}]*http_route)[^}]*http_response_status_code="404"/,
+    );
+  });
+});
