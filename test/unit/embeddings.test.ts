@@ -50,6 +50,19 @@ const answer = (inputs: readonly string[], dims: number, order?: number[]) => ({
 
 const inputsOf = (request: Received): string[] => request.body.input as string[];
 
+/** Answers each batch with 2-dimension vectors in reverse order, so reordering is exercised. */
+const answerReversed: Handler = (request) => {
+  const batch = inputsOf(request);
+  return {
+    status: 200,
+    body: answer(
+      batch,
+      2,
+      batch.map((_, i) => batch.length - 1 - i),
+    ),
+  };
+};
+
 let server: Server;
 let provider: FakeProvider;
 
@@ -147,17 +160,7 @@ describe('OpenAiCompatibleEmbeddings over HTTP', () => {
   it('splits 600 inputs into requests of 256, 256 and 88, and keeps their order', async () => {
     const inputs = Array.from({ length: 600 }, (_, i) => `text number ${i}`);
     // Every batch answered in reverse, so the per-batch reordering is exercised too.
-    provider.handle((request) => {
-      const batch = inputsOf(request);
-      return {
-        status: 200,
-        body: answer(
-          batch,
-          2,
-          batch.map((_, i) => batch.length - 1 - i),
-        ),
-      };
-    });
+    provider.handle(answerReversed);
     const vectors = await new OpenAiCompatibleEmbeddings(config({ dims: 2 })).embed(inputs);
 
     expect(provider.received.map((r) => inputsOf(r).length)).toEqual([256, 256, 88]);
@@ -171,17 +174,7 @@ describe('OpenAiCompatibleEmbeddings over HTTP', () => {
     const inputs = Array.from({ length: 60 }, (_, i) =>
       `${String.fromCharCode(65 + (i % 26))}${String(i).padStart(2, '0')}`.padEnd(8000, '.'),
     );
-    provider.handle((request) => {
-      const batch = inputsOf(request);
-      return {
-        status: 200,
-        body: answer(
-          batch,
-          2,
-          batch.map((_, i) => batch.length - 1 - i),
-        ),
-      };
-    });
+    provider.handle(answerReversed);
     const vectors = await new OpenAiCompatibleEmbeddings(config({ dims: 2 })).embed(inputs);
 
     const sent = provider.received.map(inputsOf);
