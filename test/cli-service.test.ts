@@ -302,6 +302,9 @@ describe('OpenTelemetry in nova serve (the --import preload)', { timeout: 90_000
         /^http_server_request_duration_count\{[^}]*http_route="\/api\/health"/m,
       );
       expect(metrics).toContain('otel_scope_name="@opentelemetry/instrumentation-pg"');
+      // The SDK's resource (host, process owner, command line) is not on the open endpoint.
+      expect(metrics).not.toContain('target_info');
+      expect(metrics).not.toContain('process_command_args');
       served.child.kill('SIGTERM');
       expect(await served.exited).toBe(0);
       // Lines written inside the request's span (its completion) carry the trace id.

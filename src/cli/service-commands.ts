@@ -24,6 +24,7 @@ export async function runServe() {
   const config = loadConfig();
   const session = await openSession({ allowEmbedded: true });
   let stop: ReturnType<typeof stopSignal> | undefined;
+  let deadline: number | undefined;
   try {
     if (session.embedded) {
       const report = await bootstrapPostgres(session.url, session.db.postgres);
@@ -42,6 +43,13 @@ export async function runServe() {
     process.stderr.write(`nova: serving on ${service.url}; Ctrl-C to stop\n`);
     stop = stopSignal({ exclusive: true });
     await stop.stopped;
+    // The whole stop has one bound: serving, the stores and the SDK's flush together; past
+    // it (a connection pool waiting on a hung query, say) the process ends anyway.
+    deadline = Date.now() + config.service.shutdownTimeoutMs;
+    setTimeout(() => {
+      process.stderr.write('nova: shutdown did not finish in time, exiting\n');
+      process.exit(1);
+    }, config.service.shutdownTimeoutMs + 5000).unref();
     const clean = await service.stop();
     if (!clean) process.stderr.write('nova: shutdown did not finish in time\n');
     return clean ? 0 : 1;
@@ -49,11 +57,11 @@ export async function runServe() {
     stop?.dispose();
     // The stores first (the telemetry writer's last flush is traced), then the SDK's own
     // flush of spans and metrics, bounded: an unreachable collector must not hold the exit.
-    await session.close();
-    await settleBy(
-      Date.now() + config.service.shutdownTimeoutMs,
-      telemetry.shutdown?.() ?? Promise.resolve(),
-    );
+    // Closing the stores (and stopping an embedded PostgreSQL) gets a few seconds even after
+    // a slow stop; the SDK's flush only what is left of the bound.
+    const by = deadline ?? Date.now() + config.service.shutdownTimeoutMs;
+    await settleBy(Math.max(by, Date.now() + 3000), session.close());
+    await settleBy(by, telemetry.shutdown?.() ?? Promise.resolve());
   }
 }
 

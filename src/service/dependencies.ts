@@ -70,7 +70,8 @@ export function serviceHealth(
 
   /** Ready: PostgreSQL answers and its schema is this code's (nothing pending or failed). */
   const ready = async (): Promise<Readiness> => {
-    const report = await health.report({ details: false });
+    // Required dependencies only: a slow optional one must not take traffic away.
+    const report = await health.report({ details: false, requiredOnly: true });
     if (report.checks.postgres?.status !== 'up') {
       return { ready: false, reasons: ['PostgreSQL is not reachable'] };
     }

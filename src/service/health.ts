@@ -10,6 +10,7 @@
  * Public reports carry status and latency only; versions, hosts, replica-set members and
  * error texts (which name hosts) are for callers with health:details.
  */
+import { settleBy } from '../lib/deadline.js';
 import { CachedProbe } from './probe.js';
 
 export type DependencyStatus = 'up' | 'degraded' | 'down' | 'not_configured';
@@ -44,15 +45,24 @@ export interface HealthSource {
 export interface HealthOptions {
   /** How long a probe result is reused (default 5 s). */
   intervalMs?: number;
+  /**
+   * How long a probe may take before its dependency is reported down (default 2 s): an
+   * unreachable cluster must not hold /api/health, /readyz or /metrics for its client's own
+   * timeouts and retries.
+   */
+  probeTimeoutMs?: number;
 }
 
 export class HealthService {
   readonly #sources: { source: HealthSource; probe?: CachedProbe<ProbeResult> }[];
 
-  constructor(sources: HealthSource[], { intervalMs = 5000 }: HealthOptions = {}) {
+  constructor(
+    sources: HealthSource[],
+    { intervalMs = 5000, probeTimeoutMs = 2000 }: HealthOptions = {},
+  ) {
     this.#sources = sources.map((source) => ({
       source,
-      probe: source.probe && new CachedProbe(safely(source.probe), intervalMs),
+      probe: source.probe && new CachedProbe(safely(source.probe, probeTimeoutMs), intervalMs),
     }));
   }
 
@@ -63,11 +73,19 @@ export class HealthService {
     );
   }
 
-  async report({ details }: { details: boolean }): Promise<HealthReport> {
-    const results = await Promise.all(this.#sources.map(({ probe }) => probe?.get()));
+  /** `requiredOnly`: probe only the required dependencies (readiness). */
+  async report({
+    details,
+    requiredOnly = false,
+  }: {
+    details: boolean;
+    requiredOnly?: boolean;
+  }): Promise<HealthReport> {
+    const sources = this.#sources.filter(({ source }) => !requiredOnly || source.required);
+    const results = await Promise.all(sources.map(({ probe }) => probe?.get()));
     const checks: Record<string, DependencyReport> = {};
     let status: HealthReport['status'] = 'ok';
-    for (const [i, { source }] of this.#sources.entries()) {
+    for (const [i, { source }] of sources.entries()) {
       const result = results[i];
       if (!result) {
         checks[source.name] = { status: 'not_configured', required: source.required };
@@ -87,16 +105,19 @@ export class HealthService {
   }
 }
 
-/** A probe never rejects: a thrown error is the dependency being down. */
-const safely = (probe: () => Promise<ProbeResult>) => async (): Promise<ProbeResult> => {
-  const started = performance.now();
-  try {
-    return await probe();
-  } catch (error) {
-    return {
+/** A probe never rejects: a thrown error, or no answer within `timeoutMs`, is down. */
+const safely =
+  (probe: () => Promise<ProbeResult>, timeoutMs: number) => async (): Promise<ProbeResult> => {
+    const started = performance.now();
+    const down = (error: string): ProbeResult => ({
       status: 'down',
       latencyMs: Math.round(performance.now() - started),
-      error: (error as Error).message,
-    };
-  }
-};
+      error,
+    });
+    try {
+      const result = await settleBy(Date.now() + timeoutMs, probe());
+      return result ?? down(`no answer within ${timeoutMs} ms`);
+    } catch (error) {
+      return down((error as Error).message);
+    }
+  };

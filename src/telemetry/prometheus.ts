@@ -11,7 +11,9 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 
 export const prometheusReader = new PrometheusExporter({ preventServerStart: true });
-const serializer = new PrometheusSerializer();
+// No target_info: /metrics is unauthenticated, and the resource names the host, the process
+// owner and its command line. OTLP, to the operator's own collector, still carries them.
+const serializer = new PrometheusSerializer(undefined, false, undefined, true);
 /** sdk: the SDK reads it; off: the SDK runs without it (OTEL_METRICS_EXPORTER); local: ours. */
 let owner: 'sdk' | 'off' | 'local' | undefined;
 

@@ -26,6 +26,7 @@ import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { envDetector, hostDetector } from '@opentelemetry/resources';
 import { type MetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -69,6 +70,8 @@ export function startSdk(env: Env): NodeSDK {
   }
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || 'nova-api',
+    // OTEL_RESOURCE_ATTRIBUTES and the host; not the process (its owner and command line).
+    resourceDetectors: [envDetector, hostDetector],
     metricReaders,
     ...(wanted.otlpTraces
       ? { traceExporter: new OTLPTraceExporter() }
@@ -82,7 +85,13 @@ export function startSdk(env: Env): NodeSDK {
       new PinoInstrumentation({ disableLogSending: true }),
       new FastifyOtelInstrumentation({
         registerOnInitialization: true,
-        ignorePaths: (route) => UNTRACED.has(route.url),
+        // Called with route patterns and with request URLs (query strings included).
+        ignorePaths: (route) => UNTRACED.has(route.url.split('?')[0] ?? ''),
+        // url.path without the query string: it carries search text, kept out of traces as it
+        // is out of logs and metrics.
+        requestHook: (span, request) => {
+          span.setAttribute('url.path', request.url.split('?')[0] ?? '/');
+        },
         // The request, its handler and preHandler (authentication): the spans worth reading.
         // A span per lifecycle hook would cost more than the hooks themselves.
         instrumentHooks: ['preHandler'],

@@ -269,6 +269,11 @@ describe('query parameters', () => {
     ['/api/tickets/search?size=abc', 'size'],
     ['/api/tickets/search?size=1.5', 'size'],
     ['/api/tickets/search?size=0', 'size'],
+    // Digits only: what Number() would accept is not what a caller meant.
+    ['/api/tickets/search?size=', 'size'],
+    ['/api/tickets/search?size=0x10', 'size'],
+    ['/api/tickets/search?size=1e1', 'size'],
+    ['/api/tickets/search?size=%205', 'size'],
     ['/api/tickets/search?from=-1', 'from'],
     ['/api/tickets/search?sort=sideways', 'sort'],
     ['/api/tickets/search?createdFrom=yesterday', 'createdFrom'],

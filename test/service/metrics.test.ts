@@ -51,6 +51,8 @@ describe('GET /metrics', () => {
     );
     // Not configured: not reported at all.
     expect(response.body).not.toContain('nova_dependency="mongodb"');
+    // Unauthenticated: no resource description (host, process owner, command line).
+    expect(response.body).not.toContain('target_info');
   });
 
   it('labels requests by route, never by URL: no search text, ids or tokens', async () => {

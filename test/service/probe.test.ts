@@ -1,8 +1,10 @@
 /**
  * CachedProbe with an injected clock: one run for concurrent callers, the result reused while
- * fresh, a new run once it is stale, and a failure never cached.
+ * fresh, a new run once it is stale, and a failure never cached; and the bounds HealthService
+ * puts on its probes.
  */
 import { describe, expect, it } from 'vitest';
+import { HealthService } from '../../src/service/health.js';
 import { CachedProbe } from '../../src/service/probe.js';
 
 /** A probe whose runs stay pending until the test settles them, and a clock the test moves. */
@@ -98,5 +100,38 @@ describe('CachedProbe', { timeout: 2000 }, () => {
     expect(runs).toHaveLength(3);
     run(2).resolve(6);
     expect(await retry).toBe(6);
+  });
+});
+
+describe('HealthService probe bounds', () => {
+  it('reports a dependency that does not answer within probeTimeoutMs as down, without waiting', async () => {
+    const health = new HealthService(
+      [
+        { name: 'postgres', required: true, probe: async () => ({ status: 'up', latencyMs: 1 }) },
+        { name: 'elasticsearch', required: false, probe: () => new Promise<never>(() => {}) },
+      ],
+      { intervalMs: 60_000, probeTimeoutMs: 100 },
+    );
+    const started = performance.now();
+    const report = await health.report({ details: true });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(report.status).toBe('degraded');
+    expect(report.checks.elasticsearch).toMatchObject({
+      status: 'down',
+      details: { error: 'no answer within 100 ms' },
+    });
+  });
+
+  it('readiness asks the required dependencies only', async () => {
+    const health = new HealthService([
+      { name: 'postgres', required: true, probe: async () => ({ status: 'up' }) },
+      { name: 'mongodb', required: false, probe: () => new Promise<never>(() => {}) },
+    ]);
+    const report = await health.report({ details: false, requiredOnly: true });
+    expect(report).toEqual({
+      status: 'ok',
+      checks: { postgres: { status: 'up', required: true } },
+    });
+    expect(health.probeRuns()).toEqual({ postgres: 1, mongodb: 0 });
   });
 });

@@ -15,9 +15,11 @@ export const list = z.union([param, z.array(param).max(20)]).transform((value) =
     .map((item) => item.trim())
     .filter(Boolean),
 );
-export const integer = z.coerce
-  .number({ message: 'must be a number' })
-  .int('must be a whole number');
+/** Digits only: `''`, `0x10`, `1e3` and ` 5` are not numbers a caller meant. */
+export const integer = z
+  .string()
+  .regex(/^\d{1,9}$/, 'must be a whole number')
+  .transform(Number);
 
 /** Data-layer field -> query parameter, for the fields whose names differ. */
 const RENAMED: Record<string, string> = { assigneeId: 'assignee', requesterId: 'requester' };

@@ -201,9 +201,15 @@ export async function authenticateApiToken(
     return null;
   }
   if (!found.lastUsedAt || now - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    await ctx.run('authenticateApiToken', () =>
-      ctx.prisma.apiToken.update({ where: { id: found.id }, data: { lastUsedAt: new Date(now) } }),
-    );
+    // Conditional, so concurrent requests at the minute's turn write the row once. It is
+    // bookkeeping: a failure here does not refuse a valid token (the next use writes it).
+    const cutoff = new Date(now - LAST_USED_RESOLUTION_MS);
+    await ctx.prisma.apiToken
+      .updateMany({
+        where: { id: found.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: cutoff } }] },
+        data: { lastUsedAt: new Date(now) },
+      })
+      .catch(() => undefined);
   }
   const permissions = new Set(
     found.user.roles.flatMap((r) => r.role.permissions.map((p) => p.permission.name)),
