@@ -14,7 +14,7 @@
  *   nova indexer [--once] [--json]            drain the search outbox into Elasticsearch: until SIGTERM, or once (exit 1 if rows remain)
  *   nova reindex tickets|kb|ai_context [--dry-run] [--json]  rebuild a search index from PostgreSQL, swap its alias
  *   nova serve                                the HTTP service (embedded PostgreSQL when none is configured)
- *   nova smoke [--url URL] [--json]           check a running service: /livez, /readyz, /api/health
+ *   nova smoke [--url URL] [--token T] [--require a,b] [--timeout 60s] [--json]  poll a running service until healthy
  *   nova token create|list|revoke --user EMAIL [--name LABEL] [--expires-days N] [ID]
  *
  * Exit codes: 0 success, 1 failure, 2 usage error.
@@ -33,7 +33,9 @@ import {
   runReindex,
 } from './cli/commands.js';
 import { reportError, UsageError } from './cli/output.js';
-import { runServe, runSmoke, runToken } from './cli/service-commands.js';
+import { runServe, runToken } from './cli/service-commands.js';
+import { runSmoke, SMOKE_DEPENDENCIES } from './cli/smoke.js';
+import { loadConfig } from './config.js';
 import { parseDuration } from './lib/duration.js';
 
 const USAGE = `Usage: nova <command> [options]
@@ -59,7 +61,10 @@ Commands:
                                            (ai_context: embeds every published article; needs EMBEDDING_URL)
   serve                                    Run the HTTP service (NOVA_HTTP_HOST/PORT, default 127.0.0.1:3000);
                                            with no database configured: embedded PostgreSQL, demo data, demo token
-  smoke [--url URL] [--json]               Check a running service (exit 1 unless /livez, /readyz, /api/health pass)
+  smoke [--url URL] [--token T] [--require postgres,mongodb,elasticsearch] [--timeout 60s] [--json]
+                                           Poll a running service until /livez, /readyz and /api/health pass
+                                           (and every required dependency is up): exit 0 healthy, 1 unhealthy,
+                                           2 unreachable
   token create --user EMAIL --name LABEL [--expires-days N]
                                            Create an API token for the user (printed once)
   token list --user EMAIL                  List a user's tokens (never the secrets)
@@ -80,6 +85,9 @@ const OPTIONS = {
   wait: { type: 'string' },
   once: { type: 'boolean' },
   url: { type: 'string' },
+  token: { type: 'string' },
+  require: { type: 'string' },
+  timeout: { type: 'string' },
   user: { type: 'string' },
   name: { type: 'string' },
   'expires-days': { type: 'string' },
@@ -164,9 +172,29 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve':
         extra(0);
         return await runServe();
-      case 'smoke':
+      case 'smoke': {
         extra(0);
-        return await runSmoke({ url: values.url, json: values.json ?? false });
+        const required = (values.require ?? '').split(',').filter(Boolean);
+        const unknown = required.find(
+          (name) => !(SMOKE_DEPENDENCIES as readonly string[]).includes(name),
+        );
+        if (unknown) {
+          throw new UsageError(`--require takes ${SMOKE_DEPENDENCIES.join(', ')} (got ${unknown})`);
+        }
+        const timeoutMs = values.timeout === undefined ? 60_000 : parseDuration(values.timeout);
+        if (timeoutMs === undefined) {
+          throw new UsageError(
+            `--timeout takes a duration such as 30s or 2m (got ${values.timeout})`,
+          );
+        }
+        return await runSmoke({
+          url: values.url ?? `http://127.0.0.1:${loadConfig().service.port}`,
+          token: values.token,
+          require: required,
+          timeoutMs,
+          json: values.json ?? false,
+        });
+      }
       case 'token': {
         if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') {
           throw new UsageError(`token takes create, list or revoke (got ${sub ?? 'nothing'})`);

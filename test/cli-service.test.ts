@@ -167,23 +167,25 @@ describe('nova token', { timeout: 90_000 }, () => {
 });
 
 describe('nova smoke and nova serve', { timeout: 90_000 }, () => {
-  it('smoke fails with a FAIL line per check when nothing listens', async () => {
+  it('smoke says unreachable (exit 2) when nothing listens, after polling until --timeout', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
-    const [result, json] = await Promise.all([
-      run(['smoke', '--url', url]),
-      run(['smoke', '--url', `${url}/`, '--json']),
+    const [result, json, polled] = await Promise.all([
+      run(['smoke', '--url', url, '--timeout', '1s']),
+      run(['smoke', '--url', `${url}/`, '--json', '--timeout', '1s']),
+      run(['smoke', '--url', url, '--timeout', '3s', '--json']),
     ]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines.slice(0, 3).map((line) => line.split(/\s+/).slice(0, 3))).toEqual([
       ['FAIL', '/livez', '-'],
       ['FAIL', '/readyz', '-'],
       ['FAIL', '/api/health', '-'],
     ]);
-    expect(lines[3]).toBe(`smoke failed: ${url}`);
-    expect(json.code).toBe(1);
+    expect(lines[3]).toBe(`smoke failed: ${url} unreachable after 1 attempt`);
+    expect(json.code).toBe(2);
     expect(JSON.parse(json.stdout)).toMatchObject({
       url,
+      result: 'unreachable',
       passed: false,
       checks: [
         { path: '/livez', status: null, ok: false },
@@ -191,6 +193,21 @@ describe('nova smoke and nova serve', { timeout: 90_000 }, () => {
         { path: '/api/health', status: null, ok: false },
       ],
     });
+    // It kept asking, about once a second, until the timeout.
+    expect(JSON.parse(polled.stdout).attempts).toBeGreaterThanOrEqual(2);
+  });
+
+  it('smoke refuses an unknown --require name or a malformed --timeout (exit 2)', async () => {
+    const [bogus, timeout] = await Promise.all([
+      run(['smoke', '--require', 'postgres,redis']),
+      run(['smoke', '--timeout', 'soon']),
+    ]);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toContain(
+      '--require takes postgres, mongodb, telemetry, elasticsearch, indexer (got redis)',
+    );
+    expect(timeout.code).toBe(2);
+    expect(timeout.stderr).toContain('--timeout takes a duration');
   });
 
   it('serve answers smoke and bearer tokens, and exits 0 on SIGTERM', async () => {
@@ -210,6 +227,17 @@ describe('nova smoke and nova serve', { timeout: 90_000 }, () => {
     expect(smoke.stdout).toContain(`smoke passed: ${base}`);
     expect(smoke.code).toBe(0);
     expect(byPort.code).toBe(0);
+    // A required dependency that is not up makes it unhealthy (exit 1), and says which.
+    const [needsPostgres, needsMongo] = await Promise.all([
+      run(['smoke', '--url', base, '--require', 'postgres']),
+      run(['smoke', '--url', base, '--require', 'postgres,mongodb', '--timeout', '1s']),
+    ]);
+    expect(needsPostgres.code).toBe(0);
+    expect(needsPostgres.stdout).toMatch(/^ {5}postgres +up +[\d.]+ ms +required$/m);
+    expect(needsMongo.code).toBe(1);
+    expect(needsMongo.stdout).toMatch(
+      /^FAIL \/api\/health +200 .*required, not up: mongodb not_configured$/m,
+    );
 
     // A token made by `nova token` opens the API of the running service.
     const db = createNovaDb(testConfig(env.DATABASE_URL as string));
@@ -241,7 +269,7 @@ describe('nova smoke and nova serve', { timeout: 90_000 }, () => {
     const port = await freePort();
     const served = await serve({ DATABASE_URL: url, NOVA_HTTP_PORT: String(port) });
     children.push(served.child);
-    const smoke = await run(['smoke', '--url', `http://127.0.0.1:${port}`]);
+    const smoke = await run(['smoke', '--url', `http://127.0.0.1:${port}`, '--timeout', '1s']);
     expect(smoke.code).toBe(1);
     expect(smoke.stdout).toMatch(/^ok {3}\/livez +200 /m);
     expect(smoke.stdout).toMatch(

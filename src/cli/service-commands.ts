@@ -1,5 +1,5 @@
 /**
- * The service's commands: `nova serve`, `nova smoke` and `nova token`.
+ * The service's commands: `nova serve` and `nova token` (`nova smoke` is in smoke.ts).
  */
 
 import { seedDemoData } from '../bootstrap/postgres/demo.js';
@@ -73,74 +73,6 @@ async function demoToken(db: Awaited<ReturnType<typeof openSession>>['db']) {
     if (!(error instanceof NovaError && error.code === 'NOT_FOUND')) throw error;
   });
   return (await db.postgres.createApiToken(admin.id, { name: 'local' })).token;
-}
-
-interface Check {
-  path: string;
-  status: number | null;
-  ok: boolean;
-  latencyMs: number;
-  detail: string;
-}
-
-/**
- * `nova smoke [--url URL]`: what CI asks of a deployed service. /livez must answer 200,
- * /readyz 200, /api/health 200 with status ok or degraded (degraded names what is not up).
- * Each request has 5 s. Exit 0 when every check passes.
- */
-export async function runSmoke({ url, json }: { url: string | undefined; json: boolean }) {
-  const config = loadConfig();
-  const base = (url ?? `http://127.0.0.1:${config.service.port}`).replace(/\/+$/, '');
-  const get = async (path: string, judge: (status: number, body: unknown) => string | null) => {
-    const started = performance.now();
-    try {
-      const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(5000) });
-      const body: unknown = await response.json().catch(() => null);
-      const problem = judge(response.status, body);
-      return {
-        path,
-        status: response.status,
-        ok: problem === null,
-        latencyMs: Math.round(performance.now() - started),
-        detail: problem ?? 'ok',
-      } satisfies Check;
-    } catch (error) {
-      return {
-        path,
-        status: null,
-        ok: false,
-        latencyMs: Math.round(performance.now() - started),
-        detail: (error as Error).message,
-      } satisfies Check;
-    }
-  };
-  const checks = [
-    await get('/livez', (status) => (status === 200 ? null : `HTTP ${status}`)),
-    await get('/readyz', (status, body) =>
-      status === 200
-        ? null
-        : `HTTP ${status}: ${((body as { reasons?: string[] } | null)?.reasons ?? []).join('; ')}`,
-    ),
-    await get('/api/health', (status, body) => {
-      const report = body as { status?: string; checks?: Record<string, { status: string }> };
-      if (status !== 200 || !report?.status) return `HTTP ${status}, status ${report?.status}`;
-      const notUp = Object.entries(report.checks ?? {})
-        .filter(([, check]) => check.status !== 'up' && check.status !== 'not_configured')
-        .map(([name, check]) => `${name} ${check.status}`);
-      return report.status === 'down' ? `down: ${notUp.join(', ')}` : null;
-    }),
-  ];
-  const passed = checks.every((check) => check.ok);
-  if (json) printJson({ url: base, passed, checks });
-  else {
-    for (const check of checks) {
-      process.stdout.write(
-        `${check.ok ? 'ok  ' : 'FAIL'} ${check.path.padEnd(12)} ${String(check.status ?? '-').padEnd(4)} ${`${check.latencyMs} ms`.padStart(8)}  ${check.detail}\n`,
-      );
-    }
-    process.stdout.write(`smoke ${passed ? 'passed' : 'failed'}: ${base}\n`);
-  }
-  return passed ? 0 : 1;
 }
 
 /**
