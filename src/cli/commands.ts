@@ -246,10 +246,6 @@ export async function runIndexer({ once, json }: { once: boolean; json: boolean 
   requireElastic('to index');
   const session = await openSession();
   const { indexer } = session.db;
-  const print = (result: DrainResult) => {
-    if (json) printJson(result);
-    else process.stdout.write(`indexer: ${formatDrain(result)}\n`);
-  };
   // Continuous mode says why rows went back; --once prints the last error with the lag.
   const printRound = (result: DrainResult) => {
     const { lastError } = indexer.stats();
@@ -276,9 +272,9 @@ export async function runIndexer({ once, json }: { once: boolean; json: boolean 
     const { lastError } = indexer.stats();
     if (json) printJson({ ...result, ...lag, lastError });
     else {
-      print(result);
       process.stdout.write(
-        `outbox: ${lag.pending} pending (oldest ${Math.round(lag.lagMs / 1000)} s), ${lag.parked} parked\n` +
+        `indexer: ${formatDrain(result)}\n` +
+          `outbox: ${lag.pending} pending (oldest ${Math.round(lag.lagMs / 1000)} s), ${lag.parked} parked\n` +
           (lastError ? `last error: ${lastError.message}\n` : ''),
       );
     }
