@@ -110,6 +110,18 @@ export interface EmbeddingsConfig {
   timeoutMs: number;
 }
 
+/** Kibana, as the health report (and its bootstrap) reach it. */
+export interface KibanaConfig {
+  /** KIBANA_URL, e.g. http://127.0.0.1:5601 (with its base path, if Kibana has one). */
+  url: string;
+  /** KIBANA_USERNAME / KIBANA_PASSWORD, or KIBANA_API_KEY; none: anonymous requests. */
+  username: string | undefined;
+  password: string | undefined;
+  apiKey: string | undefined;
+  /** KIBANA_REQUEST_TIMEOUT_MS (default 10000). */
+  requestTimeoutMs: number;
+}
+
 /** The HTTP service (`nova serve`). */
 export interface ServiceConfig {
   /** NOVA_HTTP_HOST (default 127.0.0.1; 0.0.0.0 in a container). */
@@ -129,6 +141,8 @@ export interface NovaConfig {
   elastic: ElasticConfig | undefined;
   /** undefined without EMBEDDING_URL: semantic and hybrid search then fail as not configured. */
   embeddings: EmbeddingsConfig | undefined;
+  /** undefined without KIBANA_URL: the health report then says not_configured. */
+  kibana: KibanaConfig | undefined;
   telemetry: TelemetryConfig;
   service: ServiceConfig;
 }
@@ -341,15 +355,15 @@ function elasticConfig(env: Env): ElasticConfig | undefined {
   };
 }
 
-/** The API base without a trailing slash; credentials belong in EMBEDDING_API_KEY. */
-function embeddingUrl(env: Env): string {
-  const url = new URL(urlVar(env, 'EMBEDDING_URL', ['http:', 'https:']));
+/** An HTTP API's base URL without a trailing slash; credentials belong in their own variables. */
+function apiBaseUrl(env: Env, name: string, credentialVars: string): string {
+  const url = new URL(urlVar(env, name, ['http:', 'https:']));
   if (url.username || url.password) {
     throw new NovaError(
       'CONFIG_INVALID',
-      'EMBEDDING_URL must not contain credentials: use EMBEDDING_API_KEY',
+      `${name} must not contain credentials: use ${credentialVars}`,
       {
-        field: 'EMBEDDING_URL',
+        field: name,
       },
     );
   }
@@ -359,11 +373,33 @@ function embeddingUrl(env: Env): string {
 function embeddingsConfig(env: Env): EmbeddingsConfig | undefined {
   if (!has(env, 'EMBEDDING_URL')) return undefined;
   return {
-    url: embeddingUrl(env),
+    url: apiBaseUrl(env, 'EMBEDDING_URL', 'EMBEDDING_API_KEY'),
     model: read(env, 'EMBEDDING_MODEL', nonEmpty),
     apiKey: env.EMBEDDING_API_KEY || undefined,
     dims: read(env, 'ELASTIC_EMBEDDING_DIMS', positiveInt(4096), 1536),
     timeoutMs: read(env, 'EMBEDDING_TIMEOUT_MS', positiveInt(600_000), 10_000),
+  };
+}
+
+function kibanaConfig(env: Env): KibanaConfig | undefined {
+  if (!has(env, 'KIBANA_URL')) return undefined;
+  const login = credentials(env, 'KIBANA_USERNAME', 'KIBANA_PASSWORD');
+  const apiKey = env.KIBANA_API_KEY || undefined;
+  if (login && apiKey) {
+    throw new NovaError(
+      'CONFIG_INVALID',
+      'set KIBANA_API_KEY or KIBANA_USERNAME/KIBANA_PASSWORD, not both',
+      {
+        field: 'KIBANA_API_KEY',
+      },
+    );
+  }
+  return {
+    url: apiBaseUrl(env, 'KIBANA_URL', 'KIBANA_USERNAME/KIBANA_PASSWORD or KIBANA_API_KEY'),
+    username: login?.user,
+    password: login?.password,
+    apiKey,
+    requestTimeoutMs: read(env, 'KIBANA_REQUEST_TIMEOUT_MS', positiveInt(600_000), 10_000),
   };
 }
 
@@ -405,6 +441,7 @@ export function loadConfig(env: Env = process.env): NovaConfig {
     mongo: mongoConfig(env),
     elastic: elasticConfig(env),
     embeddings: embeddingsConfig(env),
+    kibana: kibanaConfig(env),
     telemetry: telemetryConfig(env),
     service: {
       host: read(env, 'NOVA_HTTP_HOST', nonEmpty, '127.0.0.1'),

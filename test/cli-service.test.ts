@@ -204,7 +204,7 @@ describe('nova smoke and nova serve', { timeout: 90_000 }, () => {
     ]);
     expect(bogus.code).toBe(2);
     expect(bogus.stderr).toContain(
-      '--require takes postgres, mongodb, telemetry, elasticsearch, indexer (got redis)',
+      '--require takes postgres, mongodb, telemetry, elasticsearch, indexer, kibana (got redis)',
     );
     expect(timeout.code).toBe(2);
     expect(timeout.stderr).toContain('--timeout takes a duration');
@@ -282,14 +282,14 @@ describe('nova smoke and nova serve', { timeout: 90_000 }, () => {
 
 /** A stand-in OTLP/HTTP collector on 127.0.0.1: it records what was posted where. */
 async function collector() {
-  const received: { path: string; bytes: number; type: string }[] = [];
+  const received: { path: string; bytes: number; type: string; body: Buffer }[] = [];
   const server = createServer((req, res) => {
-    let bytes = 0;
-    req.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-    });
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      received.push({ path: req.url ?? '', bytes, type: String(req.headers['content-type']) });
+      const body = Buffer.concat(chunks);
+      const type = String(req.headers['content-type']);
+      received.push({ path: req.url ?? '', bytes: body.length, type, body });
       res.writeHead(200, { 'content-type': 'application/x-protobuf' });
       res.end();
     });
@@ -354,6 +354,43 @@ describe('OpenTelemetry in nova serve (the --import preload)', { timeout: 90_000
         expect(post.type).toBe('application/x-protobuf');
         expect(post.bytes).toBeGreaterThan(0);
       }
+    } finally {
+      await otlp.close();
+    }
+  });
+
+  it('OTEL_EXPORTER_OTLP_PROTOCOL=http/json exports JSON; a setting it does not know is named', async () => {
+    const { env } = await bootstrapped();
+    const otlp = await collector();
+    try {
+      const port = await freePort();
+      const served = await serve(
+        {
+          ...env,
+          NOVA_HTTP_PORT: String(port),
+          OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_TRACES_EXPORTER: 'otlp,zipkin',
+        },
+        [REGISTER],
+      );
+      children.push(served.child);
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const response = await fetch(`http://127.0.0.1:${port}/api/health`, {
+        headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+      });
+      expect(response.status).toBe(200);
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+      expect(served.stderr()).toContain(
+        "nova: telemetry: OTEL_TRACES_EXPORTER: 'zipkin' is not supported (otlp, none); ignored",
+      );
+      const traces = otlp.received.filter((post) => post.path === '/v1/traces');
+      expect(traces.length).toBeGreaterThan(0);
+      for (const post of otlp.received) expect(post.type).toBe('application/json');
+      const exported = traces.map((post) => post.body.toString('utf8')).join('\n');
+      // OTLP/JSON writes trace ids as hex strings.
+      expect(exported).toContain(`"traceId":"${traceId}"`);
     } finally {
       await otlp.close();
     }

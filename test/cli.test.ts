@@ -13,7 +13,8 @@ import { embeddedRootFor, freePort } from '../src/bootstrap/postgres/embedded.js
 import { CLI, cleanEnv, run, TSX } from './support/cli.js';
 import { createEmptyDatabase } from './support/database.js';
 
-describe('nova CLI', () => {
+// Child processes (tsx compiles on each start): minutes, not seconds, on a loaded 2-core machine.
+describe('nova CLI', { timeout: 90_000 }, () => {
   it('prints usage, and exits 2 on usage errors', async () => {
     expect((await run(['help'])).stdout).toMatch(/Usage: nova <command>/);
     const unknown = await run(['frobnicate']);

@@ -5,9 +5,8 @@
 import { seedDemoData } from '../bootstrap/postgres/demo.js';
 import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/index.js';
 import { loadConfig } from '../config.js';
-import { settleBy } from '../lib/deadline.js';
 import { NovaError } from '../lib/errors.js';
-import { startService } from '../service/server.js';
+import { type RunningService, shutdown, startService } from '../service/server.js';
 import { telemetry } from '../telemetry/state.js';
 import { redactUrl } from './commands.js';
 import { openSession } from './database.js';
@@ -23,8 +22,10 @@ import { stopSignal } from './signals.js';
 export async function runServe() {
   const config = loadConfig();
   const session = await openSession({ allowEmbedded: true });
+  const timeoutMs = config.service.shutdownTimeoutMs;
+  let service: RunningService | undefined;
   let stop: ReturnType<typeof stopSignal> | undefined;
-  let deadline: number | undefined;
+  let clean = false;
   try {
     if (session.embedded) {
       const report = await bootstrapPostgres(session.url, session.db.postgres);
@@ -35,34 +36,30 @@ export async function runServe() {
       const token = await demoToken(session.db);
       if (token) process.stderr.write(`demo token (admin@nova.example, this run only): ${token}\n`);
     }
-    const service = await startService(session.db, {
+    service = await startService(session.db, {
       postgresUrl: session.url,
       config: config.service,
+      kibana: config.kibana,
       app: { serviceName: config.telemetry.serviceName },
     });
     process.stderr.write(`nova: serving on ${service.url}; Ctrl-C to stop\n`);
     stop = stopSignal({ exclusive: true });
     await stop.stopped;
-    // The whole stop has one bound: serving, the stores and the SDK's flush together; past
-    // it (a connection pool waiting on a hung query, say) the process ends anyway.
-    deadline = Date.now() + config.service.shutdownTimeoutMs;
+    // Past the bound (a connection pool waiting on a hung query, say) the process ends anyway.
     setTimeout(() => {
       process.stderr.write('nova: shutdown did not finish in time, exiting\n');
       process.exit(1);
-    }, config.service.shutdownTimeoutMs + 5000).unref();
-    const clean = await service.stop();
-    if (!clean) process.stderr.write('nova: shutdown did not finish in time\n');
-    return clean ? 0 : 1;
+    }, timeoutMs + 5000).unref();
   } finally {
     stop?.dispose();
-    // The stores first (the telemetry writer's last flush is traced), then the SDK's own
-    // flush of spans and metrics, bounded: an unreachable collector must not hold the exit.
-    // Closing the stores (and stopping an embedded PostgreSQL) gets a few seconds even after
-    // a slow stop; the SDK's flush only what is left of the bound.
-    const by = deadline ?? Date.now() + config.service.shutdownTimeoutMs;
-    await settleBy(Math.max(by, Date.now() + 3000), session.close());
-    await settleBy(by, telemetry.shutdown?.() ?? Promise.resolve());
+    clean = await shutdown(service, {
+      closeStores: () => session.close(),
+      flushTelemetry: () => telemetry.shutdown?.() ?? Promise.resolve(),
+      timeoutMs,
+    });
   }
+  if (!clean) process.stderr.write('nova: shutdown did not finish in time\n');
+  return clean ? 0 : 1;
 }
 
 /** Embedded databases only: the demo admin's `local` token, replaced on every start. */

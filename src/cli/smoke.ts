@@ -17,6 +17,7 @@ export const SMOKE_DEPENDENCIES = [
   'telemetry',
   'elasticsearch',
   'indexer',
+  'kibana',
 ] as const;
 
 interface Check {

@@ -13,7 +13,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { NovaDb } from '../lib/db/index.js';
 import { ensureMeterProvider } from '../telemetry/prometheus.js';
 import type { Authenticate } from './auth.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import {
+  clientErrorHandler,
+  errorHandler,
+  frameworkErrors,
+  notFoundHandler,
+  refuseWhileClosing,
+} from './errors.js';
 import type { HealthService } from './health.js';
 import { serviceMetrics } from './metrics.js';
 import { analyticsRoutes } from './routes/analytics.js';
@@ -72,7 +78,10 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
     bodyLimit,
     http: { maxHeaderSize },
     routerOptions: { maxParamLength: 100 },
-    return503OnClosing: true,
+    frameworkErrors,
+    clientErrorHandler,
+    // refuseWhileClosing answers them instead, in the service's error shape.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
   const { db } = deps;
@@ -84,6 +93,7 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
   const meters = serviceMetrics(db, deps.health);
   app.addHook('onClose', async () => meters.close());
 
+  refuseWhileClosing(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onResponse', async (request, reply) => {

@@ -1,6 +1,6 @@
 /**
  * The dependencies /api/health and /readyz report, built from a NovaDb: PostgreSQL
- * (required), MongoDB and its telemetry writer, Elasticsearch and the outbox indexer
+ * (required), MongoDB and its telemetry writer, Elasticsearch, the outbox indexer and Kibana
  * (optional, `not_configured` without their URLs).
  *
  * The indexer is degraded when its oldest pending row is older than `maxIndexerLagMs`
@@ -8,20 +8,29 @@
  * (it is dropping events once its buffer is full: `dropped` counts them).
  */
 import { migrationStatus } from '../bootstrap/postgres/migrate.js';
+import type { KibanaConfig } from '../config.js';
 import type { NovaDb } from '../lib/db/index.js';
-import { type HealthOptions, HealthService, type HealthSource } from './health.js';
+import { kibanaHealth } from '../lib/kibana.js';
+import {
+  DEFAULT_PROBE_TIMEOUT_MS,
+  type HealthOptions,
+  HealthService,
+  type HealthSource,
+} from './health.js';
 import { CachedProbe } from './probe.js';
 import type { Readiness } from './routes/health.js';
 
 export interface ServiceHealthOptions extends HealthOptions {
   /** The PostgreSQL URL, for reading migration status. */
   postgresUrl: string;
+  /** Kibana, when KIBANA_URL is set (optional: SREs' window, not the service's). */
+  kibana?: KibanaConfig | undefined;
   maxIndexerLagMs?: number;
 }
 
 export function serviceHealth(
   db: NovaDb,
-  { postgresUrl, maxIndexerLagMs = 5 * 60_000, ...options }: ServiceHealthOptions,
+  { postgresUrl, kibana, maxIndexerLagMs = 5 * 60_000, ...options }: ServiceHealthOptions,
 ) {
   const sources: HealthSource[] = [
     { name: 'postgres', required: true, probe: () => db.postgres.health() },
@@ -58,6 +67,22 @@ export function serviceHealth(
               const behind = lag.lagMs > maxIndexerLagMs || lag.parked > 0;
               return { status: behind ? 'degraded' : 'up', ...lag, lastError };
             },
+          }
+        : {}),
+    },
+    {
+      name: 'kibana',
+      required: false,
+      ...(kibana
+        ? {
+            probe: () =>
+              kibanaHealth(
+                kibana,
+                Math.min(
+                  kibana.requestTimeoutMs,
+                  options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
+                ),
+              ),
           }
         : {}),
     },

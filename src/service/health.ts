@@ -53,12 +53,14 @@ export interface HealthOptions {
   probeTimeoutMs?: number;
 }
 
+export const DEFAULT_PROBE_TIMEOUT_MS = 2000;
+
 export class HealthService {
   readonly #sources: { source: HealthSource; probe?: CachedProbe<ProbeResult> }[];
 
   constructor(
     sources: HealthSource[],
-    { intervalMs = 5000, probeTimeoutMs = 2000 }: HealthOptions = {},
+    { intervalMs = 5000, probeTimeoutMs = DEFAULT_PROBE_TIMEOUT_MS }: HealthOptions = {},
   ) {
     this.#sources = sources.map((source) => ({
       source,

@@ -1,12 +1,12 @@
 /**
  * `nova serve`: the service listening, with the outbox indexer running beside it when
  * Elasticsearch is configured, and an orderly stop: no new connections (new requests on open
- * ones get 503), in-flight requests finish, the indexer settles its batch, then the caller
- * closes the stores (which flushes the telemetry writer). A stop that takes longer than
- * `shutdownTimeoutMs` is reported, so the process can exit anyway.
+ * ones get 503), in-flight requests finish, the indexer settles its batch; `shutdown` then
+ * closes the stores (which flushes the telemetry writer) and the SDK. A stop that takes
+ * longer than `shutdownTimeoutMs` is reported, so the process can exit anyway.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ServiceConfig } from '../config.js';
+import type { KibanaConfig, ServiceConfig } from '../config.js';
 import type { NovaDb } from '../lib/db/index.js';
 import { settleBy } from '../lib/deadline.js';
 import { buildApp, type ServiceOptions } from './app.js';
@@ -20,20 +20,50 @@ export interface RunningService {
   stop(): Promise<boolean>;
 }
 
+export interface Shutdown {
+  /** Closes the stores, which flushes the telemetry writer (and stops an embedded PostgreSQL). */
+  closeStores(): Promise<void>;
+  /** Flushes and stops the OpenTelemetry SDK, when it runs. */
+  flushTelemetry(): Promise<void>;
+  timeoutMs: number;
+}
+
+/**
+ * `nova serve`'s whole stop, under one bound: serving and indexing stop (in-flight requests
+ * finish), then the stores close (the telemetry writer's last flush, itself traced), then the
+ * SDK flushes spans and metrics. The stores get a few seconds even after a slow stop (an
+ * embedded PostgreSQL must stop cleanly); the SDK only what is left of the bound, so an
+ * unreachable collector cannot hold the exit. True when serving stopped in time.
+ */
+export async function shutdown(
+  service: RunningService | undefined,
+  { closeStores, flushTelemetry, timeoutMs }: Shutdown,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  const clean = service ? await service.stop() : true;
+  await settleBy(Math.max(deadline, Date.now() + 3000), closeStores());
+  await settleBy(deadline, flushTelemetry());
+  return clean;
+}
+
 export async function startService(
   db: NovaDb,
   {
     postgresUrl,
     config,
+    kibana,
     app: appOptions = {},
   }: {
     postgresUrl: string;
     config: ServiceConfig;
+    /** Reported in /api/health when set. */
+    kibana?: KibanaConfig | undefined;
     app?: ServiceOptions;
   },
 ): Promise<RunningService> {
   const { health, ready } = serviceHealth(db, {
     postgresUrl,
+    kibana,
     intervalMs: config.healthIntervalMs,
   });
   const app = buildApp({ db, health, ready }, appOptions);

@@ -15,5 +15,5 @@ import { register } from 'node:module';
 if (process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() !== 'true') {
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   const { startSdk } = await import('./sdk.js');
-  startSdk(process.env);
+  await startSdk(process.env);
 }

@@ -4,11 +4,13 @@
  * search through the indexer into a FakeCluster, query parameters validated and errors named
  * by the parameter the caller sent, the one error body for everything that fails.
  */
+import { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
 import { buildApp } from '../../src/service/app.js';
 import { serviceHealth } from '../../src/service/dependencies.js';
+import { clientErrorHandler } from '../../src/service/errors.js';
 import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
 import { type ErrorBody, elasticConfig, get, searchCluster, userWithToken } from './fixtures.js';
 
@@ -361,8 +363,55 @@ describe('errors', () => {
       });
       expect(malformed.statusCode).toBe(400);
       expect(malformed.json<ErrorBody>().error.code).toBe('VALIDATION_FAILED');
+      const unknownType = await small.inject({
+        method: 'POST',
+        url: '/echo',
+        headers: { 'content-type': 'application/x-unknown' },
+        payload: 'x',
+      });
+      expect(unknownType.statusCode).toBe(415);
+      expect(unknownType.json<ErrorBody>().error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     } finally {
       await small.close();
     }
+  });
+
+  it('answers a request not received within the request timeout 408 REQUEST_TIMEOUT', () => {
+    // Node's parser refuses it (after its checking interval, 30 s by default) before any
+    // request exists: the answer is written to the socket, which is then destroyed.
+    const written: string[] = [];
+    const socket = new Duplex({
+      read() {},
+      write(chunk, _encoding, callback) {
+        written.push(String(chunk));
+        callback();
+      },
+    });
+    socket.on('error', () => undefined);
+    const timeout = Object.assign(new Error('Request timeout'), {
+      code: 'ERR_HTTP_REQUEST_TIMEOUT',
+    });
+    clientErrorHandler.call(app, timeout, socket);
+    const [head, body] = written.join('').split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(JSON.parse(body ?? '')).toEqual({
+      error: {
+        code: 'REQUEST_TIMEOUT',
+        message: 'the request was not received within the request timeout',
+      },
+    });
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it('answers a URL it cannot decode 400 VALIDATION_FAILED naming the url', async () => {
+    const response = await get(app, '/api/kb/%zz/search');
+    expect(response.statusCode).toBe(400);
+    expect(response.json<ErrorBody>()).toEqual({
+      error: {
+        code: 'VALIDATION_FAILED',
+        message: 'the URL is not valid: malformed percent-encoding',
+        field: 'url',
+      },
+    });
   });
 });

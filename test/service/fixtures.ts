@@ -50,7 +50,7 @@ export function searchCluster() {
 }
 
 /** A new user with `role` (none: no permissions at all) and a token of theirs. */
-export async function userWithToken(t: TestDatabase, role?: string) {
+export async function userWithToken(t: Pick<TestDatabase, 'db'>, role?: string) {
   const user = await t.db.createUser({
     email: uniqueEmail(role ?? 'norole'),
     firstName: 'S',

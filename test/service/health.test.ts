@@ -4,8 +4,11 @@
  * optional dependency is; detail only for health:details; and however many requests arrive
  * at once, each dependency is probed once per interval.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/bootstrap/postgres/embedded.js';
+import { loadConfig, type NovaConfig } from '../../src/config.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
 import { buildApp } from '../../src/service/app.js';
 import type { Authenticate } from '../../src/service/auth.js';
@@ -13,6 +16,7 @@ import { serviceHealth } from '../../src/service/dependencies.js';
 import { type HealthReport, HealthService, type ProbeResult } from '../../src/service/health.js';
 import type { Readiness } from '../../src/service/routes/health.js';
 import { createEmptyDatabase, testConfig, useTestDatabase } from '../support/database.js';
+import { ScriptedSink } from '../support/telemetry.js';
 import { elasticConfig, get, searchCluster, userWithToken } from './fixtures.js';
 
 const t = await useTestDatabase();
@@ -26,8 +30,13 @@ afterAll(async () => {
   for (const item of opened.reverse()) await item.close();
 });
 /** An app over `db` with the real dependency probes, closed (with the db) after the file. */
-function serviceOn(db: NovaDb, postgresUrl: string, intervalMs = 5000) {
-  const deps = serviceHealth(db, { postgresUrl, intervalMs });
+function serviceOn(
+  db: NovaDb,
+  postgresUrl: string,
+  intervalMs = 5000,
+  kibana?: NovaConfig['kibana'],
+) {
+  const deps = serviceHealth(db, { postgresUrl, intervalMs, kibana });
   const app = buildApp({ db, ...deps }, { logger: false });
   opened.push(db, app);
   return { app, ...deps };
@@ -53,6 +62,24 @@ const detailsFor: Authenticate = async () => ({
   userId: crypto.randomUUID(),
   permissions: ['health:details'],
 });
+
+/** A Kibana /api/status on 127.0.0.1 answering `level`, counting its requests. */
+async function kibanaStatus(level: string) {
+  let requests = 0;
+  const server = createServer((_req, res) => {
+    requests++;
+    res.writeHead(level === 'available' || level === 'degraded' ? 200 : 503, {
+      'content-type': 'application/json',
+    });
+    res.end(JSON.stringify({ version: { number: '8.15.3' }, status: { overall: { level } } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  opened.push({ close: () => new Promise((resolve) => server.close(resolve)) });
+  const { kibana } = loadConfig({
+    KIBANA_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  });
+  return { config: kibana, requests: () => requests };
+}
 
 let main: ReturnType<typeof serviceOn>;
 let deadUrl: string;
@@ -161,7 +188,7 @@ describe('GET /api/health', () => {
       required: true,
       latencyMs: expect.any(Number),
     });
-    for (const name of ['mongodb', 'telemetry', 'elasticsearch', 'indexer']) {
+    for (const name of ['mongodb', 'telemetry', 'elasticsearch', 'indexer', 'kibana']) {
       expect(report.checks[name]).toEqual({ status: 'not_configured', required: false });
     }
     expect(response.body).not.toContain('details');
@@ -260,6 +287,26 @@ describe('GET /api/health', () => {
     expect(response.json<HealthReport>().status).toBe('degraded');
   });
 
+  it('reports a configured Kibana: its level to anyone, its version with health:details', async () => {
+    const kibana = await kibanaStatus('degraded');
+    const deps = serviceHealth(t.db, { postgresUrl: t.url, kibana: kibana.config });
+    const app = buildApp({ db: t.db, ...deps }, { logger: false });
+    opened.push(app);
+    const anonymous = await get(app, '/api/health');
+    expect(anonymous.statusCode).toBe(200);
+    expect(anonymous.json<HealthReport>()).toMatchObject({
+      status: 'degraded',
+      checks: { kibana: { status: 'degraded', required: false, latencyMs: expect.any(Number) } },
+    });
+    expect(anonymous.body).not.toContain('8.15.3');
+    const admin = await userWithToken(t, 'admin');
+    const detailed = await get(app, '/api/health', admin.token);
+    expect(detailed.json<HealthReport>().checks.kibana?.details).toEqual({
+      level: 'degraded',
+      version: '8.15.3',
+    });
+  });
+
   it('is degraded when the configured Elasticsearch does not answer its health APIs', async () => {
     const { client } = searchCluster();
     const db = createNovaDb(
@@ -282,7 +329,7 @@ describe('GET /api/health', () => {
 });
 
 describe('probing once per interval', () => {
-  it('runs each probe once for 50 concurrent requests, and once more after the interval', async () => {
+  it('runs each probe once for 500 concurrent requests, and once more after the interval', async () => {
     const calls = { postgres: 0, mongodb: 0 };
     const slow = (name: keyof typeof calls) => async (): Promise<ProbeResult> => {
       calls[name]++;
@@ -294,7 +341,7 @@ describe('probing once per interval', () => {
       { intervalMs: 1000 },
     );
     const app = appWith(health);
-    const wave = () => Promise.all(Array.from({ length: 50 }, () => get(app, '/api/health')));
+    const wave = () => Promise.all(Array.from({ length: 500 }, () => get(app, '/api/health')));
 
     const first = await wave();
     expect(first.every((r) => r.statusCode === 200)).toBe(true);
@@ -312,30 +359,40 @@ describe('probing once per interval', () => {
     expect(health.probeRuns()).toEqual({ postgres: 2, mongodb: 2 });
   });
 
-  it('probes the real dependencies once per interval', async () => {
+  it('probes every real dependency once per interval for 500 concurrent requests', async () => {
     const { client } = searchCluster();
+    // MongoDB configured but absent (its probe fails after 200 ms): still probed once.
+    const { mongo } = loadConfig({
+      MONGO_URL: `mongodb://127.0.0.1:${await freePort()}/?directConnection=true`,
+      MONGO_SERVER_SELECTION_TIMEOUT_MS: '200',
+    });
     const db = createNovaDb(
-      { ...testConfig(t.url), elastic: elasticConfig },
-      { elasticClient: client },
+      { ...testConfig(t.url), elastic: elasticConfig, mongo },
+      { elasticClient: client, mongo: { sink: new ScriptedSink() } },
     );
-    const { app, health } = serviceOn(db, t.url, 1000);
-    const wave = () => Promise.all(Array.from({ length: 50 }, () => get(app, '/api/health')));
+    const kibana = await kibanaStatus('available');
+    const { app, health } = serviceOn(db, t.url, 1000, kibana.config);
+    const wave = () => Promise.all(Array.from({ length: 500 }, () => get(app, '/api/health')));
     await wave();
     expect(health.probeRuns()).toEqual({
       postgres: 1,
-      mongodb: 0,
-      telemetry: 0,
+      mongodb: 1,
+      telemetry: 1,
       elasticsearch: 1,
       indexer: 1,
+      kibana: 1,
     });
+    expect(kibana.requests()).toBe(1);
     await sleep(1100);
     await wave();
     expect(health.probeRuns()).toEqual({
       postgres: 2,
-      mongodb: 0,
-      telemetry: 0,
+      mongodb: 2,
+      telemetry: 2,
       elasticsearch: 2,
       indexer: 2,
+      kibana: 2,
     });
+    expect(kibana.requests()).toBe(2);
   });
 });

@@ -5,12 +5,15 @@
  * indexer running beside the service until it stops.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ServiceConfig } from '../../src/config.js';
+import { freePort } from '../../src/bootstrap/postgres/embedded.js';
+import { loadConfig, type ServiceConfig } from '../../src/config.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
 import type { PostgresHealth } from '../../src/lib/db/postgres/health.js';
-import { type RunningService, startService } from '../../src/service/server.js';
+import { type RunningService, shutdown, startService } from '../../src/service/server.js';
 import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
+import { ScriptedSink } from '../support/telemetry.js';
 import { elasticConfig, searchCluster } from './fixtures.js';
 
 const t = await useTestDatabase();
@@ -40,17 +43,26 @@ async function start(db: NovaDb, overrides: Partial<ServiceConfig> = {}) {
   return service;
 }
 
-/** A NovaDb whose PostgreSQL health check takes `ms` (a slow dependency, injected). */
-function slowHealthDb(ms: number) {
-  const db = createNovaDb(testConfig(t.url));
+/**
+ * A NovaDb whose PostgreSQL health check takes `ms` (a slow dependency, injected), and a
+ * promise that resolves once a probe has begun: a request is then in flight for sure.
+ */
+function slowHealthDb(ms: number, ...args: Partial<Parameters<typeof createNovaDb>>) {
+  const [config = testConfig(t.url), options] = args;
+  const db = createNovaDb(config, options);
   const real = db.postgres.health;
+  let began: () => void = () => undefined;
+  const probing = new Promise<void>((resolve) => {
+    began = resolve;
+  });
   Object.defineProperty(db.postgres, 'health', {
     value: async (): Promise<PostgresHealth> => {
+      began();
       await sleep(ms);
       return real();
     },
   });
-  return db;
+  return Object.assign(db, { probing });
 }
 
 /** A GET with node:http, so headers and agents are ours to choose. */
@@ -68,6 +80,20 @@ function request(
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
+  });
+}
+
+/** Writes `text` to a new connection and resolves with all it receives until closed. */
+function raw(url: string, text: string) {
+  const { hostname: host, port } = new URL(url);
+  return new Promise<string>((resolve, reject) => {
+    const socket = net.connect(Number(port), host, () => socket.write(text));
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    socket.on('close', () => resolve(received));
+    socket.on('error', reject);
   });
 }
 
@@ -92,13 +118,57 @@ describe('startService', () => {
       headers: { 'x-padding': 'a'.repeat(17 * 1024) },
     });
     expect(tooLarge.status).toBe(431);
+    expect(JSON.parse(tooLarge.body)).toEqual({
+      error: {
+        code: 'HEADERS_TOO_LARGE',
+        message: 'the request line and headers exceed the size limit',
+        field: 'headers',
+      },
+    });
+  });
+
+  it('answers what the HTTP parser refuses in the error shape, and closes the connection', async () => {
+    const service = await start(createNovaDb(testConfig(t.url)));
+    const answer = await raw(service.url, 'GET /livez HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(answer).toContain('Connection: close');
+    expect(JSON.parse(answer.split('\r\n\r\n')[1] ?? '')).toEqual({
+      error: { code: 'VALIDATION_FAILED', message: 'malformed HTTP request' },
+    });
+  });
+
+  it('answers a request arriving on an open connection during the stop 503 UNAVAILABLE', async () => {
+    const db = slowHealthDb(400);
+    const service = await start(db);
+    const { hostname: host, port } = new URL(service.url);
+    const socket = net.connect(Number(port), host);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.write('GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n');
+    await db.probing; // the first request waits for the slow probe: the connection is busy
+    const stopped = service.stop();
+    await sleep(50);
+    socket.write('GET /livez HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed;
+    expect(await stopped).toBe(true);
+    const [first, second] = received.split(/(?=HTTP\/1\.1 )/);
+    expect(first).toMatch(/^HTTP\/1\.1 200 /);
+    expect(second).toMatch(/^HTTP\/1\.1 503 /);
+    expect(second?.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(second?.split('\r\n\r\n')[1] ?? '')).toEqual({
+      error: { code: 'UNAVAILABLE', message: 'the service is stopping; retry elsewhere' },
+    });
   });
 
   it('stops in order: the in-flight request finishes, then the port is closed', async () => {
-    const service = await start(slowHealthDb(400));
+    const db = slowHealthDb(400);
+    const service = await start(db);
     const agent = new http.Agent({ keepAlive: false });
     const inFlight = request(`${service.url}/api/health`, { agent });
-    await sleep(100); // the request has reached the slow probe
+    await db.probing;
     const started = Date.now();
     const stopped = service.stop();
     const answer = await inFlight;
@@ -116,11 +186,12 @@ describe('startService', () => {
     // Load balancers and Node's own global agent keep connections alive. The connection
     // becomes idle only after the stop began; it must not be left open for the 72 s
     // keep-alive timeout, making every stop under traffic miss shutdownTimeoutMs.
-    const service = await start(slowHealthDb(400));
+    const db = slowHealthDb(400);
+    const service = await start(db);
     const agent = new http.Agent({ keepAlive: true });
     try {
       const inFlight = request(`${service.url}/api/health`, { agent });
-      await sleep(100);
+      await db.probing;
       const started = Date.now();
       const stopped = service.stop();
       expect((await inFlight).status).toBe(200);
@@ -147,14 +218,44 @@ describe('startService', () => {
   });
 
   it('reports a stop that outlasts shutdownTimeoutMs', async () => {
-    const service = await start(slowHealthDb(2000), { shutdownTimeoutMs: 300 });
+    const db = slowHealthDb(2000);
+    const service = await start(db, { shutdownTimeoutMs: 300 });
     const agent = new http.Agent({ keepAlive: false });
     const inFlight = request(`${service.url}/api/health`, { agent }).catch(() => undefined);
-    await sleep(100);
+    await db.probing;
     const started = Date.now();
     expect(await service.stop()).toBe(false);
     expect(Date.now() - started).toBeLessThan(1500);
     await inFlight;
+  });
+
+  it('shuts down in order: the in-flight request is answered and recorded, the telemetry writer flushed, then the SDK', async () => {
+    const sink = new ScriptedSink();
+    const { mongo, telemetry } = loadConfig({
+      MONGO_URL: `mongodb://127.0.0.1:${await freePort()}/?directConnection=true`,
+      // Nothing leaves the buffer by time: only the stop's flush can deliver the event.
+      TELEMETRY_FLUSH_INTERVAL_MS: '3600000',
+    });
+    const db = slowHealthDb(400, { ...testConfig(t.url), mongo, telemetry }, { mongo: { sink } });
+    const service = await start(db);
+    const inFlight = request(`${service.url}/api/health`, {
+      agent: new http.Agent({ keepAlive: false }),
+    });
+    await db.probing;
+    const recordedAtFlush: string[] = [];
+    const stopped = shutdown(service, {
+      closeStores: () => db.close(),
+      flushTelemetry: async () => {
+        recordedAtFlush.push(...[...sink.stored.values()].map(({ collection }) => collection));
+      },
+      timeoutMs: 5000,
+    });
+    expect((await inFlight).status).toBe(200);
+    expect(await stopped).toBe(true);
+    // The writer's last flush came before the SDK's, and carried the in-flight request.
+    expect(recordedAtFlush.sort()).toEqual(['api_usage', 'performance_metrics']);
+    const usage = [...sink.stored.values()].find(({ collection }) => collection === 'api_usage');
+    expect(usage?.doc).toMatchObject({ path: '/api/health', statusCode: 200 });
   });
 
   it('runs the outbox indexer while serving, and stops it with the service', async () => {

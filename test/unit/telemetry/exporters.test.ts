@@ -1,38 +1,52 @@
-/** Which exporters the standard OTEL_* variables ask the SDK for (src/telemetry/sdk.ts). */
+/** Which exporters the standard OTEL_* variables ask for (src/telemetry/exporters.ts). */
+import { OTLPMetricExporter as GrpcMetrics } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { OTLPMetricExporter as JsonMetrics } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as ProtoMetrics } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter as GrpcTraces } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as JsonTraces } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoTraces } from '@opentelemetry/exporter-trace-otlp-proto';
 import { describe, expect, it } from 'vitest';
-import { exportersFor } from '../../../src/telemetry/sdk.js';
+import {
+  exportersFor,
+  otlpMetricExporter,
+  otlpTraceExporter,
+} from '../../../src/telemetry/exporters.js';
+
+const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
 
 describe('exportersFor', () => {
   it('serves Prometheus only, and sends nothing, without an OTLP endpoint', () => {
-    expect(exportersFor({})).toEqual({ prometheus: true, otlpMetrics: false, otlpTraces: false });
+    expect(exportersFor({})).toEqual({
+      prometheus: true,
+      otlpMetrics: false,
+      otlpTraces: false,
+      warnings: [],
+    });
   });
 
-  it('adds OTLP traces and metrics when an endpoint is set', () => {
-    expect(exportersFor({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' })).toEqual({
+  it('adds OTLP traces and metrics (http/protobuf) when an endpoint is set', () => {
+    expect(exportersFor(endpoint)).toEqual({
       prometheus: true,
-      otlpMetrics: true,
-      otlpTraces: true,
+      otlpMetrics: 'http/protobuf',
+      otlpTraces: 'http/protobuf',
+      warnings: [],
     });
     expect(
       exportersFor({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' }),
-    ).toEqual({ prometheus: true, otlpMetrics: false, otlpTraces: true });
+    ).toMatchObject({ prometheus: true, otlpMetrics: false, otlpTraces: 'http/protobuf' });
     expect(
       exportersFor({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://127.0.0.1:4318/v1/metrics' }),
-    ).toEqual({ prometheus: true, otlpMetrics: true, otlpTraces: false });
+    ).toMatchObject({ prometheus: true, otlpMetrics: 'http/protobuf', otlpTraces: false });
   });
 
   it('follows OTEL_METRICS_EXPORTER and OTEL_TRACES_EXPORTER when given', () => {
-    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
     expect(exportersFor({ ...endpoint, OTEL_METRICS_EXPORTER: 'otlp' })).toMatchObject({
       prometheus: false,
-      otlpMetrics: true,
+      otlpMetrics: 'http/protobuf',
     });
     expect(
       exportersFor({ ...endpoint, OTEL_METRICS_EXPORTER: ' Prometheus , none ' }),
-    ).toMatchObject({
-      prometheus: true,
-      otlpMetrics: false,
-    });
+    ).toMatchObject({ prometheus: true, otlpMetrics: false, warnings: [] });
     expect(exportersFor({ ...endpoint, OTEL_METRICS_EXPORTER: 'none' })).toMatchObject({
       prometheus: false,
       otlpMetrics: false,
@@ -40,5 +54,57 @@ describe('exportersFor', () => {
     expect(exportersFor({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' })).toMatchObject({
       otlpTraces: false,
     });
+  });
+
+  it('takes the protocol per signal, then the general one', () => {
+    expect(exportersFor({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toMatchObject({
+      otlpMetrics: 'grpc',
+      otlpTraces: 'grpc',
+      warnings: [],
+    });
+    expect(
+      exportersFor({
+        ...endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'HTTP/JSON',
+      }),
+    ).toMatchObject({ otlpMetrics: 'grpc', otlpTraces: 'http/json', warnings: [] });
+  });
+
+  it('names what it does not understand, and carries on with the defaults', () => {
+    const choice = exportersFor({
+      ...endpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http',
+      OTEL_TRACES_EXPORTER: 'otlp,zipkin',
+      OTEL_METRICS_EXPORTER: 'prometheus,console',
+    });
+    expect(choice).toMatchObject({
+      prometheus: true,
+      otlpMetrics: false,
+      otlpTraces: 'http/protobuf',
+    });
+    expect(choice.warnings).toEqual([
+      "OTEL_METRICS_EXPORTER: 'console' is not supported (otlp, prometheus, none); ignored",
+      "OTEL_TRACES_EXPORTER: 'zipkin' is not supported (otlp, none); ignored",
+      "OTEL_EXPORTER_OTLP_PROTOCOL: 'http' is not one of grpc, http/protobuf, http/json; using http/protobuf",
+    ]);
+  });
+});
+
+describe('OTLP exporters', () => {
+  it.each([
+    ['grpc', GrpcTraces, GrpcMetrics],
+    ['http/json', JsonTraces, JsonMetrics],
+    ['http/protobuf', ProtoTraces, ProtoMetrics],
+  ] as const)('%s builds that protocol’s exporters', async (protocol, traces, metrics) => {
+    const spans = await otlpTraceExporter(protocol);
+    const points = await otlpMetricExporter(protocol);
+    try {
+      expect(spans).toBeInstanceOf(traces);
+      expect(points).toBeInstanceOf(metrics);
+    } finally {
+      await spans.shutdown();
+      await points.shutdown();
+    }
   });
 });

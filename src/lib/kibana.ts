@@ -1,0 +1,94 @@
+/**
+ * Kibana's health, from its status API (GET /api/status, Kibana 8).
+ *
+ * Kibana answers 200 while its core services are available and 503 otherwise, with
+ * `status.overall.level` (available, degraded, unavailable, critical) in both; callers
+ * without the `monitor` privilege get that level only, which is all this needs. Credentials
+ * it refuses (401/403) mean Kibana runs but cannot be checked: degraded, with the reason.
+ * One request, bounded, never retried: health must answer fast and honestly.
+ */
+import type { KibanaConfig } from '../config.js';
+
+export interface KibanaHealth {
+  status: 'up' | 'degraded' | 'down';
+  latencyMs: number;
+  /** Kibana's own overall level, when it said one. */
+  level?: string;
+  version?: string;
+  error?: string;
+}
+
+interface StatusBody {
+  version?: { number?: string };
+  status?: { overall?: { level?: string; summary?: string } };
+}
+
+const LEVELS: Record<string, KibanaHealth['status']> = {
+  available: 'up',
+  degraded: 'degraded',
+  unavailable: 'down',
+  critical: 'down',
+};
+
+/** The Authorization header for the configured credentials, if any. */
+export function kibanaAuthorization(config: KibanaConfig): string | undefined {
+  if (config.apiKey) return `ApiKey ${config.apiKey}`;
+  if (config.username && config.password) {
+    return `Basic ${Buffer.from(`${config.username}:${config.password}`).toString('base64')}`;
+  }
+  return undefined;
+}
+
+export async function kibanaHealth(
+  config: KibanaConfig,
+  timeoutMs = config.requestTimeoutMs,
+): Promise<KibanaHealth> {
+  const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
+  const authorization = kibanaAuthorization(config);
+  let response: Response;
+  try {
+    response = await fetch(`${config.url}/api/status`, {
+      headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    return { status: 'down', latencyMs: elapsed(), error: fetchFailure(error, timeoutMs) };
+  }
+  if (response.status === 401 || response.status === 403) {
+    await response.body?.cancel();
+    return {
+      status: 'degraded',
+      latencyMs: elapsed(),
+      error: `Kibana refused the credentials (HTTP ${response.status}): set KIBANA_USERNAME/KIBANA_PASSWORD or KIBANA_API_KEY`,
+    };
+  }
+  const body = (await response.json().catch(() => undefined)) as StatusBody | undefined;
+  const overall = body?.status?.overall;
+  const status = overall?.level ? LEVELS[overall.level] : undefined;
+  const version = body?.version?.number ? { version: body.version.number } : {};
+  if (!status) {
+    return {
+      status: 'down',
+      latencyMs: elapsed(),
+      ...version,
+      error: `unexpected answer from /api/status: HTTP ${response.status}`,
+    };
+  }
+  return {
+    status,
+    latencyMs: elapsed(),
+    level: overall?.level,
+    ...version,
+    ...(status !== 'up' && overall?.summary ? { error: overall.summary } : {}),
+  };
+}
+
+/** What went wrong reaching Kibana, without the URL's credentials (there are none in it). */
+function fetchFailure(error: unknown, timeoutMs: number): string {
+  if (error instanceof DOMException && error.name === 'TimeoutError') {
+    return `no answer within ${timeoutMs} ms`;
+  }
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,146 @@
+/**
+ * Traces as the service makes them: the SDK with the service's own instrumentations
+ * (telemetry/sdk.ts) and an InMemorySpanExporter, the app on real PostgreSQL, Elasticsearch
+ * a local HTTP server answering `_search` through the client's real (undici) connection.
+ *
+ * Everything that loads pg, undici users or fastify is imported dynamically, after the ESM
+ * hook and the SDK, as `--import ./dist/telemetry/register.js` orders it in production:
+ * a module loaded before its instrumentation is never patched.
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import { register } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { SpanKind } from '@opentelemetry/api';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+const { instrumentations } = await import('../../src/telemetry/sdk.js');
+const exporter = new InMemorySpanExporter();
+const sdk = new NodeSDK({
+  serviceName: 'nova-api-test',
+  spanProcessors: [new SimpleSpanProcessor(exporter)],
+  metricReaders: [],
+  logRecordProcessors: [],
+  instrumentations: instrumentations(),
+});
+sdk.start();
+
+const { loadConfig } = await import('../../src/config.js');
+const { createNovaDb } = await import('../../src/lib/db/index.js');
+const { buildApp } = await import('../../src/service/app.js');
+const { serviceHealth } = await import('../../src/service/dependencies.js');
+const { testConfig, useTestDatabase } = await import('../support/database.js');
+const { userWithToken } = await import('./fixtures.js');
+
+/** Elasticsearch as far as a search needs it: every `_search` answers one ticket. */
+const searched: string[] = [];
+const elastic = createServer((req: IncomingMessage, res) => {
+  req.resume();
+  req.on('end', () => {
+    searched.push(`${req.method} ${req.url?.split('?')[0]}`);
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'x-elastic-product': 'Elasticsearch',
+    });
+    res.end(
+      JSON.stringify({
+        took: 1,
+        timed_out: false,
+        _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
+        hits: { total: { value: 0, relation: 'eq' }, max_score: null, hits: [] },
+      }),
+    );
+  });
+});
+await new Promise<void>((resolve) => elastic.listen(0, '127.0.0.1', resolve));
+const elasticUrl = `http://127.0.0.1:${(elastic.address() as AddressInfo).port}`;
+
+const t = await useTestDatabase();
+const elasticConfig = loadConfig({ ELASTIC_URL: elasticUrl, ELASTIC_MAX_RETRIES: '0' }).elastic;
+const db = createNovaDb({ ...testConfig(t.url), elastic: elasticConfig });
+const app = buildApp({ db, ...serviceHealth(db, { postgresUrl: t.url }) }, { logger: false });
+
+beforeAll(() => app.ready());
+afterAll(async () => {
+  await app.close();
+  await db.close();
+  await new Promise((resolve) => elastic.close(resolve));
+  await sdk.shutdown();
+});
+
+/** The chain of parents from `span` up to the root, by span id. */
+function ancestors(span: ReadableSpan, spans: ReadableSpan[]): ReadableSpan[] {
+  const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
+  const chain: ReadableSpan[] = [];
+  let parent = span.parentSpanContext?.spanId;
+  while (parent && byId.has(parent)) {
+    const next = byId.get(parent) as ReadableSpan;
+    chain.push(next);
+    parent = next.parentSpanContext?.spanId;
+  }
+  return chain;
+}
+
+describe('traces', () => {
+  it('a ticket search is one trace: a SERVER span with PostgreSQL and Elasticsearch client spans under it', async () => {
+    const { token } = await userWithToken(t, 'agent');
+    exporter.reset();
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/tickets/search?q=secret%20words',
+      headers: {
+        authorization: `Bearer ${token}`,
+        traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+      },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(searched.at(-1)).toMatch(/^POST \/nova_tickets\/_search$/);
+
+    const spans = exporter.getFinishedSpans();
+    const server = spans.find((s) => s.kind === SpanKind.SERVER);
+    expect(server, spans.map((s) => s.name).join(', ')).toBeDefined();
+    const root = server as ReadableSpan;
+    // The incoming traceparent is continued, and the route, not the URL, names the request.
+    expect(root.spanContext().traceId).toBe(traceId);
+    expect(root.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
+    expect(root.attributes['http.route']).toBe('/api/tickets/search');
+    expect(root.attributes['url.path']).toBe('/api/tickets/search');
+    // Neither the search text nor the token (only a hash of it is ever queried) is recorded.
+    const recorded = JSON.stringify(spans.map((s) => s.attributes));
+    expect(recorded).not.toContain('secret');
+    expect(recorded).not.toContain(token);
+
+    const under = (span: ReadableSpan) => ancestors(span, spans).includes(root);
+    const postgres = spans.filter((s) => s.attributes['db.system.name'] === 'postgresql');
+    // The token's lookup and its permissions, under the authentication preHandler.
+    expect(postgres.some((s) => String(s.attributes['db.query.text']).includes('api_tokens'))).toBe(
+      true,
+    );
+    for (const span of postgres) {
+      expect(span.kind).toBe(SpanKind.CLIENT);
+      expect(under(span), span.name).toBe(true);
+    }
+    // The Elasticsearch client's HTTP request (undici), to the cluster's _search.
+    const search = spans.filter(
+      (s) =>
+        s.kind === SpanKind.CLIENT &&
+        String(s.attributes['url.full'] ?? '').startsWith(`${elasticUrl}/nova_tickets/_search`),
+    );
+    expect(search).toHaveLength(1);
+    expect(under(search[0] as ReadableSpan)).toBe(true);
+  });
+
+  it('probes make no spans at all', async () => {
+    exporter.reset();
+    expect((await app.inject({ method: 'GET', url: '/livez' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    expect(exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER)).toEqual([]);
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * kibanaHealth against a scripted /api/status on 127.0.0.1 (real sockets; Kibana itself
+ * cannot run here: the live suite covers a real one): each level Kibana reports, refused
+ * credentials, answers that are not Kibana's, a closed port and a silent server.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/bootstrap/postgres/embedded.js';
+import { type KibanaConfig, loadConfig } from '../../src/config.js';
+import { kibanaHealth } from '../../src/lib/kibana.js';
+
+let answer: { status: number; body: string; delayMs?: number } = { status: 200, body: '{}' };
+const seen: { path: string; headers: IncomingHttpHeaders }[] = [];
+let server: Server;
+let url: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    seen.push({ path: req.url ?? '', headers: req.headers });
+    const { status, body, delayMs = 0 } = answer;
+    setTimeout(() => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(body);
+    }, delayMs);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const config = (env: Record<string, string> = {}): KibanaConfig =>
+  loadConfig({ KIBANA_URL: url, ...env }).kibana as KibanaConfig;
+const status = (level: string, extra: object = {}) =>
+  JSON.stringify({ version: { number: '8.15.3' }, status: { overall: { level, ...extra } } });
+
+describe('kibanaHealth', () => {
+  it.each([
+    ['available', 200, 'up'],
+    ['degraded', 200, 'degraded'],
+    ['unavailable', 503, 'down'],
+    ['critical', 503, 'down'],
+  ])('reports level %s (HTTP %i) as %s', async (level, code, expected) => {
+    answer = { status: code, body: status(level, { summary: `${level} summary` }) };
+    const health = await kibanaHealth(config());
+    expect(health).toMatchObject({ status: expected, level, version: '8.15.3' });
+    expect(health.latencyMs).toBeGreaterThanOrEqual(0);
+    if (expected === 'up') expect(health).not.toHaveProperty('error');
+    else expect(health.error).toBe(`${level} summary`);
+  });
+
+  it('asks /api/status with the configured credentials', async () => {
+    answer = { status: 200, body: status('available') };
+    await kibanaHealth(config({ KIBANA_USERNAME: 'nova', KIBANA_PASSWORD: 'pa:ss' }));
+    expect(seen.at(-1)?.path).toBe('/api/status');
+    expect(seen.at(-1)?.headers.authorization).toBe(
+      `Basic ${Buffer.from('nova:pa:ss').toString('base64')}`,
+    );
+    await kibanaHealth(config({ KIBANA_API_KEY: 'a2V5' }));
+    expect(seen.at(-1)?.headers.authorization).toBe('ApiKey a2V5');
+    await kibanaHealth(config());
+    expect(seen.at(-1)?.headers).not.toHaveProperty('authorization');
+  });
+
+  it('keeps a base path', async () => {
+    answer = { status: 200, body: status('available') };
+    await kibanaHealth(loadConfig({ KIBANA_URL: `${url}/kibana/` }).kibana as KibanaConfig);
+    expect(seen.at(-1)?.path).toBe('/kibana/api/status');
+  });
+
+  it.each([401, 403])(
+    'reports credentials refused with %i as degraded, saying what to set',
+    async (code) => {
+      answer = { status: code, body: '{"statusCode":401,"error":"Unauthorized"}' };
+      const health = await kibanaHealth(config());
+      expect(health.status).toBe('degraded');
+      expect(health.error).toContain(`HTTP ${code}`);
+      expect(health.error).toContain('KIBANA_USERNAME');
+    },
+  );
+
+  it('reports an answer that is not Kibana status as down', async () => {
+    answer = { status: 502, body: '<html>Bad Gateway</html>' };
+    expect(await kibanaHealth(config())).toMatchObject({
+      status: 'down',
+      error: 'unexpected answer from /api/status: HTTP 502',
+    });
+    answer = { status: 200, body: '{"status":{"overall":{"level":"purple"}}}' };
+    expect((await kibanaHealth(config())).status).toBe('down');
+  });
+
+  it('reports a closed port and a silent server as down, within the timeout', async () => {
+    const closed = loadConfig({ KIBANA_URL: `http://127.0.0.1:${await freePort()}` })
+      .kibana as KibanaConfig;
+    expect(await kibanaHealth(closed)).toMatchObject({ status: 'down', error: 'ECONNREFUSED' });
+    answer = { status: 200, body: status('available'), delayMs: 2000 };
+    const started = Date.now();
+    expect(await kibanaHealth(config(), 200)).toMatchObject({
+      status: 'down',
+      error: 'no answer within 200 ms',
+    });
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+});
+
+describe('KIBANA_* configuration', () => {
+  it('refuses credentials in the URL, half a login, and both kinds of credentials', () => {
+    expect(() => loadConfig({ KIBANA_URL: 'http://u:p@127.0.0.1:5601' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'KIBANA_URL' }),
+    );
+    expect(() => loadConfig({ KIBANA_URL: url, KIBANA_USERNAME: 'nova' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', field: 'KIBANA_PASSWORD' }),
+    );
+    expect(() =>
+      loadConfig({
+        KIBANA_URL: url,
+        KIBANA_USERNAME: 'nova',
+        KIBANA_PASSWORD: 'secret',
+        KIBANA_API_KEY: 'k',
+      }),
+    ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', field: 'KIBANA_API_KEY' }));
+    expect(loadConfig({}).kibana).toBeUndefined();
+  });
+});
