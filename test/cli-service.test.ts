@@ -4,12 +4,15 @@
  * port with nothing behind it and passes against `nova serve`, which stops cleanly on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/bootstrap/postgres/embedded.js';
+import { freePort, startEmbeddedPostgres } from '../src/bootstrap/postgres/embedded.js';
 import { createNovaDb, type NovaDb } from '../src/lib/db/index.js';
 import { CLI, cleanEnv, run, TSX } from './support/cli.js';
 import { createEmptyDatabase, testConfig, uniqueEmail } from './support/database.js';
@@ -26,10 +29,11 @@ async function bootstrapped() {
 }
 
 /** `nova serve` in the background; resolves once it says it is serving (or fails by a deadline). */
-async function serve(env: Record<string, string>, preload: string[] = []) {
+async function serve(env: Record<string, string>, preload: string[] = [], cwd = process.cwd()) {
   const imports = preload.flatMap((module) => ['--import', module]);
   const child = spawn(process.execPath, ['--import', TSX, ...imports, CLI, 'serve'], {
     env: { ...cleanEnv(), ...env },
+    cwd,
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
@@ -304,6 +308,51 @@ async function collector() {
 }
 
 const REGISTER = pathToFileURL(resolve('src/telemetry/register.ts')).href;
+
+describe('nova serve with no database configured (the quick start)', { timeout: 180_000 }, () => {
+  it('starts an embedded PostgreSQL with demo data, and its demo token works for that run only', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'nova-serve-'));
+    chmodSync(cwd, 0o755); // the embedded server runs as the postgres OS user when we are root
+    try {
+      const port = await freePort();
+      const served = await serve({ NOVA_HTTP_PORT: String(port) }, [], cwd);
+      children.push(served.child);
+      expect(served.stderr()).toMatch(
+        /^PostgreSQL: postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres \(embedded, data in .*\.nova\/postgres\)$/m,
+      );
+      const token = /^demo token \(admin@nova\.example, this run only\): (nova_\S+)$/m.exec(
+        served.stderr(),
+      )?.[1];
+      expect(token).toBeDefined();
+      const detailed = await fetch(`http://127.0.0.1:${port}/api/health`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(detailed.status).toBe(200);
+      expect(await detailed.json()).toMatchObject({
+        checks: { postgres: { status: 'up', details: { serverVersion: expect.any(String) } } },
+      });
+      served.child.kill('SIGTERM');
+      expect(await served.exited).toBe(0);
+
+      // The stop revoked it: read the embedded database directly.
+      const server = await startEmbeddedPostgres({ root: join(cwd, '.nova/postgres') });
+      const client = new pg.Client({ connectionString: server.url });
+      try {
+        await client.connect();
+        const { rows } = await client.query<{ revoked: boolean }>(
+          `SELECT t.revoked_at IS NOT NULL AS revoked FROM api_tokens t
+             JOIN users u ON u.id = t.user_id WHERE u.email = 'admin@nova.example' AND t.name = 'local'`,
+        );
+        expect(rows).toEqual([{ revoked: true }]);
+      } finally {
+        await client.end();
+        await server.stop();
+      }
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('OpenTelemetry in nova serve (the --import preload)', { timeout: 90_000 }, () => {
   it('exports traces and metrics over OTLP, and flushes them on SIGTERM', async () => {

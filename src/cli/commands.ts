@@ -3,7 +3,6 @@
 import { bootstrapElastic, formatElasticReport } from '../bootstrap/elastic/index.js';
 import { type ReindexTarget, reindex } from '../bootstrap/elastic/reindex.js';
 import { bootstrapMongo, formatMongoReport } from '../bootstrap/mongo/index.js';
-import { seedDemoData } from '../bootstrap/postgres/demo.js';
 import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/index.js';
 import { migrationStatus } from '../bootstrap/postgres/migrate.js';
 import { loadConfig } from '../config.js';
@@ -11,7 +10,7 @@ import { createElasticClient } from '../lib/db/elastic/client.js';
 import type { DrainResult } from '../lib/db/elastic/indexer.js';
 import type { NovaHealth } from '../lib/db/index.js';
 import { NovaError } from '../lib/errors.js';
-import { openSession } from './database.js';
+import { databaseLine, openSession, prepareDatabase, redactUrl } from './database.js';
 import { printJson } from './output.js';
 import { stopSignal } from './signals.js';
 
@@ -59,18 +58,6 @@ function formatHealth(health: NovaHealth): string {
   ].join('\n');
 }
 
-/** The URL with its password (in the userinfo or a ?password= parameter) masked. */
-export function redactUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password) url.password = '***';
-    if (url.searchParams.has('password')) url.searchParams.set('password', '***');
-    return url.toString().replace('%2A%2A%2A', '***');
-  } catch {
-    return '<unparseable URL>';
-  }
-}
-
 export async function runLocal({
   keepRunning,
   json,
@@ -82,11 +69,7 @@ export async function runLocal({
 }) {
   const session = await openSession({ allowEmbedded: true });
   try {
-    const report = await bootstrapPostgres(session.url, session.db.postgres);
-    // Demo users and tickets go only into the embedded database, or where asked for: a
-    // configured DATABASE_URL may well be a real one.
-    const wantDemo = session.embedded || demo;
-    const demoCreated = wantDemo ? await seedDemoData(session.db.postgres) : false;
+    const { report, wantDemo, demoCreated } = await prepareDatabase(session, { demo });
     const health = await session.db.health();
     if (json) {
       printJson({
@@ -98,7 +81,7 @@ export async function runLocal({
     } else {
       process.stdout.write(
         [
-          `PostgreSQL: ${redactUrl(session.url)}${session.embedded ? ` (embedded, data in ${session.dataDir})` : ''}`,
+          databaseLine(session),
           formatBootstrapReport(report),
           wantDemo
             ? `demo data: ${demoCreated ? 'created' : 'already present'}`

@@ -3,6 +3,8 @@
  * for commands that allow it, the embedded one under .nova/postgres (started on demand).
  */
 import { resolve } from 'node:path';
+import { seedDemoData } from '../bootstrap/postgres/demo.js';
+import { bootstrapPostgres } from '../bootstrap/postgres/index.js';
 import { loadConfig, type NovaConfig, requirePostgres } from '../config.js';
 import { createNovaDb, type NovaDb } from '../lib/db/index.js';
 
@@ -49,4 +51,31 @@ export async function openSession({
       await server.stop();
     },
   };
+}
+
+/**
+ * Migrations and base data, then the demo data: always into the embedded database, into a
+ * configured one only when asked (a DATABASE_URL may well be a real one).
+ */
+export async function prepareDatabase(session: Session, { demo = false } = {}) {
+  const report = await bootstrapPostgres(session.url, session.db.postgres);
+  const wantDemo = session.embedded || demo;
+  const demoCreated = wantDemo ? await seedDemoData(session.db.postgres) : false;
+  return { report, wantDemo, demoCreated };
+}
+
+/** `PostgreSQL: <url, password masked> (embedded, data in <folder>)`. */
+export const databaseLine = (session: Session) =>
+  `PostgreSQL: ${redactUrl(session.url)}${session.embedded ? ` (embedded, data in ${session.dataDir})` : ''}`;
+
+/** The URL with its password (in the userinfo or a ?password= parameter) masked. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    if (url.searchParams.has('password')) url.searchParams.set('password', '***');
+    return url.toString().replace('%2A%2A%2A', '***');
+  } catch {
+    return '<unparseable URL>';
+  }
 }

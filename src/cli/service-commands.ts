@@ -2,14 +2,12 @@
  * The service's commands: `nova serve` and `nova token` (`nova smoke` is in smoke.ts).
  */
 
-import { seedDemoData } from '../bootstrap/postgres/demo.js';
-import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/index.js';
+import { formatBootstrapReport } from '../bootstrap/postgres/index.js';
 import { loadConfig } from '../config.js';
 import { NovaError } from '../lib/errors.js';
 import { type RunningService, shutdown, startService } from '../service/server.js';
 import { telemetry } from '../telemetry/state.js';
-import { redactUrl } from './commands.js';
-import { openSession } from './database.js';
+import { databaseLine, openSession, prepareDatabase, type Session } from './database.js';
 import { printJson } from './output.js';
 import { stopSignal } from './signals.js';
 
@@ -28,13 +26,10 @@ export async function runServe() {
   let clean = false;
   try {
     if (session.embedded) {
-      const report = await bootstrapPostgres(session.url, session.db.postgres);
-      await seedDemoData(session.db.postgres);
-      process.stderr.write(
-        `PostgreSQL: ${redactUrl(session.url)} (embedded, data in ${session.dataDir})\n${formatBootstrapReport(report)}\n`,
-      );
+      const { report } = await prepareDatabase(session);
+      process.stderr.write(`${databaseLine(session)}\n${formatBootstrapReport(report)}\n`);
       const token = await demoToken(session.db);
-      if (token) process.stderr.write(`demo token (admin@nova.example, this run only): ${token}\n`);
+      if (token) process.stderr.write(`demo token (${DEMO_ADMIN}, this run only): ${token}\n`);
     }
     service = await startService(session.db, {
       postgresUrl: session.url,
@@ -53,7 +48,11 @@ export async function runServe() {
   } finally {
     stop?.dispose();
     clean = await shutdown(service, {
-      closeStores: () => session.close(),
+      closeStores: async () => {
+        // "This run only": the demo token ends with the run (or, after a crash, at the next start).
+        if (session.embedded) await revokeDemoToken(session.db).catch(() => undefined);
+        await session.close();
+      },
       flushTelemetry: () => telemetry.shutdown?.() ?? Promise.resolve(),
       timeoutMs,
     });
@@ -62,14 +61,22 @@ export async function runServe() {
   return clean ? 0 : 1;
 }
 
-/** Embedded databases only: the demo admin's `local` token, replaced on every start. */
-async function demoToken(db: Awaited<ReturnType<typeof openSession>>['db']) {
-  const admin = await db.postgres.findUserByEmail('admin@nova.example');
+const DEMO_ADMIN = 'admin@nova.example';
+
+/** Revokes the demo admin's `local` token, if there is one; the admin, if there is one. */
+async function revokeDemoToken(db: Session['db']) {
+  const admin = await db.postgres.findUserByEmail(DEMO_ADMIN);
   if (!admin) return undefined;
   await db.postgres.revokeApiToken({ userId: admin.id, name: 'local' }).catch((error: unknown) => {
     if (!(error instanceof NovaError && error.code === 'NOT_FOUND')) throw error;
   });
-  return (await db.postgres.createApiToken(admin.id, { name: 'local' })).token;
+  return admin;
+}
+
+/** Embedded databases only: the demo admin's `local` token, replaced on every start. */
+async function demoToken(db: Session['db']) {
+  const admin = await revokeDemoToken(db);
+  return admin && (await db.postgres.createApiToken(admin.id, { name: 'local' })).token;
 }
 
 /**

@@ -88,8 +88,10 @@ export function serviceHealth(
     },
   ];
   const health = new HealthService(sources, options);
+  // A failure is a result too, cached like any other: while the status cannot be read,
+  // /readyz must not open a new connection for every call.
   const migrations = new CachedProbe(
-    () => migrationStatus(postgresUrl),
+    () => migrationStatus(postgresUrl).catch(() => undefined),
     options.intervalMs ?? 5000,
   );
 
@@ -100,7 +102,7 @@ export function serviceHealth(
     if (report.checks.postgres?.status !== 'up') {
       return { ready: false, reasons: ['PostgreSQL is not reachable'] };
     }
-    const status = await migrations.get().catch(() => undefined);
+    const status = await migrations.get();
     if (!status) return { ready: false, reasons: ['migration status cannot be read'] };
     const reasons = [
       ...(status.pending.length > 0

@@ -5,7 +5,7 @@
  * at once, each dependency is probed once per interval.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/bootstrap/postgres/embedded.js';
 import { loadConfig, type NovaConfig } from '../../src/config.js';
@@ -174,6 +174,37 @@ describe('GET /readyz', () => {
     const response = await get(dead.app, '/readyz');
     expect(response.statusCode).toBe(503);
     expect(response.json()).toEqual({ ready: false, reasons: ['PostgreSQL is not reachable'] });
+  });
+
+  it('is 503 when the migration status cannot be read, and asks again only after the interval', async () => {
+    // PostgreSQL answers the probe, but the migration status is read from a server that
+    // hangs up on every connection: each read attempt shows up as connections to it.
+    let connections = 0;
+    const hangUp = createNetServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => hangUp.listen(0, '127.0.0.1', resolve));
+    opened.push({ close: () => new Promise((resolve) => hangUp.close(resolve)) });
+    const { port } = hangUp.address() as AddressInfo;
+    const { app } = serviceOn(
+      createNovaDb(testConfig(t.url)),
+      `postgresql://n:n@127.0.0.1:${port}/n`,
+    );
+    const readyz = async () => {
+      const response = await get(app, '/readyz');
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toEqual({
+        ready: false,
+        reasons: ['migration status cannot be read'],
+      });
+    };
+    await readyz();
+    const afterFirst = connections;
+    expect(afterFirst).toBeGreaterThan(0);
+    await readyz();
+    await readyz();
+    expect(connections).toBe(afterFirst);
   });
 });
 

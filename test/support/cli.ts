@@ -14,7 +14,7 @@ export const TSX = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).hr
 export const cleanEnv = () =>
   Object.fromEntries(
     Object.entries(process.env).filter(
-      ([k]) => !/^(DATABASE_URL|POSTGRES_|MONGO_|ELASTIC_)/.test(k),
+      ([k]) => !/^(DATABASE_URL|POSTGRES_|MONGO_|ELASTIC_|KIBANA_|EMBEDDING_|OTEL_)/.test(k),
     ),
   );
 export const run = async (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactUrl } from '../../src/cli/commands.js';
+import { redactUrl } from '../../src/cli/database.js';
 import { REDACTED, redact, redactConfigRow, redactUrlCredentials } from '../../src/lib/redact.js';
 
 describe('redact', () => {

@@ -11,10 +11,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { NovaDb } from '../../lib/db/index.js';
-import { NovaError } from '../../lib/errors.js';
 import { parseInput } from '../../lib/validation.js';
 import { type Authenticate, requirePermission } from '../auth.js';
-import { asQueryError, integer, param } from './query.js';
+import { asQueryError, integer, param, requireStore } from './query.js';
 
 const searchQuery = z.strictObject({
   timeRange: param.default('24h'),
@@ -30,11 +29,7 @@ const performanceQuery = z.strictObject({
 
 export function analyticsRoutes(app: FastifyInstance, db: NovaDb, authenticate: Authenticate) {
   const mongo = () => {
-    if (!db.mongoConfigured) {
-      throw new NovaError('UNAVAILABLE', 'analytics need MongoDB: MONGO_URL is not set', {
-        field: 'MONGO_URL',
-      });
-    }
+    requireStore(db.mongoConfigured, 'analytics need MongoDB', 'MONGO_URL');
     return db.mongo;
   };
   const preHandler = requirePermission(authenticate, 'analytics:read');

@@ -34,3 +34,10 @@ export function asQueryError(error: unknown): unknown {
     : error.message;
   return new NovaError('VALIDATION_FAILED', message, { field, cause: error });
 }
+
+/** 503 UNAVAILABLE naming the variable that would configure the store a route needs. */
+export function requireStore(configured: boolean, purpose: string, variable: string): void {
+  if (!configured) {
+    throw new NovaError('UNAVAILABLE', `${purpose}: ${variable} is not set`, { field: variable });
+  }
+}

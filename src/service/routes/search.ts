@@ -14,10 +14,9 @@ import type {
   TicketSearchFilters,
   TicketSearchOptions,
 } from '../../lib/db/index.js';
-import { NovaError } from '../../lib/errors.js';
 import { parseInput } from '../../lib/validation.js';
 import { type Authenticate, requirePermission } from '../auth.js';
-import { asQueryError, integer, list, param } from './query.js';
+import { asQueryError, integer, list, param, requireStore } from './query.js';
 
 const paging = {
   q: param.default(''),
@@ -51,13 +50,8 @@ const defined = <T extends object>(value: T) =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 
 export function searchRoutes(app: FastifyInstance, db: NovaDb, authenticate: Authenticate) {
-  const configured = () => {
-    if (!db.elasticConfigured) {
-      throw new NovaError('UNAVAILABLE', 'search needs Elasticsearch: ELASTIC_URL is not set', {
-        field: 'ELASTIC_URL',
-      });
-    }
-  };
+  const configured = () =>
+    requireStore(db.elasticConfigured, 'search needs Elasticsearch', 'ELASTIC_URL');
   app.get(
     '/api/tickets/search',
     { preHandler: requirePermission(authenticate, 'tickets:search') },
