@@ -389,8 +389,21 @@ describe('OpenTelemetry in nova serve (the --import preload)', { timeout: 90_000
         .stdout()
         .split('\n')
         .filter((line) => line.includes('"msg":"request completed"'))
-        .map((line) => JSON.parse(line) as { trace_id?: string });
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              trace_id?: string;
+              req?: { method: string; path: string };
+              res?: { statusCode: number };
+            },
+        );
       expect(completed.length).toBeGreaterThanOrEqual(3);
+      // One access-log line per request, at its end, saying what it was.
+      expect(served.stdout()).not.toContain('"msg":"incoming request"');
+      expect(completed[0]).toMatchObject({
+        req: { method: 'GET', path: '/api/health' },
+        res: { statusCode: 200 },
+      });
       expect(completed.map((line) => line.trace_id)).toContain(traceId);
       // Every request gets a trace, continued or new (/livez, /readyz, /metrics none: untraced).
       const traced = completed.filter((line) => line.trace_id !== undefined);

@@ -91,7 +91,7 @@ export function serviceHealth(
   // A failure is a result too, cached like any other: while the status cannot be read,
   // /readyz must not open a new connection for every call.
   const migrations = new CachedProbe(
-    () => migrationStatus(postgresUrl).catch(() => undefined),
+    () => migrationStatus(postgresUrl).catch(() => null),
     options.intervalMs ?? 5000,
   );
 

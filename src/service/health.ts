@@ -57,6 +57,11 @@ export const DEFAULT_PROBE_TIMEOUT_MS = 2000;
 
 export class HealthService {
   readonly #sources: { source: HealthSource; probe?: CachedProbe<ProbeResult> }[];
+  /** The last report per view, with the probe results it was built from. */
+  readonly #reports = new Map<
+    string,
+    { results: (ProbeResult | undefined)[]; report: HealthReport }
+  >();
 
   constructor(
     sources: HealthSource[],
@@ -84,7 +89,24 @@ export class HealthService {
     requiredOnly?: boolean;
   }): Promise<HealthReport> {
     const sources = this.#sources.filter(({ source }) => !requiredOnly || source.required);
-    const results = await Promise.all(sources.map(({ probe }) => probe?.get()));
+    // Fresh results need no waiting; an unchanged set of them gives the same report object.
+    const fresh = sources.map(({ probe }) => probe?.fresh());
+    const results = sources.every(({ probe }, i) => !probe || fresh[i] !== undefined)
+      ? fresh
+      : await Promise.all(sources.map(({ probe }) => probe?.get()));
+    const key = `${details}/${requiredOnly}`;
+    const last = this.#reports.get(key);
+    if (last?.results.every((result, i) => result === results[i])) return last.report;
+    const report = this.#build(sources, results, details);
+    this.#reports.set(key, { results, report });
+    return report;
+  }
+
+  #build(
+    sources: { source: HealthSource }[],
+    results: (ProbeResult | undefined)[],
+    details: boolean,
+  ): HealthReport {
     const checks: Record<string, DependencyReport> = {};
     let status: HealthReport['status'] = 'ok';
     for (const [i, { source }] of sources.entries()) {

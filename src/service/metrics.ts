@@ -18,7 +18,8 @@ import type { HealthService } from './health.js';
 const STATUS_VALUE = { up: 1, degraded: 0.5, down: 0 } as const;
 
 export interface ServiceMetrics {
-  recordRequest(seconds: number, attributes: Attributes): void;
+  /** `route` is the route pattern (none: no route matched), never the URL. */
+  recordRequest(seconds: number, method: string, status: number, route: string | undefined): void;
   /** Stops reading this service's gauges (its stores are closing). */
   close(): void;
 }
@@ -65,8 +66,25 @@ export function serviceMetrics(db: NovaDb, health: HealthService): ServiceMetric
   };
   const observables = [status, lag, depth, dropped];
   meter.addBatchObservableCallback(observe, observables);
+  // One attribute set per method, status and route (a bounded set), made once: the hot path
+  // then records without building objects.
+  const attributeSets = new Map<string, Attributes>();
+  const attributesFor = (method: string, status: number, route: string | undefined) => {
+    const key = `${method} ${status} ${route ?? ''}`;
+    let attributes = attributeSets.get(key);
+    if (!attributes) {
+      attributes = {
+        'http.request.method': method,
+        'http.response.status_code': status,
+        ...(route ? { 'http.route': route } : {}),
+      };
+      attributeSets.set(key, attributes);
+    }
+    return attributes;
+  };
   return {
-    recordRequest: (seconds, attributes) => duration.record(seconds, attributes),
+    recordRequest: (seconds, method, status, route) =>
+      duration.record(seconds, attributesFor(method, status, route)),
     close: () => meter.removeBatchObservableCallback(observe, observables),
   };
 }

@@ -22,11 +22,16 @@ export class CachedProbe<T> {
     this.#now = now;
   }
 
+  /** The last result while it is fresh, without waiting; undefined once it is not. */
+  fresh(): T | undefined {
+    const value = this.#value;
+    return value && this.#now() - value.at < this.#ttlMs ? value.result : undefined;
+  }
+
   /** The last result while it is fresh; otherwise the one probe in flight, started if none. */
   get(): Promise<T> {
-    if (this.#value && this.#now() - this.#value.at < this.#ttlMs) {
-      return Promise.resolve(this.#value.result);
-    }
+    const fresh = this.fresh();
+    if (fresh !== undefined) return Promise.resolve(fresh);
     if (!this.#inFlight) {
       this.runs++;
       this.#inFlight = this.#probe()

@@ -49,6 +49,19 @@ describe('CachedProbe', { timeout: 2000 }, () => {
     expect(probe.runs).toBe(1);
   });
 
+  it('hands out a fresh result without waiting, and nothing once it is stale or before any', async () => {
+    const { probe, run, clock } = scripted();
+    expect(probe.fresh()).toBeUndefined();
+    const first = probe.get();
+    expect(probe.fresh()).toBeUndefined(); // in flight is not fresh
+    run(0).resolve(5);
+    await first;
+    expect(probe.fresh()).toBe(5);
+    clock.now += 100;
+    expect(probe.fresh()).toBeUndefined();
+    expect(probe.runs).toBe(1); // fresh() never starts a run
+  });
+
   it('runs again once the result is as old as the TTL, sharing that run too', async () => {
     const { probe, runs, run, clock } = scripted();
     const first = probe.get();

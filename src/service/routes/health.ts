@@ -8,6 +8,12 @@ import type { FastifyInstance } from 'fastify';
 import { type Authenticate, identify } from '../auth.js';
 import type { HealthService } from '../health.js';
 
+/**
+ * Route options of probes and scrapes: no span (@fastify/otel), however often a load
+ * balancer or Prometheus asks. A trace per probe would bury the requests worth reading.
+ */
+export const UNTRACED = { config: { otel: false } } as const;
+
 export interface Readiness {
   ready: boolean;
   /** Why not, in words an operator can act on. */
@@ -27,9 +33,9 @@ export function healthRoutes(
     return reply.code(report.status === 'down' ? 503 : 200).send(report);
   });
 
-  app.get('/livez', async () => ({ status: 'ok' }));
+  app.get('/livez', UNTRACED, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', UNTRACED, async (_request, reply) => {
     const readiness = await ready();
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });

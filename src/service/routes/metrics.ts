@@ -6,9 +6,10 @@
 import type { FastifyInstance } from 'fastify';
 import { NovaError } from '../../lib/errors.js';
 import { prometheusEnabled, renderMetrics } from '../../telemetry/prometheus.js';
+import { UNTRACED } from './health.js';
 
 export function metricsRoute(app: FastifyInstance) {
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', UNTRACED, async (_request, reply) => {
     if (!prometheusEnabled()) {
       throw new NovaError('NOT_FOUND', 'Prometheus metrics are off (OTEL_METRICS_EXPORTER)');
     }
