@@ -54,6 +54,18 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
+/** A server process listening on 127.0.0.1:`port`, stopped with SIGTERM. */
+function running(child: ChildProcess, port: number | string) {
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 /** `nova serve` from dist/, until `stop()`; resolves once it serves. */
 async function serve(env: Record<string, string>, preload: boolean) {
   const port = await freePort();
@@ -76,14 +88,7 @@ async function serve(env: Record<string, string>, preload: boolean) {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return running(child, port);
 }
 
 /** The baselines' sources: each answers GET /api/health with the same body, nothing else. */
@@ -92,7 +97,7 @@ const BASELINES = {
            res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
            res.end(process.env.BODY);
          });
-         server.listen(0, '127.0.0.1', () => console.log(server.address().port));`,
+         server.listen(0, '127.0.0.1', () => console.error('port ' + server.address().port));`,
   // The framework's floor: Fastify with one access-log line per request (as the service's
   // AccessLog writes it) and nothing else: no hooks, authentication, metrics or telemetry.
   fastify: `const { default: Fastify, LogController } = require('fastify');
@@ -111,27 +116,18 @@ const BASELINES = {
 /**
  * A baseline server in its own process, like the servers it is compared with (inside this
  * process it would share a core with autocannon and look slower). Stdout is discarded, as
- * the service's is; the port comes on the first line either prints.
+ * the service's is; the port comes on stderr.
  */
 async function startBaseline(kind: keyof typeof BASELINES, body: string) {
   const child = spawn(process.execPath, ['-e', BASELINES[kind]], {
     env: { ...process.env, BODY: body },
-    stdio: ['ignore', kind === 'bare' ? 'pipe' : 'ignore', kind === 'bare' ? 'inherit' : 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   const port = await new Promise<string>((resolve, reject) => {
-    (child.stdout ?? child.stderr)?.once('data', (chunk: Buffer) =>
-      resolve(/\d+/.exec(chunk.toString())?.[0] ?? ''),
-    );
+    child.stderr?.once('data', (chunk: Buffer) => resolve(/\d+/.exec(chunk.toString())?.[0] ?? ''));
     child.once('exit', (code) => reject(new Error(`the ${kind} baseline exited (${code})`)));
   });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return running(child, port);
 }
 
 async function listen(server: Server): Promise<string> {

@@ -309,6 +309,29 @@ async function collector() {
 
 const REGISTER = pathToFileURL(resolve('src/telemetry/register.ts')).href;
 
+type Served = Awaited<ReturnType<typeof serve>>;
+type Collector = Awaited<ReturnType<typeof collector>>;
+
+/** `nova serve` with the preload on a bootstrapped database, exporting to a fresh collector. */
+async function withCollector(
+  extra: Record<string, string>,
+  test: (served: Served, otlp: Collector, base: string) => Promise<void>,
+) {
+  const { env } = await bootstrapped();
+  const otlp = await collector();
+  try {
+    const port = await freePort();
+    const served = await serve(
+      { ...env, NOVA_HTTP_PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, ...extra },
+      [REGISTER],
+    );
+    children.push(served.child);
+    await test(served, otlp, `http://127.0.0.1:${port}`);
+  } finally {
+    await otlp.close();
+  }
+}
+
 describe('nova serve with no database configured (the quick start)', { timeout: 180_000 }, () => {
   it('starts an embedded PostgreSQL with demo data, and its demo token works for that run only', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'nova-serve-'));
@@ -356,16 +379,7 @@ describe('nova serve with no database configured (the quick start)', { timeout: 
 
 describe('OpenTelemetry in nova serve (the --import preload)', { timeout: 90_000 }, () => {
   it('exports traces and metrics over OTLP, and flushes them on SIGTERM', async () => {
-    const { env } = await bootstrapped();
-    const otlp = await collector();
-    try {
-      const port = await freePort();
-      const served = await serve(
-        { ...env, NOVA_HTTP_PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url },
-        [REGISTER],
-      );
-      children.push(served.child);
-      const base = `http://127.0.0.1:${port}`;
+    await withCollector({}, async (served, otlp, base) => {
       // An incoming traceparent is continued: the request's log lines carry its trace id.
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
       const continued = await fetch(`${base}/api/health`, {
@@ -416,29 +430,17 @@ describe('OpenTelemetry in nova serve (the --import preload)', { timeout: 90_000
         expect(post.type).toBe('application/x-protobuf');
         expect(post.bytes).toBeGreaterThan(0);
       }
-    } finally {
-      await otlp.close();
-    }
+    });
   });
 
   it('OTEL_EXPORTER_OTLP_PROTOCOL=http/json exports JSON; a setting it does not know is named', async () => {
-    const { env } = await bootstrapped();
-    const otlp = await collector();
-    try {
-      const port = await freePort();
-      const served = await serve(
-        {
-          ...env,
-          NOVA_HTTP_PORT: String(port),
-          OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-          OTEL_TRACES_EXPORTER: 'otlp,zipkin',
-        },
-        [REGISTER],
-      );
-      children.push(served.child);
+    const protocol = {
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_TRACES_EXPORTER: 'otlp,zipkin',
+    };
+    await withCollector(protocol, async (served, otlp, base) => {
       const traceId = '0af7651916cd43dd8448eb211c80319c';
-      const response = await fetch(`http://127.0.0.1:${port}/api/health`, {
+      const response = await fetch(`${base}/api/health`, {
         headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
       });
       expect(response.status).toBe(200);
@@ -453,27 +455,11 @@ describe('OpenTelemetry in nova serve (the --import preload)', { timeout: 90_000
       const exported = traces.map((post) => post.body.toString('utf8')).join('\n');
       // OTLP/JSON writes trace ids as hex strings.
       expect(exported).toContain(`"traceId":"${traceId}"`);
-    } finally {
-      await otlp.close();
-    }
+    });
   });
 
   it('OTEL_SDK_DISABLED=true sends nothing and patches nothing; /metrics still answers', async () => {
-    const { env } = await bootstrapped();
-    const otlp = await collector();
-    try {
-      const port = await freePort();
-      const served = await serve(
-        {
-          ...env,
-          NOVA_HTTP_PORT: String(port),
-          OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-          OTEL_SDK_DISABLED: 'true',
-        },
-        [REGISTER],
-      );
-      children.push(served.child);
-      const base = `http://127.0.0.1:${port}`;
+    await withCollector({ OTEL_SDK_DISABLED: 'true' }, async (served, otlp, base) => {
       expect((await fetch(`${base}/api/health`)).status).toBe(200);
       const metrics = await (await fetch(`${base}/metrics`)).text();
       expect(metrics).toMatch(
@@ -483,8 +469,6 @@ describe('OpenTelemetry in nova serve (the --import preload)', { timeout: 90_000
       served.child.kill('SIGTERM');
       expect(await served.exited).toBe(0);
       expect(otlp.received).toEqual([]);
-    } finally {
-      await otlp.close();
-    }
+    });
   });
 });
