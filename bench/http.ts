@@ -108,7 +108,8 @@ const BASELINES = {
               }
             }
             const body = JSON.parse(process.env.BODY);
-            const app = Fastify({ logger: { level: 'info' }, logController: new AccessLog() });
+            const serializers = { req: (req) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }) };
+            const app = Fastify({ logger: { level: 'info', serializers }, logController: new AccessLog() });
             app.get('/api/health', async () => body);
             app.listen({ port: 0, host: '127.0.0.1' }).then(() => console.error('port ' + app.server.address().port));`,
 };

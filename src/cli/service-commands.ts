@@ -4,6 +4,7 @@
 
 import { formatBootstrapReport } from '../bootstrap/postgres/index.js';
 import { loadConfig } from '../config.js';
+import { settleBy } from '../lib/deadline.js';
 import { NovaError } from '../lib/errors.js';
 import { type RunningService, shutdown, startService } from '../service/server.js';
 import { telemetry } from '../telemetry/state.js';
@@ -47,14 +48,26 @@ export async function runServe() {
     }, timeoutMs + 5000).unref();
   } finally {
     stop?.dispose();
+    const warn = (message: string) => process.stderr.write(`nova: ${message}\n`);
     clean = await shutdown(service, {
       closeStores: async () => {
-        // "This run only": the demo token ends with the run (or, after a crash, at the next start).
-        if (session.embedded) await revokeDemoToken(session.db).catch(() => undefined);
+        // "This run only": the demo token ends with the run (after a crash, at the next
+        // start), within a second of its own so the stores still close and flush.
+        if (session.embedded) {
+          const revoked = await settleBy(
+            Date.now() + 1000,
+            revokeDemoToken(session.db).then(
+              () => true,
+              () => false,
+            ),
+          );
+          if (!revoked) warn('the demo token could not be revoked; the next start replaces it');
+        }
         await session.close();
       },
       flushTelemetry: () => telemetry.shutdown?.() ?? Promise.resolve(),
       timeoutMs,
+      warn,
     });
   }
   if (!clean) process.stderr.write('nova: shutdown did not finish in time\n');

@@ -50,6 +50,8 @@ export async function kibanaHealth(
   try {
     response = await fetch(`${config.url}/api/status`, {
       headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
+      // A redirect is an answer to report, never a place to send the credentials.
+      redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {

@@ -56,7 +56,8 @@ const RECORDED = /^\/api\//;
 
 /**
  * One access-log line per request, when it ends (inside its span, so with its trace_id) and
- * with what it was (method, path); none when it starts. A log line costs about as much as the
+ * with what it was (method, path; never the query string); none when it starts. 5xx answers
+ * are logged as warnings. A log line costs about as much as the
  * rest of a cheap request, so there is one, not Fastify's two.
  */
 class AccessLog extends LogController {
@@ -65,6 +66,7 @@ class AccessLog extends LogController {
   override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply) {
     const line = { req: request, res: reply, responseTime: reply.elapsedTime };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else if (reply.statusCode >= 500) reply.log.warn(line, 'request completed');
     else reply.log.info(line, 'request completed');
   }
 }

@@ -11,6 +11,7 @@ import { migrationStatus } from '../bootstrap/postgres/migrate.js';
 import type { KibanaConfig } from '../config.js';
 import type { NovaDb } from '../lib/db/index.js';
 import { kibanaHealth } from '../lib/kibana.js';
+import { untraced } from '../telemetry/untraced.js';
 import {
   DEFAULT_PROBE_TIMEOUT_MS,
   type HealthOptions,
@@ -91,8 +92,9 @@ export function serviceHealth(
   // A failure is a result too, cached like any other: while the status cannot be read,
   // /readyz must not open a new connection for every call.
   const migrations = new CachedProbe(
-    () => migrationStatus(postgresUrl).catch(() => null),
+    () => untraced(() => migrationStatus(postgresUrl)).catch(() => null),
     options.intervalMs ?? 5000,
+    options.now,
   );
 
   /** Ready: PostgreSQL answers and its schema is this code's (nothing pending or failed). */

@@ -94,7 +94,9 @@ export function clientErrorHandler(
     message: 'malformed HTTP request',
   };
   this.log.debug({ code: error.code }, 'client error');
-  if (socket.writable) {
+  // As Node's own handler does: never write into a response already under way (pipelining).
+  const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inProgress?.headersSent) {
     const body = JSON.stringify(refusal(status, message, field));
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +

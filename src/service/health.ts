@@ -11,6 +11,7 @@
  * error texts (which name hosts) are for callers with health:details.
  */
 import { settleBy } from '../lib/deadline.js';
+import { untraced } from '../telemetry/untraced.js';
 import { CachedProbe } from './probe.js';
 
 export type DependencyStatus = 'up' | 'degraded' | 'down' | 'not_configured';
@@ -51,6 +52,8 @@ export interface HealthOptions {
    * timeouts and retries.
    */
   probeTimeoutMs?: number;
+  /** The clock probe results age by (tests move it by hand). */
+  now?: () => number;
 }
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 2000;
@@ -65,11 +68,11 @@ export class HealthService {
 
   constructor(
     sources: HealthSource[],
-    { intervalMs = 5000, probeTimeoutMs = DEFAULT_PROBE_TIMEOUT_MS }: HealthOptions = {},
+    { intervalMs = 5000, probeTimeoutMs = DEFAULT_PROBE_TIMEOUT_MS, now }: HealthOptions = {},
   ) {
     this.#sources = sources.map((source) => ({
       source,
-      probe: source.probe && new CachedProbe(safely(source.probe, probeTimeoutMs), intervalMs),
+      probe: source.probe && new CachedProbe(safely(source.probe, probeTimeoutMs), intervalMs, now),
     }));
   }
 
@@ -139,7 +142,7 @@ const safely =
       error,
     });
     try {
-      const result = await settleBy(Date.now() + timeoutMs, probe());
+      const result = await settleBy(Date.now() + timeoutMs, untraced(probe));
       return result ?? down(`no answer within ${timeoutMs} ms`);
     } catch (error) {
       return down((error as Error).message);

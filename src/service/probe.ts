@@ -12,11 +12,7 @@ export class CachedProbe<T> {
   /** Probes run so far (for tests and metrics). */
   runs = 0;
 
-  constructor(
-    probe: () => Promise<T>,
-    ttlMs: number,
-    now: () => number = performance.now.bind(performance),
-  ) {
+  constructor(probe: () => Promise<T>, ttlMs: number, now: () => number = () => performance.now()) {
     this.#probe = probe;
     this.#ttlMs = ttlMs;
     this.#now = now;

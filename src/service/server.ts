@@ -26,6 +26,8 @@ export interface Shutdown {
   /** Flushes and stops the OpenTelemetry SDK, when it runs. */
   flushTelemetry(): Promise<void>;
   timeoutMs: number;
+  /** Told about a step that failed; the steps after it still run. */
+  warn(message: string): void;
 }
 
 /**
@@ -37,13 +39,20 @@ export interface Shutdown {
  */
 export async function shutdown(
   service: RunningService | undefined,
-  { closeStores, flushTelemetry, timeoutMs }: Shutdown,
+  { closeStores, flushTelemetry, timeoutMs, warn }: Shutdown,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  const clean = service ? await service.stop() : true;
-  await settleBy(Math.max(deadline, Date.now() + 3000), closeStores());
-  await settleBy(deadline, flushTelemetry());
-  return clean;
+  // Each step is attempted whatever the one before did: a failed close must not keep the
+  // telemetry writer or the SDK from flushing.
+  const attempt = async <T>(step: string, work: () => Promise<T>) =>
+    work().catch((error: unknown) => {
+      warn(`${step} failed: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
+  const clean = service ? await attempt('stopping the service', () => service.stop()) : true;
+  await settleBy(Math.max(deadline, Date.now() + 3000), attempt('closing the stores', closeStores));
+  await settleBy(deadline, attempt('flushing telemetry', flushTelemetry));
+  return clean === true;
 }
 
 export async function startService(

@@ -6,8 +6,8 @@
  * - Traces: OTLP when an endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT or the _TRACES_ one);
  *   OTEL_TRACES_EXPORTER (otlp, none) replaces that. Unlike the SDK's own default, nothing
  *   is sent to localhost:4318 when no endpoint was given.
- * - Protocol: OTEL_EXPORTER_OTLP_{TRACES,METRICS}_PROTOCOL, then OTEL_EXPORTER_OTLP_PROTOCOL:
- *   grpc, http/protobuf (the default) or http/json. The exporters read their endpoint,
+ * - Protocol: OTEL_EXPORTER_OTLP_{TRACES,METRICS}_PROTOCOL, then OTEL_EXPORTER_OTLP_PROTOCOL,
+ *   then http/protobuf: grpc, http/protobuf or http/json (a value not among them is skipped). The exporters read their endpoint,
  *   headers, timeout and TLS settings from the same variables themselves.
  *
  * A value that is not understood is named in a warning and ignored, never a reason not to
@@ -46,17 +46,24 @@ export function exportersFor(env: Env): ExporterChoice {
     for (const item of items.filter((i) => !known.includes(i))) {
       warnings.push(`${name}: '${item}' is not supported (${known.join(', ')}); ignored`);
     }
+    // As the specification and the SDK read it: `none` anywhere in the list means none at all.
+    if (items.includes('none')) {
+      if (items.length > 1) warnings.push(`${name}: 'none' is listed, so nothing else is used`);
+      return [];
+    }
     return items;
   };
+  const invalid = new Set<string>();
   const protocol = (signal: Signal): OtlpProtocol => {
-    const specific = `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`;
-    const name = env[specific]?.trim() ? specific : 'OTEL_EXPORTER_OTLP_PROTOCOL';
-    const value = env[name]?.trim().toLowerCase();
-    if (!value) return DEFAULT_PROTOCOL;
-    if (PROTOCOLS.includes(value)) return value as OtlpProtocol;
-    warnings.push(
-      `${name}: '${value}' is not one of ${PROTOCOLS.join(', ')}; using ${DEFAULT_PROTOCOL}`,
-    );
+    for (const name of [`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`, 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
+      const value = env[name]?.trim().toLowerCase();
+      if (!value) continue;
+      if (PROTOCOLS.includes(value)) return value as OtlpProtocol;
+      if (!invalid.has(name)) {
+        invalid.add(name);
+        warnings.push(`${name}: '${value}' is not one of ${PROTOCOLS.join(', ')}; ignored`);
+      }
+    }
     return DEFAULT_PROTOCOL;
   };
   const metrics = list('OTEL_METRICS_EXPORTER', ['otlp', 'prometheus', 'none']) ?? [

@@ -8,11 +8,11 @@ import { createServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/bootstrap/postgres/embedded.js';
-import { loadConfig, type NovaConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
 import { buildApp } from '../../src/service/app.js';
 import type { Authenticate } from '../../src/service/auth.js';
-import { serviceHealth } from '../../src/service/dependencies.js';
+import { type ServiceHealthOptions, serviceHealth } from '../../src/service/dependencies.js';
 import { type HealthReport, HealthService, type ProbeResult } from '../../src/service/health.js';
 import type { Readiness } from '../../src/service/routes/health.js';
 import { createEmptyDatabase, testConfig, useTestDatabase } from '../support/database.js';
@@ -33,10 +33,9 @@ afterAll(async () => {
 function serviceOn(
   db: NovaDb,
   postgresUrl: string,
-  intervalMs = 5000,
-  kibana?: NovaConfig['kibana'],
+  options: Omit<ServiceHealthOptions, 'postgresUrl'> = {},
 ) {
-  const deps = serviceHealth(db, { postgresUrl, intervalMs, kibana });
+  const deps = serviceHealth(db, { postgresUrl, ...options });
   const app = buildApp({ db, ...deps }, { logger: false });
   opened.push(db, app);
   return { app, ...deps };
@@ -367,9 +366,11 @@ describe('probing once per interval', () => {
       await sleep(50);
       return { status: 'up', latencyMs: 50 };
     };
+    // A clock the test moves: however slowly 500 requests run here, they fall in one interval.
+    const clock = { now: 0 };
     const health = new HealthService(
       [source('postgres', true, slow('postgres')), source('mongodb', false, slow('mongodb'))],
-      { intervalMs: 1000 },
+      { intervalMs: 1000, now: () => clock.now },
     );
     const app = appWith(health);
     const wave = () => Promise.all(Array.from({ length: 500 }, () => get(app, '/api/health')));
@@ -384,7 +385,7 @@ describe('probing once per interval', () => {
     await wave();
     expect(health.probeRuns()).toEqual({ postgres: 1, mongodb: 1 });
 
-    await sleep(1100);
+    clock.now += 1000;
     await wave();
     expect(calls).toEqual({ postgres: 2, mongodb: 2 });
     expect(health.probeRuns()).toEqual({ postgres: 2, mongodb: 2 });
@@ -402,7 +403,8 @@ describe('probing once per interval', () => {
       { elasticClient: client, mongo: { sink: new ScriptedSink() } },
     );
     const kibana = await kibanaStatus('available');
-    const { app, health } = serviceOn(db, t.url, 1000, kibana.config);
+    const clock = { now: 0 };
+    const { app, health } = serviceOn(db, t.url, { kibana: kibana.config, now: () => clock.now });
     const wave = () => Promise.all(Array.from({ length: 500 }, () => get(app, '/api/health')));
     await wave();
     expect(health.probeRuns()).toEqual({
@@ -414,7 +416,7 @@ describe('probing once per interval', () => {
       kibana: 1,
     });
     expect(kibana.requests()).toBe(1);
-    await sleep(1100);
+    clock.now += 5000;
     await wave();
     expect(health.probeRuns()).toEqual({
       postgres: 2,

@@ -138,7 +138,9 @@ describe('startService', () => {
   });
 
   it('answers a request arriving on an open connection during the stop 503 UNAVAILABLE', async () => {
-    const db = slowHealthDb(400);
+    // The first request's probe (1.5 s, within the 2 s probe bound) outlasts the steps below
+    // by far: the connection stays busy.
+    const db = slowHealthDb(1500);
     const service = await start(db);
     const { hostname: host, port } = new URL(service.url);
     const socket = net.connect(Number(port), host);
@@ -148,9 +150,9 @@ describe('startService', () => {
     });
     const closed = new Promise((resolve) => socket.on('close', resolve));
     socket.write('GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n');
-    await db.probing; // the first request waits for the slow probe: the connection is busy
+    await db.probing;
     const stopped = service.stop();
-    await sleep(50);
+    while (service.app.server.listening) await sleep(10); // the stop has begun
     socket.write('GET /livez HTTP/1.1\r\nHost: x\r\n\r\n');
     await closed;
     expect(await stopped).toBe(true);
@@ -249,6 +251,7 @@ describe('startService', () => {
         recordedAtFlush.push(...[...sink.stored.values()].map(({ collection }) => collection));
       },
       timeoutMs: 5000,
+      warn: (message) => expect.fail(message),
     });
     expect((await inFlight).status).toBe(200);
     expect(await stopped).toBe(true);
@@ -256,6 +259,45 @@ describe('startService', () => {
     expect(recordedAtFlush.sort()).toEqual(['api_usage', 'performance_metrics']);
     const usage = [...sink.stored.values()].find(({ collection }) => collection === 'api_usage');
     expect(usage?.doc).toMatchObject({ path: '/api/health', statusCode: 200 });
+  });
+
+  it('shutdown attempts every step when one fails, and says which', async () => {
+    const db = createNovaDb(testConfig(t.url));
+    const service = await start(db);
+    const warnings: string[] = [];
+    const flushed: boolean[] = [];
+    const clean = await shutdown(service, {
+      closeStores: async () => {
+        await db.close();
+        throw new Error('pool close failed');
+      },
+      flushTelemetry: async () => {
+        flushed.push(true);
+        throw new Error('collector answered 400');
+      },
+      timeoutMs: 5000,
+      warn: (message) => warnings.push(message),
+    });
+    expect(clean).toBe(true); // serving stopped in time; the rest was reported
+    expect(flushed).toEqual([true]);
+    expect(warnings).toEqual([
+      'closing the stores failed: pool close failed',
+      'flushing telemetry failed: collector answered 400',
+    ]);
+    const failing = { stop: async () => Promise.reject(new Error('onClose hook threw')) };
+    const closed: boolean[] = [];
+    expect(
+      await shutdown(failing as unknown as RunningService, {
+        closeStores: async () => {
+          closed.push(true);
+        },
+        flushTelemetry: async () => undefined,
+        timeoutMs: 1000,
+        warn: (message) => warnings.push(message),
+      }),
+    ).toBe(false);
+    expect(closed).toEqual([true]);
+    expect(warnings.at(-1)).toBe('stopping the service failed: onClose hook threw');
   });
 
   it('runs the outbox indexer while serving, and stops it with the service', async () => {

@@ -10,7 +10,10 @@ import { freePort } from '../../src/bootstrap/postgres/embedded.js';
 import { type KibanaConfig, loadConfig } from '../../src/config.js';
 import { kibanaHealth } from '../../src/lib/kibana.js';
 
-let answer: { status: number; body: string; delayMs?: number } = { status: 200, body: '{}' };
+let answer: { status: number; body: string; delayMs?: number; location?: string } = {
+  status: 200,
+  body: '{}',
+};
 const seen: { path: string; headers: IncomingHttpHeaders }[] = [];
 let server: Server;
 let url: string;
@@ -18,9 +21,12 @@ let url: string;
 beforeAll(async () => {
   server = createServer((req, res) => {
     seen.push({ path: req.url ?? '', headers: req.headers });
-    const { status, body, delayMs = 0 } = answer;
+    const { status, body, delayMs = 0, location } = answer;
     setTimeout(() => {
-      res.writeHead(status, { 'content-type': 'application/json' });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        ...(location ? { location } : {}),
+      });
       res.end(body);
     }, delayMs);
   });
@@ -81,6 +87,17 @@ describe('kibanaHealth', () => {
       expect(health.error).toContain('KIBANA_USERNAME');
     },
   );
+
+  it('reports a redirect as down, without following it with the credentials', async () => {
+    answer = { status: 302, body: '', location: '/login?next=%2Fapi%2Fstatus' };
+    const before = seen.length;
+    const health = await kibanaHealth(config({ KIBANA_USERNAME: 'nova', KIBANA_PASSWORD: 'x' }));
+    expect(health).toMatchObject({
+      status: 'down',
+      error: 'unexpected answer from /api/status: HTTP 302',
+    });
+    expect(seen.length).toBe(before + 1);
+  });
 
   it('reports an answer that is not Kibana status as down', async () => {
     answer = { status: 502, body: '<html>Bad Gateway</html>' };

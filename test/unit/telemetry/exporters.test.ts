@@ -45,8 +45,14 @@ describe('exportersFor', () => {
       otlpMetrics: 'http/protobuf',
     });
     expect(
-      exportersFor({ ...endpoint, OTEL_METRICS_EXPORTER: ' Prometheus , none ' }),
-    ).toMatchObject({ prometheus: true, otlpMetrics: false, warnings: [] });
+      exportersFor({ ...endpoint, OTEL_METRICS_EXPORTER: ' Prometheus , OTLP ' }),
+    ).toMatchObject({ prometheus: true, otlpMetrics: 'http/protobuf', warnings: [] });
+    // `none` anywhere means none, as the specification and the SDK read it.
+    expect(exportersFor({ ...endpoint, OTEL_METRICS_EXPORTER: 'prometheus,none' })).toMatchObject({
+      prometheus: false,
+      otlpMetrics: false,
+      warnings: ["OTEL_METRICS_EXPORTER: 'none' is listed, so nothing else is used"],
+    });
     expect(exportersFor({ ...endpoint, OTEL_METRICS_EXPORTER: 'none' })).toMatchObject({
       prometheus: false,
       otlpMetrics: false,
@@ -86,8 +92,24 @@ describe('exportersFor', () => {
     expect(choice.warnings).toEqual([
       "OTEL_METRICS_EXPORTER: 'console' is not supported (otlp, prometheus, none); ignored",
       "OTEL_TRACES_EXPORTER: 'zipkin' is not supported (otlp, none); ignored",
-      "OTEL_EXPORTER_OTLP_PROTOCOL: 'http' is not one of grpc, http/protobuf, http/json; using http/protobuf",
+      "OTEL_EXPORTER_OTLP_PROTOCOL: 'http' is not one of grpc, http/protobuf, http/json; ignored",
     ]);
+  });
+
+  it('skips an invalid per-signal protocol for the general one, naming each bad value once', () => {
+    const choice = exportersFor({
+      ...endpoint,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'thrift',
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+    });
+    expect(choice).toMatchObject({ otlpTraces: 'grpc', otlpMetrics: 'grpc' });
+    expect(choice.warnings).toEqual([
+      "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http' is not one of grpc, http/protobuf, http/json; ignored",
+      "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'thrift' is not one of grpc, http/protobuf, http/json; ignored",
+    ]);
+    const twice = exportersFor({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http' });
+    expect(twice.warnings).toHaveLength(1);
   });
 });
 
