@@ -1,0 +1,38 @@
+/**
+ * The images the stack runs, pinned: an exact tag (never `latest`, never a bare major), with
+ * an optional `@sha256:` digest. A floating tag makes two `pulumi up` runs of the same
+ * program start different software, and a changed image id replaces the container.
+ */
+import { SettingsError } from './errors.js';
+
+export const DEFAULT_IMAGES = {
+  postgres: 'postgres:15.19',
+  mongo: 'mongo:7.0.40',
+  elasticsearch: 'docker.elastic.co/elasticsearch/elasticsearch:8.19.24',
+  kibana: 'docker.elastic.co/kibana/kibana:8.19.24',
+} as const satisfies Record<string, string>;
+
+export type ImageName = keyof typeof DEFAULT_IMAGES;
+
+/** `repository:tag` or `repository:tag@sha256:<64 hex>`, the tag an exact version. */
+const PINNED =
+  /^(?<repository>[a-z0-9][a-z0-9._/-]*(?::\d+)?(?:\/[a-z0-9._-]+)*):(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})(?:@sha256:[a-f0-9]{64})?$/;
+
+/** The reference, when it is pinned; a SettingsError naming `key` otherwise. */
+export function pinnedImage(reference: string, key: string): string {
+  const match = PINNED.exec(reference.trim());
+  const tag = match?.groups?.tag;
+  if (!tag) {
+    throw new SettingsError(
+      key,
+      `'${reference}' is not pinned: give repository:tag (optionally @sha256:digest)`,
+    );
+  }
+  if (tag === 'latest' || !/\d+\.\d+/.test(tag)) {
+    throw new SettingsError(
+      key,
+      `'${reference}' floats (tag '${tag}'): pin an exact version such as 8.19.24`,
+    );
+  }
+  return reference.trim();
+}

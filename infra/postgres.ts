@@ -1,0 +1,113 @@
+/**
+ * NovaPostgres: PostgreSQL 15 (pinned) in `nova-postgres`, its data in a named volume,
+ * pg_stat_statements loaded, healthy only once it accepts connections for the application's
+ * database, and never published on the host: clients reach it over the stack's network.
+ *
+ * The container's arguments are a pure function (tested directly); the component only makes
+ * the password, the image, the volume and the container from them.
+ */
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import * as random from '@pulumi/random';
+import type { StackSettings } from './settings.js';
+
+export const POSTGRES_CONTAINER = 'nova-postgres';
+const DATA_DIR = '/var/lib/postgresql/data';
+
+export interface PostgresContainerInputs {
+  image: pulumi.Input<string>;
+  network: pulumi.Input<string>;
+  volume: pulumi.Input<string>;
+  /** A Pulumi secret; it stays one in the container's environment. */
+  password: pulumi.Input<string>;
+}
+
+export function postgresContainerArgs(
+  { postgres }: StackSettings,
+  { image, network, volume, password }: PostgresContainerInputs,
+): docker.ContainerArgs {
+  return {
+    name: POSTGRES_CONTAINER,
+    image,
+    restart: 'unless-stopped',
+    memory: postgres.memoryMb,
+    envs: [
+      `POSTGRES_DB=${postgres.database}`,
+      `POSTGRES_USER=${postgres.user}`,
+      pulumi.secret(pulumi.interpolate`POSTGRES_PASSWORD=${password}`),
+    ],
+    command: [
+      'postgres',
+      '-c',
+      'shared_preload_libraries=pg_stat_statements',
+      '-c',
+      'pg_stat_statements.track=top',
+    ],
+    volumes: [{ volumeName: volume, containerPath: DATA_DIR }],
+    networksAdvanced: [{ name: network, aliases: ['postgres'] }],
+    // Over TCP: during its first start the image runs a socket-only temporary server, which
+    // a socket check would already call ready.
+    healthcheck: {
+      tests: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-U', postgres.user, '-d', postgres.database],
+      interval: '5s',
+      timeout: '5s',
+      retries: 10,
+      startPeriod: '30s',
+    },
+    wait: true,
+    waitTimeout: 180,
+  };
+}
+
+export interface NovaPostgresArgs {
+  settings: StackSettings;
+  /** The stack's Docker network (its name). */
+  network: pulumi.Input<string>;
+}
+
+export class NovaPostgres extends pulumi.ComponentResource {
+  readonly container: docker.Container;
+  /** postgresql://… as containers on the stack's network reach it; a secret. */
+  readonly url: pulumi.Output<string>;
+
+  constructor(
+    name: string,
+    { settings, network }: NovaPostgresArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super('nova:index:NovaPostgres', name, {}, opts);
+    const parent = { parent: this };
+    const password = new random.RandomPassword(
+      `${name}-password`,
+      { length: 32, special: false },
+      parent,
+    );
+    // keepLocally: `pulumi destroy` leaves the image for the next `up` instead of pulling again.
+    const image = new docker.RemoteImage(
+      `${name}-image`,
+      { name: settings.images.postgres, keepLocally: true },
+      parent,
+    );
+    // Like `docker compose down` without -v: `pulumi destroy` leaves the data for the next up.
+    const volume = new docker.Volume(
+      `${name}-data`,
+      { name: `${POSTGRES_CONTAINER}-data` },
+      { ...parent, retainOnDelete: true },
+    );
+    this.container = new docker.Container(
+      name,
+      postgresContainerArgs(settings, {
+        image: image.imageId,
+        network,
+        volume: volume.name,
+        password: password.result,
+      }),
+      parent,
+    );
+    const { user, database } = settings.postgres;
+    this.url = pulumi.secret(
+      pulumi.interpolate`postgresql://${user}:${password.result}@${POSTGRES_CONTAINER}:5432/${database}`,
+    );
+    this.registerOutputs({ url: this.url });
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The stack's settings, read from Pulumi config (`nova:*` keys) into one checked object
+ * before any resource is made: a configuration that cannot work (two MongoDB members, a heap
+ * larger than half its container's memory, a floating image tag, a port on every interface
+ * without saying so) stops `pulumi up` with one error naming the key, not halfway through.
+ *
+ * Pure: index.ts passes `pulumi.Config` values in; tests pass plain objects.
+ */
+import { SettingsError } from './errors.js';
+import { DEFAULT_IMAGES, type ImageName, pinnedImage } from './images.js';
+
+export interface StackSettings {
+  /** Where published ports bind: 127.0.0.1 unless `nova:bindAddress` says otherwise. */
+  bindAddress: string;
+  images: Record<ImageName, string>;
+  postgres: { memoryMb: number; database: string; user: string };
+  mongo: { members: 1 | 3; memoryMb: number; replicaSet: string };
+  elastic: { nodes: 1 | 3; memoryMb: number; heapMb: number };
+  kibana: { memoryMb: number; port: number };
+  service: { memoryMb: number; port: number };
+  /** The design's management UIs and an OpenTelemetry Collector; all off by default. */
+  extras: { pgAdmin: boolean; mongoExpress: boolean; otelCollector: boolean };
+}
+
+/** Raw config values as Pulumi hands them over: strings, or absent. */
+export type RawSettings = Record<string, string | undefined>;
+
+const int = (raw: RawSettings, key: string, fallback: number, min: number, max: number) => {
+  const value = raw[key];
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new SettingsError(`nova:${key}`, `must be a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
+};
+
+const flag = (raw: RawSettings, key: string) => {
+  const value = raw[key];
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new SettingsError(`nova:${key}`, 'must be true or false');
+};
+
+const oneOrThree = (raw: RawSettings, key: string, what: string): 1 | 3 => {
+  const count = int(raw, key, 3, 1, 99);
+  if (count !== 1 && count !== 3) {
+    throw new SettingsError(
+      `nova:${key}`,
+      `${what} must be 1 or 3 (an even count cannot keep a majority through the loss of one)`,
+    );
+  }
+  return count;
+};
+
+const name = (raw: RawSettings, key: string, fallback: string) => {
+  const value = raw[key] || fallback;
+  if (!/^[a-z][a-z0-9_]{0,62}$/.test(value)) {
+    throw new SettingsError(`nova:${key}`, 'must be lower-case letters, digits and _');
+  }
+  return value;
+};
+
+export function readSettings(raw: RawSettings): StackSettings {
+  const bindAddress = raw.bindAddress || '127.0.0.1';
+  if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(bindAddress)) {
+    throw new SettingsError('nova:bindAddress', 'must be an IPv4 address');
+  }
+  if (bindAddress === '0.0.0.0' && !flag(raw, 'allowPublicBind')) {
+    throw new SettingsError(
+      'nova:bindAddress',
+      '0.0.0.0 publishes Kibana and the service on every interface; set nova:allowPublicBind true to mean it',
+    );
+  }
+  const images: Record<ImageName, string> = { ...DEFAULT_IMAGES };
+  for (const image of Object.keys(DEFAULT_IMAGES) as ImageName[]) {
+    const key = `${image}Image`;
+    const value = raw[key];
+    if (value) images[image] = pinnedImage(value, `nova:${key}`);
+  }
+  const elasticMemoryMb = int(raw, 'elasticMemoryMb', 2048, 512, 262_144);
+  const heapMb = int(raw, 'elasticHeapMb', Math.floor(elasticMemoryMb / 2), 256, 131_072);
+  if (heapMb > elasticMemoryMb / 2) {
+    // Elasticsearch needs the other half for the file-system cache and off-heap structures.
+    throw new SettingsError(
+      'nova:elasticHeapMb',
+      `${heapMb} MB is more than half of nova:elasticMemoryMb (${elasticMemoryMb} MB)`,
+    );
+  }
+  return {
+    bindAddress,
+    images,
+    postgres: {
+      memoryMb: int(raw, 'postgresMemoryMb', 1024, 256, 262_144),
+      database: name(raw, 'postgresDatabase', 'nova_universe'),
+      user: name(raw, 'postgresUser', 'nova'),
+    },
+    mongo: {
+      members: oneOrThree(raw, 'mongoMembers', 'MongoDB replica-set members'),
+      memoryMb: int(raw, 'mongoMemoryMb', 1024, 256, 262_144),
+      replicaSet: name(raw, 'mongoReplicaSet', 'rs0'),
+    },
+    elastic: {
+      nodes: oneOrThree(raw, 'elasticNodes', 'Elasticsearch nodes'),
+      memoryMb: elasticMemoryMb,
+      heapMb,
+    },
+    kibana: {
+      memoryMb: int(raw, 'kibanaMemoryMb', 1024, 512, 65_536),
+      port: int(raw, 'kibanaPort', 5601, 1, 65_535),
+    },
+    service: {
+      memoryMb: int(raw, 'serviceMemoryMb', 512, 128, 65_536),
+      port: int(raw, 'servicePort', 3000, 1, 65_535),
+    },
+    extras: {
+      pgAdmin: flag(raw, 'pgAdmin'),
+      mongoExpress: flag(raw, 'mongoExpress'),
+      otelCollector: flag(raw, 'otelCollector'),
+    },
+  };
+}

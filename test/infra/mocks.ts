@@ -1,0 +1,55 @@
+/**
+ * Pulumi's own mocks (pulumi.runtime.setMocks): every resource the program registers is
+ * recorded with its inputs, and answered with those inputs plus what the provider would add
+ * (an id, a generated password, an image id). No engine, no Docker, no network.
+ */
+import * as pulumi from '@pulumi/pulumi';
+
+export interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+export const registered: Registered[] = [];
+
+/** What each provider computes that the program reads back. */
+const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
+  'random:index/randomPassword:RandomPassword': (name) => ({ result: `generated-${name}` }),
+  'docker:index/remoteImage:RemoteImage': (name) => ({ imageId: `sha256:${name}` }),
+};
+
+export async function useMocks() {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: ({ type, name, inputs }) => {
+        registered.push({ type, name, inputs });
+        return { id: `${name}-id`, state: { ...inputs, ...COMPUTED[type]?.(name) } };
+      },
+      call: ({ inputs }) => inputs,
+    },
+    'nova-universe',
+    'local',
+    false,
+  );
+}
+
+/** The resolved value of an output (mocks resolve everything). */
+export const resolved = <T>(output: pulumi.Output<T>): Promise<T> =>
+  new Promise((resolve) => output.apply(resolve));
+
+/** The one registered resource of `type` named `name`. */
+export function resource(type: string, name: string): Registered {
+  const found = registered.filter((r) => r.type === type && r.name === name);
+  if (found.length !== 1) throw new Error(`${found.length} ${type} named ${name}`);
+  return found[0] as Registered;
+}
+
+/** The value inside a secret as the engine receives it; throws when it is not a secret. */
+export function secretValue(input: unknown): unknown {
+  const wrapped = input as Record<string, unknown> | undefined;
+  if (wrapped?.[pulumi.runtime.specialSigKey] !== pulumi.runtime.specialSecretSig) {
+    throw new Error(`not a secret: ${JSON.stringify(input)}`);
+  }
+  return wrapped.value;
+}
