@@ -1,0 +1,153 @@
+/**
+ * NovaMongoReplicaSet, its members: MongoDB 7.0 (pinned) in `nova-mongodb-<n>` (1 or 3),
+ * each with `--replSet`, `--auth` and one keyFile, generated once and kept as a Pulumi secret,
+ * uploaded byte-identical into every member with the owner and mode mongod demands (the
+ * official image's mongodb user, uid 999, mode 0400: mongod refuses a key others can read).
+ * Member host names are the container names, aliased on the stack network, so every client
+ * on it (the service, the bootstrap step) resolves the names `rs.conf()` will hold.
+ *
+ * Each member gets the root user from MONGO_INITDB_ROOT_* at its first start (the image
+ * creates it before the replica set exists); initiating the set from the first member, and
+ * the application user, are the bootstrap step's (#6, next).
+ *
+ * The arguments are pure functions (tested directly); the component makes the secrets, the
+ * image, the volumes and the containers from them.
+ */
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import * as random from '@pulumi/random';
+import type { StackSettings } from './settings.js';
+
+export const MONGO_KEYFILE = '/etc/mongo/keyfile';
+/** The official image's mongodb user and group. */
+const MONGODB_UID = '999';
+
+export const mongoMemberName = (n: number) => `nova-mongodb-${n}`;
+
+/** `mongodb://nova-mongodb-1:27017,…/?replicaSet=rs0`, as clients on the network reach it. */
+export function mongoHosts({ mongo }: StackSettings): string {
+  return Array.from({ length: mongo.members }, (_, i) => `${mongoMemberName(i + 1)}:27017`).join(
+    ',',
+  );
+}
+
+export interface MongoMemberInputs {
+  image: pulumi.Input<string>;
+  network: pulumi.Input<string>;
+  volume: pulumi.Input<string>;
+  /** Secrets; they stay secrets in the container's upload and environment. */
+  keyFile: pulumi.Input<string>;
+  rootPassword: pulumi.Input<string>;
+}
+
+export function mongoMemberArgs(
+  { mongo }: StackSettings,
+  n: number,
+  { image, network, volume, keyFile, rootPassword }: MongoMemberInputs,
+): docker.ContainerArgs {
+  const name = mongoMemberName(n);
+  return {
+    name,
+    image,
+    restart: 'unless-stopped',
+    memory: mongo.memoryMb,
+    command: [
+      'mongod',
+      '--replSet',
+      mongo.replicaSet,
+      '--bind_ip_all',
+      '--auth',
+      '--keyFile',
+      MONGO_KEYFILE,
+    ],
+    envs: [
+      'MONGO_INITDB_ROOT_USERNAME=root',
+      pulumi.secret(pulumi.interpolate`MONGO_INITDB_ROOT_PASSWORD=${rootPassword}`),
+    ],
+    uploads: [
+      {
+        file: MONGO_KEYFILE,
+        content: pulumi.secret(keyFile),
+        owner: MONGODB_UID,
+        group: MONGODB_UID,
+        permissions: '0400',
+      },
+    ],
+    volumes: [{ volumeName: volume, containerPath: '/data/db' }],
+    networksAdvanced: [{ name: network, aliases: [name] }],
+    // Authenticated: without credentials `ping` still answers, but a member whose keyFile or
+    // users are broken must not look healthy.
+    healthcheck: {
+      tests: [
+        'CMD-SHELL',
+        'mongosh --quiet -u root -p "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin --eval "db.adminCommand({ ping: 1 }).ok" | grep -q 1',
+      ],
+      interval: '10s',
+      timeout: '10s',
+      retries: 12,
+      startPeriod: '40s',
+    },
+    wait: true,
+    waitTimeout: 240,
+  };
+}
+
+export interface NovaMongoArgs {
+  settings: StackSettings;
+  network: pulumi.Input<string>;
+}
+
+export class NovaMongoReplicaSet extends pulumi.ComponentResource {
+  readonly members: docker.Container[];
+  /** The root user's password; a secret (for the bootstrap step). */
+  readonly rootPassword: pulumi.Output<string>;
+  /** The members as clients on the stack network list them (no credentials). */
+  readonly hosts: string;
+
+  constructor(
+    name: string,
+    { settings, network }: NovaMongoArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super('nova:index:NovaMongoReplicaSet', name, {}, opts);
+    const parent = { parent: this };
+    // 756 characters of the base64 alphabet: a valid keyFile (6 to 1024), made once per stack.
+    const keyFile = new random.RandomPassword(
+      `${name}-keyfile`,
+      { length: 756, special: false },
+      parent,
+    );
+    const root = new random.RandomPassword(
+      `${name}-root-password`,
+      { length: 32, special: false },
+      parent,
+    );
+    const image = new docker.RemoteImage(
+      `${name}-image`,
+      { name: settings.images.mongo, keepLocally: true },
+      parent,
+    );
+    this.members = Array.from({ length: settings.mongo.members }, (_, i) => {
+      const n = i + 1;
+      const volume = new docker.Volume(
+        `${name}-${n}-data`,
+        { name: `${mongoMemberName(n)}-data` },
+        { ...parent, retainOnDelete: true },
+      );
+      return new docker.Container(
+        `${name}-${n}`,
+        mongoMemberArgs(settings, n, {
+          image: image.imageId,
+          network,
+          volume: volume.name,
+          keyFile: keyFile.result,
+          rootPassword: root.result,
+        }),
+        parent,
+      );
+    });
+    this.rootPassword = pulumi.secret(root.result);
+    this.hosts = mongoHosts(settings);
+    this.registerOutputs({ rootPassword: this.rootPassword, hosts: this.hosts });
+  }
+}

@@ -1,0 +1,90 @@
+/** NovaMongoReplicaSet's members under Pulumi's mocks, with one member and with three. */
+import * as pulumi from '@pulumi/pulumi';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registered, resolved, resource, secretValue, useMocks } from './mocks.js';
+
+await useMocks();
+const { MONGO_KEYFILE, mongoHosts, NovaMongoReplicaSet } = await import('../../infra/mongo.js');
+const { readSettings } = await import('../../infra/settings.js');
+
+const CONTAINER = 'docker:index/container:Container';
+let three: InstanceType<typeof NovaMongoReplicaSet>;
+let one: InstanceType<typeof NovaMongoReplicaSet>;
+
+beforeAll(async () => {
+  three = new NovaMongoReplicaSet('mongo', { settings: readSettings({}), network: 'nova' });
+  one = new NovaMongoReplicaSet('solo', {
+    settings: readSettings({ mongoMembers: '1' }),
+    network: 'nova',
+  });
+  await Promise.all([...three.members, ...one.members].map((m) => resolved(m.id)));
+});
+
+const members = (prefix: string) =>
+  registered.filter((r) => r.type === CONTAINER && r.name.startsWith(`${prefix}-`));
+
+describe('NovaMongoReplicaSet', () => {
+  it('makes 3 members by default and 1 when asked, named as the design names them', () => {
+    expect(members('mongo').map((m) => m.inputs.name)).toEqual([
+      'nova-mongodb-1',
+      'nova-mongodb-2',
+      'nova-mongodb-3',
+    ]);
+    expect(members('solo').map((m) => m.inputs.name)).toEqual(['nova-mongodb-1']);
+    expect(three.hosts).toBe('nova-mongodb-1:27017,nova-mongodb-2:27017,nova-mongodb-3:27017');
+    expect(mongoHosts(readSettings({ mongoMembers: '1' }))).toBe('nova-mongodb-1:27017');
+  });
+
+  it('starts every member with --replSet, --auth and the keyFile, reachable by its own name', () => {
+    for (const { inputs } of members('mongo')) {
+      expect(inputs.command).toEqual([
+        'mongod',
+        '--replSet',
+        'rs0',
+        '--bind_ip_all',
+        '--auth',
+        '--keyFile',
+        MONGO_KEYFILE,
+      ]);
+      expect(inputs.networksAdvanced).toEqual([{ name: 'nova', aliases: [inputs.name] }]);
+      expect(inputs).not.toHaveProperty('ports');
+      expect(inputs).toMatchObject({ restart: 'unless-stopped', memory: 1024, wait: true });
+    }
+  });
+
+  it('uploads one keyFile, byte-identical and secret, owned by mongod (999) with mode 0400', () => {
+    // The uploads travel to the engine as a secret (they hold one).
+    const uploads = members('mongo').map(
+      ({ inputs }) => (secretValue(inputs.uploads) as object[])[0],
+    );
+    const keys = new Set(uploads.map((u) => (u as { content: unknown }).content));
+    expect(keys).toEqual(new Set(['generated-mongo-keyfile']));
+    for (const upload of uploads) {
+      expect(upload).toMatchObject({
+        file: MONGO_KEYFILE,
+        owner: '999',
+        group: '999',
+        permissions: '0400',
+      });
+    }
+    expect(
+      resource('random:index/randomPassword:RandomPassword', 'mongo-keyfile').inputs,
+    ).toMatchObject({
+      length: 756,
+      special: false,
+    });
+  });
+
+  it('keeps the root password secret, and checks health with it', async () => {
+    const { inputs } = resource(CONTAINER, 'mongo-1');
+    expect(secretValue(inputs.envs)).toEqual([
+      'MONGO_INITDB_ROOT_USERNAME=root',
+      'MONGO_INITDB_ROOT_PASSWORD=generated-mongo-root-password',
+    ]);
+    expect(JSON.stringify(inputs.healthcheck)).toContain(
+      '-u root -p \\"$MONGO_INITDB_ROOT_PASSWORD\\"',
+    );
+    expect(await pulumi.isSecret(three.rootPassword)).toBe(true);
+    expect(await pulumi.isSecret(one.rootPassword)).toBe(true);
+  });
+});
