@@ -7,8 +7,9 @@
  * on it (the service, the bootstrap step) resolves the names `rs.conf()` will hold.
  *
  * Each member gets the root user from MONGO_INITDB_ROOT_* at its first start (the image
- * creates it before the replica set exists); initiating the set from the first member, and
- * the application user, are the bootstrap step's (#6, next).
+ * creates it before the replica set exists, without --replSet); then a one-shot container
+ * initiates the set from the first member, idempotently (mongo-init.ts). The application
+ * user is the bootstrap step's (`nova bootstrap mongo`).
  *
  * The arguments are pure functions (tested directly); the component makes the secrets, the
  * image, the volumes and the containers from them.
@@ -16,13 +17,15 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
+import { initiated, mongoInitArgs } from './mongo-init.js';
+import { mongoMemberName } from './names.js';
 import type { StackSettings } from './settings.js';
 
 export const MONGO_KEYFILE = '/etc/mongo/keyfile';
 /** The official image's mongodb user and group. */
 const MONGODB_UID = '999';
 
-export const mongoMemberName = (n: number) => `nova-mongodb-${n}`;
+export { mongoMemberName };
 
 /** `mongodb://nova-mongodb-1:27017,…/?replicaSet=rs0`, as clients on the network reach it. */
 export function mongoHosts({ mongo }: StackSettings): string {
@@ -103,6 +106,8 @@ export class NovaMongoReplicaSet extends pulumi.ComponentResource {
   readonly rootPassword: pulumi.Output<string>;
   /** The members as clients on the stack network list them (no credentials). */
   readonly hosts: string;
+  /** Resolves once the set is initiated and every member healthy; fails `up` otherwise. */
+  readonly ready: pulumi.Output<boolean>;
 
   constructor(
     name: string,
@@ -146,8 +151,18 @@ export class NovaMongoReplicaSet extends pulumi.ComponentResource {
         parent,
       );
     });
+    const init = new docker.Container(
+      `${name}-init`,
+      mongoInitArgs(settings, { image: image.imageId, network, rootPassword: root.result }),
+      { ...parent, dependsOn: this.members },
+    );
+    // The container's exit code is an output, not an error: turn a failed initiate into a
+    // failed `pulumi up`, with what mongosh said.
+    this.ready = pulumi
+      .all([init.exitCode, init.containerLogs])
+      .apply(([code, logs]) => pulumi.runtime.isDryRun() || initiated(code, logs));
     this.rootPassword = pulumi.secret(root.result);
     this.hosts = mongoHosts(settings);
-    this.registerOutputs({ rootPassword: this.rootPassword, hosts: this.hosts });
+    this.registerOutputs({ rootPassword: this.rootPassword, hosts: this.hosts, ready: this.ready });
   }
 }

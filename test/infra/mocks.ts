@@ -17,6 +17,7 @@ export const registered: Registered[] = [];
 const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
   'random:index/randomPassword:RandomPassword': (name) => ({ result: `generated-${name}` }),
   'docker:index/remoteImage:RemoteImage': (name) => ({ imageId: `sha256:${name}` }),
+  'docker:index/container:Container': () => ({ exitCode: 0, containerLogs: '' }),
 };
 
 export async function useMocks() {
@@ -24,7 +25,8 @@ export async function useMocks() {
     {
       newResource: ({ type, name, inputs }) => {
         registered.push({ type, name, inputs });
-        return { id: `${name}-id`, state: { ...inputs, ...COMPUTED[type]?.(name) } };
+        const state = { ...inputs, ...COMPUTED[type]?.(name) };
+        return { id: `${name}-id`, state };
       },
       call: ({ inputs }) => inputs,
     },

@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 
 const members = (prefix: string) =>
-  registered.filter((r) => r.type === CONTAINER && r.name.startsWith(`${prefix}-`));
+  registered.filter((r) => r.type === CONTAINER && new RegExp(`^${prefix}-\\d+$`).test(r.name));
 
 describe('NovaMongoReplicaSet', () => {
   it('makes 3 members by default and 1 when asked, named as the design names them', () => {
@@ -73,6 +73,26 @@ describe('NovaMongoReplicaSet', () => {
       length: 756,
       special: false,
     });
+  });
+
+  it('initiates the set once every member is up, from a one-shot container talking to the first', async () => {
+    const { inputs } = resource(CONTAINER, 'mongo-init');
+    expect(inputs).toMatchObject({
+      name: 'nova-mongodb-init',
+      restart: 'no',
+      mustRun: false,
+      attach: true,
+      logs: true,
+      networksAdvanced: [{ name: 'nova' }],
+    });
+    expect(inputs).not.toHaveProperty('ports');
+    expect((inputs.command as string[])[2]).toContain(
+      'mongodb://nova-mongodb-1:27017/admin?directConnection=true',
+    );
+    const envs = secretValue(inputs.envs) as string[];
+    expect(envs[0]).toBe('MONGO_ROOT_PASSWORD=generated-mongo-root-password');
+    expect(envs[1]).toContain('"members":[{"_id":0,"host":"nova-mongodb-1:27017"}');
+    expect(await resolved(three.ready)).toBe(true);
   });
 
   it('keeps the root password secret, and checks health with it', async () => {
