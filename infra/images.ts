@@ -1,6 +1,6 @@
 /**
- * The images the stack runs, pinned: an exact tag (never `latest`, never a bare major), with
- * an optional `@sha256:` digest. A floating tag makes two `pulumi up` runs of the same
+ * The images the stack runs, pinned: an exact release tag (never `latest`, never a bare major
+ * or major.minor), with an optional `@sha256:` digest. A floating tag makes two `pulumi up` runs of the same
  * program start different software, and a changed image id replaces the container.
  */
 import { SettingsError } from './errors.js';
@@ -28,10 +28,15 @@ export function pinnedImage(reference: string, key: string): string {
       `'${reference}' is not pinned: give repository:tag (optionally @sha256:digest)`,
     );
   }
-  if (tag === 'latest' || !/\d+\.\d+/.test(tag)) {
+  // An exact release: major.minor.patch, or major.minor for PostgreSQL (whose releases are
+  // numbered so); a suffix such as -bookworm may follow. `mongo:7.0` or `elasticsearch:8.19`
+  // move with every patch release.
+  const postgres = /(^|\/)postgres$/.test(match?.groups?.repository ?? '');
+  const exact = postgres ? /^\d+\.\d+(\.\d+)?([-_].+)?$/ : /^\d+\.\d+\.\d+([-_].+)?$/;
+  if (!exact.test(tag)) {
     throw new SettingsError(
       key,
-      `'${reference}' floats (tag '${tag}'): pin an exact version such as 8.19.24`,
+      `'${reference}' floats (tag '${tag}'): pin an exact release such as ${postgres ? '15.19' : '8.19.24'}`,
     );
   }
   return reference.trim();

@@ -1,17 +1,24 @@
 /**
- * The replica set's initiate step, as the mongosh script a one-shot container runs against
- * the first member (as root): idempotent, and converging on the configured members.
+ * The replica set's initiate step: a mongosh script run inside the first member (`docker
+ * exec`, as root), idempotent and converging on the configured members.
  *
  * - never initiated (NotYetInitialized, code 94): `rs.initiate` with every member;
  * - initiated with other members (the stack went from 1 to 3, or back): `rs.add` / `rs.remove`
- *   one member at a time (MongoDB accepts one voting-member change per reconfig), each retried
- *   while the previous configuration is still being committed;
+ *   one member at a time (MongoDB accepts one voting-member change per reconfig), on the
+ *   primary wherever it is, each retried while the previous configuration is still being
+ *   committed;
  * - initiated as configured: nothing;
  * then it waits, bounded, until every member is PRIMARY or SECONDARY, and exits 0; past the
- * bound it prints the members' states and exits 1, which fails `pulumi up` with that log.
+ * bound it prints the members' states and exits 1.
+ *
+ * It runs as a `command.local.Command`: a failed create fails `pulumi up` with the script's
+ * output and is not recorded, so the next `up` runs it again (a one-shot container would be
+ * recorded, exit code and all, and never retried). The root password never leaves the member:
+ * the script reads the member's own MONGO_INITDB_ROOT_PASSWORD (`docker exec` runs with the
+ * container's environment), so neither the command line nor the state holds it.
  */
-import type * as docker from '@pulumi/docker';
-import * as pulumi from '@pulumi/pulumi';
+import type * as command from '@pulumi/command';
+import type * as pulumi from '@pulumi/pulumi';
 import { mongoMemberName } from './names.js';
 import type { StackSettings } from './settings.js';
 
@@ -24,6 +31,8 @@ export function replicaSetScript({ mongo }: StackSettings, timeoutSeconds = 180)
   return `
 const wanted = ${JSON.stringify(wanted)};
 const deadline = Date.now() + ${timeoutSeconds * 1000};
+const password = process.env.MONGO_INITDB_ROOT_PASSWORD;
+db.getSiblingDB('admin').auth('root', password);
 function status() {
   try {
     return rs.status();
@@ -32,9 +41,17 @@ function status() {
     throw error;
   }
 }
+function onPrimary() {
+  const primary = (status()?.members ?? []).find((m) => m.stateStr === 'PRIMARY');
+  if (primary && !primary.self) {
+    db = connect('mongodb://' + primary.name + '/admin?directConnection=true');
+    db.auth('root', password);
+  }
+}
 function retried(what, change) {
   for (;;) {
     try {
+      onPrimary();
       change();
       print(what);
       return;
@@ -54,8 +71,13 @@ if (status() === null) {
   for (const host of have().filter((h) => !want.includes(h))) retried('removed ' + host, () => rs.remove(host));
 }
 for (;;) {
-  const current = status();
-  const states = current ? current.members.map((m) => m.name + ' ' + m.stateStr) : [];
+  let states = [];
+  try {
+    const current = status();
+    states = current ? current.members.map((m) => m.name + ' ' + m.stateStr) : [];
+  } catch (error) {
+    states = ['status: ' + error.message];
+  }
   const healthy = states.filter((s) => / (PRIMARY|SECONDARY)$/.test(s));
   if (healthy.length === wanted.members.length && states.some((s) => s.endsWith(' PRIMARY'))) {
     print('ready: ' + states.join(', '));
@@ -70,51 +92,19 @@ for (;;) {
 `;
 }
 
-export const MONGO_INIT_CONTAINER = 'nova-mongodb-init';
-
 /**
- * The one-shot container that runs the script: the pinned mongo image's mongosh, as root,
- * straight to the first member (`directConnection`: the set may not exist yet). Attached, so
- * `pulumi up` waits for it; its log is kept for the failure message. It runs again only when
- * its inputs change: a different member count, a new image.
+ * The command: the script on mongosh's standard input, inside the first member, over its own
+ * loopback (no port is published). `members` (their container ids) and the script are the
+ * triggers: it runs again when a member is replaced or the member count changes.
  */
-export function mongoInitArgs(
+export function mongoInitCommandArgs(
   settings: StackSettings,
-  {
-    image,
-    network,
-    rootPassword,
-  }: {
-    image: pulumi.Input<string>;
-    network: pulumi.Input<string>;
-    rootPassword: pulumi.Input<string>;
-  },
-): docker.ContainerArgs {
-  const first = `${mongoMemberName(1)}:27017`;
+  members: pulumi.Input<string>[],
+): command.local.CommandArgs {
+  const script = replicaSetScript(settings);
   return {
-    name: MONGO_INIT_CONTAINER,
-    image,
-    restart: 'no',
-    mustRun: false,
-    attach: true,
-    logs: true,
-    networksAdvanced: [{ name: network }],
-    envs: [
-      pulumi.secret(pulumi.interpolate`MONGO_ROOT_PASSWORD=${rootPassword}`),
-      `NOVA_RS_SCRIPT=${replicaSetScript(settings)}`,
-    ],
-    command: [
-      'sh',
-      '-c',
-      `exec mongosh --quiet "mongodb://${first}/admin?directConnection=true" -u root -p "$MONGO_ROOT_PASSWORD" --authenticationDatabase admin --eval "$NOVA_RS_SCRIPT"`,
-    ],
+    create: `docker exec -i ${mongoMemberName(1)} mongosh --quiet "mongodb://127.0.0.1:27017/admin?directConnection=true"`,
+    stdin: script,
+    triggers: [script, ...members],
   };
-}
-
-/** True when the initiate step exited 0; otherwise an error carrying what mongosh said. */
-export function initiated(exitCode: number, logs: string): true {
-  if (exitCode !== 0) {
-    throw new Error(`the replica set was not initiated (exit ${exitCode}):\n${logs.trim()}`);
-  }
-  return true;
 }

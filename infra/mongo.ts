@@ -14,10 +14,11 @@
  * The arguments are pure functions (tested directly); the component makes the secrets, the
  * image, the volumes and the containers from them.
  */
+import * as command from '@pulumi/command';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
-import { initiated, mongoInitArgs } from './mongo-init.js';
+import { mongoInitCommandArgs } from './mongo-init.js';
 import { mongoMemberName } from './names.js';
 import type { StackSettings } from './settings.js';
 
@@ -78,12 +79,14 @@ export function mongoMemberArgs(
     ],
     volumes: [{ volumeName: volume, containerPath: '/data/db' }],
     networksAdvanced: [{ name: network, aliases: [name] }],
-    // Authenticated: without credentials `ping` still answers, but a member whose keyFile or
-    // users are broken must not look healthy.
+    // Authenticated (a member whose keyFile or users are broken must not look healthy), with
+    // the password read inside mongosh (never on a command line `ps` shows), and through the
+    // container's own host name: the image's first-start mongod listens on 127.0.0.1 only,
+    // and must not count as the member being up.
     healthcheck: {
       tests: [
         'CMD-SHELL',
-        'mongosh --quiet -u root -p "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin --eval "db.adminCommand({ ping: 1 }).ok" | grep -q 1',
+        `mongosh --quiet "mongodb://$(hostname):27017/admin?directConnection=true" --eval 'db.auth("root", process.env.MONGO_INITDB_ROOT_PASSWORD); quit(db.adminCommand({ ping: 1 }).ok === 1 ? 0 : 1)'`,
       ],
       interval: '10s',
       timeout: '10s',
@@ -106,8 +109,8 @@ export class NovaMongoReplicaSet extends pulumi.ComponentResource {
   readonly rootPassword: pulumi.Output<string>;
   /** The members as clients on the stack network list them (no credentials). */
   readonly hosts: string;
-  /** Resolves once the set is initiated and every member healthy; fails `up` otherwise. */
-  readonly ready: pulumi.Output<boolean>;
+  /** The initiate step's report, once the set is initiated and every member healthy. */
+  readonly ready: pulumi.Output<string>;
 
   constructor(
     name: string,
@@ -137,7 +140,7 @@ export class NovaMongoReplicaSet extends pulumi.ComponentResource {
       const volume = new docker.Volume(
         `${name}-${n}-data`,
         { name: `${mongoMemberName(n)}-data` },
-        { ...parent, retainOnDelete: true },
+        parent,
       );
       return new docker.Container(
         `${name}-${n}`,
@@ -151,16 +154,15 @@ export class NovaMongoReplicaSet extends pulumi.ComponentResource {
         parent,
       );
     });
-    const init = new docker.Container(
+    const init = new command.local.Command(
       `${name}-init`,
-      mongoInitArgs(settings, { image: image.imageId, network, rootPassword: root.result }),
+      mongoInitCommandArgs(
+        settings,
+        this.members.map((member) => member.id),
+      ),
       { ...parent, dependsOn: this.members },
     );
-    // The container's exit code is an output, not an error: turn a failed initiate into a
-    // failed `pulumi up`, with what mongosh said.
-    this.ready = pulumi
-      .all([init.exitCode, init.containerLogs])
-      .apply(([code, logs]) => pulumi.runtime.isDryRun() || initiated(code, logs));
+    this.ready = init.stdout;
     this.rootPassword = pulumi.secret(root.result);
     this.hosts = mongoHosts(settings);
     this.registerOutputs({ rootPassword: this.rootPassword, hosts: this.hosts, ready: this.ready });

@@ -88,11 +88,12 @@ export class NovaPostgres extends pulumi.ComponentResource {
       { name: settings.images.postgres, keepLocally: true },
       parent,
     );
-    // Like `docker compose down` without -v: `pulumi destroy` leaves the data for the next up.
+    // `pulumi destroy` deletes the data with the volume: the passwords live in the stack's
+    // state and are generated anew on the next `up`, so kept data could not be logged into.
     const volume = new docker.Volume(
       `${name}-data`,
       { name: `${POSTGRES_CONTAINER}-data` },
-      { ...parent, retainOnDelete: true },
+      parent,
     );
     this.container = new docker.Container(
       name,

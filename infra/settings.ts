@@ -62,7 +62,8 @@ const name = (raw: RawSettings, key: string, fallback: string) => {
 
 export function readSettings(raw: RawSettings): StackSettings {
   const bindAddress = raw.bindAddress || '127.0.0.1';
-  if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(bindAddress)) {
+  const octets = bindAddress.split('.');
+  if (octets.length !== 4 || !octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)) {
     throw new SettingsError('nova:bindAddress', 'must be an IPv4 address');
   }
   if (bindAddress === '0.0.0.0' && !flag(raw, 'allowPublicBind')) {

@@ -17,7 +17,7 @@ export const registered: Registered[] = [];
 const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
   'random:index/randomPassword:RandomPassword': (name) => ({ result: `generated-${name}` }),
   'docker:index/remoteImage:RemoteImage': (name) => ({ imageId: `sha256:${name}` }),
-  'docker:index/container:Container': () => ({ exitCode: 0, containerLogs: '' }),
+  'command:local:Command': () => ({ stdout: 'ready: nova-mongodb-1:27017 PRIMARY' }),
 };
 
 export async function useMocks() {

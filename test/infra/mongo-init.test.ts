@@ -6,7 +6,7 @@
  */
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { initiated, replicaSetScript } from '../../infra/mongo-init.js';
+import { replicaSetScript } from '../../infra/mongo-init.js';
 import { readSettings } from '../../infra/settings.js';
 
 interface Replica {
@@ -16,6 +16,8 @@ interface Replica {
   refuseChanges?: number;
   /** Status polls before the members report PRIMARY/SECONDARY; Infinity: never. */
   readyAfterPolls?: number;
+  /** Which member is primary once ready (default the first, the one the script runs in). */
+  primary?: number;
 }
 
 const HOSTS = ['nova-mongodb-1:27017', 'nova-mongodb-2:27017', 'nova-mongodb-3:27017'];
@@ -43,10 +45,12 @@ function run(script: string, replica: Replica) {
       }
       polls++;
       const ready = polls > (replica.readyAfterPolls ?? 0);
+      const primary = replica.primary ?? 0;
       return {
         members: replica.hosts.map((name, i) => ({
           name,
-          stateStr: ready ? (i === 0 ? 'PRIMARY' : 'SECONDARY') : 'STARTUP2',
+          self: i === 0,
+          stateStr: ready ? (i === primary ? 'PRIMARY' : 'SECONDARY') : 'STARTUP2',
         })),
       };
     },
@@ -62,10 +66,20 @@ function run(script: string, replica: Replica) {
         replica.hosts = replica.hosts.filter((h) => h !== host);
       }),
   };
+  const auth = (user: string, password: string) => {
+    calls.push(`auth ${user} ${password}`);
+    return { ok: 1 };
+  };
   let exitCode: number | undefined;
   try {
     vm.runInNewContext(script, {
       rs,
+      process: { env: { MONGO_INITDB_ROOT_PASSWORD: 'root-secret' } },
+      db: { getSiblingDB: () => ({ auth }) },
+      connect: (url: string) => {
+        calls.push(`connect ${url}`);
+        return { auth };
+      },
       print: (line: string) => printed.push(line),
       sleep: (ms: number) => {
         now += ms;
@@ -88,7 +102,7 @@ const one = replicaSetScript(readSettings({ mongoMembers: '1' }));
 describe('the replica-set initiate script', () => {
   it('initiates a new set with every member, then waits until all are healthy', () => {
     const result = run(three, { initiated: false, hosts: [], readyAfterPolls: 5 });
-    expect(result.calls).toEqual([`initiate rs0 ${HOSTS.join(',')}`]);
+    expect(result.calls).toEqual(['auth root root-secret', `initiate rs0 ${HOSTS.join(',')}`]);
     expect(result.exitCode).toBe(0);
     expect(result.printed.at(-1)).toBe(
       'ready: nova-mongodb-1:27017 PRIMARY, nova-mongodb-2:27017 SECONDARY, nova-mongodb-3:27017 SECONDARY',
@@ -98,14 +112,14 @@ describe('the replica-set initiate script', () => {
 
   it('changes nothing on a set initiated as configured (the second run)', () => {
     const result = run(three, { initiated: true, hosts: [...HOSTS] });
-    expect(result.calls).toEqual([]);
+    expect(result.calls).toEqual(['auth root root-secret']);
     expect(result.exitCode).toBe(0);
   });
 
   it('grows from 1 to 3 members one at a time, retrying while a reconfig commits', () => {
     const replica: Replica = { initiated: true, hosts: [HOSTS[0] as string], refuseChanges: 2 };
     const result = run(three, replica);
-    expect(result.calls).toEqual([`add ${HOSTS[1]}`, `add ${HOSTS[2]}`]);
+    expect(result.calls).toEqual(['auth root root-secret', `add ${HOSTS[1]}`, `add ${HOSTS[2]}`]);
     expect(replica.hosts).toEqual(HOSTS);
     expect(result.exitCode).toBe(0);
   });
@@ -113,8 +127,28 @@ describe('the replica-set initiate script', () => {
   it('shrinks from 3 to 1 member, never removing the first', () => {
     const replica: Replica = { initiated: true, hosts: [...HOSTS] };
     const result = run(one, replica);
-    expect(result.calls).toEqual([`remove ${HOSTS[1]}`, `remove ${HOSTS[2]}`]);
+    expect(result.calls).toEqual([
+      'auth root root-secret',
+      `remove ${HOSTS[1]}`,
+      `remove ${HOSTS[2]}`,
+    ]);
     expect(replica.hosts).toEqual([HOSTS[0]]);
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('changes membership on the primary when the first member is not it', () => {
+    const replica: Replica = {
+      initiated: true,
+      hosts: [HOSTS[0] as string, HOSTS[1] as string],
+      primary: 1,
+    };
+    const result = run(three, replica);
+    expect(result.calls).toEqual([
+      'auth root root-secret',
+      `connect mongodb://${HOSTS[1]}/admin?directConnection=true`,
+      'auth root root-secret',
+      `add ${HOSTS[2]}`,
+    ]);
     expect(result.exitCode).toBe(0);
   });
 
@@ -129,14 +163,5 @@ describe('the replica-set initiate script', () => {
       /^not ready within 30 s: nova-mongodb-1:27017 STARTUP2, .*nova-mongodb-3:27017 STARTUP2$/,
     );
     expect(result.seconds).toBeLessThanOrEqual(31);
-  });
-});
-
-describe('initiated', () => {
-  it('passes exit 0, and turns any other exit into an error carrying the log', () => {
-    expect(initiated(0, 'ready: nova-mongodb-1:27017 PRIMARY')).toBe(true);
-    expect(() => initiated(1, 'not ready within 180 s: no status\n')).toThrow(
-      'the replica set was not initiated (exit 1):\nnot ready within 180 s: no status',
-    );
   });
 });

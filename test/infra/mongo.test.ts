@@ -75,24 +75,17 @@ describe('NovaMongoReplicaSet', () => {
     });
   });
 
-  it('initiates the set once every member is up, from a one-shot container talking to the first', async () => {
-    const { inputs } = resource(CONTAINER, 'mongo-init');
-    expect(inputs).toMatchObject({
-      name: 'nova-mongodb-init',
-      restart: 'no',
-      mustRun: false,
-      attach: true,
-      logs: true,
-      networksAdvanced: [{ name: 'nova' }],
-    });
-    expect(inputs).not.toHaveProperty('ports');
-    expect((inputs.command as string[])[2]).toContain(
-      'mongodb://nova-mongodb-1:27017/admin?directConnection=true',
+  it('initiates the set inside the first member, re-run when a member or the count changes', async () => {
+    const { inputs } = resource('command:local:Command', 'mongo-init');
+    expect(inputs.create).toBe(
+      'docker exec -i nova-mongodb-1 mongosh --quiet "mongodb://127.0.0.1:27017/admin?directConnection=true"',
     );
-    const envs = secretValue(inputs.envs) as string[];
-    expect(envs[0]).toBe('MONGO_ROOT_PASSWORD=generated-mongo-root-password');
-    expect(envs[1]).toContain('"members":[{"_id":0,"host":"nova-mongodb-1:27017"}');
-    expect(await resolved(three.ready)).toBe(true);
+    expect(inputs.stdin).toContain('"members":[{"_id":0,"host":"nova-mongodb-1:27017"}');
+    expect(inputs.stdin).toContain('process.env.MONGO_INITDB_ROOT_PASSWORD');
+    // No secret in the command, its input or its environment.
+    expect(JSON.stringify(inputs)).not.toContain('generated-mongo-root-password');
+    expect(inputs.triggers).toEqual([inputs.stdin, 'mongo-1-id', 'mongo-2-id', 'mongo-3-id']);
+    expect(await resolved(three.ready)).toBe('ready: nova-mongodb-1:27017 PRIMARY');
   });
 
   it('keeps the root password secret, and checks health with it', async () => {
@@ -101,9 +94,10 @@ describe('NovaMongoReplicaSet', () => {
       'MONGO_INITDB_ROOT_USERNAME=root',
       'MONGO_INITDB_ROOT_PASSWORD=generated-mongo-root-password',
     ]);
-    expect(JSON.stringify(inputs.healthcheck)).toContain(
-      '-u root -p \\"$MONGO_INITDB_ROOT_PASSWORD\\"',
-    );
+    const [, check] = (inputs.healthcheck as { tests: string[] }).tests;
+    expect(check).toContain('mongodb://$(hostname):27017/admin');
+    expect(check).toContain('db.auth("root", process.env.MONGO_INITDB_ROOT_PASSWORD)');
+    expect(check).not.toMatch(/ -p /);
     expect(await pulumi.isSecret(three.rootPassword)).toBe(true);
     expect(await pulumi.isSecret(one.rootPassword)).toBe(true);
   });

@@ -35,6 +35,7 @@ describe('readSettings', () => {
     [{ elasticMemoryMb: '2048', elasticHeapMb: '1536' }, 'nova:elasticHeapMb', /more than half/],
     [{ bindAddress: '0.0.0.0' }, 'nova:bindAddress', /allowPublicBind/],
     [{ bindAddress: 'localhost' }, 'nova:bindAddress', /IPv4/],
+    [{ bindAddress: '999.1.1.1' }, 'nova:bindAddress', /IPv4/],
     [{ postgresImage: 'postgres:latest' }, 'nova:postgresImage', /floats/],
     [{ postgresImage: 'postgres' }, 'nova:postgresImage', /not pinned/],
     [{ mongoImage: 'mongo:7' }, 'nova:mongoImage', /floats/],
@@ -54,6 +55,7 @@ describe('pinnedImage', () => {
     'postgres:15.19',
     'docker.elastic.co/elasticsearch/elasticsearch:8.19.24',
     'registry.example:5000/nova/api:1.2.3',
+    'postgres:15.19-bookworm',
     `mongo:7.0.40@sha256:${'a'.repeat(64)}`,
   ])('accepts %s', (reference) => {
     expect(pinnedImage(reference, 'k')).toBe(reference);
@@ -63,7 +65,9 @@ describe('pinnedImage', () => {
     'mongo',
     'mongo:latest',
     'mongo:7',
-    'elasticsearch:8',
+    'mongo:7.0',
+    'docker.elastic.co/elasticsearch/elasticsearch:8.19',
+    'postgres:15',
     `mongo@sha256:${'a'.repeat(64)}`,
   ])('refuses %s', (reference) => {
     expect(() => pinnedImage(reference, 'nova:mongoImage')).toThrow(
