@@ -17,7 +17,7 @@
 import * as command from '@pulumi/command';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import * as random from '@pulumi/random';
+import { generatedPassword, pulledImage } from './common.js';
 import { mongoInitCommandArgs } from './mongo-init.js';
 import { mongoMemberName } from './names.js';
 import type { StackSettings } from './settings.js';
@@ -120,21 +120,9 @@ export class NovaMongoReplicaSet extends pulumi.ComponentResource {
     super('nova:index:NovaMongoReplicaSet', name, {}, opts);
     const parent = { parent: this };
     // 756 characters of the base64 alphabet: a valid keyFile (6 to 1024), made once per stack.
-    const keyFile = new random.RandomPassword(
-      `${name}-keyfile`,
-      { length: 756, special: false },
-      parent,
-    );
-    const root = new random.RandomPassword(
-      `${name}-root-password`,
-      { length: 32, special: false },
-      parent,
-    );
-    const image = new docker.RemoteImage(
-      `${name}-image`,
-      { name: settings.images.mongo, keepLocally: true },
-      parent,
-    );
+    const keyFile = generatedPassword(`${name}-keyfile`, this, 756);
+    const root = generatedPassword(`${name}-root-password`, this);
+    const image = pulledImage(`${name}-image`, settings.images.mongo, this);
     this.members = Array.from({ length: settings.mongo.members }, (_, i) => {
       const n = i + 1;
       const volume = new docker.Volume(

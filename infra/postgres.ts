@@ -8,7 +8,7 @@
  */
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import * as random from '@pulumi/random';
+import { generatedPassword, pulledImage } from './common.js';
 import type { StackSettings } from './settings.js';
 
 export const POSTGRES_CONTAINER = 'nova-postgres';
@@ -77,17 +77,8 @@ export class NovaPostgres extends pulumi.ComponentResource {
   ) {
     super('nova:index:NovaPostgres', name, {}, opts);
     const parent = { parent: this };
-    const password = new random.RandomPassword(
-      `${name}-password`,
-      { length: 32, special: false },
-      parent,
-    );
-    // keepLocally: `pulumi destroy` leaves the image for the next `up` instead of pulling again.
-    const image = new docker.RemoteImage(
-      `${name}-image`,
-      { name: settings.images.postgres, keepLocally: true },
-      parent,
-    );
+    const password = generatedPassword(`${name}-password`, this);
+    const image = pulledImage(`${name}-image`, settings.images.postgres, this);
     // `pulumi destroy` deletes the data with the volume: the passwords live in the stack's
     // state and are generated anew on the next `up`, so kept data could not be logged into.
     const volume = new docker.Volume(
