@@ -18,26 +18,25 @@ export type ImageName = keyof typeof DEFAULT_IMAGES;
 const PINNED =
   /^(?<repository>[a-z0-9][a-z0-9._/-]*(?::\d+)?(?:\/[a-z0-9._-]+)*):(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})(?:@sha256:[a-f0-9]{64})?$/;
 
-/** The reference, when it is pinned; a SettingsError naming `key` otherwise. */
-export function pinnedImage(reference: string, key: string): string {
+/** What is wrong with `reference` as a pinned image, or undefined when it is pinned. */
+export function imageProblem(reference: string): string | undefined {
   const match = PINNED.exec(reference.trim());
   const tag = match?.groups?.tag;
-  if (!tag) {
-    throw new SettingsError(
-      key,
-      `'${reference}' is not pinned: give repository:tag (optionally @sha256:digest)`,
-    );
-  }
+  if (!tag) return `'${reference}' is not pinned: give repository:tag (optionally @sha256:digest)`;
   // An exact release: major.minor.patch, or major.minor for PostgreSQL (whose releases are
   // numbered so); a suffix such as -bookworm may follow. `mongo:7.0` or `elasticsearch:8.19`
   // move with every patch release.
   const postgres = /(^|\/)postgres$/.test(match?.groups?.repository ?? '');
   const exact = postgres ? /^\d+\.\d+(\.\d+)?([-_].+)?$/ : /^\d+\.\d+\.\d+([-_].+)?$/;
   if (!exact.test(tag)) {
-    throw new SettingsError(
-      key,
-      `'${reference}' floats (tag '${tag}'): pin an exact release such as ${postgres ? '15.19' : '8.19.24'}`,
-    );
+    return `'${reference}' floats (tag '${tag}'): pin an exact release such as ${postgres ? '15.19' : '8.19.24'}`;
   }
+  return undefined;
+}
+
+/** The reference, when it is pinned; a SettingsError naming `key` otherwise. */
+export function pinnedImage(reference: string, key: string): string {
+  const problem = imageProblem(reference);
+  if (problem) throw new SettingsError(key, problem);
   return reference.trim();
 }
