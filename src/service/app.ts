@@ -56,9 +56,9 @@ const RECORDED = /^\/api\//;
 
 /**
  * One access-log line per request, when it ends (inside its span, so with its trace_id) and
- * with what it was (method, path; never the query string); none when it starts. 5xx answers
- * are logged as warnings. A log line costs about as much as the
- * rest of a cheap request, so there is one, not Fastify's two.
+ * with what it was (method, path; never the query string); none when it starts. A log line
+ * costs about as much as the rest of a cheap request, so there is one, not Fastify's two.
+ * 5xx answers are logged as warnings.
  */
 class AccessLog extends LogController {
   override incomingRequest() {}
