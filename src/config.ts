@@ -273,6 +273,20 @@ function credentials(env: Env, userVar: string, passwordVar: string) {
   return user && password ? { user, password } : undefined;
 }
 
+/** `<PREFIX>_USERNAME`/`<PREFIX>_PASSWORD` or `<PREFIX>_API_KEY`, at most one of the two. */
+function loginOrApiKey(env: Env, prefix: string) {
+  const login = credentials(env, `${prefix}_USERNAME`, `${prefix}_PASSWORD`);
+  const apiKey = env[`${prefix}_API_KEY`] || undefined;
+  if (login && apiKey) {
+    throw new NovaError(
+      'CONFIG_INVALID',
+      `set ${prefix}_API_KEY or ${prefix}_USERNAME/${prefix}_PASSWORD, not both`,
+      { field: `${prefix}_API_KEY` },
+    );
+  }
+  return { login, apiKey };
+}
+
 function mongoConfig(env: Env): MongoConfig | undefined {
   if (!has(env, 'MONGO_URL')) return undefined;
   const dbName = read(env, 'MONGO_DB_NAME', nonEmpty, 'nova_logs');
@@ -314,17 +328,7 @@ function elasticConfig(env: Env): ElasticConfig | undefined {
   const nodes = read(env, 'ELASTIC_URL', nonEmpty).split(',');
   for (const node of nodes)
     urlVar({ ELASTIC_URL: node.trim() }, 'ELASTIC_URL', ['http:', 'https:']);
-  const app = credentials(env, 'ELASTIC_USERNAME', 'ELASTIC_PASSWORD');
-  const apiKey = env.ELASTIC_API_KEY || undefined;
-  if (app && apiKey) {
-    throw new NovaError(
-      'CONFIG_INVALID',
-      'set ELASTIC_API_KEY or ELASTIC_USERNAME/ELASTIC_PASSWORD, not both',
-      {
-        field: 'ELASTIC_API_KEY',
-      },
-    );
-  }
+  const { login: app, apiKey } = loginOrApiKey(env, 'ELASTIC');
   const admin = credentials(env, 'ELASTIC_ADMIN_USERNAME', 'ELASTIC_ADMIN_PASSWORD');
   if (app && admin && app.user === admin.user) {
     // Bootstrap gives the application user one least-privilege role: never the admin.
@@ -383,17 +387,7 @@ function embeddingsConfig(env: Env): EmbeddingsConfig | undefined {
 
 function kibanaConfig(env: Env): KibanaConfig | undefined {
   if (!has(env, 'KIBANA_URL')) return undefined;
-  const login = credentials(env, 'KIBANA_USERNAME', 'KIBANA_PASSWORD');
-  const apiKey = env.KIBANA_API_KEY || undefined;
-  if (login && apiKey) {
-    throw new NovaError(
-      'CONFIG_INVALID',
-      'set KIBANA_API_KEY or KIBANA_USERNAME/KIBANA_PASSWORD, not both',
-      {
-        field: 'KIBANA_API_KEY',
-      },
-    );
-  }
+  const { login, apiKey } = loginOrApiKey(env, 'KIBANA');
   return {
     url: apiBaseUrl(env, 'KIBANA_URL', 'KIBANA_USERNAME/KIBANA_PASSWORD or KIBANA_API_KEY'),
     username: login?.user,
