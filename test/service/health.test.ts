@@ -4,8 +4,7 @@
  * optional dependency is; detail only for health:details; and however many requests arrive
  * at once, each dependency is probed once per interval.
  */
-import { createServer } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/bootstrap/postgres/embedded.js';
 import { loadConfig } from '../../src/config.js';
@@ -16,6 +15,7 @@ import { type ServiceHealthOptions, serviceHealth } from '../../src/service/depe
 import { type HealthReport, HealthService, type ProbeResult } from '../../src/service/health.js';
 import type { Readiness } from '../../src/service/routes/health.js';
 import { createEmptyDatabase, testConfig, useTestDatabase } from '../support/database.js';
+import { startKibanaStatus, statusAnswer } from '../support/kibana-status.js';
 import { ScriptedSink } from '../support/telemetry.js';
 import { elasticConfig, get, searchCluster, userWithToken } from './fixtures.js';
 
@@ -64,20 +64,9 @@ const detailsFor: Authenticate = async () => ({
 
 /** A Kibana /api/status on 127.0.0.1 answering `level`, counting its requests. */
 async function kibanaStatus(level: string) {
-  let requests = 0;
-  const server = createServer((_req, res) => {
-    requests++;
-    res.writeHead(level === 'available' || level === 'degraded' ? 200 : 503, {
-      'content-type': 'application/json',
-    });
-    res.end(JSON.stringify({ version: { number: '8.15.3' }, status: { overall: { level } } }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  opened.push({ close: () => new Promise((resolve) => server.close(resolve)) });
-  const { kibana } = loadConfig({
-    KIBANA_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-  });
-  return { config: kibana, requests: () => requests };
+  const kibana = await startKibanaStatus(statusAnswer(level));
+  opened.push(kibana);
+  return { config: kibana.config(), requests: () => kibana.seen.length };
 }
 
 let main: ReturnType<typeof serviceOn>;
@@ -179,7 +168,7 @@ describe('GET /readyz', () => {
     // PostgreSQL answers the probe, but the migration status is read from a server that
     // hangs up on every connection: each read attempt shows up as connections to it.
     let connections = 0;
-    const hangUp = createNetServer((socket) => {
+    const hangUp = createServer((socket) => {
       connections++;
       socket.destroy();
     });

@@ -3,45 +3,15 @@
  * cannot run here: the live suite covers a real one): each level Kibana reports, refused
  * credentials, answers that are not Kibana's, a closed port and a silent server.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/bootstrap/postgres/embedded.js';
 import { type KibanaConfig, loadConfig } from '../../src/config.js';
 import { kibanaHealth } from '../../src/lib/kibana.js';
+import { startKibanaStatus, statusBody as status } from '../support/kibana-status.js';
 
-let answer: { status: number; body: string; delayMs?: number; location?: string } = {
-  status: 200,
-  body: '{}',
-};
-const seen: { path: string; headers: IncomingHttpHeaders }[] = [];
-let server: Server;
-let url: string;
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    seen.push({ path: req.url ?? '', headers: req.headers });
-    const { status, body, delayMs = 0, location } = answer;
-    setTimeout(() => {
-      res.writeHead(status, {
-        'content-type': 'application/json',
-        ...(location ? { location } : {}),
-      });
-      res.end(body);
-    }, delayMs);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
-
-const config = (env: Record<string, string> = {}): KibanaConfig =>
-  loadConfig({ KIBANA_URL: url, ...env }).kibana as KibanaConfig;
-const status = (level: string, extra: object = {}) =>
-  JSON.stringify({ version: { number: '8.15.3' }, status: { overall: { level, ...extra } } });
+const kibana = await startKibanaStatus();
+afterAll(() => kibana.close());
+const { url, seen, config } = kibana;
 
 describe('kibanaHealth', () => {
   it.each([
@@ -50,7 +20,7 @@ describe('kibanaHealth', () => {
     ['unavailable', 503, 'down'],
     ['critical', 503, 'down'],
   ])('reports level %s (HTTP %i) as %s', async (level, code, expected) => {
-    answer = { status: code, body: status(level, { summary: `${level} summary` }) };
+    kibana.answer({ status: code, body: status(level, { summary: `${level} summary` }) });
     const health = await kibanaHealth(config());
     expect(health).toMatchObject({ status: expected, level, version: '8.15.3' });
     expect(health.latencyMs).toBeGreaterThanOrEqual(0);
@@ -59,7 +29,7 @@ describe('kibanaHealth', () => {
   });
 
   it('asks /api/status with the configured credentials', async () => {
-    answer = { status: 200, body: status('available') };
+    kibana.answer({ status: 200, body: status('available') });
     await kibanaHealth(config({ KIBANA_USERNAME: 'nova', KIBANA_PASSWORD: 'pa:ss' }));
     expect(seen.at(-1)?.path).toBe('/api/status');
     expect(seen.at(-1)?.headers.authorization).toBe(
@@ -72,7 +42,7 @@ describe('kibanaHealth', () => {
   });
 
   it('keeps a base path', async () => {
-    answer = { status: 200, body: status('available') };
+    kibana.answer({ status: 200, body: status('available') });
     await kibanaHealth(loadConfig({ KIBANA_URL: `${url}/kibana/` }).kibana as KibanaConfig);
     expect(seen.at(-1)?.path).toBe('/kibana/api/status');
   });
@@ -80,7 +50,7 @@ describe('kibanaHealth', () => {
   it.each([401, 403])(
     'reports credentials refused with %i as degraded, saying what to set',
     async (code) => {
-      answer = { status: code, body: '{"statusCode":401,"error":"Unauthorized"}' };
+      kibana.answer({ status: code, body: '{"statusCode":401,"error":"Unauthorized"}' });
       const health = await kibanaHealth(config());
       expect(health.status).toBe('degraded');
       expect(health.error).toContain(`HTTP ${code}`);
@@ -89,7 +59,7 @@ describe('kibanaHealth', () => {
   );
 
   it('reports a redirect as down, without following it with the credentials', async () => {
-    answer = { status: 302, body: '', location: '/login?next=%2Fapi%2Fstatus' };
+    kibana.answer({ status: 302, body: '', location: '/login?next=%2Fapi%2Fstatus' });
     const before = seen.length;
     const health = await kibanaHealth(config({ KIBANA_USERNAME: 'nova', KIBANA_PASSWORD: 'x' }));
     expect(health).toMatchObject({
@@ -100,12 +70,12 @@ describe('kibanaHealth', () => {
   });
 
   it('reports an answer that is not Kibana status as down', async () => {
-    answer = { status: 502, body: '<html>Bad Gateway</html>' };
+    kibana.answer({ status: 502, body: '<html>Bad Gateway</html>' });
     expect(await kibanaHealth(config())).toMatchObject({
       status: 'down',
       error: 'unexpected answer from /api/status: HTTP 502',
     });
-    answer = { status: 200, body: '{"status":{"overall":{"level":"purple"}}}' };
+    kibana.answer({ status: 200, body: '{"status":{"overall":{"level":"purple"}}}' });
     expect((await kibanaHealth(config())).status).toBe('down');
   });
 
@@ -113,7 +83,7 @@ describe('kibanaHealth', () => {
     const closed = loadConfig({ KIBANA_URL: `http://127.0.0.1:${await freePort()}` })
       .kibana as KibanaConfig;
     expect(await kibanaHealth(closed)).toMatchObject({ status: 'down', error: 'ECONNREFUSED' });
-    answer = { status: 200, body: status('available'), delayMs: 2000 };
+    kibana.answer({ status: 200, body: status('available'), delayMs: 2000 });
     const started = Date.now();
     expect(await kibanaHealth(config(), 200)).toMatchObject({
       status: 'down',
