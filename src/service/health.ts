@@ -3,8 +3,8 @@
  *
  * Every dependency is probed through a CachedProbe (at most once per interval, however many
  * callers), and a probe that throws is reported down rather than failing the report.
- * PostgreSQL is required: down means the service is down (HTTP 503). MongoDB, Elasticsearch
- * and the indexer are optional: their trouble makes the service degraded, still 200, since
+ * PostgreSQL is required: down means the service is down (HTTP 503). MongoDB, Elasticsearch,
+ * the indexer and Kibana are optional: their trouble makes the service degraded, still 200, since
  * tickets and the knowledge base keep working from PostgreSQL.
  *
  * Public reports carry status and latency only; versions, hosts, replica-set members and
@@ -58,8 +58,16 @@ export interface HealthOptions {
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 2000;
 
+/** A source and its cached probe (none: not configured). */
+interface Probed {
+  source: HealthSource;
+  probe?: CachedProbe<ProbeResult>;
+}
+
 export class HealthService {
-  readonly #sources: { source: HealthSource; probe?: CachedProbe<ProbeResult> }[];
+  readonly #sources: Probed[];
+  /** The required ones, for readiness (chosen once, not per request). */
+  readonly #required: Probed[];
   /** The last report per view, with the probe results it was built from. */
   readonly #reports = new Map<
     string,
@@ -74,6 +82,7 @@ export class HealthService {
       source,
       probe: source.probe && new CachedProbe(safely(source.probe, probeTimeoutMs), intervalMs, now),
     }));
+    this.#required = this.#sources.filter(({ source }) => source.required);
   }
 
   /** Probe runs so far per dependency (tests and the benchmark check the single flight). */
@@ -91,7 +100,7 @@ export class HealthService {
     details: boolean;
     requiredOnly?: boolean;
   }): Promise<HealthReport> {
-    const sources = this.#sources.filter(({ source }) => !requiredOnly || source.required);
+    const sources = requiredOnly ? this.#required : this.#sources;
     // Fresh results need no waiting; an unchanged set of them gives the same report object.
     const fresh = sources.map(({ probe }) => probe?.fresh());
     const results = sources.every(({ probe }, i) => !probe || fresh[i] !== undefined)
