@@ -10,6 +10,20 @@ export const DEFAULT_IMAGES = {
   mongo: 'mongo:7.0.40',
   elasticsearch: 'docker.elastic.co/elasticsearch/elasticsearch:8.19.24',
   kibana: 'docker.elastic.co/kibana/kibana:8.19.24',
+  // The optional extras (nova:pgAdmin, nova:mongoExpress, nova:otelCollector).
+  pgAdmin: 'dpage/pgadmin4:9.15',
+  mongoExpress: 'mongo-express:1.0.2',
+  otelCollector: 'otel/opentelemetry-collector-contrib:0.160.0',
+} as const satisfies Record<string, string>;
+
+/**
+ * Images the stack uses as tools, not as services, and so not configurable: BusyBox's musl
+ * build, whose one static binary the OpenTelemetry Collector's healthcheck runs
+ * (otel-collector.ts). Its default variant is the glibc build, which needs libraries the
+ * Collector's image has not got: the variant is part of the pin.
+ */
+export const TOOL_IMAGES = {
+  busybox: 'busybox:1.37.0-musl',
 } as const satisfies Record<string, string>;
 
 export type ImageName = keyof typeof DEFAULT_IMAGES;
@@ -23,13 +37,14 @@ export function imageProblem(reference: string): string | undefined {
   const match = PINNED.exec(reference.trim());
   const tag = match?.groups?.tag;
   if (!tag) return `'${reference}' is not pinned: give repository:tag (optionally @sha256:digest)`;
-  // An exact release: major.minor.patch, or major.minor for PostgreSQL (whose releases are
-  // numbered so); a suffix such as -bookworm may follow. `mongo:7.0` or `elasticsearch:8.19`
-  // move with every patch release.
-  const postgres = /(^|\/)postgres$/.test(match?.groups?.repository ?? '');
-  const exact = postgres ? /^\d+\.\d+(\.\d+)?([-_].+)?$/ : /^\d+\.\d+\.\d+([-_].+)?$/;
+  // An exact release: major.minor.patch, or major.minor for PostgreSQL and pgAdmin (whose
+  // releases are numbered so: pgAdmin 9.15 is a release, its tag `9` the moving one); a
+  // suffix such as -bookworm may follow. `mongo:7.0` or `elasticsearch:8.19` move with every
+  // patch release.
+  const majorMinor = /(^|\/)(postgres|pgadmin4)$/.test(match?.groups?.repository ?? '');
+  const exact = majorMinor ? /^\d+\.\d+(\.\d+)?([-_].+)?$/ : /^\d+\.\d+\.\d+([-_].+)?$/;
   if (!exact.test(tag)) {
-    return `'${reference}' floats (tag '${tag}'): pin an exact release such as ${postgres ? '15.19' : '8.19.24'}`;
+    return `'${reference}' floats (tag '${tag}'): pin an exact release such as ${majorMinor ? '15.19' : '8.19.24'}`;
   }
   return undefined;
 }

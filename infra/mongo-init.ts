@@ -19,7 +19,7 @@
  */
 import type * as command from '@pulumi/command';
 import type * as pulumi from '@pulumi/pulumi';
-import { mongoMemberName } from './names.js';
+import { MONGO_ROOT_USER, mongoMemberName } from './names.js';
 import type { StackSettings } from './settings.js';
 
 export function replicaSetScript({ mongo }: StackSettings, timeoutSeconds = 180): string {
@@ -32,7 +32,7 @@ export function replicaSetScript({ mongo }: StackSettings, timeoutSeconds = 180)
 const wanted = ${JSON.stringify(wanted)};
 const deadline = Date.now() + ${timeoutSeconds * 1000};
 const password = process.env.MONGO_INITDB_ROOT_PASSWORD;
-db.getSiblingDB('admin').auth('root', password);
+db.getSiblingDB('admin').auth('${MONGO_ROOT_USER}', password);
 function status() {
   try {
     return rs.status();
@@ -45,7 +45,7 @@ function onPrimary() {
   const primary = (status()?.members ?? []).find((m) => m.stateStr === 'PRIMARY');
   if (primary && !primary.self) {
     db = connect('mongodb://' + primary.name + '/admin?directConnection=true');
-    db.auth('root', password);
+    db.auth('${MONGO_ROOT_USER}', password);
   }
 }
 function retried(what, change) {

@@ -7,9 +7,9 @@
  * on it (the service, the bootstrap step) resolves the names `rs.conf()` will hold.
  *
  * Each member gets the root user from MONGO_INITDB_ROOT_* at its first start (the image
- * creates it before the replica set exists, without --replSet); then a one-shot container
- * initiates the set from the first member, idempotently (mongo-init.ts). The application
- * user is the bootstrap step's (`nova bootstrap mongo`).
+ * creates it before the replica set exists, without --replSet); then a script run inside
+ * the first member initiates the set, idempotently (mongo-init.ts). The application user is
+ * the bootstrap step's (`nova bootstrap mongo`).
  *
  * The arguments are pure functions (tested directly); the component makes the secrets, the
  * image, the volumes and the containers from them.
@@ -19,7 +19,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { generatedPassword, pulledImage } from './common.js';
 import { mongoInitCommandArgs } from './mongo-init.js';
-import { mongoMemberName } from './names.js';
+import { MONGO_ROOT_USER, mongoMemberName } from './names.js';
 import type { StackSettings } from './settings.js';
 
 export const MONGO_KEYFILE = '/etc/mongo/keyfile';
@@ -65,7 +65,7 @@ export function mongoMemberArgs(
       MONGO_KEYFILE,
     ],
     envs: [
-      'MONGO_INITDB_ROOT_USERNAME=root',
+      `MONGO_INITDB_ROOT_USERNAME=${MONGO_ROOT_USER}`,
       pulumi.secret(pulumi.interpolate`MONGO_INITDB_ROOT_PASSWORD=${rootPassword}`),
     ],
     uploads: [
@@ -86,7 +86,7 @@ export function mongoMemberArgs(
     healthcheck: {
       tests: [
         'CMD-SHELL',
-        `mongosh --quiet "mongodb://$(hostname):27017/admin?directConnection=true" --eval 'db.auth("root", process.env.MONGO_INITDB_ROOT_PASSWORD); quit(db.adminCommand({ ping: 1 }).ok === 1 ? 0 : 1)'`,
+        `mongosh --quiet "mongodb://$(hostname):27017/admin?directConnection=true" --eval 'db.auth("${MONGO_ROOT_USER}", process.env.MONGO_INITDB_ROOT_PASSWORD); quit(db.adminCommand({ ping: 1 }).ok === 1 ? 0 : 1)'`,
       ],
       interval: '10s',
       timeout: '10s',
@@ -109,6 +109,8 @@ export class NovaMongoReplicaSet extends pulumi.ComponentResource {
   readonly rootPassword: pulumi.Output<string>;
   /** The members as clients on the stack network list them (no credentials). */
   readonly hosts: string;
+  /** The initiate step: what depends on a primary (users, the application) waits for it. */
+  readonly initiated: command.local.Command;
   /** The initiate step's report, once the set is initiated and every member healthy. */
   readonly ready: pulumi.Output<string>;
 
@@ -136,13 +138,13 @@ export class NovaMongoReplicaSet extends pulumi.ComponentResource {
           image: image.imageId,
           network,
           volume: volume.name,
-          keyFile: keyFile.result,
-          rootPassword: root.result,
+          keyFile: keyFile,
+          rootPassword: root,
         }),
         parent,
       );
     });
-    const init = new command.local.Command(
+    this.initiated = new command.local.Command(
       `${name}-init`,
       mongoInitCommandArgs(
         settings,
@@ -150,8 +152,8 @@ export class NovaMongoReplicaSet extends pulumi.ComponentResource {
       ),
       { ...parent, dependsOn: this.members },
     );
-    this.ready = init.stdout;
-    this.rootPassword = pulumi.secret(root.result);
+    this.ready = this.initiated.stdout;
+    this.rootPassword = root;
     this.hosts = mongoHosts(settings);
     this.registerOutputs({ rootPassword: this.rootPassword, hosts: this.hosts, ready: this.ready });
   }

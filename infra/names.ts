@@ -1,2 +1,13 @@
-/** Container names as the design's operations guide uses them. */
+/**
+ * Names the design and the images fix: containers as the design's operations guide uses them
+ * (each is also its host name on the stack network), and the stores' built-in administrators.
+ */
 export const mongoMemberName = (n: number) => `nova-mongodb-${n}`;
+export const elasticNodeName = (n: number) => `nova-elasticsearch-${n}`;
+export const KIBANA_CONTAINER = 'nova-kibana';
+export const OTEL_COLLECTOR_CONTAINER = 'nova-otel-collector';
+
+/** MongoDB's administrator, made by the image from MONGO_INITDB_ROOT_* at first start. */
+export const MONGO_ROOT_USER = 'root';
+/** Elasticsearch's built-in superuser, whose password the nodes seed (ELASTIC_PASSWORD). */
+export const ELASTIC_ADMIN_USER = 'elastic';

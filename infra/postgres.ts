@@ -1,7 +1,8 @@
 /**
  * NovaPostgres: PostgreSQL 15 (pinned) in `nova-postgres`, its data in a named volume,
- * pg_stat_statements loaded, healthy only once it accepts connections for the application's
- * database, and never published on the host: clients reach it over the stack's network.
+ * pg_stat_statements loaded, healthy once the real server (not the image's first-start one)
+ * accepts TCP connections, and never published on the host: clients reach it over the stack's
+ * network.
  *
  * The container's arguments are a pure function (tested directly); the component only makes
  * the password, the image, the volume and the container from them.
@@ -46,7 +47,9 @@ export function postgresContainerArgs(
     volumes: [{ volumeName: volume, containerPath: DATA_DIR }],
     networksAdvanced: [{ name: network, aliases: ['postgres'] }],
     // Over TCP: during its first start the image runs a socket-only temporary server, which
-    // a socket check would already call ready.
+    // a socket check would already call ready. pg_isready asks whether the server accepts
+    // connections; it does not log in (bad credentials or a missing database still answer
+    // "accepting"), which the bootstrap step, next, does.
     healthcheck: {
       tests: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-U', postgres.user, '-d', postgres.database],
       interval: '5s',
@@ -92,13 +95,13 @@ export class NovaPostgres extends pulumi.ComponentResource {
         image: image.imageId,
         network,
         volume: volume.name,
-        password: password.result,
+        password: password,
       }),
       parent,
     );
     const { user, database } = settings.postgres;
     this.url = pulumi.secret(
-      pulumi.interpolate`postgresql://${user}:${password.result}@${POSTGRES_CONTAINER}:5432/${database}`,
+      pulumi.interpolate`postgresql://${user}:${password}@${POSTGRES_CONTAINER}:5432/${database}`,
     );
     this.registerOutputs({ url: this.url });
   }

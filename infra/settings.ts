@@ -20,6 +20,10 @@ export interface StackSettings {
   service: { memoryMb: number; port: number };
   /** The design's management UIs and an OpenTelemetry Collector; all off by default. */
   extras: { pgAdmin: boolean; mongoExpress: boolean; otelCollector: boolean };
+  /** The extras' sizes and published ports (read whether or not they are enabled). */
+  pgAdmin: { memoryMb: number; port: number };
+  mongoExpress: { memoryMb: number; port: number };
+  otelCollector: { memoryMb: number };
 }
 
 /** Raw config values as Pulumi hands them over: strings, or absent. */
@@ -60,7 +64,45 @@ const name = (raw: RawSettings, key: string, fallback: string) => {
   return value;
 };
 
+/** Every `nova:*` key the program reads: any other is a typo, refused rather than ignored. */
+export const SETTING_KEYS: readonly string[] = [
+  'bindAddress',
+  'allowPublicBind',
+  ...Object.keys(DEFAULT_IMAGES).map((image) => `${image}Image`),
+  'postgresMemoryMb',
+  'postgresDatabase',
+  'postgresUser',
+  'mongoMembers',
+  'mongoMemoryMb',
+  'mongoReplicaSet',
+  'elasticNodes',
+  'elasticMemoryMb',
+  'elasticHeapMb',
+  'kibanaMemoryMb',
+  'kibanaPort',
+  'serviceMemoryMb',
+  'servicePort',
+  'pgAdmin',
+  'mongoExpress',
+  'otelCollector',
+  'pgAdminMemoryMb',
+  'pgAdminPort',
+  'mongoExpressMemoryMb',
+  'mongoExpressPort',
+  'otelCollectorMemoryMb',
+];
+
 export function readSettings(raw: RawSettings): StackSettings {
+  const unknown = Object.keys(raw).find((key) => !SETTING_KEYS.includes(key));
+  if (unknown) {
+    const near = SETTING_KEYS.find((key) => key.toLowerCase() === unknown.toLowerCase());
+    throw new SettingsError(
+      `nova:${unknown}`,
+      near
+        ? `is not a setting; did you mean nova:${near}?`
+        : `is not a setting (infra/README.md lists them)`,
+    );
+  }
   const bindAddress = raw.bindAddress || '127.0.0.1';
   const octets = bindAddress.split('.');
   if (octets.length !== 4 || !octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)) {
@@ -87,7 +129,12 @@ export function readSettings(raw: RawSettings): StackSettings {
       `${heapMb} MB is more than half of nova:elasticMemoryMb (${elasticMemoryMb} MB)`,
     );
   }
-  return {
+  const extras = {
+    pgAdmin: flag(raw, 'pgAdmin'),
+    mongoExpress: flag(raw, 'mongoExpress'),
+    otelCollector: flag(raw, 'otelCollector'),
+  };
+  const settings: StackSettings = {
     bindAddress,
     images,
     postgres: {
@@ -113,10 +160,41 @@ export function readSettings(raw: RawSettings): StackSettings {
       memoryMb: int(raw, 'serviceMemoryMb', 512, 128, 65_536),
       port: int(raw, 'servicePort', 3000, 1, 65_535),
     },
-    extras: {
-      pgAdmin: flag(raw, 'pgAdmin'),
-      mongoExpress: flag(raw, 'mongoExpress'),
-      otelCollector: flag(raw, 'otelCollector'),
+    extras,
+    pgAdmin: {
+      memoryMb: int(raw, 'pgAdminMemoryMb', 512, 256, 65_536),
+      port: int(raw, 'pgAdminPort', 8080, 1, 65_535),
     },
+    mongoExpress: {
+      memoryMb: int(raw, 'mongoExpressMemoryMb', 256, 128, 65_536),
+      port: int(raw, 'mongoExpressPort', 8081, 1, 65_535),
+    },
+    otelCollector: { memoryMb: int(raw, 'otelCollectorMemoryMb', 256, 128, 65_536) },
   };
+  distinctPorts(raw, settings);
+  return settings;
+}
+
+/**
+ * Two published ports on one address cannot both bind: the later key (in the order Kibana,
+ * the service, pgAdmin, Mongo Express) is refused, naming the earlier. Disabled extras
+ * publish nothing, so their ports are not compared.
+ */
+function distinctPorts(raw: RawSettings, settings: StackSettings) {
+  const { kibana, service, pgAdmin, mongoExpress, extras } = settings;
+  const published = (
+    [
+      ['kibanaPort', kibana.port, true],
+      ['servicePort', service.port, true],
+      ['pgAdminPort', pgAdmin.port, extras.pgAdmin],
+      ['mongoExpressPort', mongoExpress.port, extras.mongoExpress],
+    ] as const
+  ).filter(([, , on]) => on);
+  published.forEach(([key, port], i) => {
+    const earlier = published.slice(0, i).find(([, other]) => other === port);
+    if (earlier) {
+      const given = raw[key] ? '' : ' (its default)';
+      throw new SettingsError(`nova:${key}`, `${port}${given} is also nova:${earlier[0]}`);
+    }
+  });
 }

@@ -145,6 +145,11 @@ export interface NovaConfig {
   kibana: KibanaConfig | undefined;
   telemetry: TelemetryConfig;
   service: ServiceConfig;
+  /**
+   * NODE_ENV=production (the image sets it): a deployed process, which never starts an embedded
+   * PostgreSQL in its own file system; without one configured it fails instead.
+   */
+  production: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -167,21 +172,41 @@ function read<T>(env: Env, name: string, schema: z.ZodType<T>, fallback?: T): T 
   return parsed.data;
 }
 
+/**
+ * The URL once per host: a MongoDB seed list names several in one authority
+ * (`mongodb://h1:27017,h2:27017/?replicaSet=rs0`), which the WHATWG parser refuses whole.
+ */
+function perHost(value: string): URL[] {
+  const parts = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/i.exec(value);
+  if (!parts?.[2]?.includes(',')) return [new URL(value)];
+  const [, scheme, authority = '', rest] = parts;
+  const credentials = authority.slice(0, authority.lastIndexOf('@') + 1);
+  return authority
+    .slice(credentials.length)
+    .split(',')
+    .map((host) => new URL(`${scheme}${credentials}${host}${rest}`));
+}
+
 function urlVar(env: Env, name: string, protocols: readonly string[]): string {
   const value = read(env, name, nonEmpty);
-  let url: URL;
+  let urls: URL[];
   try {
-    url = new URL(value);
+    urls = perHost(value);
   } catch {
     throw new NovaError('CONFIG_INVALID', `${name} is not a valid URL`, { field: name });
   }
-  if (!protocols.includes(url.protocol)) {
-    throw new NovaError('CONFIG_INVALID', `${name} must start with ${protocols.join(' or ')}//`, {
-      field: name,
-    });
+  for (const url of urls) {
+    if (!protocols.includes(url.protocol)) {
+      throw new NovaError('CONFIG_INVALID', `${name} must start with ${protocols.join(' or ')}//`, {
+        field: name,
+      });
+    }
+    if (!url.hostname) {
+      throw new NovaError('CONFIG_INVALID', `${name} must name a host`, { field: name });
+    }
   }
-  if (!url.hostname) {
-    throw new NovaError('CONFIG_INVALID', `${name} must name a host`, { field: name });
+  if (urls.length > 1 && urls[0]?.protocol !== 'mongodb:') {
+    throw new NovaError('CONFIG_INVALID', `${name} names one host`, { field: name });
   }
   return value;
 }
@@ -443,6 +468,7 @@ export function loadConfig(env: Env = process.env): NovaConfig {
       healthIntervalMs: read(env, 'NOVA_HEALTH_INTERVAL_MS', positiveInt(600_000), 5000),
       shutdownTimeoutMs: read(env, 'NOVA_SHUTDOWN_TIMEOUT_MS', positiveInt(600_000), 10_000),
     },
+    production: env.NODE_ENV === 'production',
   };
 }
 

@@ -24,6 +24,12 @@ describe('nova CLI', { timeout: 90_000 }, () => {
     expect((await run(['export', '--bogus'])).code).toBe(2);
   });
 
+  it('serves from no embedded database in production (the image): DATABASE_URL is required', async () => {
+    const result = await run(['serve'], { NODE_ENV: 'production' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/error CONFIG_INVALID: DATABASE_URL is required/);
+  });
+
   it('fails with one clear error naming the variable when PostgreSQL is not configured', async () => {
     const result = await run(['bootstrap', 'postgres']);
     expect(result.code).toBe(1);

@@ -25,7 +25,7 @@ export async function openSession({
   embeddedRoot = DEFAULT_EMBEDDED_ROOT,
 } = {}): Promise<Session> {
   const config: NovaConfig = loadConfig();
-  if (config.postgres || !allowEmbedded) {
+  if (config.postgres || !allowEmbedded || config.production) {
     const pg = requirePostgres(config);
     const db = createNovaDb(config);
     return { db, url: pg.url, embedded: false, close: () => db.close() };

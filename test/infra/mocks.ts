@@ -17,7 +17,16 @@ export const registered: Registered[] = [];
 const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
   'random:index/randomPassword:RandomPassword': (name) => ({ result: `generated-${name}` }),
   'docker:index/remoteImage:RemoteImage': (name) => ({ imageId: `sha256:${name}` }),
+  'docker:index/image:Image': (name) => ({ repoDigest: `sha256:built-${name}` }),
   'command:local:Command': () => ({ stdout: 'ready: nova-mongodb-1:27017 PRIMARY' }),
+  // @pulumi/tls: the PEM each resource computes, named after it so a test can tell whose it is.
+  'tls:index/privateKey:PrivateKey': (name) => ({
+    privateKeyPem: `private-key-pem-${name}`,
+    publicKeyPem: `public-key-pem-${name}`,
+  }),
+  'tls:index/selfSignedCert:SelfSignedCert': (name) => ({ certPem: `cert-pem-${name}` }),
+  'tls:index/certRequest:CertRequest': (name) => ({ certRequestPem: `csr-pem-${name}` }),
+  'tls:index/locallySignedCert:LocallySignedCert': (name) => ({ certPem: `cert-pem-${name}` }),
 };
 
 export async function useMocks() {

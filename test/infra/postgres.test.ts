@@ -35,7 +35,7 @@ describe('NovaPostgres', () => {
     );
   });
 
-  it('is healthy only when the application database accepts connections over TCP', () => {
+  it('is healthy once the server accepts connections over TCP (not the first-start socket-only one)', () => {
     const { inputs } = resource(CONTAINER, 'postgres');
     expect(inputs.healthcheck).toMatchObject({
       tests: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-U', 'nova', '-d', 'nova_universe'],

@@ -1,7 +1,7 @@
 /** Stack settings: defaults, and every configuration that cannot work refused by its key. */
 import { describe, expect, it } from 'vitest';
-import { pinnedImage } from '../../infra/images.js';
-import { readSettings } from '../../infra/settings.js';
+import { DEFAULT_IMAGES, imageProblem, pinnedImage, TOOL_IMAGES } from '../../infra/images.js';
+import { readSettings, SETTING_KEYS } from '../../infra/settings.js';
 
 const refused = (raw: Record<string, string>, key: string, message: RegExp) => {
   expect(() => readSettings(raw)).toThrow(
@@ -50,6 +50,36 @@ describe('readSettings', () => {
   });
 });
 
+describe('the setting keys', () => {
+  it('refuses a key the program does not read, suggesting the one meant', () => {
+    expect(() => readSettings({ mongomembers: '1' })).toThrow(
+      expect.objectContaining({
+        key: 'nova:mongomembers',
+        message: expect.stringContaining('did you mean nova:mongoMembers?'),
+      }),
+    );
+    expect(() => readSettings({ replicas: '3' })).toThrow(
+      expect.objectContaining({ key: 'nova:replicas' }),
+    );
+  });
+
+  // A listed key that nothing reads would be accepted and ignored: each must refuse nonsense.
+  it.each(SETTING_KEYS.filter((key) => key !== 'allowPublicBind'))(
+    'reads nova:%s (an invalid value is refused naming it)',
+    (key) => {
+      expect(() => readSettings({ [key]: 'not valid!' })).toThrow(
+        expect.objectContaining({ key: `nova:${key}` }),
+      );
+    },
+  );
+
+  it('reads nova:allowPublicBind with nova:bindAddress 0.0.0.0', () => {
+    expect(() => readSettings({ bindAddress: '0.0.0.0', allowPublicBind: 'yes' })).toThrow(
+      expect.objectContaining({ key: 'nova:allowPublicBind' }),
+    );
+  });
+});
+
 describe('pinnedImage', () => {
   it.each([
     'postgres:15.19',
@@ -73,5 +103,92 @@ describe('pinnedImage', () => {
     expect(() => pinnedImage(reference, 'nova:mongoImage')).toThrow(
       expect.objectContaining({ key: 'nova:mongoImage' }),
     );
+  });
+});
+
+describe('the extras (pgAdmin, Mongo Express, the OpenTelemetry Collector)', () => {
+  it('size and publish them by default as the design names them: 8080 and 8081', () => {
+    expect(readSettings({})).toMatchObject({
+      pgAdmin: { memoryMb: 512, port: 8080 },
+      mongoExpress: { memoryMb: 256, port: 8081 },
+      otelCollector: { memoryMb: 256 },
+      images: {
+        pgAdmin: 'dpage/pgadmin4:9.15',
+        mongoExpress: 'mongo-express:1.0.2',
+        otelCollector: 'otel/opentelemetry-collector-contrib:0.160.0',
+      },
+    });
+    expect(
+      readSettings({
+        pgAdminPort: '18080',
+        mongoExpressMemoryMb: '512',
+        pgAdminImage: 'dpage/pgadmin4:9.14',
+      }),
+    ).toMatchObject({
+      pgAdmin: { port: 18080 },
+      mongoExpress: { memoryMb: 512 },
+      images: { pgAdmin: 'dpage/pgadmin4:9.14' },
+    });
+  });
+
+  it.each([
+    [{ pgAdminPort: '0' }, 'nova:pgAdminPort', /whole number/],
+    [{ mongoExpressPort: '70000' }, 'nova:mongoExpressPort', /whole number/],
+    [{ otelCollectorMemoryMb: '64' }, 'nova:otelCollectorMemoryMb', /whole number/],
+    [{ pgAdminImage: 'dpage/pgadmin4:latest' }, 'nova:pgAdminImage', /floats/],
+    [{ pgAdminImage: 'dpage/pgadmin4:9' }, 'nova:pgAdminImage', /floats/],
+    [{ mongoExpressImage: 'mongo-express:1.0' }, 'nova:mongoExpressImage', /floats/],
+    [
+      { otelCollectorImage: 'otel/opentelemetry-collector-contrib:0.160' },
+      'nova:otelCollectorImage',
+      /floats/,
+    ],
+    [{ mongoExpress: 'on' }, 'nova:mongoExpress', /true or false/],
+    [{ otelCollector: '1' }, 'nova:otelCollector', /true or false/],
+  ])('refuses %j naming %s', (raw, key, message) => refused(raw, key, message));
+
+  it('refuses a published port taken by another, naming the later key', () => {
+    refused(
+      { pgAdmin: 'true', pgAdminPort: '5601' },
+      'nova:pgAdminPort',
+      /5601 is also nova:kibanaPort/,
+    );
+    refused(
+      { pgAdmin: 'true', servicePort: '8080' },
+      'nova:pgAdminPort',
+      /8080 \(its default\) is also nova:servicePort/,
+    );
+    refused(
+      { pgAdmin: 'true', mongoExpress: 'true', mongoExpressPort: '8080' },
+      'nova:mongoExpressPort',
+      /is also nova:pgAdminPort/,
+    );
+    refused({ servicePort: '5601' }, 'nova:servicePort', /is also nova:kibanaPort/);
+  });
+
+  it('does not compare the ports of extras that are off: they publish nothing', () => {
+    expect(readSettings({ pgAdminPort: '5601', mongoExpressPort: '3000' })).toMatchObject({
+      extras: { pgAdmin: false, mongoExpress: false },
+      pgAdmin: { port: 5601 },
+    });
+  });
+});
+
+describe('the images of the extras and tools', () => {
+  it('accepts pgAdmin’s major.minor releases, as for PostgreSQL, and nothing shorter', () => {
+    expect(imageProblem('dpage/pgadmin4:9.15')).toBeUndefined();
+    expect(imageProblem(`dpage/pgadmin4:9.15@sha256:${'b'.repeat(64)}`)).toBeUndefined();
+    expect(imageProblem('dpage/pgadmin4:9')).toMatch(/floats/);
+    expect(imageProblem('dpage/pgadmin4:snapshot')).toMatch(/floats/);
+    // Only pgAdmin's own repository: another image's major.minor still floats.
+    expect(imageProblem('mongo-express:1.0')).toMatch(/floats/);
+    expect(imageProblem('example/not-pgadmin4:9.15')).toMatch(/floats/);
+  });
+
+  it('pins every default and tool image', () => {
+    for (const image of [...Object.values(DEFAULT_IMAGES), ...Object.values(TOOL_IMAGES)]) {
+      expect(imageProblem(image)).toBeUndefined();
+    }
+    expect(TOOL_IMAGES.busybox).toMatch(/-musl$/);
   });
 });

@@ -68,6 +68,8 @@ describe('loadConfig', () => {
       /malformed/,
     ],
     [{ MONGO_URL: 'http://localhost:27017' }, 'MONGO_URL', /mongodb:/],
+    [{ MONGO_URL: 'mongodb://h1:27017,:27017/' }, 'MONGO_URL', /not a valid URL|must name a host/],
+    [{ DATABASE_URL: 'postgresql://h1:5432,h2:5432/d' }, 'DATABASE_URL', /names one host/],
     [{ DATABASE_URL: 'postgresql://' }, 'DATABASE_URL', /must name a host/],
     [
       { POSTGRES_HOST: 'bad host', POSTGRES_DB: 'd', POSTGRES_USER: 'u', POSTGRES_PASSWORD: 'p' },
@@ -109,6 +111,11 @@ describe('loadConfig', () => {
       username: 'elastic',
       password: 'changeme',
     });
+  });
+
+  it('takes a MongoDB seed list: several hosts with their ports, credentials once', () => {
+    const url = 'mongodb://app:p%40ss@h1:27017,h2:27017,h3:27017/nova_logs?replicaSet=rs0';
+    expect(loadConfig({ MONGO_URL: url }).mongo?.url).toBe(url);
   });
 
   it('requirePostgres explains what to set when nothing is configured', () => {

@@ -1,0 +1,84 @@
+# The Nova service image: `nova serve` by default, `nova bootstrap all` (or any other `nova`
+# command) when given as the container's command. Built by the Pulumi program (NovaService,
+# NovaBootstrap) from the repository root; checked offline by test/unit/dockerfile.test.ts.
+#
+#   docker build -t nova-api .
+#   docker run --rm nova-api --help
+#   docker run --rm -e DATABASE_URL=... nova-api bootstrap all
+#
+# Three stages: `build` has the whole toolchain (TypeScript, the Prisma CLI) and compiles;
+# `prod-deps` installs the production dependencies alone; the runtime stage gets only their
+# results, so no compiler, test runner or npm cache reaches the image that runs.
+
+# One Node for every stage, pinned to an exact release (never `latest` or a bare major: the
+# same build must give the same image). Node 20 to match package.json engines (>=20.19).
+# Override with `--build-arg NODE_IMAGE=node:20.x.y-bookworm-slim@sha256:...` to pin a digest.
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# ---------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# The manifests alone first, so the dependency layer is reused while only sources change.
+# --ignore-scripts: npm 10 (bundled with Node 20) ignores package.json `allowScripts` and would
+# run every install script; none is needed to compile (the Prisma client is generated below by
+# `npm run build`, offline, not by a postinstall), and the embedded-PostgreSQL binaries whose
+# script `allowScripts` exists for are never used in a container.
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json prisma.config.ts ./
+COPY scripts/prisma-generate.mjs scripts/
+COPY prisma/ prisma/
+COPY src/ src/
+# `prisma generate` (into src/generated, compiled with the rest) then tsc into dist/.
+RUN npm run build
+
+# ---------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only, exactly as locked:
+# --omit=dev       no TypeScript, Prisma CLI, tsx, vitest or biome at run time;
+# --omit=optional  the only optional packages are embedded-postgres's per-platform PostgreSQL
+#                  binaries (~60 MB; `nova local` and the embedded fallback of `nova serve`,
+#                  which a container never uses: it is given DATABASE_URL) and pg-cloudflare
+#                  (Cloudflare Workers only). `embedded-postgres` itself stays, tiny, and is
+#                  imported only on demand (src/cli/database.ts);
+# --ignore-scripts see the build stage.
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
+
+# ---------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+# NOVA_HTTP_HOST: the service listens on 127.0.0.1 by default, unreachable from outside a
+# container; here it must take connections on every interface of the container's network.
+ENV NODE_ENV=production \
+    NOVA_HTTP_HOST=0.0.0.0 \
+    NOVA_HTTP_PORT=3000
+WORKDIR /app
+# Everything is copied as root with read-only modes for others: the process, running as
+# `node`, can read its code and its migrations but cannot change them.
+# package.json is needed at run time: its "type": "module" makes dist/*.js ES modules.
+COPY package.json ./
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# `nova bootstrap postgres` (and `all`) applies the committed SQL migrations at run time; it
+# finds them at ../../../prisma/migrations from dist/bootstrap/postgres/migrations.js, which
+# is /app/prisma/migrations here.
+COPY prisma/migrations/ prisma/migrations/
+
+# The official image's unprivileged user (uid 1000, gid 1000).
+USER node
+EXPOSE 3000
+
+# Liveness only (/livez: the process answers; /readyz is for dependencies). Node itself
+# makes the request: slim images have neither curl nor wget. NOVA_HTTP_PORT is read from the
+# container's environment, so a changed port is still probed. A one-shot container from this
+# image (`bootstrap all`) serves nothing: disable the check there (`--no-healthcheck`).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.NOVA_HTTP_PORT||3000)+'/livez',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+# node is PID 1 and gets SIGTERM directly (no shell in between): `nova serve` drains and
+# flushes telemetry on it. --import loads OpenTelemetry before the CLI imports http, pg,
+# mongodb or undici, so their instrumentations can patch them (an ES module cannot be patched
+# after it is loaded). The same command line as `npm start`, which the benchmarks measure.
+ENTRYPOINT ["node", "--import", "/app/dist/telemetry/register.js", "/app/dist/cli.js"]
+CMD ["serve"]

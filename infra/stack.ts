@@ -1,0 +1,208 @@
+/**
+ * NovaStack: the whole data tier in the order it can start in, each step gated on the one
+ * before being healthy (every container is made with `wait: true` behind a healthcheck):
+ *
+ *   network -> PostgreSQL, MongoDB members (-> replica-set initiate), Elasticsearch nodes
+ *           -> bootstrap (`nova bootstrap all`, in the service's image)
+ *                -> reindex (`nova reindex tickets`, `kb`)
+ *                -> Kibana, the service (after the collector, when there is one)
+ *
+ * The extras (pgAdmin, Mongo Express, the collector) are made when their settings say so.
+ * The passwords the stores' users get are made here, once per stack, and handed to the
+ * bootstrap step (which creates the users and sets kibana_system's password) and to the
+ * containers that log in with them. Outputs are the URLs an operator opens and the
+ * connection strings, the latter secrets.
+ */
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import { NovaBootstrap } from './bootstrap.js';
+import { generatedPassword } from './common.js';
+import { NovaElasticCluster } from './elastic.js';
+import { APP_USER, mongoUrl, type StackEndpoints, serviceEnvironment } from './environment.js';
+import { NovaKibana } from './kibana.js';
+import { NovaMongoReplicaSet } from './mongo.js';
+import { NovaMongoExpress } from './mongo-express.js';
+import { MONGO_ROOT_USER } from './names.js';
+import { novaNetwork } from './network.js';
+import { NovaOtelCollector } from './otel-collector.js';
+import { NovaPgAdmin } from './pgadmin.js';
+import { NovaPostgres, POSTGRES_CONTAINER } from './postgres.js';
+import { NovaService, serviceImageArgs } from './service.js';
+import type { StackSettings } from './settings.js';
+
+export class NovaStack extends pulumi.ComponentResource {
+  readonly kibanaUrl: string;
+  readonly serviceUrl: string;
+  /** Connection strings as the stack network's containers use them; secrets. */
+  readonly databaseUrl: pulumi.Output<string>;
+  readonly mongoUrl: pulumi.Output<string>;
+  readonly elasticUrl: pulumi.Output<string>;
+  /** The `elastic` superuser's password (the Kibana login); a secret. */
+  readonly elasticPassword: pulumi.Output<string>;
+  /** MongoDB's root password (`mongosh -u root` inside a member); a secret. */
+  readonly mongoRootPassword: pulumi.Output<string>;
+  /** What `nova bootstrap all` reported on its last run. */
+  readonly bootstrapReport: pulumi.Output<string>;
+  readonly components: {
+    postgres: NovaPostgres;
+    mongo: NovaMongoReplicaSet;
+    elastic: NovaElasticCluster;
+    bootstrap: NovaBootstrap;
+    kibana: NovaKibana;
+    service: NovaService;
+  };
+  /** The optional extras (nova:pgAdmin, nova:mongoExpress, nova:otelCollector); off: absent. */
+  readonly extras: {
+    pgAdmin?: NovaPgAdmin;
+    mongoExpress?: NovaMongoExpress;
+    otelCollector?: NovaOtelCollector;
+  };
+
+  constructor(
+    name: string,
+    { settings }: { settings: StackSettings },
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super('nova:index:NovaStack', name, {}, opts);
+    const parent = { parent: this };
+    const network = novaNetwork(`${name}-network`, parent).name;
+    const stores = { settings, network };
+    const postgres = new NovaPostgres(`${name}-postgres`, stores, parent);
+    const mongo = new NovaMongoReplicaSet(`${name}-mongodb`, stores, parent);
+    const elastic = new NovaElasticCluster(`${name}-elasticsearch`, stores, parent);
+
+    const endpoints: StackEndpoints = {
+      databaseUrl: postgres.url,
+      mongo: {
+        hosts: mongo.hosts,
+        rootPassword: mongo.rootPassword,
+        appPassword: generatedPassword(`${name}-mongo-app-password`, this),
+      },
+      elastic: {
+        url: elastic.url,
+        adminPassword: elastic.elasticPassword,
+        appPassword: generatedPassword(`${name}-elastic-app-password`, this),
+      },
+      kibanaSystemPassword: generatedPassword(`${name}-kibana-system-password`, this),
+    };
+    this.extras = this.makeExtras(name, settings, network, mongo);
+    const image = new docker.Image(`${name}-api-image`, serviceImageArgs(), parent).repoDigest;
+
+    const bootstrap = new NovaBootstrap(
+      `${name}-bootstrap`,
+      {
+        image,
+        network,
+        environment: {
+          bootstrap: serviceEnvironment(settings, endpoints, 'bootstrap'),
+          reindex: serviceEnvironment(settings, endpoints, 'reindex'),
+        },
+        caCert: elastic.caCert,
+        elasticNodes: elastic.nodes.map((node) => node.id),
+      },
+      // The replica set's initiate step, not only its members: users need a primary.
+      { ...parent, dependsOn: [postgres.container, mongo.initiated, ...elastic.nodes] },
+    );
+    const afterBootstrap = { ...parent, dependsOn: [bootstrap.command] };
+    const collector = this.extras.otelCollector;
+    const kibana = new NovaKibana(
+      `${name}-kibana`,
+      {
+        ...stores,
+        elasticUrl: elastic.url,
+        caCert: elastic.caCert,
+        systemPassword: endpoints.kibanaSystemPassword,
+      },
+      afterBootstrap,
+    );
+    const service = new NovaService(
+      `${name}-api`,
+      {
+        ...stores,
+        image,
+        environment: serviceEnvironment(settings, endpoints, 'service'),
+        caCert: elastic.caCert,
+      },
+      // The service sends its traces to the collector, when there is one.
+      collector
+        ? { ...parent, dependsOn: [bootstrap.command, collector.container] }
+        : afterBootstrap,
+    );
+
+    this.kibanaUrl = kibana.url;
+    this.serviceUrl = service.url;
+    this.databaseUrl = postgres.url;
+    // The application's, with the database its user is defined in (MONGO_DB_NAME's default).
+    this.mongoUrl = pulumi.secret(
+      mongoUrl(settings, mongo.hosts, {
+        user: APP_USER,
+        password: endpoints.mongo.appPassword,
+        database: 'nova_logs',
+      }),
+    );
+    this.elasticUrl = pulumi.output(elastic.url);
+    this.elasticPassword = pulumi.secret(elastic.elasticPassword);
+    this.mongoRootPassword = pulumi.secret(mongo.rootPassword);
+    this.bootstrapReport = bootstrap.report;
+    this.components = { postgres, mongo, elastic, bootstrap, kibana, service };
+    this.registerOutputs({
+      pgAdminUrl: this.extras.pgAdmin?.url,
+      mongoExpressUrl: this.extras.mongoExpress?.url,
+      kibanaUrl: this.kibanaUrl,
+      serviceUrl: this.serviceUrl,
+      databaseUrl: this.databaseUrl,
+      mongoUrl: this.mongoUrl,
+      elasticUrl: this.elasticUrl,
+      elasticPassword: this.elasticPassword,
+      mongoRootPassword: this.mongoRootPassword,
+    });
+  }
+
+  private makeExtras(
+    name: string,
+    settings: StackSettings,
+    network: pulumi.Output<string>,
+    mongo: NovaMongoReplicaSet,
+  ): NovaStack['extras'] {
+    const parent = { parent: this };
+    const { extras } = settings;
+    const rootUrl = pulumi.secret(
+      mongoUrl(settings, mongo.hosts, {
+        user: MONGO_ROOT_USER,
+        password: mongo.rootPassword,
+        database: '',
+        authSource: 'admin',
+      }),
+    );
+    return {
+      pgAdmin: extras.pgAdmin
+        ? new NovaPgAdmin(
+            `${name}-pgadmin`,
+            {
+              settings,
+              network,
+              postgres: {
+                host: POSTGRES_CONTAINER,
+                database: settings.postgres.database,
+                user: settings.postgres.user,
+              },
+            },
+            parent,
+          )
+        : undefined,
+      mongoExpress: extras.mongoExpress
+        ? new NovaMongoExpress(
+            `${name}-mongo-express`,
+            { settings, network, mongoUrl: rootUrl },
+            {
+              ...parent,
+              dependsOn: [mongo.initiated],
+            },
+          )
+        : undefined,
+      otelCollector: extras.otelCollector
+        ? new NovaOtelCollector(`${name}-otel-collector`, { settings, network }, parent)
+        : undefined,
+    };
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The prerequisites of `npm run up` with injected probes: each missing one reported with a
+ * fix, all at once; the stack settings file read the way `pulumi config set` writes it.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  type CommandResult,
+  formatReport,
+  type PreflightNeeds,
+  type Probes,
+  preflight,
+  readStackConfig,
+  stackSettings,
+} from '../../infra/preflight.js';
+import { readSettings } from '../../infra/settings.js';
+
+const ok = (stdout: string): CommandResult => ({ code: 0, stdout, stderr: '' });
+const missing: CommandResult = { code: null, stdout: '', stderr: 'spawn ENOENT', missing: true };
+const engine = (os = 'Debian GNU/Linux 12 (bookworm)', name = 'devbox') =>
+  ok(JSON.stringify({ ServerVersion: '28.2.2', OperatingSystem: os, Name: name }));
+const daemonDown: CommandResult = {
+  code: 1,
+  stdout: JSON.stringify({ ServerVersion: '', ClientInfo: { Version: '28.2.2' } }),
+  stderr:
+    'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n',
+};
+
+interface Machine {
+  docker?: CommandResult;
+  pulumi?: CommandResult;
+  dockerRun?: CommandResult;
+  maxMapCount?: string;
+  platform?: NodeJS.Platform;
+}
+
+/** Probes answering like a machine; records the commands they were asked to run. */
+function probes(machine: Machine = {}) {
+  const ran: string[] = [];
+  const value: Probes = {
+    run: async (command, args) => {
+      ran.push([command, ...args].join(' '));
+      if (command === 'pulumi') return machine.pulumi ?? ok('v3.270.0\n');
+      if (args[0] === 'run') return machine.dockerRun ?? ok('262144\n');
+      return machine.docker ?? engine();
+    },
+    readFile: async (path) =>
+      path === '/proc/sys/vm/max_map_count' ? machine.maxMapCount : undefined,
+    platform: machine.platform ?? 'linux',
+    hostname: 'devbox',
+  };
+  return { probes: value, ran };
+}
+
+const up = (raw: Record<string, string> = {}): PreflightNeeds => ({
+  docker: true,
+  pulumi: true,
+  minimumPulumi: '3.270.0',
+  settings: readSettings(raw),
+});
+
+describe('preflight', () => {
+  it('passes a machine that has everything', async () => {
+    const { probes: machine } = probes({ maxMapCount: '262144\n' });
+    expect(await preflight(machine, up())).toEqual({ failures: [], warnings: [] });
+  });
+
+  it('docker missing: says so and how to install it', async () => {
+    const { failures } = await preflight(
+      probes({ docker: missing, maxMapCount: '262144' }).probes,
+      up(),
+    );
+    expect(failures).toEqual([
+      {
+        what: expect.stringContaining('Docker is not installed'),
+        fix: [expect.stringContaining('https://docs.docker.com/get-docker/')],
+      },
+    ]);
+  });
+
+  it('daemon down: quotes Docker and says how to start it', async () => {
+    const { failures } = await preflight(
+      probes({ docker: daemonDown, maxMapCount: '262144' }).probes,
+      up(),
+    );
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.what).toContain('Cannot connect to the Docker daemon');
+    expect(failures[0]?.fix.join('\n')).toContain('sudo systemctl start docker');
+  });
+
+  it('daemon refusing this user: says how to join the docker group', async () => {
+    const denied = {
+      ...daemonDown,
+      stderr: 'permission denied while trying to connect to the Docker daemon socket',
+    };
+    const { failures } = await preflight(
+      probes({ docker: denied, maxMapCount: '262144' }).probes,
+      up(),
+    );
+    expect(failures[0]?.fix.join('\n')).toContain('usermod -aG docker');
+  });
+
+  it('pulumi missing, or older than the SDK: says how to install or upgrade it', async () => {
+    const absent = await preflight(probes({ pulumi: missing, maxMapCount: '262144' }).probes, up());
+    expect(absent.failures[0]?.what).toContain('Pulumi CLI is not installed');
+    expect(absent.failures[0]?.fix.join('\n')).toContain('curl -fsSL https://get.pulumi.com | sh');
+    const old = await preflight(
+      probes({ pulumi: ok('v3.269.9\n'), maxMapCount: '262144' }).probes,
+      up(),
+    );
+    expect(old.failures[0]?.what).toBe(
+      'The Pulumi CLI is v3.269.9, older than the Pulumi SDK this repository uses (3.270.0).',
+    );
+    const newer = await preflight(
+      probes({ pulumi: ok('v3.301.0\n'), maxMapCount: '262144' }).probes,
+      up(),
+    );
+    expect(newer.failures).toEqual([]);
+  });
+
+  it('vm.max_map_count too low with 3 nodes: fails with the sysctl fix; fine with 1 node', async () => {
+    const low = probes({ maxMapCount: '65530\n' });
+    const three = await preflight(low.probes, up());
+    expect(three.failures).toEqual([
+      {
+        what: 'vm.max_map_count is 65530 on this machine; Elasticsearch with 3 nodes needs at least 262144.',
+        fix: [
+          'Now: sudo sysctl -w vm.max_map_count=262144',
+          expect.stringContaining('/etc/sysctl.d/'),
+          'Or run one Elasticsearch node: npm run stack -- config set nova:elasticNodes 1',
+        ],
+      },
+    ]);
+    const one = probes({ maxMapCount: '65530\n' });
+    expect(await preflight(one.probes, up({ elasticNodes: '1' }))).toEqual({
+      failures: [],
+      warnings: [],
+    });
+  });
+
+  it("Docker Desktop: reads the value in Docker's VM with the pinned Elasticsearch image", async () => {
+    const desktop = probes({
+      platform: 'darwin',
+      docker: engine('Docker Desktop', 'docker-desktop'),
+      dockerRun: ok('65530\n'),
+    });
+    const { failures } = await preflight(desktop.probes, up());
+    expect(desktop.ran).toContain(
+      'docker run --rm --entrypoint cat docker.elastic.co/elasticsearch/elasticsearch:8.19.24 /proc/sys/vm/max_map_count',
+    );
+    expect(failures[0]?.what).toContain("on Docker's virtual machine");
+    expect(failures[0]?.fix.join('\n')).toContain('wsl -d docker-desktop');
+    // Docker Desktop on Linux runs a VM too.
+    const linuxDesktop = probes({
+      docker: engine('Docker Desktop', 'docker-desktop'),
+      maxMapCount: '262144',
+    });
+    await preflight(linuxDesktop.probes, up());
+    expect(linuxDesktop.ran.some((c) => c.startsWith('docker run'))).toBe(true);
+  });
+
+  it('an unreadable value is a warning with how to check, not a failure', async () => {
+    const report = await preflight(probes({ maxMapCount: undefined }).probes, up());
+    expect(report.failures).toEqual([]);
+    expect(report.warnings[0]?.fix[0]).toBe('Check it: sysctl vm.max_map_count');
+  });
+
+  it('lists every missing prerequisite at once', async () => {
+    const report = await preflight(
+      probes({ docker: daemonDown, pulumi: missing, maxMapCount: '65530' }).probes,
+      up(),
+    );
+    expect(report.failures.map((f) => f.what.slice(0, 20))).toEqual([
+      'Docker is installed ',
+      'The Pulumi CLI is no',
+      'vm.max_map_count is ',
+    ]);
+    const text = formatReport(report);
+    expect(text).toMatch(/^3 prerequisites are missing:/);
+    expect(text).toContain('✗ vm.max_map_count is 65530');
+    expect(text).toContain('    Now: sudo sysctl -w vm.max_map_count=262144');
+  });
+
+  it('`npm run down` and `npm run stack` need only what they use', async () => {
+    const stack = probes({ docker: missing });
+    const report = await preflight(stack.probes, {
+      docker: false,
+      pulumi: true,
+      minimumPulumi: '3.270.0',
+    });
+    expect(report.failures).toEqual([]);
+    expect(stack.ran).toEqual(['pulumi version']);
+  });
+});
+
+describe('the stack settings file', () => {
+  it('reads the nova:* scalars `pulumi config set` writes, and nothing else', () => {
+    const yaml = [
+      'secretsprovider: passphrase',
+      'encryptionsalt: v1:abc=:v1:def:ghi==',
+      'config:',
+      '  nova:elasticNodes: "1"',
+      "  nova:bindAddress: '0.0.0.0'",
+      '  nova:allowPublicBind: true',
+      '  nova:postgresPassword:',
+      '    secure: v1:xyz',
+      '  docker:host: unix:///var/run/docker.sock',
+      'environment:',
+      '  nova:elasticNodes: "3"',
+    ].join('\n');
+    expect(readStackConfig(yaml)).toEqual({
+      elasticNodes: '1',
+      bindAddress: '0.0.0.0',
+      allowPublicBind: 'true',
+    });
+    expect(readStackConfig(undefined)).toEqual({});
+  });
+
+  it('an invalid setting is reported by its key before anything runs', () => {
+    expect(stackSettings({ elasticNodes: '2' })).toEqual({
+      what: expect.stringContaining('nova:elasticNodes'),
+      fix: ['npm run stack -- config set nova:elasticNodes <value>   (see infra/settings.ts)'],
+    });
+    expect(stackSettings({})).toMatchObject({ elastic: { nodes: 3 } });
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * The program as Pulumi runs it (infra/index.ts), under the mocks, from stack config: a
+ * configuration that cannot work stops before any resource is registered; one that can
+ * exports the stack's outputs.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { registered, resolved, useMocks } from './mocks.js';
+
+await useMocks();
+
+beforeEach(() => {
+  vi.resetModules();
+  registered.length = 0;
+});
+
+/** Runs the program with these `nova:*` settings. */
+async function program(settings: Record<string, string>) {
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(settings).map(([key, value]) => [`nova:${key}`, value])),
+  );
+  return import('../../infra/index.js');
+}
+
+describe('the program (infra/index.ts)', () => {
+  it.each([
+    [{ mongoMembers: '2' }, 'nova:mongoMembers'],
+    [{ elasticNodes: '2' }, 'nova:elasticNodes'],
+    [{ elasticMemoryMb: '2048', elasticHeapMb: '1536' }, 'nova:elasticHeapMb'],
+    [{ bindAddress: '0.0.0.0' }, 'nova:bindAddress'],
+    [{ kibanaImage: 'docker.elastic.co/kibana/kibana:latest' }, 'nova:kibanaImage'],
+  ])('refuses %j naming %s, before any resource is made', async (settings, key) => {
+    await expect(program(settings)).rejects.toMatchObject({ name: 'SettingsError', key });
+    expect(registered).toEqual([]);
+  });
+
+  it('exports the URLs, and the connection strings as secrets', async () => {
+    const outputs = await program({ mongoMembers: '1', elasticNodes: '1', servicePort: '3100' });
+    expect(outputs.serviceUrl).toBe('http://127.0.0.1:3100');
+    expect(outputs.kibanaUrl).toBe('http://127.0.0.1:5601');
+    expect(await pulumi.isSecret(outputs.databaseUrl)).toBe(true);
+    expect(await pulumi.isSecret(outputs.mongoUrl)).toBe(true);
+    expect(await pulumi.isSecret(outputs.elasticPassword)).toBe(true);
+    expect(await resolved(outputs.databaseUrl)).toMatch(/^postgresql:\/\/nova:/);
+    expect(registered.length).toBeGreaterThan(0);
+    expect(outputs.pgAdminUrl).toBeUndefined();
+  });
+
+  it('exports the enabled UIs and their logins, the passwords as secrets', async () => {
+    const outputs = await program({ pgAdmin: 'true', mongoExpress: 'true' });
+    expect(outputs.pgAdminUrl).toBe('http://127.0.0.1:8080');
+    expect(outputs.mongoExpressUrl).toBe('http://127.0.0.1:8081');
+    expect(await pulumi.isSecret(outputs.pgAdminPassword as pulumi.Output<string>)).toBe(true);
+    expect(await pulumi.isSecret(outputs.mongoExpressPassword as pulumi.Output<string>)).toBe(true);
+  });
+});
