@@ -24,6 +24,7 @@ export const mongoUrl = stack.mongoUrl;
 export const elasticUrl = stack.elasticUrl;
 export const elasticPassword = stack.elasticPassword;
 export const mongoRootPassword = stack.mongoRootPassword;
+export const mongoHostUrl = stack.mongoHostUrl;
 export const bootstrapReport = stack.bootstrapReport;
 
 // The extras, when on (absent from the outputs otherwise); their logins are secrets.

@@ -19,11 +19,11 @@
  */
 import type * as command from '@pulumi/command';
 import type * as pulumi from '@pulumi/pulumi';
-import { MONGO_ROOT_USER, mongoMemberName } from './names.js';
+import { MONGO_ROOT_USER, mongoMemberHost, mongoMemberName, mongoMemberPort } from './names.js';
 import type { StackSettings } from './settings.js';
 
 export function replicaSetScript({ mongo }: StackSettings, timeoutSeconds = 180): string {
-  const hosts = Array.from({ length: mongo.members }, (_, i) => `${mongoMemberName(i + 1)}:27017`);
+  const hosts = Array.from({ length: mongo.members }, (_, i) => mongoMemberHost(i + 1));
   const wanted = {
     _id: mongo.replicaSet,
     members: hosts.map((host, i) => ({ _id: i, host })),
@@ -103,7 +103,7 @@ export function mongoInitCommandArgs(
 ): command.local.CommandArgs {
   const script = replicaSetScript(settings);
   return {
-    create: `docker exec -i ${mongoMemberName(1)} mongosh --quiet "mongodb://127.0.0.1:27017/admin?directConnection=true"`,
+    create: `docker exec -i ${mongoMemberName(1)} mongosh --quiet "mongodb://127.0.0.1:${mongoMemberPort(1)}/admin?directConnection=true"`,
     stdin: script,
     triggers: [script, ...members],
   };

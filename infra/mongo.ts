@@ -19,7 +19,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { generatedPassword, pulledImage } from './common.js';
 import { mongoInitCommandArgs } from './mongo-init.js';
-import { MONGO_ROOT_USER, mongoMemberName } from './names.js';
+import { MONGO_ROOT_USER, mongoMemberHost, mongoMemberName, mongoMemberPort } from './names.js';
 import type { StackSettings } from './settings.js';
 
 export const MONGO_KEYFILE = '/etc/mongo/keyfile';
@@ -28,11 +28,9 @@ const MONGODB_UID = '999';
 
 export { mongoMemberName };
 
-/** `mongodb://nova-mongodb-1:27017,…/?replicaSet=rs0`, as clients on the network reach it. */
+/** `nova-mongodb-1:27017,nova-mongodb-2:27018,…`: the seed list, as clients reach it. */
 export function mongoHosts({ mongo }: StackSettings): string {
-  return Array.from({ length: mongo.members }, (_, i) => `${mongoMemberName(i + 1)}:27017`).join(
-    ',',
-  );
+  return Array.from({ length: mongo.members }, (_, i) => mongoMemberHost(i + 1)).join(',');
 }
 
 export interface MongoMemberInputs {
@@ -45,11 +43,12 @@ export interface MongoMemberInputs {
 }
 
 export function mongoMemberArgs(
-  { mongo }: StackSettings,
+  { mongo, bindAddress }: StackSettings,
   n: number,
   { image, network, volume, keyFile, rootPassword }: MongoMemberInputs,
 ): docker.ContainerArgs {
   const name = mongoMemberName(n);
+  const port = mongoMemberPort(n);
   return {
     name,
     image,
@@ -59,6 +58,8 @@ export function mongoMemberArgs(
       'mongod',
       '--replSet',
       mongo.replicaSet,
+      '--port',
+      String(port),
       '--bind_ip_all',
       '--auth',
       '--keyFile',
@@ -79,6 +80,7 @@ export function mongoMemberArgs(
     ],
     volumes: [{ volumeName: volume, containerPath: '/data/db' }],
     networksAdvanced: [{ name: network, aliases: [name] }],
+    ...(mongo.hostAccess ? { ports: [{ internal: port, external: port, ip: bindAddress }] } : {}),
     // Authenticated (a member whose keyFile or users are broken must not look healthy), with
     // the password read inside mongosh (never on a command line `ps` shows), and through the
     // container's own host name: the image's first-start mongod listens on 127.0.0.1 only,
@@ -86,7 +88,7 @@ export function mongoMemberArgs(
     healthcheck: {
       tests: [
         'CMD-SHELL',
-        `mongosh --quiet "mongodb://$(hostname):27017/admin?directConnection=true" --eval 'db.auth("${MONGO_ROOT_USER}", process.env.MONGO_INITDB_ROOT_PASSWORD); quit(db.adminCommand({ ping: 1 }).ok === 1 ? 0 : 1)'`,
+        `mongosh --quiet "mongodb://$(hostname):${port}/admin?directConnection=true" --eval 'db.auth("${MONGO_ROOT_USER}", process.env.MONGO_INITDB_ROOT_PASSWORD); quit(db.adminCommand({ ping: 1 }).ok === 1 ? 0 : 1)'`,
       ],
       interval: '10s',
       timeout: '10s',

@@ -3,6 +3,13 @@
  * (each is also its host name on the stack network), and the stores' built-in administrators.
  */
 export const mongoMemberName = (n: number) => `nova-mongodb-${n}`;
+/**
+ * Member n listens on its own port (27017, 27018, 27019): the same `name:port` then reaches
+ * it from the stack network and, with nova:mongoHostAccess, from the operator's machine, where
+ * each member is published on its port and the names resolve to the bind address.
+ */
+export const mongoMemberPort = (n: number) => 27_016 + n;
+export const mongoMemberHost = (n: number) => `${mongoMemberName(n)}:${mongoMemberPort(n)}`;
 export const elasticNodeName = (n: number) => `nova-elasticsearch-${n}`;
 export const KIBANA_CONTAINER = 'nova-kibana';
 export const OTEL_COLLECTOR_CONTAINER = 'nova-otel-collector';

@@ -7,6 +7,7 @@
  * Pure but for the probes it is handed (run a command, read a file), so tests inject them.
  */
 import { SettingsError } from './errors.js';
+import { mongoMemberName } from './names.js';
 import { type RawSettings, readSettings, type StackSettings } from './settings.js';
 
 /** What a probed command did; `missing` when it is not installed (ENOENT). */
@@ -23,6 +24,8 @@ export interface Probes {
   readFile(path: string): Promise<string | undefined>;
   platform: NodeJS.Platform;
   hostname: string;
+  /** The addresses a host name resolves to on this machine ([] when it does not). */
+  lookup?(host: string): Promise<string[]>;
 }
 
 /** One prerequisite not met: what is wrong, and the commands or steps that fix it. */
@@ -108,7 +111,38 @@ export async function preflight(probes: Probes, needs: PreflightNeeds): Promise<
   if (needs.settings && needs.settings.elastic.nodes > 1) {
     await checkMaxMapCount(probes, needs.settings, docker, report);
   }
+  if (needs.settings?.mongo.hostAccess) {
+    const problem = await memberNamesProblem(probes, needs.settings);
+    if (problem) report.failures.push(problem);
+  }
   return report;
+}
+
+/**
+ * With nova:mongoHostAccess, clients on this machine connect to the names the replica set
+ * announces (rs.conf()), so each must resolve here to where the members are published.
+ */
+async function memberNamesProblem(
+  probes: Probes,
+  { mongo, bindAddress }: StackSettings,
+): Promise<Problem | undefined> {
+  if (!probes.lookup) return undefined;
+  const address = bindAddress === '0.0.0.0' ? '127.0.0.1' : bindAddress;
+  const names = Array.from({ length: mongo.members }, (_, i) => mongoMemberName(i + 1));
+  const lookup = probes.lookup.bind(probes);
+  const resolved = await Promise.all(
+    names.map(async (name) => (await lookup(name)).includes(address)),
+  );
+  const missing = names.filter((_, i) => !resolved[i]);
+  if (missing.length === 0) return undefined;
+  return {
+    what: `nova:mongoHostAccess is on, but ${missing.join(', ')} do(es) not resolve to ${address} on this machine: clients here could not follow the replica set's member names.`,
+    fix: [
+      `echo "${address} ${names.join(' ')}" | sudo tee -a /etc/hosts`,
+      'Windows: add the same line to C:\\Windows\\System32\\drivers\\etc\\hosts',
+      'Or turn it off: npm run stack -- config set nova:mongoHostAccess false',
+    ],
+  };
 }
 
 interface DockerEngine {

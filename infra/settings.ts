@@ -8,13 +8,15 @@
  */
 import { SettingsError } from './errors.js';
 import { DEFAULT_IMAGES, type ImageName, pinnedImage } from './images.js';
+import { mongoMemberPort } from './names.js';
 
 export interface StackSettings {
   /** Where published ports bind: 127.0.0.1 unless `nova:bindAddress` says otherwise. */
   bindAddress: string;
   images: Record<ImageName, string>;
   postgres: { memoryMb: number; database: string; user: string };
-  mongo: { members: 1 | 3; memoryMb: number; replicaSet: string };
+  /** hostAccess: each member published on its own port, for clients on the operator's machine. */
+  mongo: { members: 1 | 3; memoryMb: number; replicaSet: string; hostAccess: boolean };
   elastic: { nodes: 1 | 3; memoryMb: number; heapMb: number };
   kibana: { memoryMb: number; port: number };
   service: { memoryMb: number; port: number };
@@ -75,6 +77,7 @@ export const SETTING_KEYS: readonly string[] = [
   'mongoMembers',
   'mongoMemoryMb',
   'mongoReplicaSet',
+  'mongoHostAccess',
   'elasticNodes',
   'elasticMemoryMb',
   'elasticHeapMb',
@@ -146,6 +149,7 @@ export function readSettings(raw: RawSettings): StackSettings {
       members: oneOrThree(raw, 'mongoMembers', 'MongoDB replica-set members'),
       memoryMb: int(raw, 'mongoMemoryMb', 1024, 256, 262_144),
       replicaSet: name(raw, 'mongoReplicaSet', 'rs0'),
+      hostAccess: flag(raw, 'mongoHostAccess'),
     },
     elastic: {
       nodes: oneOrThree(raw, 'elasticNodes', 'Elasticsearch nodes'),
@@ -176,14 +180,19 @@ export function readSettings(raw: RawSettings): StackSettings {
 }
 
 /**
- * Two published ports on one address cannot both bind: the later key (in the order Kibana,
- * the service, pgAdmin, Mongo Express) is refused, naming the earlier. Disabled extras
- * publish nothing, so their ports are not compared.
+ * Two published ports on one address cannot both bind: the later key (in the order MongoDB's
+ * members, Kibana, the service, pgAdmin, Mongo Express) is refused, naming the earlier.
+ * Disabled extras publish nothing, so their ports are not compared.
  */
 function distinctPorts(raw: RawSettings, settings: StackSettings) {
-  const { kibana, service, pgAdmin, mongoExpress, extras } = settings;
+  const { kibana, service, pgAdmin, mongoExpress, extras, mongo } = settings;
+  const members = Array.from(
+    { length: mongo.members },
+    (_, i) => ['mongoHostAccess', mongoMemberPort(i + 1), mongo.hostAccess] as const,
+  );
   const published = (
     [
+      ...members,
       ['kibanaPort', kibana.port, true],
       ['servicePort', service.port, true],
       ['pgAdminPort', pgAdmin.port, extras.pgAdmin],

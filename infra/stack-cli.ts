@@ -21,6 +21,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -174,6 +175,11 @@ export const localProbes = (env: Env): Probes => ({
   readFile: (path) => readFile(path, 'utf8').catch(() => undefined),
   platform: process.platform,
   hostname: hostname(),
+  lookup: (host) =>
+    lookup(host, { all: true }).then(
+      (found) => found.map(({ address }) => address),
+      () => [],
+    ),
 });
 
 export interface CliOptions {

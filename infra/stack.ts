@@ -41,6 +41,11 @@ export class NovaStack extends pulumi.ComponentResource {
   readonly elasticPassword: pulumi.Output<string>;
   /** MongoDB's root password (`mongosh -u root` inside a member); a secret. */
   readonly mongoRootPassword: pulumi.Output<string>;
+  /**
+   * With nova:mongoHostAccess, the replica set as the operator's machine reaches it (no
+   * credentials: add a user's); undefined otherwise.
+   */
+  readonly mongoHostUrl: string | undefined;
   /** What `nova bootstrap all` reported on its last run. */
   readonly bootstrapReport: pulumi.Output<string>;
   readonly components: {
@@ -142,7 +147,10 @@ export class NovaStack extends pulumi.ComponentResource {
     );
     this.elasticUrl = pulumi.output(elastic.url);
     this.elasticPassword = pulumi.secret(elastic.elasticPassword);
-    this.mongoRootPassword = pulumi.secret(mongo.rootPassword);
+    this.mongoRootPassword = mongo.rootPassword;
+    this.mongoHostUrl = settings.mongo.hostAccess
+      ? String(mongoUrl(settings, mongo.hosts))
+      : undefined;
     this.bootstrapReport = bootstrap.report;
     this.components = { postgres, mongo, elastic, bootstrap, kibana, service };
     this.registerOutputs({

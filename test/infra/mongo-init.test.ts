@@ -20,7 +20,7 @@ interface Replica {
   primary?: number;
 }
 
-const HOSTS = ['nova-mongodb-1:27017', 'nova-mongodb-2:27017', 'nova-mongodb-3:27017'];
+const HOSTS = ['nova-mongodb-1:27017', 'nova-mongodb-2:27018', 'nova-mongodb-3:27019'];
 
 function run(script: string, replica: Replica) {
   const calls: string[] = [];
@@ -105,7 +105,7 @@ describe('the replica-set initiate script', () => {
     expect(result.calls).toEqual(['auth root root-secret', `initiate rs0 ${HOSTS.join(',')}`]);
     expect(result.exitCode).toBe(0);
     expect(result.printed.at(-1)).toBe(
-      'ready: nova-mongodb-1:27017 PRIMARY, nova-mongodb-2:27017 SECONDARY, nova-mongodb-3:27017 SECONDARY',
+      'ready: nova-mongodb-1:27017 PRIMARY, nova-mongodb-2:27018 SECONDARY, nova-mongodb-3:27019 SECONDARY',
     );
     expect(result.seconds).toBe(5);
   });
@@ -160,7 +160,7 @@ describe('the replica-set initiate script', () => {
     });
     expect(result.exitCode).toBe(1);
     expect(result.printed.at(-1)).toMatch(
-      /^not ready within 30 s: nova-mongodb-1:27017 STARTUP2, .*nova-mongodb-3:27017 STARTUP2$/,
+      /^not ready within 30 s: nova-mongodb-1:27017 STARTUP2, .*nova-mongodb-3:27019 STARTUP2$/,
     );
     expect(result.seconds).toBeLessThanOrEqual(31);
   });

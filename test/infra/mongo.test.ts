@@ -4,7 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { registered, resolved, resource, secretValue, useMocks } from './mocks.js';
 
 await useMocks();
-const { MONGO_KEYFILE, mongoHosts, NovaMongoReplicaSet } = await import('../../infra/mongo.js');
+const { MONGO_KEYFILE, mongoHosts, mongoMemberArgs, NovaMongoReplicaSet } = await import(
+  '../../infra/mongo.js'
+);
 const { readSettings } = await import('../../infra/settings.js');
 
 const CONTAINER = 'docker:index/container:Container';
@@ -31,16 +33,18 @@ describe('NovaMongoReplicaSet', () => {
       'nova-mongodb-3',
     ]);
     expect(members('solo').map((m) => m.inputs.name)).toEqual(['nova-mongodb-1']);
-    expect(three.hosts).toBe('nova-mongodb-1:27017,nova-mongodb-2:27017,nova-mongodb-3:27017');
+    expect(three.hosts).toBe('nova-mongodb-1:27017,nova-mongodb-2:27018,nova-mongodb-3:27019');
     expect(mongoHosts(readSettings({ mongoMembers: '1' }))).toBe('nova-mongodb-1:27017');
   });
 
   it('starts every member with --replSet, --auth and the keyFile, reachable by its own name', () => {
-    for (const { inputs } of members('mongo')) {
+    for (const [i, { inputs }] of members('mongo').entries()) {
       expect(inputs.command).toEqual([
         'mongod',
         '--replSet',
         'rs0',
+        '--port',
+        String(27_017 + i),
         '--bind_ip_all',
         '--auth',
         '--keyFile',
@@ -50,6 +54,26 @@ describe('NovaMongoReplicaSet', () => {
       expect(inputs).not.toHaveProperty('ports');
       expect(inputs).toMatchObject({ restart: 'unless-stopped', memory: 1024, wait: true });
     }
+  });
+
+  it('publishes each member on its own port, on the bind address, only with nova:mongoHostAccess', () => {
+    const settings = readSettings({ mongoHostAccess: 'true' });
+    const args = [1, 2, 3].map((n) =>
+      mongoMemberArgs(settings, n, {
+        image: 'img',
+        network: 'nova',
+        volume: 'v',
+        keyFile: 'k',
+        rootPassword: 'p',
+      }),
+    );
+    expect(args.map((a) => a.ports)).toEqual([
+      [{ internal: 27_017, external: 27_017, ip: '127.0.0.1' }],
+      [{ internal: 27_018, external: 27_018, ip: '127.0.0.1' }],
+      [{ internal: 27_019, external: 27_019, ip: '127.0.0.1' }],
+    ]);
+    // The healthcheck asks the member on its own port.
+    expect(JSON.stringify(args[2]?.healthcheck)).toContain('$(hostname):27019');
   });
 
   it('uploads one keyFile, byte-identical and secret, owned by mongod (999) with mode 0400', () => {

@@ -58,6 +58,39 @@ const up = (raw: Record<string, string> = {}): PreflightNeeds => ({
   settings: readSettings(raw),
 });
 
+describe('MongoDB from this machine (nova:mongoHostAccess)', () => {
+  const hosts = (table: Record<string, string[]>) => {
+    const { probes: value } = probes();
+    return { ...value, lookup: async (host: string) => table[host] ?? [] };
+  };
+
+  it('needs every member name to resolve to the bind address, and says which line to add', async () => {
+    const report = await preflight(
+      hosts({ 'nova-mongodb-1': ['127.0.0.1'], 'nova-mongodb-2': ['10.0.0.7'] }),
+      up({ mongoHostAccess: 'true', elasticNodes: '1' }),
+    );
+    expect(report.failures).toHaveLength(1);
+    expect(report.failures[0]?.what).toMatch(
+      /nova-mongodb-2, nova-mongodb-3 do\(es\) not resolve to 127\.0\.0\.1/,
+    );
+    expect(report.failures[0]?.fix[0]).toBe(
+      'echo "127.0.0.1 nova-mongodb-1 nova-mongodb-2 nova-mongodb-3" | sudo tee -a /etc/hosts',
+    );
+  });
+
+  it('passes when they resolve, and does not ask when host access is off', async () => {
+    const all = {
+      'nova-mongodb-1': ['127.0.0.1'],
+      'nova-mongodb-2': ['127.0.0.1'],
+      'nova-mongodb-3': ['::1', '127.0.0.1'],
+    };
+    expect(
+      (await preflight(hosts(all), up({ mongoHostAccess: 'true', elasticNodes: '1' }))).failures,
+    ).toEqual([]);
+    expect((await preflight(hosts({}), up({ elasticNodes: '1' }))).failures).toEqual([]);
+  });
+});
+
 describe('preflight', () => {
   it('passes a machine that has everything', async () => {
     const { probes: machine } = probes({ maxMapCount: '262144\n' });

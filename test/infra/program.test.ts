@@ -44,6 +44,14 @@ describe('the program (infra/index.ts)', () => {
     expect(await resolved(outputs.databaseUrl)).toMatch(/^postgresql:\/\/nova:/);
     expect(registered.length).toBeGreaterThan(0);
     expect(outputs.pgAdminUrl).toBeUndefined();
+    expect(outputs.mongoHostUrl).toBeUndefined();
+  });
+
+  it('exports the seed list for clients on this machine with nova:mongoHostAccess', async () => {
+    const outputs = await program({ mongoHostAccess: 'true' });
+    expect(outputs.mongoHostUrl).toBe(
+      'mongodb://nova-mongodb-1:27017,nova-mongodb-2:27018,nova-mongodb-3:27019/?replicaSet=rs0',
+    );
   });
 
   it('exports the enabled UIs and their logins, the passwords as secrets', async () => {

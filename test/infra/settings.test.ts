@@ -166,6 +166,16 @@ describe('the extras (pgAdmin, Mongo Express, the OpenTelemetry Collector)', () 
     refused({ servicePort: '5601' }, 'nova:servicePort', /is also nova:kibanaPort/);
   });
 
+  it("refuses a port taken by a MongoDB member's, when the members are published", () => {
+    expect(() => readSettings({ mongoHostAccess: 'true', servicePort: '27018' })).toThrow(
+      expect.objectContaining({
+        key: 'nova:servicePort',
+        message: expect.stringContaining('27018 is also nova:mongoHostAccess'),
+      }),
+    );
+    expect(readSettings({ servicePort: '27018' }).service.port).toBe(27_018);
+  });
+
   it('does not compare the ports of extras that are off: they publish nothing', () => {
     expect(readSettings({ pgAdminPort: '5601', mongoExpressPort: '3000' })).toMatchObject({
       extras: { pgAdmin: false, mongoExpress: false },

@@ -264,7 +264,7 @@ describe('NovaStack', () => {
       expect(envNames(api)).not.toContain(admin);
     }
     expect(envOf(api)).toContain(
-      'MONGO_URL=mongodb://nova-mongodb-1:27017,nova-mongodb-2:27017,nova-mongodb-3:27017/?replicaSet=rs0',
+      'MONGO_URL=mongodb://nova-mongodb-1:27017,nova-mongodb-2:27018,nova-mongodb-3:27019/?replicaSet=rs0',
     );
   });
 
