@@ -64,6 +64,9 @@ COPY --from=build /app/dist ./dist
 # finds them at ../../../prisma/migrations from dist/bootstrap/postgres/migrations.js, which
 # is /app/prisma/migrations here.
 COPY prisma/migrations/ prisma/migrations/
+# `nova bootstrap kibana` imports the saved objects from ../../../dashboards relative to
+# dist/bootstrap/kibana/saved-objects.js: /app/dashboards.
+COPY dashboards/ dashboards/
 
 # The official image's unprivileged user (uid 1000, gid 1000).
 USER node

@@ -12,6 +12,10 @@
  *   are named for its size), whose search indices PostgreSQL refills. A reindex swaps an alias
  *   atomically, so running it on a full index changes nothing a reader sees.
  *
+ * - dashboards: `nova bootstrap kibana` once Kibana is healthy (made after bootstrap, which
+ *   sets its password): the saved objects in dashboards/ (baked into the image) and the default
+ *   data view; again when Kibana is replaced or the image changes. It writes only what differs.
+ *
  * Each runs as a `command.local.Command` driving the Docker CLI (create, copy the CA in, start
  * attached): `docker start --attach` exits with the container's code, so a failing step fails
  * `pulumi up` with its log, and a failed create is not recorded, so the next `up` runs it
@@ -23,7 +27,11 @@ import * as command from '@pulumi/command';
 import * as pulumi from '@pulumi/pulumi';
 import { ELASTIC_CA_PATH, type Environment } from './environment.js';
 
-export const BOOTSTRAP_CONTAINER = 'nova-bootstrap';
+/**
+ * Each step's container, named for it: steps that may run at once (reindex, and dashboards
+ * once Kibana is up) never remove or collide with each other's.
+ */
+export const oneShotContainer = (step: Step) => `nova-${step}`;
 /** The command's own variable carrying the CA certificate (PEM) to copy in. */
 const CA_VARIABLE = 'NOVA_ELASTIC_CA';
 
@@ -34,20 +42,20 @@ export const STEPS = {
     ['reindex', 'tickets'],
     ['reindex', 'kb'],
   ],
+  dashboards: [['bootstrap', 'kibana']],
 } as const;
 
+export type Step = keyof typeof STEPS;
+
 /**
- * The shell script: one container per `nova` command line, each passed the variables `names`
- * and the CA, run attached, removed; the first that fails stops the script with its code.
+ * The step's shell script: one container per `nova` command line, each passed the variables
+ * `names` and the CA, run attached, removed; the first that fails stops the script with its
+ * code.
  */
-export function oneShotScript(
-  image: string,
-  network: string,
-  names: string[],
-  runs: readonly (readonly string[])[],
-): string {
+export function oneShotScript(step: Step, image: string, network: string, names: string[]): string {
+  const container = oneShotContainer(step);
   const passed = names.map((name) => `-e ${name}`).join(' ');
-  const remove = `docker rm -f ${BOOTSTRAP_CONTAINER} >/dev/null 2>&1 || true`;
+  const remove = `docker rm -f ${container} >/dev/null 2>&1 || true`;
   return [
     'set -eu',
     'ca=$(mktemp)',
@@ -56,13 +64,13 @@ export function oneShotScript(
     `printf '%s\\n' "$${CA_VARIABLE}" > "$ca"`,
     // docker cp keeps the mode; the container's non-root user must read the (public) CA.
     'chmod 0444 "$ca"',
-    ...runs.flatMap((args) => [
+    ...STEPS[step].flatMap((args) => [
       // A container left by an interrupted run (or the previous command) holds the name.
       remove,
       // The image's healthcheck is the service's (/livez): a one-shot run has nothing to probe.
-      `docker create --name ${BOOTSTRAP_CONTAINER} --network ${network} --memory 512m --no-healthcheck ${passed} ${image} ${args.join(' ')} >/dev/null`,
-      `docker cp "$ca" ${BOOTSTRAP_CONTAINER}:${ELASTIC_CA_PATH}`,
-      `docker start --attach ${BOOTSTRAP_CONTAINER}`,
+      `docker create --name ${container} --network ${network} --memory 512m --no-healthcheck ${passed} ${image} ${args.join(' ')} >/dev/null`,
+      `docker cp "$ca" ${container}:${ELASTIC_CA_PATH}`,
+      `docker start --attach ${container}`,
     ]),
   ].join('\n');
 }
@@ -71,8 +79,8 @@ export interface NovaBootstrapArgs {
   /** The service image's reference (its repoDigest). */
   image: pulumi.Input<string>;
   network: pulumi.Input<string>;
-  /** serviceEnvironment(…, 'bootstrap') and (…, 'reindex'): each step gets only its own. */
-  environment: { bootstrap: Environment; reindex: Environment };
+  /** serviceEnvironment(…, step) for each step: each gets only its own. */
+  environment: Record<Step, Environment>;
   caCert: pulumi.Input<string>;
   /** The Elasticsearch nodes' ids: replaced nodes run the reindex step again. */
   elasticNodes: pulumi.Input<string>[];
@@ -80,15 +88,14 @@ export interface NovaBootstrapArgs {
 
 export function oneShotCommandArgs(
   { image, network, environment: environments, caCert }: NovaBootstrapArgs,
-  step: keyof typeof STEPS,
+  step: Step,
 ): command.local.CommandArgs {
   const environment = environments[step];
-  const runs = STEPS[step];
   const names = Object.keys(environment);
   return {
     create: pulumi
       .all([image, network])
-      .apply(([image, network]) => oneShotScript(image, network, names, runs)),
+      .apply(([image, network]) => oneShotScript(step, image, network, names)),
     environment: { ...environment, [CA_VARIABLE]: caCert },
   };
 }
@@ -115,3 +122,19 @@ export class NovaBootstrap extends pulumi.ComponentResource {
     this.registerOutputs({ report: this.report });
   }
 }
+
+/**
+ * The dashboards step, once `kibana` (its container) is healthy; made by the stack after
+ * Kibana, which itself waits for the bootstrap step.
+ */
+export const dashboardsStep = (
+  name: string,
+  args: NovaBootstrapArgs,
+  kibana: pulumi.Resource & { id: pulumi.Output<string> },
+  opts: pulumi.CustomResourceOptions,
+) =>
+  new command.local.Command(
+    name,
+    { ...oneShotCommandArgs(args, 'dashboards'), triggers: [kibana.id] },
+    { ...opts, dependsOn: [kibana] },
+  );

@@ -5,7 +5,9 @@
  *   user, which is the image's owner of the database (no separate application role yet);
  * - bootstrap: also the administrators (MongoDB root, the `elastic` superuser) and
  *   kibana_system's password, to create users and set passwords;
- * - reindex: PostgreSQL and Elasticsearch's administrator only (it makes and swaps indices).
+ * - reindex: PostgreSQL and Elasticsearch's administrator only (it makes and swaps indices);
+ * - dashboards: Kibana, logged in as `elastic` (saved objects and the default data view need
+ *   Kibana privileges the application's user does not have).
  *
  * Values that are secrets stay Pulumi secrets here; the callers keep them so.
  */
@@ -25,6 +27,8 @@ export const APP_USER = 'nova_app';
  * directory the image has (`docker cp` does not make parents).
  */
 export const ELASTIC_CA_PATH = '/tmp/elastic-ca.crt';
+/** Kibana on the stack network. */
+const KIBANA_URL = `http://${KIBANA_CONTAINER}:5601`;
 /** The OpenTelemetry Collector's OTLP/HTTP endpoint on the stack network, when enabled. */
 export const COLLECTOR_ENDPOINT = `http://${OTEL_COLLECTOR_CONTAINER}:4318`;
 
@@ -54,6 +58,7 @@ export const SECRET_VARIABLES = new Set([
   'ELASTIC_PASSWORD',
   'ELASTIC_ADMIN_PASSWORD',
   'KIBANA_SYSTEM_PASSWORD',
+  'KIBANA_PASSWORD',
 ]);
 
 /**
@@ -74,13 +79,20 @@ export function mongoUrl(
 export function serviceEnvironment(
   settings: StackSettings,
   endpoints: StackEndpoints,
-  role: 'service' | 'bootstrap' | 'reindex',
+  role: 'service' | 'bootstrap' | 'reindex' | 'dashboards',
 ): Environment {
   const { mongo, elastic } = endpoints;
   const admin: Environment = {
     ELASTIC_ADMIN_USERNAME: ELASTIC_ADMIN_USER,
     ELASTIC_ADMIN_PASSWORD: elastic.adminPassword,
   };
+  if (role === 'dashboards') {
+    return {
+      KIBANA_URL,
+      KIBANA_USERNAME: ELASTIC_ADMIN_USER,
+      KIBANA_PASSWORD: elastic.adminPassword,
+    };
+  }
   if (role === 'reindex') {
     return {
       DATABASE_URL: endpoints.databaseUrl,
@@ -110,7 +122,7 @@ export function serviceEnvironment(
   }
   return {
     ...app,
-    KIBANA_URL: `http://${KIBANA_CONTAINER}:5601`,
+    KIBANA_URL,
     NOVA_HTTP_HOST: '0.0.0.0',
     NOVA_HTTP_PORT: '3000',
     OTEL_SERVICE_NAME: 'nova-api',

@@ -5,7 +5,8 @@
  *   network -> PostgreSQL, MongoDB members (-> replica-set initiate), Elasticsearch nodes
  *           -> bootstrap (`nova bootstrap all`, in the service's image)
  *                -> reindex (`nova reindex tickets`, `kb`)
- *                -> Kibana, the service (after the collector, when there is one)
+ *                -> Kibana -> dashboards (`nova bootstrap kibana`)
+ *                -> the service (after the collector, when there is one)
  *
  * The extras (pgAdmin, Mongo Express, the collector) are made when their settings say so.
  * The passwords the stores' users get are made here, once per stack, and handed to the
@@ -13,9 +14,10 @@
  * containers that log in with them. Outputs are the URLs an operator opens and the
  * connection strings, the latter secrets.
  */
+import type * as command from '@pulumi/command';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { NovaBootstrap } from './bootstrap.js';
+import { dashboardsStep, NovaBootstrap, type NovaBootstrapArgs } from './bootstrap.js';
 import { generatedPassword } from './common.js';
 import { NovaElasticCluster } from './elastic.js';
 import { APP_USER, mongoUrl, type StackEndpoints, serviceEnvironment } from './environment.js';
@@ -54,6 +56,8 @@ export class NovaStack extends pulumi.ComponentResource {
     elastic: NovaElasticCluster;
     bootstrap: NovaBootstrap;
     kibana: NovaKibana;
+    /** `nova bootstrap kibana`, once Kibana is healthy. */
+    dashboards: command.local.Command;
     service: NovaService;
   };
   /** The optional extras (nova:pgAdmin, nova:mongoExpress, nova:otelCollector); off: absent. */
@@ -93,18 +97,20 @@ export class NovaStack extends pulumi.ComponentResource {
     this.extras = this.makeExtras(name, settings, network, mongo);
     const image = new docker.Image(`${name}-api-image`, serviceImageArgs(), parent).repoDigest;
 
+    const oneShots: NovaBootstrapArgs = {
+      image,
+      network,
+      environment: {
+        bootstrap: serviceEnvironment(settings, endpoints, 'bootstrap'),
+        reindex: serviceEnvironment(settings, endpoints, 'reindex'),
+        dashboards: serviceEnvironment(settings, endpoints, 'dashboards'),
+      },
+      caCert: elastic.caCert,
+      elasticNodes: elastic.nodes.map((node) => node.id),
+    };
     const bootstrap = new NovaBootstrap(
       `${name}-bootstrap`,
-      {
-        image,
-        network,
-        environment: {
-          bootstrap: serviceEnvironment(settings, endpoints, 'bootstrap'),
-          reindex: serviceEnvironment(settings, endpoints, 'reindex'),
-        },
-        caCert: elastic.caCert,
-        elasticNodes: elastic.nodes.map((node) => node.id),
-      },
+      oneShots,
       // The replica set's initiate step, not only its members: users need a primary.
       { ...parent, dependsOn: [postgres.container, mongo.initiated, ...elastic.nodes] },
     );
@@ -133,6 +139,7 @@ export class NovaStack extends pulumi.ComponentResource {
         ? { ...parent, dependsOn: [bootstrap.command, collector.container] }
         : afterBootstrap,
     );
+    const dashboards = dashboardsStep(`${name}-dashboards`, oneShots, kibana.container, parent);
 
     this.kibanaUrl = kibana.url;
     this.serviceUrl = service.url;
@@ -152,7 +159,7 @@ export class NovaStack extends pulumi.ComponentResource {
       ? String(mongoUrl(settings, mongo.hosts))
       : undefined;
     this.bootstrapReport = bootstrap.report;
-    this.components = { postgres, mongo, elastic, bootstrap, kibana, service };
+    this.components = { postgres, mongo, elastic, bootstrap, kibana, dashboards, service };
     this.registerOutputs({
       pgAdminUrl: this.extras.pgAdmin?.url,
       mongoExpressUrl: this.extras.mongoExpress?.url,

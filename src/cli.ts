@@ -6,8 +6,9 @@
  *   nova bootstrap postgres [--dry-run] [--json]   migrate + seed default roles (idempotent)
  *   nova bootstrap mongo [--dry-run] [--json]      telemetry collections, TTLs, indexes, app user (idempotent)
  *   nova bootstrap elastic [--dry-run] [--json]    ILM policy, templates, versioned indices, log data stream (idempotent)
+ *   nova bootstrap kibana [--dry-run] [--json]     saved objects from dashboards/, default data view (idempotent)
  *   nova bootstrap all [--dry-run] [--json]        PostgreSQL, then every other configured store
- *                                                 (--wait 60s: bound on waiting for MongoDB)
+ *                                                 (--wait 60s: bound on waiting for each store)
  *   nova migrate status [--json]              applied / pending / modified migrations (exit 1 unless up to date)
  *   nova export [--include-users] [--out FILE]     NDJSON export (stdout by default)
  *   nova health [--json]                      every configured store (exit 1 unless all are up)
@@ -48,8 +49,11 @@ Commands:
                                            analytics indexes) and, with MONGO_ADMIN_*, the application user
   bootstrap elastic [--dry-run] [--json]   Create or update the ILM policy, component and index templates, the
                                            versioned search indices behind their aliases and the log data stream
-  bootstrap all [--dry-run] [--json]       PostgreSQL, then MongoDB and Elasticsearch when configured
-                [--wait 60s]               how long to wait for MongoDB / Elasticsearch to answer
+  bootstrap kibana [--dry-run] [--json]    Wait until Kibana reports available, import the saved objects in
+                                           dashboards/ that it lacks or holds differently (overwrite), set the
+                                           default data view; --dry-run lists every object and what it would do
+  bootstrap all [--dry-run] [--json]       PostgreSQL, then MongoDB, Elasticsearch and Kibana when configured
+                [--wait 60s]               how long to wait for MongoDB / Elasticsearch / Kibana to be ready
   migrate status [--json]                  Show applied, pending and modified migrations
   export [--include-users] [--out FILE]    Stream NDJSON of the data (never password hashes or passkey keys)
   health [--json]                          Check every configured store (exit 1 unless all are up)

@@ -1,10 +1,11 @@
-/** `nova bootstrap mongo|elastic|all` and `nova health` with MongoDB and Elasticsearch, as a child process. */
+/** `nova bootstrap mongo|elastic|kibana|all` and `nova health` with MongoDB and Elasticsearch, as a child process. */
 import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../src/bootstrap/postgres/embedded.js';
 import { CLI, cleanEnv, run, TSX } from './support/cli.js';
 import { createEmptyDatabase } from './support/database.js';
+import { startScriptedKibana } from './support/kibana-saved-objects.js';
 
 /**
  * A bootstrapped database whose search outbox holds one delete, the environment pointing the
@@ -69,6 +70,49 @@ describe('nova CLI with MongoDB and Elasticsearch', () => {
       /^nova: error UNAVAILABLE: Elasticsearch bootstrap failed: ConnectionError/,
     );
     expect(down.stderr).not.toContain('hunter2');
+  });
+
+  it('bootstrap kibana needs KIBANA_URL and says so', async () => {
+    const result = await run(['bootstrap', 'kibana', '--dry-run']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^nova: error CONFIG_INVALID: KIBANA_URL is required to bootstrap Kibana \(field: KIBANA_URL\)/,
+    );
+    expect((await run(['bootstrap', 'kibana', '--wait', 'soon'])).code).toBe(2);
+  });
+
+  it('bootstrap kibana imports dashboards/ into a scripted Kibana: dry run, apply, then nothing to do', {
+    timeout: 90_000,
+  }, async () => {
+    const kibana = await startScriptedKibana();
+    try {
+      const env = { KIBANA_URL: kibana.url, KIBANA_USERNAME: 'nova', KIBANA_PASSWORD: 'hunter2' };
+      const dry = await run(['bootstrap', 'kibana', '--dry-run'], env);
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toContain('change(s) planned (dry run, nothing applied)');
+      expect(dry.stdout).toMatch(
+        /dashboards\/data-views\.ndjson:\n(.*\n)*\s+index-pattern\s+nova-logs\s+to create\s+nova_logs\n/,
+      );
+      expect(
+        kibana.calls().filter((c) => c.includes('_import') || c.startsWith('POST /api/data_views')),
+      ).toEqual([]);
+
+      const applied = await run(['bootstrap', 'kibana', '--json'], env);
+      expect(applied.code).toBe(0);
+      const report = JSON.parse(applied.stdout);
+      expect(report).toMatchObject({ changed: true, credentials: 'KIBANA_USERNAME', warnings: [] });
+      expect(report.imported.created).toBe(kibana.objects.size);
+      expect(kibana.defaultDataView()).toBe('nova-logs');
+
+      const again = await run(['bootstrap', 'kibana'], env);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('nothing to change (already up to date)');
+      expect(`${dry.stdout}${applied.stdout}${again.stdout}${again.stderr}`).not.toContain(
+        'hunter2',
+      );
+    } finally {
+      await kibana.close();
+    }
   });
 
   it('indexer --once keeps the outbox when the cluster is not there, and says why', async () => {
@@ -150,14 +194,21 @@ describe('nova CLI with MongoDB and Elasticsearch', () => {
     }
   });
 
-  it('bootstrap all runs PostgreSQL and reports MongoDB as skipped when not configured', async () => {
+  it('bootstrap all runs PostgreSQL and reports MongoDB, Elasticsearch and Kibana as skipped when not configured', async () => {
     const url = await createEmptyDatabase();
     const result = await run(['bootstrap', 'all', '--json'], { DATABASE_URL: url });
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout);
+    expect(Object.keys(report)).toEqual(['postgres', 'mongo', 'elastic', 'kibana']);
     expect(report.mongo).toEqual({ skipped: 'MONGO_URL is not set' });
     expect(report.elastic).toEqual({ skipped: 'ELASTIC_URL is not set' });
+    expect(report.kibana).toEqual({ skipped: 'KIBANA_URL is not set' });
     expect(report.postgres.migrations.applied.length).toBeGreaterThan(0);
+    const text = await run(['bootstrap', 'all'], { DATABASE_URL: url });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /Elasticsearch: skipped \(ELASTIC_URL is not set\)\nKibana: skipped \(KIBANA_URL is not set\)\n$/,
+    );
   });
 
   it('health shows MongoDB not configured, or down with exit 1', async () => {

@@ -2,6 +2,7 @@
 
 import { bootstrapElastic, formatElasticReport } from '../bootstrap/elastic/index.js';
 import { type ReindexTarget, reindex } from '../bootstrap/elastic/reindex.js';
+import { bootstrapKibana, formatKibanaReport } from '../bootstrap/kibana/index.js';
 import { bootstrapMongo, formatMongoReport } from '../bootstrap/mongo/index.js';
 import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/index.js';
 import { migrationStatus } from '../bootstrap/postgres/migrate.js';
@@ -106,12 +107,13 @@ export async function runLocal({
   }
 }
 
-export const BOOTSTRAP_TARGETS = ['postgres', 'mongo', 'elastic', 'all'] as const;
+export const BOOTSTRAP_TARGETS = ['postgres', 'mongo', 'elastic', 'kibana', 'all'] as const;
 export type BootstrapTarget = (typeof BOOTSTRAP_TARGETS)[number];
 
 /**
- * `postgres`, `mongo` and `elastic` bootstrap one store and fail when it is not configured; `all`
- * bootstraps PostgreSQL and then every other configured store, saying which it skipped.
+ * `postgres`, `mongo`, `elastic` and `kibana` bootstrap one store and fail when it is not
+ * configured; `all` bootstraps PostgreSQL and then every other configured store in that order
+ * (Kibana after Elasticsearch, whose data views it shows), saying which it skipped.
  */
 export async function runBootstrap({
   target,
@@ -157,6 +159,14 @@ export async function runBootstrap({
   } else if (target === 'all') {
     results.elastic = { skipped: 'ELASTIC_URL is not set' };
     text.push('Elasticsearch: skipped (ELASTIC_URL is not set)');
+  }
+  if (target === 'kibana' || (target === 'all' && config.kibana)) {
+    const report = await bootstrapKibana(config, { dryRun, waitMs });
+    results.kibana = report;
+    text.push(formatKibanaReport(report));
+  } else if (target === 'all') {
+    results.kibana = { skipped: 'KIBANA_URL is not set' };
+    text.push('Kibana: skipped (KIBANA_URL is not set)');
   }
   if (json) printJson(target === 'all' ? results : Object.values(results)[0]);
   else process.stdout.write(`${text.join('\n')}\n`);

@@ -1,5 +1,6 @@
 /**
- * Kibana's health, from its status API (GET /api/status, Kibana 8).
+ * Kibana's HTTP API: its health, from the status API (GET /api/status, Kibana 8), and the one
+ * request helper every other call (`nova bootstrap kibana`) goes through.
  *
  * Kibana answers 200 while its core services are available and 503 otherwise, with
  * `status.overall.level` (available, degraded, unavailable, critical) in both; callers
@@ -8,6 +9,7 @@
  * One request, bounded, never retried: health must answer fast and honestly.
  */
 import type { KibanaConfig } from '../config.js';
+import { NovaError } from './errors.js';
 
 export interface KibanaHealth {
   status: 'up' | 'degraded' | 'down';
@@ -84,6 +86,66 @@ export async function kibanaHealth(
     ...version,
     ...(status !== 'up' && overall?.summary ? { error: overall.summary } : {}),
   };
+}
+
+/**
+ * Kibana running but refusing our credentials: the one `degraded` answer without a level of
+ * Kibana's own (its own degraded always carries `level: 'degraded'`).
+ */
+export const credentialsRefused = (health: KibanaHealth): boolean =>
+  health.status === 'degraded' && health.level === undefined;
+
+/** A Kibana answer: its HTTP status and body text, whatever the status. */
+export interface KibanaReply {
+  status: number;
+  body: string;
+}
+
+export interface KibanaRequest {
+  method: 'GET' | 'POST';
+  /** From the base URL, e.g. `/api/saved_objects/_import?overwrite=true`. */
+  path: string;
+  /** Sent as application/json. */
+  json?: unknown;
+  /** Sent as multipart/form-data (the saved objects import). */
+  form?: FormData;
+  timeoutMs?: number;
+}
+
+/**
+ * One request to Kibana's HTTP API with the configured credentials; the answer comes back
+ * whatever its status, for the caller to judge. Writes carry `kbn-xsrf`, which Kibana requires
+ * on every request that is not a GET. Redirects are returned, not followed (the credentials
+ * go nowhere else). Only a failure to get an answer throws: UNAVAILABLE, without the URL.
+ */
+export async function kibanaRequest(
+  config: KibanaConfig,
+  { method, path, json, form, timeoutMs = config.requestTimeoutMs }: KibanaRequest,
+): Promise<KibanaReply> {
+  const authorization = kibanaAuthorization(config);
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...(authorization ? { authorization } : {}),
+    ...(method === 'GET' ? {} : { 'kbn-xsrf': 'true' }),
+    ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+  };
+  try {
+    const response = await fetch(`${config.url}${path}`, {
+      method,
+      headers,
+      // fetch writes the multipart boundary into content-type itself.
+      body: form ?? (json === undefined ? undefined : JSON.stringify(json)),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { status: response.status, body: await response.text() };
+  } catch (error) {
+    throw new NovaError(
+      'UNAVAILABLE',
+      `Kibana ${method} ${path.split('?')[0]}: ${fetchFailure(error, timeoutMs)}`,
+      { cause: error },
+    );
+  }
 }
 
 /** What went wrong reaching Kibana, without the URL's credentials (there are none in it). */

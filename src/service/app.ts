@@ -123,10 +123,10 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
     // The route pattern, never the raw URL: bounded label values, no ids or search text.
     const route = request.routeOptions.url;
     meters.recordRequest(reply.elapsedTime / 1000, request.method, reply.statusCode, route);
-    if (route && RECORDED.test(route) && db.mongoConfigured) record(request, reply, route);
+    if (route && RECORDED.test(route) && db.telemetryConfigured) record(request, reply, route);
     done();
   });
-  /** api_usage and performance_metrics, through the telemetry writer (buffered). */
+  /** api_usage and performance_metrics, through the telemetry writers (buffered, per store). */
   const record = (request: FastifyRequest, reply: FastifyReply, route: string) => {
     const durationMs = Math.round(reply.elapsedTime * 10) / 10;
     const userId = request.principal?.userId;
@@ -136,8 +136,9 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
       ...(userId ? { userId } : {}),
       ...(span && isSpanContextValid(span) ? { traceId: span.traceId } : {}),
     };
-    db.mongo.logApiUsage(request.method, route, reply.statusCode, durationMs, correlation);
-    db.mongo.logPerformance('api', route, durationMs, {
+    const { telemetry } = db;
+    telemetry.logApiUsage(request.method, route, reply.statusCode, durationMs, correlation);
+    telemetry.logPerformance('api', route, durationMs, {
       ...correlation,
       statusCode: reply.statusCode,
     });

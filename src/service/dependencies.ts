@@ -4,8 +4,13 @@
  * (optional, `not_configured` without their URLs).
  *
  * The indexer is degraded when its oldest pending row is older than `maxIndexerLagMs`
- * (default 5 min) or rows are parked; the telemetry writer when its last flushes failed
- * (it is dropping events once its buffer is full: `dropped` counts them).
+ * (default 5 min) or rows are parked; the telemetry writers (one per store: MongoDB,
+ * Elasticsearch) when any store's last flushes failed (a store whose buffer is full drops
+ * its events: its `dropped` counts them). Details carry each store's counters.
+ *
+ * Each change of a dependency's probed status (and its first probe) is a system_logs event
+ * (`dependency_up`, `dependency_degraded`, `dependency_down` on the `dependency` it names),
+ * which SREs see over time in Kibana's "Service health" dashboard.
  */
 import { migrationStatus } from '../bootstrap/postgres/migrate.js';
 import type { KibanaConfig } from '../config.js';
@@ -20,6 +25,19 @@ import {
 } from './health.js';
 import { CachedProbe } from './probe.js';
 import type { Readiness } from './routes/health.js';
+
+const LEVELS = { up: 'info', degraded: 'warn', down: 'error' } as const;
+
+/** One system event per status change, through the telemetry writers (never blocking). */
+const logStatusChange =
+  (db: NovaDb): NonNullable<HealthOptions['onStatusChange']> =>
+  ({ name, status, previous }) => {
+    db.telemetry.logSystem(
+      LEVELS[status],
+      previous ? `${name} is ${status} (was ${previous})` : `${name} is ${status}`,
+      { action: `dependency_${status}`, entityType: 'dependency', entityId: name },
+    );
+  };
 
 export interface ServiceHealthOptions extends HealthOptions {
   /** The PostgreSQL URL, for reading migration status. */
@@ -43,11 +61,12 @@ export function serviceHealth(
     {
       name: 'telemetry',
       required: false,
-      ...(db.mongoConfigured
+      ...(db.telemetryConfigured
         ? {
             probe: async () => {
-              const stats = db.mongo.stats();
-              return { status: stats.consecutiveFailures > 0 ? 'degraded' : 'up', ...stats };
+              const { invalid, lastInvalid, stores } = db.telemetry.stats();
+              const failing = Object.values(stores).some((store) => store.consecutiveFailures > 0);
+              return { status: failing ? 'degraded' : 'up', invalid, lastInvalid, stores };
             },
           }
         : {}),
@@ -88,7 +107,10 @@ export function serviceHealth(
         : {}),
     },
   ];
-  const health = new HealthService(sources, options);
+  const health = new HealthService(sources, {
+    ...(db.telemetryConfigured ? { onStatusChange: logStatusChange(db) } : {}),
+    ...options,
+  });
   // A failure is a result too, cached like any other: while the status cannot be read,
   // /readyz must not open a new connection for every call.
   const migrations = new CachedProbe(

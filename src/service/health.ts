@@ -54,6 +54,17 @@ export interface HealthOptions {
   probeTimeoutMs?: number;
   /** The clock probe results age by (tests move it by hand). */
   now?: () => number;
+  /**
+   * Called when a dependency's probed status differs from its previous probe's, and for its
+   * first probe (previous undefined): once per change, however many requests read the report.
+   */
+  onStatusChange?: (change: StatusChange) => void;
+}
+
+export interface StatusChange {
+  name: string;
+  status: ProbeResult['status'];
+  previous: ProbeResult['status'] | undefined;
 }
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 2000;
@@ -76,12 +87,19 @@ export class HealthService {
 
   constructor(
     sources: HealthSource[],
-    { intervalMs = 5000, probeTimeoutMs = DEFAULT_PROBE_TIMEOUT_MS, now }: HealthOptions = {},
+    {
+      intervalMs = 5000,
+      probeTimeoutMs = DEFAULT_PROBE_TIMEOUT_MS,
+      now,
+      onStatusChange,
+    }: HealthOptions = {},
   ) {
-    this.#sources = sources.map((source) => ({
-      source,
-      probe: source.probe && new CachedProbe(safely(source.probe, probeTimeoutMs), intervalMs, now),
-    }));
+    this.#sources = sources.map((source) => {
+      if (!source.probe) return { source };
+      let probe = safely(source.probe, probeTimeoutMs);
+      if (onStatusChange) probe = watched(source.name, probe, onStatusChange);
+      return { source, probe: new CachedProbe(probe, intervalMs, now) };
+    });
     this.#required = this.#sources.filter(({ source }) => source.required);
   }
 
@@ -139,6 +157,33 @@ export class HealthService {
     }
     return { status, checks };
   }
+}
+
+/**
+ * The probe, reporting each change of its status. A listener that throws must not turn the
+ * dependency's report into a failed /api/health: its error becomes a process warning.
+ */
+function watched(
+  name: string,
+  probe: () => Promise<ProbeResult>,
+  onStatusChange: (change: StatusChange) => void,
+): () => Promise<ProbeResult> {
+  let previous: ProbeResult['status'] | undefined;
+  return async () => {
+    const result = await probe();
+    if (result.status !== previous) {
+      const change = { name, status: result.status, previous };
+      previous = result.status;
+      try {
+        onStatusChange(change);
+      } catch (error) {
+        process.emitWarning(
+          `reporting ${name}'s status change failed: ${(error as Error).message}`,
+        );
+      }
+    }
+    return result;
+  };
 }
 
 /** A probe never rejects: a thrown error, or no answer within `timeoutMs`, is down. */

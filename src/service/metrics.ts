@@ -5,8 +5,9 @@
  * - http.server.request.duration (s): every request, by method, route and status;
  * - nova.dependency.status: 1 up, 0.5 degraded, 0 down, per configured dependency;
  * - nova.indexer.lag (s): age of the oldest pending outbox row;
- * - nova.telemetry.queue.depth ({event}) and nova.telemetry.dropped ({event}): the MongoDB
- *   telemetry writer's buffer and the events it had to drop.
+ * - nova.telemetry.queue.depth ({event}) and nova.telemetry.dropped ({event}): each
+ *   telemetry store's writer (`nova.telemetry.store`: mongodb, elasticsearch), its buffer
+ *   and the events it had to drop.
  *
  * The gauges are read at collection time from the health report, whose probes are cached and
  * single-flight: a scrape never adds load on the databases beyond the health interval.
@@ -44,11 +45,11 @@ export function serviceMetrics(db: NovaDb, health: HealthService): ServiceMetric
   });
   const depth = meter.createObservableGauge('nova.telemetry.queue.depth', {
     unit: '{event}',
-    description: 'Telemetry events buffered for MongoDB.',
+    description: 'Telemetry events buffered for a store.',
   });
   const dropped = meter.createObservableCounter('nova.telemetry.dropped', {
     unit: '{event}',
-    description: 'Telemetry events dropped because the buffer was full.',
+    description: "Telemetry events a store's writer dropped (buffer full, or left at shutdown).",
   });
   const observe: BatchObservableCallback = async (observer) => {
     const report = await health.report({ details: true });
@@ -58,10 +59,11 @@ export function serviceMetrics(db: NovaDb, health: HealthService): ServiceMetric
     }
     const lagMs = report.checks.indexer?.details?.lagMs;
     if (typeof lagMs === 'number') observer.observe(lag, lagMs / 1000);
-    if (db.mongoConfigured) {
-      const stats = db.mongo.stats();
-      observer.observe(depth, stats.depth);
-      observer.observe(dropped, stats.dropped);
+    if (db.telemetryConfigured) {
+      for (const [store, stats] of Object.entries(db.telemetry.stats().stores)) {
+        observer.observe(depth, stats.depth, { 'nova.telemetry.store': store });
+        observer.observe(dropped, stats.dropped, { 'nova.telemetry.store': store });
+      }
     }
   };
   const observables = [status, lag, depth, dropped];

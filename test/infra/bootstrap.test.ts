@@ -7,7 +7,10 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BOOTSTRAP_CONTAINER, oneShotScript, STEPS } from '../../infra/bootstrap.js';
+import { oneShotContainer, oneShotScript, type Step } from '../../infra/bootstrap.js';
+
+const BOOTSTRAP_CONTAINER = oneShotContainer('bootstrap');
+
 import { ELASTIC_CA_PATH } from '../../infra/environment.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
@@ -30,13 +33,11 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-function run(exit: number, runs: readonly (readonly string[])[] = STEPS.bootstrap) {
-  const script = oneShotScript(
-    'sha256:abc',
-    'nova-net',
-    ['DATABASE_URL', 'ELASTIC_PASSWORD'],
-    runs,
-  );
+function run(exit: number, step: Step = 'bootstrap') {
+  const script = oneShotScript(step, 'sha256:abc', 'nova-net', [
+    'DATABASE_URL',
+    'ELASTIC_PASSWORD',
+  ]);
   return new Promise<{ code: number; stdout: string }>((resolve) => {
     execFile(
       '/bin/sh',
@@ -83,7 +84,7 @@ describe('oneShotScript', () => {
   });
 
   it('runs the reindex commands one container after the other', async () => {
-    const { code } = await run(0, STEPS.reindex);
+    const { code } = await run(0, 'reindex');
     expect(code).toBe(0);
     const created = (await calls()).filter((call) => call.startsWith('create '));
     expect(created.map((call) => call.split(' sha256:abc ')[1])).toEqual([
@@ -92,8 +93,17 @@ describe('oneShotScript', () => {
     ]);
   });
 
+  it('names each step its own container, so steps running at once never touch each other', async () => {
+    await run(0, 'dashboards');
+    const created = (await calls()).filter((call) => call.startsWith('create '));
+    expect(created).toEqual([
+      expect.stringMatching(/^create --name nova-dashboards .* bootstrap kibana$/),
+    ]);
+    expect(await calls()).not.toContain(`rm -f ${BOOTSTRAP_CONTAINER}`);
+  });
+
   it('stops at the first command that fails', async () => {
-    const { code } = await run(4, STEPS.reindex);
+    const { code } = await run(4, 'reindex');
     expect(code).toBe(4);
     expect((await calls()).filter((call) => call.startsWith('create '))).toHaveLength(1);
   });

@@ -155,6 +155,12 @@ describe('NovaStack', () => {
           .map((c) => `${c.name}-id`),
       );
       expect(String(reindex.create)).toMatch(/reindex tickets[\s\S]*reindex kb/);
+      // The saved objects go in once Kibana is healthy, and again when it is replaced.
+      const kibana = containerNamed(stack, 'nova-kibana');
+      expect(await dependencyNames(`${stack}-dashboards`)).toEqual([kibana.name]);
+      const dashboards = resource(COMMAND, `${stack}-dashboards`).inputs;
+      expect(dashboards.triggers).toEqual([`${kibana.name}-id`]);
+      expect(String(dashboards.create)).toContain(' bootstrap kibana');
       const members = containers(stack)
         .filter((c) => /^nova-mongodb-\d$/.test(c.inputs.name as string))
         .map((c) => c.name);
@@ -281,7 +287,7 @@ describe('NovaStack', () => {
           name: c.inputs.name as string,
           holds: JSON.stringify([envOf(c.inputs), c.inputs.uploads]),
         })),
-        ...['bootstrap', 'bootstrap-reindex'].map((step) => ({
+        ...['bootstrap', 'bootstrap-reindex', 'dashboards'].map((step) => ({
           name: step,
           holds: JSON.stringify(
             secretValue(resource(COMMAND, `${stack}-${step}`).inputs.environment),
@@ -307,6 +313,7 @@ describe('NovaStack', () => {
       'elasticsearch-elastic-password': [
         'bootstrap',
         'bootstrap-reindex',
+        'dashboards',
         'nova-elasticsearch-1',
         'nova-elasticsearch-2',
         'nova-elasticsearch-3',
@@ -341,6 +348,12 @@ describe('NovaStack', () => {
         expect(config.postgres?.url).toMatch(/^postgresql:\/\//);
         expect(config.elastic?.admin?.username).toBe('elastic');
       }
+      const dashboards = secretValue(resource(COMMAND, `${stack}-dashboards`).inputs.environment);
+      expect(loadConfig(dashboards as Record<string, string>).kibana).toMatchObject({
+        url: 'http://nova-kibana:5601',
+        username: 'elastic',
+        password: `generated-${stack}-elasticsearch-elastic-password`,
+      });
     }
   });
 
@@ -349,7 +362,10 @@ describe('NovaStack', () => {
     // The engine receives the whole environment as one secret: it holds secrets.
     const environment = secretValue(bootstrap.environment) as Record<string, string>;
     expect(Object.keys(environment)).toEqual(
-      expect.arrayContaining([...SECRET_VARIABLES, 'NOVA_ELASTIC_CA']),
+      expect.arrayContaining([
+        ...[...SECRET_VARIABLES].filter((name) => name !== 'KIBANA_PASSWORD'),
+        'NOVA_ELASTIC_CA',
+      ]),
     );
     expect(environment).toMatchObject({
       MONGO_ADMIN_USER: 'root',

@@ -1,8 +1,9 @@
 /**
  * The viewer end to end: novaDb.viewer(userId) reads the permissions of the user's roles
  * from real PostgreSQL, and that viewer decides what novaDb's searches ask Elasticsearch for
- * (Elastic's client mock stands in for the cluster). Also: searches are recorded in the
- * telemetry store when MongoDB is configured, and work without it.
+ * (Elastic's client mock stands in for the cluster). Also: each search is recorded as a
+ * search_analytics event, for the nova_logs data stream and, when configured, for MongoDB
+ * (scripted sinks take the writes here).
  */
 import { Client } from '@elastic/elasticsearch';
 import MockModule, { type MockPattern } from '@elastic/elasticsearch-mock';
@@ -100,13 +101,17 @@ describe('novaDb.viewer', () => {
 
 describe('searching as a viewer, without MongoDB', () => {
   const cluster = mockCluster();
+  const elasticSink = new ScriptedSink();
   let db: NovaDb;
   let plain: string;
   let agent: string;
   let deactivatedAgent: string;
 
   beforeAll(async () => {
-    db = createNovaDb({ ...testConfig(t.url), elastic }, { elasticClient: cluster.client });
+    db = createNovaDb(
+      { ...testConfig(t.url), elastic },
+      { elasticClient: cluster.client, elasticSink },
+    );
     [plain, agent, deactivatedAgent] = [await newUser(), await newUser(), await newUser()];
     await db.postgres.assignRole(agent, 'agent');
     await db.postgres.assignRole(deactivatedAgent, 'agent');
@@ -168,26 +173,37 @@ describe('searching as a viewer, without MongoDB', () => {
     expect(cluster.requests.length).toBe(before);
   });
 
-  it('searches without MongoDB and records nothing', async () => {
+  it('searches without MongoDB, recording the search for Elasticsearch only', async () => {
     expect(db.mongoConfigured).toBe(false);
+    await db.telemetry.flush(); // the searches of the tests above
+    elasticSink.stored.clear();
     const page = await db.searchKnowledgeBase('vpn', {}, { viewer: ANONYMOUS });
     expect(page.items).toHaveLength(1);
     expect(() => db.mongo).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(db.telemetry.stores).toEqual(['elasticsearch']);
+    expect(await db.telemetry.flush()).toBe(true);
+    expect([...elasticSink.stored.values()]).toEqual([
+      {
+        collection: 'search_analytics',
+        doc: expect.objectContaining({ scope: 'kb', query: 'vpn', resultCount: 1 }),
+      },
+    ]);
   });
 });
 
 describe('searching with MongoDB configured', () => {
   const cluster = mockCluster();
   const sink = new ScriptedSink();
+  const elasticSink = new ScriptedSink();
   let db: NovaDb;
   let plain: string;
 
   beforeAll(async () => {
-    // The sink replaces MongoDB: nothing connects to the URL.
+    // The sinks replace MongoDB and nova_logs: nothing connects to the MongoDB URL.
     const mongo = loadConfig({ MONGO_URL: 'mongodb://localhost:27017' }).mongo;
     db = createNovaDb(
       { ...testConfig(t.url), elastic, mongo },
-      { elasticClient: cluster.client, mongo: { sink } },
+      { elasticClient: cluster.client, mongo: { sink }, elasticSink },
     );
     plain = await newUser();
   });
@@ -221,5 +237,8 @@ describe('searching with MongoDB configured', () => {
     });
     expect(kb).not.toHaveProperty('userId');
     expect(db.mongo.stats().invalid).toBe(0);
+    // The same events, for the nova_logs data stream.
+    expect(await db.telemetry.flush()).toBe(true);
+    expect([...elasticSink.stored.values()].map((s) => s.doc)).toEqual([tickets, kb]);
   });
 });

@@ -103,3 +103,36 @@ describe('api_usage and performance_metrics', () => {
     expect(text).not.toContain('/livez');
   });
 });
+
+describe('dependency status changes', () => {
+  it('logs each dependency as it is first probed, as system_logs events SREs chart in Kibana', async () => {
+    await db.mongo.flush();
+    sink.stored.clear();
+    const health = serviceHealth(db, { postgresUrl: t.url, intervalMs: 60_000 }).health;
+    await health.report({ details: false });
+    await health.report({ details: false });
+    expect(await db.mongo.flush()).toBe(true);
+    const changes = [...sink.stored.values()]
+      .filter((s) => s.collection === 'system_logs')
+      .map((s) => s.doc);
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          level: 'info',
+          message: 'postgres is up',
+          action: 'dependency_up',
+          entityType: 'dependency',
+          entityId: 'postgres',
+        }),
+        expect.objectContaining({
+          level: 'error',
+          action: 'dependency_down',
+          entityType: 'dependency',
+          entityId: 'mongodb',
+        }),
+      ]),
+    );
+    // One per change, not per report: the second report found nothing new.
+    expect(changes.filter((c) => c.entityId === 'postgres')).toHaveLength(1);
+  });
+});

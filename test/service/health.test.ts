@@ -5,7 +5,7 @@
  * at once, each dependency is probed once per interval.
  */
 import { type AddressInfo, createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../src/bootstrap/postgres/embedded.js';
 import { loadConfig } from '../../src/config.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
@@ -342,6 +342,49 @@ describe('GET /api/health', () => {
         postgres: { status: 'up' },
         elasticsearch: { status: 'down', required: false },
         indexer: { status: 'up', required: false },
+      },
+    });
+  });
+});
+
+describe('the telemetry writers', () => {
+  it('reports each store: degraded while MongoDB fails, with nova_logs still written', async () => {
+    const { client, cluster } = searchCluster();
+    const mongoSink = new ScriptedSink();
+    mongoSink.mode = 'fail';
+    const { mongo, telemetry } = loadConfig({
+      MONGO_URL: `mongodb://127.0.0.1:${await freePort()}/?directConnection=true`,
+      MONGO_SERVER_SELECTION_TIMEOUT_MS: '200',
+      TELEMETRY_FLUSH_INTERVAL_MS: '20',
+    });
+    const db = createNovaDb(
+      { ...testConfig(t.url), elastic: elasticConfig, mongo, telemetry },
+      { elasticClient: client, mongo: { sink: mongoSink } },
+    );
+    const { app } = serviceOn(db, t.url);
+    db.telemetry.logSystem('info', 'started');
+    await vi.waitFor(() => {
+      const { stores } = db.telemetry.stats();
+      expect(stores.elasticsearch?.written).toBe(1);
+      expect(stores.mongodb?.failedFlushes).toBeGreaterThan(0);
+    });
+    expect(cluster.documents('nova_logs').size).toBe(1);
+    const admin = await userWithToken(t, 'admin');
+    const report = (await get(app, '/api/health', admin.token)).json<HealthReport>();
+    expect(report.checks.telemetry).toMatchObject({
+      status: 'degraded',
+      required: false,
+      details: {
+        invalid: 0,
+        stores: {
+          mongodb: {
+            written: 0,
+            depth: 1,
+            lastError: { message: expect.stringContaining('ECONNREFUSED') },
+            collections: { system_logs: { queued: 1 } },
+          },
+          elasticsearch: { written: 1, depth: 0, consecutiveFailures: 0 },
+        },
       },
     });
   });

@@ -3,12 +3,14 @@
  * request duration by route pattern, dependency status from the health probes, and nothing
  * of the callers' search text or tokens.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { createNovaDb } from '../../src/lib/db/index.js';
 import { buildApp } from '../../src/service/app.js';
 import { serviceHealth } from '../../src/service/dependencies.js';
 import { testConfig, useTestDatabase } from '../support/database.js';
-import { get, userWithToken } from './fixtures.js';
+import { ScriptedSink } from '../support/telemetry.js';
+import { elasticConfig, get, searchCluster, userWithToken } from './fixtures.js';
 
 const t = await useTestDatabase();
 const db = createNovaDb(testConfig(t.url));
@@ -73,5 +75,41 @@ describe('GET /metrics', () => {
     expect(text).toMatch(
       /http_server_request_duration_count\{(?![^}]*http_route)[^}]*http_response_status_code="404"/,
     );
+  });
+
+  it("reports each telemetry store's buffer and drops", async () => {
+    const mongoSink = new ScriptedSink();
+    mongoSink.mode = 'stall';
+    const { mongo, telemetry } = loadConfig({
+      MONGO_URL: 'mongodb://127.0.0.1:1/?directConnection=true',
+      MONGO_SERVER_SELECTION_TIMEOUT_MS: '200',
+      TELEMETRY_BUFFER_SIZE: '3',
+      TELEMETRY_BATCH_SIZE: '3',
+      TELEMETRY_FLUSH_INTERVAL_MS: '20',
+      TELEMETRY_SHUTDOWN_TIMEOUT_MS: '100',
+    });
+    const stores = createNovaDb(
+      { ...testConfig(t.url), elastic: elasticConfig, mongo, telemetry },
+      { elasticClient: searchCluster().client, mongo: { sink: mongoSink } },
+    );
+    // No dependency status events: the scrape's probes would add them to the drops counted here.
+    const quiet = { postgresUrl: t.url, onStatusChange: () => undefined };
+    const withStores = buildApp({ db: stores, ...serviceHealth(stores, quiet) }, { logger: false });
+    try {
+      // Five at once into buffers of three: each store drops two.
+      for (let i = 0; i < 5; i++) stores.telemetry.logSystem('info', `event ${i}`);
+      await vi.waitFor(() =>
+        expect(stores.telemetry.stats().stores.elasticsearch?.written).toBe(3),
+      );
+      const text = (await get(withStores, '/metrics')).body;
+      const store = (name: string) => ({ nova_telemetry_store: name });
+      expect(sample(text, 'nova_telemetry_queue_depth', store('mongodb'))).toBe(3);
+      expect(sample(text, 'nova_telemetry_dropped_total', store('mongodb'))).toBe(2);
+      expect(sample(text, 'nova_telemetry_queue_depth', store('elasticsearch'))).toBe(0);
+      expect(sample(text, 'nova_telemetry_dropped_total', store('elasticsearch'))).toBe(2);
+    } finally {
+      await withStores.close();
+      await stores.close();
+    }
   });
 });

@@ -135,6 +135,52 @@ describe('HealthService probe bounds', () => {
     });
   });
 
+  it('reports each status change once (and the first probe), not every probe', async () => {
+    let clock = 0;
+    const states: ('up' | 'down')[] = ['up', 'up', 'down', 'down', 'up'];
+    const changes: unknown[] = [];
+    const health = new HealthService(
+      [
+        {
+          name: 'mongodb',
+          required: false,
+          probe: async () => ({ status: states.shift() ?? 'up' }),
+        },
+      ],
+      { intervalMs: 10, now: () => clock, onStatusChange: (change) => changes.push(change) },
+    );
+    for (let i = 0; i < 5; i++) {
+      // Many readers of one probe result: still one change.
+      await Promise.all([health.report({ details: false }), health.report({ details: true })]);
+      clock += 10;
+    }
+    expect(health.probeRuns()).toEqual({ mongodb: 5 });
+    expect(changes).toEqual([
+      { name: 'mongodb', status: 'up', previous: undefined },
+      { name: 'mongodb', status: 'down', previous: 'up' },
+      { name: 'mongodb', status: 'up', previous: 'down' },
+    ]);
+  });
+
+  it('still reports a dependency whose status-change listener throws (a warning, not a 500)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    const health = new HealthService(
+      [{ name: 'kibana', required: false, probe: async () => ({ status: 'down' }) }],
+      {
+        onStatusChange: () => {
+          throw new Error('writer gone');
+        },
+      },
+    );
+    const report = await health.report({ details: false });
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    expect(report.checks.kibana?.status).toBe('down');
+    expect(warnings).toEqual(["reporting kibana's status change failed: writer gone"]);
+  });
+
   it('readiness asks the required dependencies only', async () => {
     const health = new HealthService([
       { name: 'postgres', required: true, probe: async () => ({ status: 'up' }) },

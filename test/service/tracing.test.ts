@@ -1,7 +1,8 @@
 /**
  * Traces as the service makes them: the SDK with the service's own instrumentations
  * (telemetry/sdk.ts) and an InMemorySpanExporter, the app on real PostgreSQL, Elasticsearch
- * a local HTTP server answering `_search` through the client's real (undici) connection.
+ * a local HTTP server answering `_search` (and the telemetry writer's `_bulk`) through the
+ * client's real (undici) connection.
  *
  * Everything that loads pg, undici users or fastify is imported dynamically, after the ESM
  * hook and the SDK, as `--import ./dist/telemetry/register.js` orders it in production:
@@ -38,16 +39,29 @@ const { serviceHealth } = await import('../../src/service/dependencies.js');
 const { testConfig, useTestDatabase } = await import('../support/database.js');
 const { userWithToken } = await import('./fixtures.js');
 
-/** Elasticsearch as far as a search needs it: every `_search` answers one ticket. */
+/**
+ * Elasticsearch as far as a search needs it: every `_search` answers no hits; `_bulk` (the
+ * telemetry writer's, on its own schedule, untraced) takes every action.
+ */
 const searched: string[] = [];
 const elastic = createServer((req: IncomingMessage, res) => {
-  req.resume();
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    searched.push(`${req.method} ${req.url?.split('?')[0]}`);
+    const path = req.url?.split('?')[0];
     res.writeHead(200, {
       'content-type': 'application/json',
       'x-elastic-product': 'Elasticsearch',
     });
+    if (path === '/_bulk') {
+      const lines = Buffer.concat(chunks).toString().split('\n').filter(Boolean);
+      const items = lines
+        .filter((_, i) => i % 2 === 0)
+        .map(() => ({ create: { _index: 'nova_logs', status: 201 } }));
+      res.end(JSON.stringify({ took: 1, errors: false, items }));
+      return;
+    }
+    searched.push(`${req.method} ${path}`);
     res.end(
       JSON.stringify({
         took: 1,
@@ -153,5 +167,17 @@ describe('traces', () => {
     } finally {
       await fresh.close();
     }
+  });
+
+  it('telemetry writes make no spans, whichever request filled the batch', async () => {
+    await db.telemetry.flush(); // what earlier tests recorded
+    exporter.reset();
+    // Recorded as api_usage and performance_metrics for nova_logs, then written at once.
+    expect((await app.inject({ method: 'GET', url: '/api/health' })).statusCode).toBe(200);
+    const written = db.telemetry.stats().stores.elasticsearch?.written ?? 0;
+    expect(await db.telemetry.flush()).toBe(true);
+    expect(db.telemetry.stats().stores.elasticsearch?.written).toBe(written + 2);
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => s.kind)).toEqual([SpanKind.SERVER]);
   });
 });

@@ -50,6 +50,29 @@ const flatSettings = (settings: Body | undefined): Body => {
   return { ...(index as Body | undefined), ...rest };
 };
 
+/** `properties` with `added`'s fields joined (deeply); existing fields keep their definition. */
+function mergeProperties(mappings: Body, added: Body): Body {
+  const merge = (have: Body | undefined, add: Body): Body => {
+    const out: Body = { ...(have ?? {}) };
+    for (const [name, field] of Object.entries(add)) {
+      const existing = out[name] as Body | undefined;
+      if (!existing) out[name] = field;
+      else {
+        const f = field as Body;
+        out[name] = {
+          ...existing,
+          ...(f.properties
+            ? { properties: merge(existing.properties as Body, f.properties as Body) }
+            : {}),
+          ...(f.fields ? { fields: merge(existing.fields as Body, f.fields as Body) } : {}),
+        };
+      }
+    }
+    return out;
+  };
+  return { ...mappings, properties: merge(mappings.properties as Body, added) };
+}
+
 export class FakeCluster {
   readonly mock = new Mock();
   readonly requests: RecordedRequest[] = [];
@@ -59,12 +82,15 @@ export class FakeCluster {
   /** Concrete indices: name -> { aliases, mappings, settings }. */
   readonly indices = new Map<string, IndexState>();
   readonly dataStreams = new Set<string>();
+  /** Each data stream's backing indices and their mappings, in generation order. */
+  readonly backingIndices = new Map<string, { name: string; mappings: Body }[]>();
   /** Answers to serve before the normal ones, e.g. two 503s while the cluster elects a master. */
   failures: { status: number; times: number } | undefined;
   /** Documents by `${index}/${id}`, with external versions; deletes leave a tombstone. */
   readonly docs = new Map<string, { version: number; source?: Body; deleted?: boolean }>();
   /** Indices named by each refresh request, in order. */
   readonly refreshed: string[] = [];
+  #generated = 0;
   /** Per-item answers to script in _bulk (e.g. a 429 or a mapping error for one document). */
   itemFailure: (action: string, id: string) => { status: number; type: string } | undefined = () =>
     undefined;
@@ -151,8 +177,36 @@ export class FakeCluster {
     });
     this.mock.add({ method: 'PUT', path: '/_data_stream/:name' }, (p: MockPattern) => {
       record(p);
-      this.dataStreams.add(last(p.path));
+      const name = last(p.path);
+      this.dataStreams.add(name);
+      this.#rollover(name);
       return { acknowledged: true };
+    });
+    this.mock.add({ method: 'GET', path: '/:index/_mapping' }, (p: MockPattern) => {
+      record(p);
+      const backing = this.backingIndices.get(String(p.path).split('/')[1] ?? '');
+      if (!backing) return notFound('no such index', 'index_not_found_exception');
+      return Object.fromEntries(backing.map(({ name, mappings }) => [name, { mappings }]));
+    });
+    this.mock.add({ method: 'PUT', path: '/:index/_mapping' }, (p: MockPattern) => {
+      record(p);
+      const backing = this.backingIndices.get(String(p.path).split('/')[1] ?? '');
+      if (!backing) return notFound('no such index', 'index_not_found_exception');
+      // Additive, as Elasticsearch: new fields join, existing ones keep their definition.
+      const added = (p.body as Body).properties as Body;
+      const writeOnly = String(p.querystring?.write_index_only) === 'true';
+      for (const index of writeOnly ? backing.slice(-1) : backing) {
+        index.mappings = mergeProperties(index.mappings, added);
+      }
+      return { acknowledged: true };
+    });
+    this.mock.add({ method: 'POST', path: '/:alias/_rollover' }, (p: MockPattern) => {
+      record(p);
+      const name = String(p.path).split('/')[1] ?? '';
+      if (!this.dataStreams.has(name))
+        return notFound('no such alias', 'index_not_found_exception');
+      const fresh = this.#rollover(name);
+      return { acknowledged: true, rolled_over: true, new_index: fresh };
     });
     this.mock.add({ method: 'POST', path: '/_bulk' }, (p: MockPattern) => {
       const failure = record(p);
@@ -237,6 +291,28 @@ export class FakeCluster {
   }
 
   /** Concrete indices a name designates: the index itself, an alias's indices, a wildcard's. */
+  /** A new write index for the data stream, mapped by its index template's components now. */
+  #rollover(stream: string): string {
+    const template = [...this.templates.values()].find((t) =>
+      ((t.index_patterns as string[] | undefined) ?? []).includes(stream),
+    );
+    let mappings: Body = {};
+    for (const component of (template?.composed_of as string[] | undefined) ?? []) {
+      const own = ((this.components.get(component)?.template as Body | undefined)?.mappings ??
+        {}) as Body;
+      mappings = {
+        ...mappings,
+        ...own,
+        properties: { ...(mappings.properties as Body), ...(own.properties as Body) },
+      };
+    }
+    const backing = this.backingIndices.get(stream) ?? [];
+    const name = `.ds-${stream}-${String(backing.length + 1).padStart(6, '0')}`;
+    backing.push({ name, mappings: structuredClone(mappings) });
+    this.backingIndices.set(stream, backing);
+    return name;
+  }
+
   #resolve(name: string): string[] {
     if (name.includes('*')) {
       const match = new RegExp(`^${name.replaceAll('*', '.*')}$`);
@@ -358,25 +434,31 @@ export class FakeCluster {
     };
   }
 
-  /** _bulk with external_gte versioning, as Elasticsearch applies it item by item. */
+  /**
+   * _bulk with external_gte versioning, as Elasticsearch applies it item by item; `create`
+   * (the one action a data stream takes) stores a document unless its _id is taken (409),
+   * generating an _id when none is given.
+   */
   #bulk(lines: Body[]) {
     const items: Body[] = [];
     for (let i = 0; i < lines.length; i++) {
       const header = lines[i] as Record<string, { _index: string; _id: string; version: number }>;
       const action = Object.keys(header)[0] as string;
       const meta = header[action] as { _index: string; _id: string; version: number };
-      const source = action === 'index' ? (lines[++i] as Body) : undefined;
+      const source = action === 'index' || action === 'create' ? (lines[++i] as Body) : undefined;
       const target = this.#writeTarget(meta._index);
       if (typeof target !== 'string') {
         items.push({ [action]: { _id: meta._id, status: 400, ...target } });
         continue;
       }
-      const key = `${target}/${meta._id}`;
-      const failure = this.itemFailure(action, meta._id);
+      const id = meta._id ?? `generated-${++this.#generated}`;
+      const key = `${target}/${id}`;
+      const failure = this.itemFailure(action, id);
       if (failure) {
         items.push({
           [action]: {
-            _id: meta._id,
+            _index: target,
+            _id: id,
             status: failure.status,
             error: { type: failure.type, reason: 'scripted' },
           },
@@ -384,6 +466,25 @@ export class FakeCluster {
         continue;
       }
       const existing = this.docs.get(key);
+      if (action === 'create') {
+        if (existing && !existing.deleted) {
+          items.push({
+            create: {
+              _index: target,
+              _id: id,
+              status: 409,
+              error: {
+                type: 'version_conflict_engine_exception',
+                reason: `[${id}]: version conflict, document already exists (current version [1])`,
+              },
+            },
+          });
+        } else {
+          this.docs.set(key, { version: 1, source: source as Body });
+          items.push({ create: { _index: target, _id: id, status: 201, result: 'created' } });
+        }
+        continue;
+      }
       if (existing && meta.version < existing.version) {
         items.push({
           [action]: {

@@ -1,6 +1,8 @@
 /**
  * A scripted Kibana `/api/status` on 127.0.0.1 (real sockets; Kibana itself cannot run here):
- * it answers what the test sets, after an optional delay, and records every request.
+ * it answers what the test sets, after an optional delay, and records every request (method,
+ * path, headers, body). A `route` hook may answer some requests itself: the scripted saved
+ * objects and data views APIs (test/support/kibana-saved-objects.ts) are built on it.
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,19 +25,51 @@ export const statusAnswer = (level: string): KibanaAnswer => ({
   body: statusBody(level),
 });
 
-export async function startKibanaStatus(first: KibanaAnswer = statusAnswer('available')) {
+export interface SeenRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The raw request body (empty for a GET). */
+  body: Buffer;
+}
+
+/** Answers a request itself, or returns undefined to leave it to the scripted status answer. */
+export type KibanaRoute = (
+  request: SeenRequest,
+) => KibanaAnswer | undefined | Promise<KibanaAnswer | undefined>;
+
+export async function startKibanaStatus(
+  first: KibanaAnswer = statusAnswer('available'),
+  route?: KibanaRoute,
+) {
   let answer = first;
-  const seen: { path: string; headers: IncomingHttpHeaders }[] = [];
+  const seen: SeenRequest[] = [];
   const server = createServer((req, res) => {
-    seen.push({ path: req.url ?? '', headers: req.headers });
-    const { status, body, delayMs = 0, location } = answer;
-    setTimeout(() => {
-      res.writeHead(status, {
-        'content-type': 'application/json',
-        ...(location ? { location } : {}),
-      });
-      res.end(body);
-    }, delayMs);
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const respond = ({ status, body, delayMs = 0, location }: KibanaAnswer) =>
+      setTimeout(() => {
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          ...(location ? { location } : {}),
+        });
+        res.end(body);
+      }, delayMs);
+    req.on('end', () => {
+      const request: SeenRequest = {
+        method: req.method ?? 'GET',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
+      seen.push(request);
+      Promise.resolve(route?.(request)).then(
+        (routed) => respond(routed ?? answer),
+        // A broken script shows up as a 500 the test can read, not as a hung request.
+        (error: unknown) =>
+          respond({ status: 500, body: JSON.stringify({ script: String(error) }) }),
+      );
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

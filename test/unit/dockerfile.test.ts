@@ -18,6 +18,7 @@ import { join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { imageProblem } from '../../infra/images.js';
+import { DEFAULT_DASHBOARDS_DIR } from '../../src/bootstrap/kibana/saved-objects.js';
 import { DEFAULT_MIGRATIONS_DIR, readMigrations } from '../../src/bootstrap/postgres/migrations.js';
 import { loadConfig } from '../../src/config.js';
 
@@ -491,6 +492,19 @@ describe('the service image', () => {
     expect(source).toBe(relative(ROOT, DEFAULT_MIGRATIONS_DIR).split('\\').join('/'));
     expect(readMigrations(join(ROOT, source as string)).length).toBeGreaterThan(0);
     for (const file of tracked(source as string)) expect(included(file), file).toBe(true);
+  });
+
+  it('ships the Kibana saved objects where `nova bootstrap kibana` looks for them', () => {
+    const module = posix.join(runtime.workdir, 'dist/bootstrap/kibana/saved-objects.js');
+    expect(repoSourceOf(module)).toBe('src/bootstrap/kibana/saved-objects.ts');
+    const hop = relative(join(ROOT, 'src/bootstrap/kibana'), DEFAULT_DASHBOARDS_DIR);
+    const inImage = posix.resolve(posix.dirname(module), hop.split('\\').join('/'));
+    const files = tracked('dashboards').filter((file) => file.endsWith('.ndjson'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      expect(included(file), file).toBe(true);
+      expect(repoSourceOf(posix.join(inImage, posix.basename(file))), file).toBe(file);
+    }
   });
 
   it('gives the build stage every input of `npm run build`', () => {

@@ -107,6 +107,10 @@ function send(client: Client, step: ElasticStep): Promise<unknown> {
       return client.indices.create(step.request);
     case 'createDataStream':
       return client.indices.createDataStream(step.request);
+    case 'putDataStreamMapping':
+      return client.indices.putMapping(step.request);
+    case 'rolloverDataStream':
+      return client.indices.rollover(step.request);
     case 'putRole':
       return client.security.putRole(step.request);
     case 'putUser':

@@ -1,7 +1,7 @@
 /**
  * Reads what the Elasticsearch plan compares against: the spec hashes in `_meta` of our ILM
  * policy and templates, what each search alias resolves to (and the mapping hash of its
- * indices), and whether the log data stream exists.
+ * indices), and whether the log data stream exists, with its backing indices' mappings.
  */
 import type { Client } from '@elastic/elasticsearch';
 import { unlessMissing } from '../../lib/db/elastic/client.js';
@@ -58,6 +58,9 @@ export async function inspectElastic(
   const keys = Object.keys(SEARCH_INDICES) as SearchIndexKey[];
   const resolved = await Promise.all(keys.map((key) => searchIndex(client, SEARCH_INDICES[key])));
   const hasStream = (stream?.data_streams ?? []).length > 0;
+  const streamMappings = hasStream
+    ? await client.indices.getMapping({ index: names.dataStream })
+    : undefined;
   return {
     lifecycle,
     componentTemplates,
@@ -67,5 +70,12 @@ export async function inspectElastic(
       LiveSearchIndex
     >,
     dataStream: hasStream ? 'present' : streamAsIndex ? 'index' : 'missing',
+    ...(streamMappings
+      ? {
+          dataStreamMappings: Object.fromEntries(
+            Object.entries(streamMappings).map(([index, { mappings }]) => [index, mappings]),
+          ),
+        }
+      : {}),
   };
 }

@@ -13,6 +13,7 @@ import type { estypes } from '@elastic/elasticsearch';
 import { fingerprint } from '../../lib/canonical.js';
 import {
   type ElasticSpecs,
+  LOGS_MAPPINGS,
   SEARCH_INDICES,
   type SearchIndexKey,
   versionedIndex,
@@ -40,6 +41,8 @@ export type ElasticStep =
       description: string;
       request: estypes.IndicesCreateDataStreamRequest;
     }
+  | { kind: 'putDataStreamMapping'; description: string; request: estypes.IndicesPutMappingRequest }
+  | { kind: 'rolloverDataStream'; description: string; request: estypes.IndicesRolloverRequest }
   | SecurityStep;
 
 export interface ElasticPlan {
@@ -61,6 +64,44 @@ export interface LiveElastic {
   indexTemplates: Map<string, string | undefined>;
   searchIndices: Record<SearchIndexKey, LiveSearchIndex>;
   dataStream: 'present' | 'missing' | 'index';
+  /** The mappings of the data stream's backing indices, by index (when it is present). */
+  dataStreamMappings?: Record<string, estypes.MappingTypeMapping>;
+}
+
+/**
+ * How `live` falls short of `spec`: the dotted paths of fields (and multi-fields) it lacks,
+ * and of those it maps with another type. Extra live fields are not the spec's business.
+ */
+export function mappingGaps(
+  spec: Record<string, estypes.MappingProperty>,
+  live: Record<string, estypes.MappingProperty> | undefined,
+  prefix = '',
+): { missing: string[]; conflicting: string[] } {
+  const gaps = { missing: [] as string[], conflicting: [] as string[] };
+  for (const [name, wanted] of Object.entries(spec)) {
+    const path = `${prefix}${name}`;
+    const have = live?.[name] as Record<string, unknown> | undefined;
+    const want = wanted as Record<string, unknown>;
+    if (!have) {
+      gaps.missing.push(path);
+      continue;
+    }
+    if ((want.type ?? 'object') !== (have.type ?? 'object')) {
+      gaps.conflicting.push(path);
+      continue;
+    }
+    for (const key of ['properties', 'fields'] as const) {
+      if (!want[key]) continue;
+      const inner = mappingGaps(
+        want[key] as Record<string, estypes.MappingProperty>,
+        have[key] as Record<string, estypes.MappingProperty> | undefined,
+        `${path}.`,
+      );
+      gaps.missing.push(...inner.missing);
+      gaps.conflicting.push(...inner.conflicting);
+    }
+  }
+  return gaps;
 }
 
 const meta = (hash: string) => ({ managed_by: MANAGED_BY, spec_hash: hash });
@@ -160,7 +201,49 @@ export function planElastic(
       request: { name: dataStream },
     });
   }
+  if (live.dataStream === 'present') planStreamMappings(plan, live, dataStream);
   return plan;
+}
+
+/** A backing index's generation: `.ds-nova_logs-2026.11.30-000007` is 7. */
+const generation = (index: string) => Number(/-(\d+)$/.exec(index)?.[1] ?? 0);
+
+/**
+ * Templates are not retroactive: a data stream's backing indices keep the mappings they were
+ * made with, and with `dynamic: false` a field the template gained since is stored but not
+ * indexed. New fields are added through the stream's put-mapping (additive): into every
+ * backing index, so history becomes searchable by them too, or the write index alone when an
+ * older one maps a field with another type (which put-mapping would refuse). A field whose
+ * type changed in the write index cannot be added at all: the stream rolls over onto a new
+ * write index made from the current template; the older ones age out under ILM.
+ */
+function planStreamMappings(plan: ElasticPlan, live: LiveElastic, dataStream: string) {
+  const spec = LOGS_MAPPINGS.properties ?? {};
+  const backing = Object.entries(live.dataStreamMappings ?? {})
+    .sort(([a], [b]) => generation(a) - generation(b))
+    .map(([, mappings]) => mappingGaps(spec, mappings.properties));
+  const write = backing.at(-1);
+  if (!write) return;
+  if (write.conflicting.length > 0) {
+    plan.steps.push({
+      kind: 'rolloverDataStream',
+      description: `roll ${dataStream} over onto the current mappings (${write.conflicting.join(', ')} changed type)`,
+      request: { alias: dataStream },
+    });
+    return;
+  }
+  const writeOnly = backing.some((gaps) => gaps.conflicting.length > 0);
+  const missing = [...new Set((writeOnly ? [write] : backing).flatMap((g) => g.missing))];
+  if (missing.length === 0) return;
+  plan.steps.push({
+    kind: 'putDataStreamMapping',
+    description: `add ${missing.join(', ')} to ${writeOnly ? `${dataStream}'s write index` : `${dataStream}'s backing indices`}`,
+    request: {
+      index: dataStream,
+      properties: spec,
+      ...(writeOnly ? { write_index_only: true } : {}),
+    },
+  });
 }
 
 function searchKeyOf(templateName: string): SearchIndexKey | undefined {

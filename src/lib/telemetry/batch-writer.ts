@@ -17,7 +17,11 @@
  *   (validation) are counted as rejected, never retried.
  * - `flush` settles what was buffered when it was called (later events do not hold it up);
  *   `close` stops intake and flushes within a time bound, counting what is left as dropped.
+ * - Writes make no spans: they run on the writer's behalf, not a caller's, and traced they
+ *   would start a trace per batch, or land in whichever request's trace happened to start
+ *   the writer or fill a batch.
  */
+import { untraced } from '../../telemetry/untraced.js';
 import { settleBy } from '../deadline.js';
 import { backoffDelay } from '../retry.js';
 import { TELEMETRY_COLLECTIONS, type TelemetryCollection } from './collections.js';
@@ -328,7 +332,9 @@ export class BatchWriter {
       documents.push((lane.queue[lane.head + i] as TelemetryEvent).document);
     }
     try {
-      const result = await this.#withTimeout(this.#sink.write(lane.collection, documents));
+      const result = await this.#withTimeout(
+        untraced(() => this.#sink.write(lane.collection, documents)),
+      );
       if (this.#abandoned) return true;
       lane.counters.written += result.written;
       lane.counters.rejected += result.rejected.length;

@@ -144,18 +144,33 @@ export const auditEvent = (
     details,
   );
 
-export const systemEvent = (
+/**
+ * A system event; `details.action`, `details.entityType` and `details.entityId`, when given,
+ * become its own fields, as on an audit event (what happened, to what): the service's
+ * dependency status changes are `dependency_down` on a `dependency` named `elasticsearch`.
+ */
+export function systemEvent(
   context: EventContext,
   level: LogLevel,
   message: string,
   details?: Details,
-) =>
-  build(
+): TelemetryEvent {
+  // Anything but a plain object is the sanitizer's to refuse (it stores {} marked _truncated).
+  const object = typeof details === 'object' && details !== null && !Array.isArray(details);
+  const { action, entityType, entityId, ...rest } = object ? details : {};
+  return build(
     'system_logs',
     context,
-    { level: oneOf(level, LOG_LEVELS, 'level'), message: text(message, 'message', MAX_MESSAGE) },
-    details,
+    {
+      level: oneOf(level, LOG_LEVELS, 'level'),
+      message: text(message, 'message', MAX_MESSAGE),
+      ...(action === undefined ? {} : { action: text(action, 'details.action') }),
+      ...(entityType === undefined ? {} : { entityType: text(entityType, 'details.entityType') }),
+      ...(entityId === undefined ? {} : { entityId: text(entityId, 'details.entityId') }),
+    },
+    object ? rest : details,
   );
+}
 
 export const userActivityEvent = (
   context: EventContext,

@@ -1,11 +1,16 @@
 /**
- * The `log*` API: builds an event (validated, sanitized) and offers it to the batch writer.
- * Every method is synchronous, never throws and returns whether the event was accepted; a
- * call with bad arguments is counted as `invalid` (with the last reason kept for health)
- * instead of throwing into the caller's request.
+ * The `log*` API: builds an event (validated, sanitized) once and offers it to every store's
+ * batch writer (MongoDB, Elasticsearch: whichever are configured). Every method is
+ * synchronous, never throws and returns whether every store accepted the event; a call with
+ * bad arguments is counted as `invalid` (with the last reason kept for health) instead of
+ * throwing into the caller's request.
  *
  *   novaDb.mongo.logUserActivity('user123', 'ticket_created', { ticketId: 'T001' });
- *   novaDb.mongo.logPerformance('api', '/tickets/search', 150, { resultsCount: 25 });
+ *   novaDb.telemetry.logPerformance('api', '/tickets/search', 150, { resultsCount: 25 });
+ *
+ * The writers share nothing: each has its own buffer, lanes, retries and counters, and
+ * `offer` is synchronous on each. A store that is down or slow fills its own buffer and
+ * counts its own drops; the others keep writing, at their own pace.
  */
 import { isNovaError } from '../errors.js';
 import type { BatchWriter, CloseReport, WriterStats } from './batch-writer.js';
@@ -25,32 +30,55 @@ import {
   userActivityEvent,
 } from './events.js';
 
-export interface TelemetryStats extends WriterStats {
+export interface InvalidCalls {
   /** Calls refused for bad arguments. */
   invalid: number;
   lastInvalid: { field: string | null; message: string; at: string } | null;
 }
 
+/** One store's writer, with the log's invalid calls (refused before reaching any store). */
+export interface TelemetryStats extends WriterStats, InvalidCalls {}
+
+export interface TelemetryLogStats extends InvalidCalls {
+  /** Each store's writer, by store name (`mongodb`, `elasticsearch`). */
+  stores: Record<string, WriterStats>;
+}
+
 export class TelemetryLog {
-  readonly #writer: BatchWriter;
+  readonly #stores: Readonly<Record<string, BatchWriter>>;
+  readonly #writers: readonly BatchWriter[];
   readonly #context: EventContext;
   #invalid = 0;
-  #lastInvalid: TelemetryStats['lastInvalid'] = null;
+  #lastInvalid: InvalidCalls['lastInvalid'] = null;
 
-  constructor(writer: BatchWriter, context: EventContext) {
-    this.#writer = writer;
+  /** `writers`: each store's writer by name, e.g. `{ mongodb, elasticsearch }`. */
+  constructor(writers: Readonly<Record<string, BatchWriter>>, context: EventContext) {
+    this.#stores = { ...writers };
+    this.#writers = Object.values(this.#stores);
     this.#context = context;
   }
 
+  /** The stores events go to, by name. */
+  get stores(): string[] {
+    return Object.keys(this.#stores);
+  }
+
   /**
-   * Under overload (buffer full, store down) the event is dropped before it is built: the
-   * caller then pays for a counter increment, not for sanitizing details it will lose.
+   * Under overload (every buffer full, every store down) the event is dropped before it is
+   * built: the caller then pays for a counter increment per store, not for sanitizing
+   * details it will lose. A store that cannot take it counts it dropped; the others get it.
    */
   #offer(
     collection: TelemetryCollection,
     build: (context: EventContext) => TelemetryEvent,
   ): boolean {
-    if (!this.#writer.accepting) return this.#writer.drop(collection);
+    const writers = this.#writers;
+    let open = false;
+    for (const writer of writers) open ||= writer.accepting;
+    if (!open) {
+      for (const writer of writers) writer.drop(collection);
+      return false;
+    }
     let event: TelemetryEvent;
     try {
       event = build(this.#context);
@@ -63,7 +91,9 @@ export class TelemetryLog {
       };
       return false;
     }
-    return this.#writer.offer(event);
+    let all = true;
+    for (const writer of writers) all = writer.offer(event) && all;
+    return all;
   }
 
   /** Who did what to which entity: `logAudit('u1', 'user.deactivated', { type: 'user', id: 'u2' })`. */
@@ -117,14 +147,34 @@ export class TelemetryLog {
       searchEvent(c, scope, query, resultCount, durationMs, details),
     );
 
-  readonly stats = (): TelemetryStats => ({
-    ...this.#writer.stats(),
+  /** Invalid calls, and every store's writer counters. */
+  readonly stats = (): TelemetryLogStats => ({
+    ...this.invalidCalls(),
+    stores: Object.fromEntries(
+      Object.entries(this.#stores).map(([name, writer]) => [name, writer.stats()]),
+    ),
+  });
+
+  /** Calls refused for bad arguments (before reaching any store), and the last reason. */
+  readonly invalidCalls = (): InvalidCalls => ({
     invalid: this.#invalid,
     lastInvalid: this.#lastInvalid,
   });
 
-  /** Writes what is buffered now; true when the buffer emptied. */
-  readonly flush = (): Promise<boolean> => this.#writer.flush();
+  /** Writes what every store's buffer holds now, in parallel; true when every one emptied. */
+  readonly flush = async (): Promise<boolean> =>
+    (await Promise.all(this.#writers.map((writer) => writer.flush()))).every(Boolean);
 
-  readonly close = (timeoutMs: number): Promise<CloseReport> => this.#writer.close(timeoutMs);
+  /**
+   * Stops intake and flushes every store in parallel within the same `timeoutMs`: a store
+   * that is down costs the bound, never more, and never the other stores' events.
+   */
+  readonly close = async (timeoutMs: number): Promise<Record<string, CloseReport>> =>
+    Object.fromEntries(
+      await Promise.all(
+        Object.entries(this.#stores).map(
+          async ([name, writer]) => [name, await writer.close(timeoutMs)] as const,
+        ),
+      ),
+    );
 }

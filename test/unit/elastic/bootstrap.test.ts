@@ -170,4 +170,40 @@ describe('bootstrapElastic', () => {
     expect(isNovaError(error, 'CONFIG_INVALID')).toBe(true);
     expect((error as { field: string }).field).toBe('ELASTIC_URL');
   });
+
+  it('adds the fields the template gained since to the data stream, history included, then changes nothing', async () => {
+    const cluster = new FakeCluster();
+    await bootstrapElastic(config(), { client: cluster.client() });
+    // The stream was made before event.id and message.keyword were mapped.
+    const [first] = cluster.backingIndices.get('nova_logs') ?? [];
+    const properties = first?.mappings.properties as Record<string, Record<string, unknown>>;
+    const event = properties.event as { properties: Record<string, unknown> };
+    delete event.properties.id;
+    delete properties.message?.fields;
+    const stale = await bootstrapElastic(config(), { dryRun: true, client: cluster.client() });
+    expect(stale.steps.map((s) => `${s.kind} ${s.description}`)).toEqual([
+      "putDataStreamMapping add message.keyword, event.id to nova_logs's backing indices",
+    ]);
+    await bootstrapElastic(config(), { client: cluster.client() });
+    const put = cluster.writes().at(-1);
+    expect(`${put?.method} ${put?.path}`).toBe('PUT /nova_logs/_mapping');
+    const again = await bootstrapElastic(config(), { client: cluster.client() });
+    expect(again.changed).toBe(false);
+  });
+
+  it('rolls the data stream over when its write index maps a field with another type, once', async () => {
+    const cluster = new FakeCluster();
+    await bootstrapElastic(config(), { client: cluster.client() });
+    const [first] = cluster.backingIndices.get('nova_logs') ?? [];
+    const properties = first?.mappings.properties as Record<string, Record<string, unknown>>;
+    properties.url = { properties: { path: { type: 'text' } } };
+    const conflict = await bootstrapElastic(config(), { client: cluster.client() });
+    expect(conflict.steps.map((s) => `${s.kind} ${s.description}`)).toEqual([
+      'rolloverDataStream roll nova_logs over onto the current mappings (url.path changed type)',
+    ]);
+    expect(cluster.backingIndices.get('nova_logs')).toHaveLength(2);
+    // The old index keeps its history as it is; nothing more to do.
+    const again = await bootstrapElastic(config(), { client: cluster.client() });
+    expect(again.changed).toBe(false);
+  });
 });

@@ -136,6 +136,23 @@ describe('systemEvent', () => {
     },
   );
 
+  it('takes what happened, to what, from the details (a dependency status change)', () => {
+    const event = systemEvent(ctx, 'error', 'elasticsearch is down (was up)', {
+      action: 'dependency_down',
+      entityType: 'dependency',
+      entityId: 'elasticsearch',
+      attempt: 2,
+    });
+    expect(event.document).toMatchObject({
+      action: 'dependency_down',
+      entityType: 'dependency',
+      entityId: 'elasticsearch',
+      details: { attempt: 2 },
+    });
+    expect(event.document.details).not.toHaveProperty('action');
+    expectInvalid(() => systemEvent(ctx, 'info', 'm', { action: 42 }), 'details.action');
+  });
+
   it('accepts a message of exactly 2048 characters', () => {
     expect(systemEvent(ctx, 'info', 'm'.repeat(2048)).document.message).toHaveLength(2048);
   });

@@ -15,7 +15,7 @@ function log(sink = new ScriptedSink(), bufferSize = 100) {
     flushIntervalMs: 3_600_000,
     writeTimeoutMs: 1000,
   });
-  return { log: new TelemetryLog(writer, { service: 'nova-api' }), sink };
+  return { log: new TelemetryLog({ mongodb: writer }, { service: 'nova-api' }), sink };
 }
 
 describe('TelemetryLog', () => {
@@ -64,7 +64,7 @@ describe('TelemetryLog', () => {
     const stats = l.stats();
     expect(stats.invalid).toBe(2);
     expect(stats.lastInvalid).toMatchObject({ field: 'userId' });
-    expect(stats.queued).toBe(0);
+    expect(stats.stores.mongodb?.queued).toBe(0);
   });
 
   it('survives details whose getters throw', () => {
@@ -91,6 +91,9 @@ describe('TelemetryLog', () => {
     const spy = vi.spyOn(details, 'n', 'get');
     expect(l.logUserActivity('u', 'a', details)).toBe(false);
     expect(spy).not.toHaveBeenCalled();
-    expect(l.stats().collections.user_activity).toMatchObject({ queued: 5, dropped: 1 });
+    expect(l.stats().stores.mongodb?.collections.user_activity).toMatchObject({
+      queued: 5,
+      dropped: 1,
+    });
   });
 });

@@ -134,17 +134,31 @@ export const aiContextMappings = (dims: number): estypes.MappingTypeMapping => (
 });
 
 /**
- * Elastic Common Schema fields of telemetry events. `dynamic: false`: an unexpected field is
- * kept in _source but not indexed, so a caller's free-form details can never explode the
- * mapping; `details` is one flattened field.
+ * Log text: searchable by word (ECS's match_only_text), and as `<field>.keyword` for the
+ * terms and top-values a dashboard needs ("top error messages"); longer values are left out
+ * of the keyword only.
+ */
+const logText: estypes.MappingProperty = {
+  type: 'match_only_text',
+  fields: { keyword: { type: 'keyword', ignore_above: 1024 } },
+};
+
+/**
+ * Elastic Common Schema fields of telemetry events, exactly those ecs.ts emits (a unit test
+ * holds the two together). Everything a dashboard groups, filters or measures by is
+ * aggregatable: keyword, long (event.duration in nanoseconds, status codes, result counts)
+ * or date. `dynamic: false`: an unexpected field is kept in _source but not indexed, so a
+ * caller's free-form details can never explode the mapping; `details` is one flattened
+ * field (`details.<key>` aggregates as keyword). The stack trace is kept for reading only.
  */
 export const LOGS_MAPPINGS: estypes.MappingTypeMapping = {
   dynamic: false,
   properties: {
     '@timestamp': date,
-    message: { type: 'match_only_text' },
+    message: logText,
     event: {
       properties: {
+        id: keyword,
         dataset: keyword,
         action: keyword,
         outcome: keyword,
@@ -155,7 +169,7 @@ export const LOGS_MAPPINGS: estypes.MappingTypeMapping = {
     log: { properties: { level: keyword } },
     http: {
       properties: {
-        request: { properties: { method: keyword } },
+        request: { properties: { id: keyword, method: keyword } },
         response: { properties: { status_code: { type: 'long' } } },
       },
     },
@@ -163,7 +177,12 @@ export const LOGS_MAPPINGS: estypes.MappingTypeMapping = {
     user: { properties: { id: keyword } },
     trace: { properties: { id: keyword } },
     error: {
-      properties: { type: keyword, message: { type: 'match_only_text' }, code: keyword },
+      properties: {
+        type: keyword,
+        message: logText,
+        code: keyword,
+        stack_trace: { type: 'keyword', index: false, doc_values: false },
+      },
     },
     search: {
       properties: { scope: keyword, query: keyword, result_count: { type: 'long' } },
