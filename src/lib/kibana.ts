@@ -16,6 +16,8 @@ export interface KibanaHealth {
   latencyMs: number;
   /** Kibana's own overall level, when it said one. */
   level?: string;
+  /** It answered 401/403: running, but not to these credentials. */
+  refused?: true;
   version?: string;
   error?: string;
 }
@@ -47,27 +49,27 @@ export async function kibanaHealth(
 ): Promise<KibanaHealth> {
   const started = performance.now();
   const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
-  const authorization = kibanaAuthorization(config);
-  let response: Response;
+  let reply: KibanaReply;
   try {
-    response = await fetch(`${config.url}/api/status`, {
-      headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
-      // A redirect is an answer to report, never a place to send the credentials.
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    reply = await kibanaRequest(config, { method: 'GET', path: '/api/status', timeoutMs });
   } catch (error) {
-    return { status: 'down', latencyMs: elapsed(), error: fetchFailure(error, timeoutMs) };
+    const cause = error instanceof NovaError ? error.cause : error;
+    return { status: 'down', latencyMs: elapsed(), error: fetchFailure(cause, timeoutMs) };
   }
-  if (response.status === 401 || response.status === 403) {
-    await response.body?.cancel();
+  if (reply.status === 401 || reply.status === 403) {
     return {
       status: 'degraded',
       latencyMs: elapsed(),
-      error: `Kibana refused the credentials (HTTP ${response.status}): set KIBANA_USERNAME/KIBANA_PASSWORD or KIBANA_API_KEY`,
+      refused: true,
+      error: `Kibana refused the credentials (HTTP ${reply.status}): set KIBANA_USERNAME/KIBANA_PASSWORD or KIBANA_API_KEY`,
     };
   }
-  const body = (await response.json().catch(() => undefined)) as StatusBody | undefined;
+  let body: StatusBody | undefined;
+  try {
+    body = JSON.parse(reply.body) as StatusBody;
+  } catch {
+    body = undefined; // Not JSON: reported below as an unexpected answer.
+  }
   const overall = body?.status?.overall;
   const status = overall?.level ? LEVELS[overall.level] : undefined;
   const version = body?.version?.number ? { version: body.version.number } : {};
@@ -76,7 +78,7 @@ export async function kibanaHealth(
       status: 'down',
       latencyMs: elapsed(),
       ...version,
-      error: `unexpected answer from /api/status: HTTP ${response.status}`,
+      error: `unexpected answer from /api/status: HTTP ${reply.status}`,
     };
   }
   return {
@@ -88,12 +90,8 @@ export async function kibanaHealth(
   };
 }
 
-/**
- * Kibana running but refusing our credentials: the one `degraded` answer without a level of
- * Kibana's own (its own degraded always carries `level: 'degraded'`).
- */
-export const credentialsRefused = (health: KibanaHealth): boolean =>
-  health.status === 'degraded' && health.level === undefined;
+/** Kibana running but refusing our credentials (401/403 on /api/status). */
+export const credentialsRefused = (health: KibanaHealth): boolean => health.refused === true;
 
 /** A Kibana answer: its HTTP status and body text, whatever the status. */
 export interface KibanaReply {
