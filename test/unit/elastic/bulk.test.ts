@@ -217,7 +217,11 @@ describe('itemOutcome', () => {
       itemOutcome(
         item('index', 404, { type: 'index_not_found_exception', reason: 'no such index' }),
       ),
-    ).toEqual({ kind: 'refused', reason: '404 index_not_found_exception: no such index' });
+    ).toEqual({
+      kind: 'refused',
+      status: 404,
+      reason: '404 index_not_found_exception: no such index',
+    });
   });
 
   it('a version conflict means a newer document is already there', () => {
@@ -231,7 +235,11 @@ describe('itemOutcome', () => {
       itemOutcome(
         item('index', status, { type: 'es_rejected_execution_exception', reason: 'busy' }),
       ),
-    ).toEqual({ kind: 'transient', reason: `${status} es_rejected_execution_exception: busy` });
+    ).toEqual({
+      kind: 'transient',
+      status,
+      reason: `${status} es_rejected_execution_exception: busy`,
+    });
   });
 
   it('a mapping error is refused, with its type and reason', () => {
@@ -243,12 +251,17 @@ describe('itemOutcome', () => {
     );
     expect(outcome).toEqual({
       kind: 'refused',
+      status: 400,
       reason: '400 mapper_parsing_exception: failed to parse field [created_at] of type [date]',
     });
   });
 
   it('other failures are refused, even without an error body', () => {
-    expect(itemOutcome(item('index', 500))).toEqual({ kind: 'refused', reason: '500 error:' });
+    expect(itemOutcome(item('index', 500))).toEqual({
+      kind: 'refused',
+      status: 500,
+      reason: '500 error:',
+    });
     expect(itemOutcome(item('delete', 400))).toMatchObject({ kind: 'refused' });
   });
 });

@@ -91,9 +91,9 @@ export type ItemOutcome =
   | { kind: 'done'; delete: boolean }
   /** A newer version is already there: nothing to do. */
   | { kind: 'stale'; delete: boolean }
-  | { kind: 'transient'; reason: string }
+  | { kind: 'transient'; status: number; reason: string }
   /** Refused for what it is (a mapping error): sending it again will not help. */
-  | { kind: 'refused'; reason: string };
+  | { kind: 'refused'; status: number; reason: string };
 
 export function itemOutcome(item: estypes.BulkResponse['items'][number]): ItemOutcome {
   const isDelete = item.delete !== undefined;
@@ -101,5 +101,5 @@ export function itemOutcome(item: estypes.BulkResponse['items'][number]): ItemOu
   if (status < 300 || (isDelete && status === 404)) return { kind: 'done', delete: isDelete };
   if (status === 409) return { kind: 'stale', delete: isDelete };
   const reason = `${status} ${error?.type ?? 'error'}: ${error?.reason ?? ''}`.trim();
-  return TRANSIENT.has(status) ? { kind: 'transient', reason } : { kind: 'refused', reason };
+  return { kind: TRANSIENT.has(status) ? 'transient' : 'refused', status, reason };
 }

@@ -58,10 +58,7 @@ export function classifyBulkResponse(
     const outcome = itemOutcome(item);
     if (outcome.kind === 'done' || outcome.kind === 'stale') {
       written++;
-    } else if (
-      outcome.kind === 'transient' ||
-      TARGET_UNAVAILABLE.has((Object.values(item)[0] as estypes.BulkResponseItem).status)
-    ) {
+    } else if (outcome.kind === 'transient' || TARGET_UNAVAILABLE.has(outcome.status)) {
       retry.push(outcome.reason);
     } else {
       rejected.push({ index: sent[i] as number, reason: outcome.reason });
