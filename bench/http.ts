@@ -24,7 +24,7 @@ import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { freePort } from '../src/bootstrap/postgres/embedded.js';
-import { benchDatabase } from './support.js';
+import { benchDatabase, runtimeLine } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -229,8 +229,9 @@ async function main() {
           : sum,
       0,
     );
+    process.stdout.write(`${runtimeLine()}\n`);
     process.stdout.write(
-      `${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, then ${ROUNDS} rounds of ${SECONDS} s per target, one process per server, ${process.platform} ${process.arch}, Node ${process.versions.node}\n`,
+      `${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, then ${ROUNDS} rounds of ${SECONDS} s per target, one process per server\n`,
     );
     process.stdout.write(
       `${'target'.padEnd(34)}${'req/s'.padStart(10)}${'p99 ms'.padStart(9)}${'ratio'.padStart(8)}${'errors'.padStart(8)}${'non-2xx'.padStart(9)}\n`,

@@ -21,7 +21,7 @@ import { createElasticClient } from '../src/lib/db/elastic/client.js';
 import { Indexer } from '../src/lib/db/elastic/indexer.js';
 import { OutboxStore } from '../src/lib/db/elastic/outbox-store.js';
 import { createNovaDb } from '../src/lib/db/index.js';
-import { benchDatabase, median } from './support.js';
+import { benchDatabase, median, runtimeLine } from './support.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 5000);
 const BATCHES = (process.env.BENCH_BATCHES ?? '100,500,1000').split(',').map(Number);
@@ -122,6 +122,7 @@ async function main() {
       return result.indexed;
     };
 
+    console.log(runtimeLine());
     console.log(
       `PostgreSQL ${(await db.postgres.health()).serverVersion}; ${ROWS} outbox rows (tickets of ~800 characters), ${ROUNDS} rounds (median)`,
     );

@@ -18,7 +18,7 @@ import { bootstrapPostgres } from '../src/bootstrap/postgres/index.js';
 import { loadConfig } from '../src/config.js';
 import { createNovaDb } from '../src/lib/db/index.js';
 import { createPool } from '../src/lib/db/postgres/client.js';
-import { benchDatabase, median } from './support.js';
+import { benchDatabase, median, runtimeLine } from './support.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 400);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -129,6 +129,7 @@ async function main() {
       },
     ];
 
+    console.log(runtimeLine());
     console.log(
       `PostgreSQL ${(await db.postgres.health()).serverVersion}; ${OPS} ops x ${ROUNDS} rounds (median), pool ${POOL}`,
     );

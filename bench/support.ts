@@ -1,6 +1,9 @@
-/** What the benchmarks share: a throwaway PostgreSQL database and the median of rounds. */
+/**
+ * What the benchmarks share: a throwaway PostgreSQL database, the median of rounds, and the
+ * line that says what ran them.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/bootstrap/postgres/embedded.js';
@@ -38,3 +41,13 @@ export async function benchDatabase(): Promise<{ url: string; cleanup: () => Pro
 
 export const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+/**
+ * The runtime and machine behind a benchmark's figures, first in every header: figures from
+ * another Node (V8) or CPU are not comparable. E.g.
+ * `Node 24.22.3 (V8 13.6.233.17-node.63), linux-x64, 2 cores, AMD EPYC 7763 64-Core Processor`.
+ */
+export function runtimeLine(): string {
+  const model = cpus()[0]?.model.trim() || 'unknown CPU';
+  return `Node ${process.versions.node} (V8 ${process.versions.v8}), ${process.platform}-${process.arch}, ${availableParallelism()} cores, ${model}`;
+}

@@ -16,6 +16,7 @@
 import { freePort } from '../src/bootstrap/postgres/embedded.js';
 import { loadConfig, type MongoConfig } from '../src/config.js';
 import { MongoStore } from '../src/lib/db/mongo.js';
+import { runtimeLine } from './support.js';
 
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
@@ -98,6 +99,7 @@ async function main() {
   ] as const;
   process.stdout.write(
     [
+      runtimeLine(),
       `bench:telemetry: MongoDB dead (127.0.0.1:${port} closed), buffer ${BUFFER}, ${CHUNK} calls per chunk, buffer-full phase ${SECONDS} s, gc ${gc ? 'forced' : 'not exposed'}`,
       '',
       '| phase | calls | ns per call (median) | x baseline | peak heap above start |',

@@ -17,9 +17,12 @@
  *   nova serve                                the HTTP service (embedded PostgreSQL when none is configured)
  *   nova smoke [--url URL] [--token T] [--require a,b] [--timeout 60s] [--json]  poll a running service until healthy
  *   nova token create|list|revoke --user EMAIL [--name LABEL] [--expires-days N] [ID]
+ *   nova --version                            nova's version, the Node it runs on, the platform
  *
- * Exit codes: 0 success, 1 failure, 2 usage error.
+ * Exit codes: 0 success, 1 failure, 2 usage error (or a Node older than 24: NODE_UNSUPPORTED).
  */
+// First, before any other module is evaluated: refuses a Node older than the CLI supports.
+import './cli/node-guard.js';
 import { parseArgs } from 'node:util';
 import { REINDEX_TARGETS, type ReindexTarget } from './bootstrap/elastic/reindex.js';
 import {
@@ -34,6 +37,7 @@ import {
   runReindex,
 } from './cli/commands.js';
 import { reportError, UsageError } from './cli/output.js';
+import { packageVersion, versionLine } from './cli/runtime.js';
 import { runServe, runToken } from './cli/service-commands.js';
 import { runSmoke, SMOKE_DEPENDENCIES } from './cli/smoke.js';
 import { loadConfig } from './config.js';
@@ -63,7 +67,8 @@ Commands:
                                            Rebuild a search index from PostgreSQL into a new versioned index,
                                            swap the alias atomically, catch up, delete the old index
                                            (ai_context: embeds every published article; needs EMBEDDING_URL)
-  serve                                    Run the HTTP service (NOVA_HTTP_HOST/PORT, default 127.0.0.1:3000);
+  serve                                    Run the HTTP service on NOVA_HTTP_HOST and NOVA_HTTP_PORT (else PORT,
+                                           as hosting platforms set it), default 127.0.0.1:3000;
                                            with no database configured: embedded PostgreSQL, demo data, demo token
   smoke [--url URL] [--token T] [--require postgres,mongodb,elasticsearch] [--timeout 60s] [--json]
                                            Poll a running service until /livez, /readyz and /api/health pass
@@ -75,6 +80,7 @@ Commands:
   token revoke --user EMAIL --name LABEL | token revoke ID
                                            Revoke a token
   help                                     Show this text
+  --version, -v                            Print nova's version, the Node it runs on and the platform
 
 Configuration comes from the environment: see .env.example.
 `;
@@ -96,6 +102,7 @@ const OPTIONS = {
   name: { type: 'string' },
   'expires-days': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
 } as const;
 
 /** `--wait 90s`: how long bootstrap waits for a store to accept connections (default 60s). */
@@ -116,6 +123,15 @@ export async function main(argv: string[]): Promise<number> {
       strict: true,
     });
     const [command, sub, ...rest] = positionals;
+    if (values.version) {
+      // ../package.json from src/cli.ts (run by tsx) and from dist/cli.js (compiled) alike.
+      const version = packageVersion(new URL('../package.json', import.meta.url));
+      const { platform, arch } = process;
+      process.stdout.write(
+        `${versionLine(version, { node: process.versions.node, platform, arch })}\n`,
+      );
+      return 0;
+    }
     if (values.help || command === undefined || command === 'help') {
       process.stdout.write(USAGE);
       return 0;

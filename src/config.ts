@@ -126,7 +126,7 @@ export interface KibanaConfig {
 export interface ServiceConfig {
   /** NOVA_HTTP_HOST (default 127.0.0.1; 0.0.0.0 in a container). */
   host: string;
-  /** NOVA_HTTP_PORT (default 3000; 0 picks a free one). */
+  /** NOVA_HTTP_PORT, else PORT (what hosting platforms set), else 3000; 0 picks a free one. */
   port: number;
   /** How long a dependency probe's result is reused: NOVA_HEALTH_INTERVAL_MS (default 5000). */
   healthIntervalMs: number;
@@ -444,6 +444,15 @@ function telemetryConfig(env: Env): TelemetryConfig {
   };
 }
 
+/**
+ * NOVA_HTTP_PORT when set, else PORT: the variable most hosting platforms (Cloud Run, Heroku,
+ * Render) set for the port they route to. An error names the variable the port came from.
+ */
+function servicePort(env: Env): number {
+  const name = env.NOVA_HTTP_PORT ? 'NOVA_HTTP_PORT' : 'PORT';
+  return read(env, name, z.coerce.number().int().min(0).max(65535), 3000);
+}
+
 /** Parses the environment. Throws NovaError CONFIG_INVALID naming the first bad variable. */
 export function loadConfig(env: Env = process.env): NovaConfig {
   const pgUrl = postgresUrl(env);
@@ -464,7 +473,7 @@ export function loadConfig(env: Env = process.env): NovaConfig {
     telemetry: telemetryConfig(env),
     service: {
       host: read(env, 'NOVA_HTTP_HOST', nonEmpty, '127.0.0.1'),
-      port: read(env, 'NOVA_HTTP_PORT', z.coerce.number().int().min(0).max(65535), 3000),
+      port: servicePort(env),
       healthIntervalMs: read(env, 'NOVA_HEALTH_INTERVAL_MS', positiveInt(600_000), 5000),
       shutdownTimeoutMs: read(env, 'NOVA_SHUTDOWN_TIMEOUT_MS', positiveInt(600_000), 10_000),
     },

@@ -4,7 +4,7 @@
  * port with nothing behind it and passes against `nova serve`, which stops cleanly on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,11 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startEmbeddedPostgres } from '../src/bootstrap/postgres/embedded.js';
+import {
+  embeddedRootFor,
+  freePort,
+  startEmbeddedPostgres,
+} from '../src/bootstrap/postgres/embedded.js';
 import { createNovaDb, type NovaDb } from '../src/lib/db/index.js';
 import { CLI, cleanEnv, run, TSX } from './support/cli.js';
 import { createEmptyDatabase, testConfig, uniqueEmail } from './support/database.js';
@@ -334,15 +338,20 @@ async function withCollector(
 
 describe('nova serve with no database configured (the quick start)', { timeout: 180_000 }, () => {
   it('starts an embedded PostgreSQL with demo data, and its demo token works for that run only', async () => {
+    // A private folder (mkdtemp: 0700), as `git clone . "$(mktemp -d)/fresh"` makes: as root,
+    // the embedded server (run as the postgres OS user) keeps its data where that user can reach.
     const cwd = mkdtempSync(join(tmpdir(), 'nova-serve-'));
-    chmodSync(cwd, 0o755); // the embedded server runs as the postgres OS user when we are root
+    const dataRoot = embeddedRootFor(join(cwd, '.nova/postgres'));
     try {
       const port = await freePort();
       const served = await serve({ NOVA_HTTP_PORT: String(port) }, [], cwd);
       children.push(served.child);
       expect(served.stderr()).toMatch(
-        /^PostgreSQL: postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres \(embedded, data in .*\.nova\/postgres\)$/m,
+        /^PostgreSQL: postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres \(embedded, data in \S+\)$/m,
       );
+      expect(served.stderr()).toContain(`data in ${dataRoot})`);
+      if (process.getuid?.() === 0)
+        expect(dataRoot).toMatch(/^\/var\/lib\/nova\/postgres\/[0-9a-f]{12}$/);
       const token = /^demo token \(admin@nova\.example, this run only\): (nova_\S+)$/m.exec(
         served.stderr(),
       )?.[1];
@@ -358,7 +367,7 @@ describe('nova serve with no database configured (the quick start)', { timeout: 
       expect(await served.exited).toBe(0);
 
       // The stop revoked it: read the embedded database directly.
-      const server = await startEmbeddedPostgres({ root: join(cwd, '.nova/postgres') });
+      const server = await startEmbeddedPostgres({ root: dataRoot });
       const client = new pg.Client({ connectionString: server.url });
       try {
         await client.connect();
@@ -373,6 +382,7 @@ describe('nova serve with no database configured (the quick start)', { timeout: 
       }
     } finally {
       rmSync(cwd, { recursive: true, force: true });
+      rmSync(dataRoot, { recursive: true, force: true });
     }
   });
 });

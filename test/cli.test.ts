@@ -2,11 +2,12 @@
  * The `nova` command as a user runs it: a child process, real PostgreSQL, exit codes and
  * output checked. Covers every command the README documents.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { embeddedRootFor, freePort } from '../src/bootstrap/postgres/embedded.js';
@@ -22,6 +23,34 @@ describe('nova CLI', { timeout: 90_000 }, () => {
     expect(unknown.stderr).toMatch(/unknown command: frobnicate/);
     expect((await run(['bootstrap', 'everything'])).code).toBe(2);
     expect((await run(['export', '--bogus'])).code).toBe(2);
+  });
+
+  it('--version and -v: the package version, the Node it runs on and the platform', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    const line = `nova ${version} (Node ${process.versions.node}, ${process.platform}-${process.arch})\n`;
+    for (const flag of ['--version', '-v']) {
+      expect(await run([flag]), flag).toEqual({ code: 0, stdout: line, stderr: '' });
+    }
+    expect((await run(['help'])).stdout).toMatch(/--version, -v/);
+  });
+
+  it('refuses a Node older than 24 before doing anything else: one line, exit 2', async () => {
+    // This Node made to report 20.20.2 before the CLI loads. `serve` without a database in
+    // production would fail with CONFIG_INVALID: the guard must answer first, and alone.
+    const old = `Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '20.20.2' } });`;
+    const args = ['--import', `data:text/javascript,${encodeURIComponent(old)}`, '--import', TSX];
+    const result = await promisify(execFile)(process.execPath, [...args, CLI, 'serve'], {
+      env: { ...cleanEnv(), NODE_ENV: 'production' },
+    }).then(
+      () => ({ code: 0, stdout: '', stderr: '' }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'nova: error NODE_UNSUPPORTED: Node 20.20.2 is not supported; use Node 24 or newer ' +
+        '(npm scripts use the pinned Node from node_modules/.bin; elsewhere see .nvmrc)\n',
+    );
   });
 
   it('serves from no embedded database in production (the image): DATABASE_URL is required', async () => {

@@ -1,5 +1,6 @@
 /** The CLI commands. Each returns its exit code; errors propagate to cli.ts's single handler. */
 
+import { constants } from 'node:os';
 import { bootstrapElastic, formatElasticReport } from '../bootstrap/elastic/index.js';
 import { type ReindexTarget, reindex } from '../bootstrap/elastic/reindex.js';
 import { bootstrapKibana, formatKibanaReport } from '../bootstrap/kibana/index.js';
@@ -96,10 +97,12 @@ export async function runLocal({
       // The full URL only for the embedded server this command owns (local, generated
       // password); a configured server's credentials are the operator's and stay masked.
       const shown = session.embedded ? session.url : redactUrl(session.url);
+      const stop = stopSignal(); // before saying so: a Ctrl-C right after must find it
       process.stdout.write(`DATABASE_URL=${shown}\nRunning; press Ctrl-C to stop.\n`);
-      const stop = stopSignal();
-      await stop.stopped;
+      const received = await stop.stopped;
       stop.dispose();
+      // As shells report an interrupted command: 128 + the signal's number (130 for Ctrl-C).
+      return 128 + constants.signals[received];
     }
     return health.status === 'ok' ? 0 : 1;
   } finally {
@@ -251,7 +254,7 @@ export async function runIndexer({ once, json }: { once: boolean; json: boolean 
   };
   try {
     if (!once) {
-      const stop = stopSignal({ exclusive: true });
+      const stop = stopSignal();
       try {
         if (!json) process.stdout.write('indexer: running; Ctrl-C to stop\n');
         await indexer.run(stop.signal, { onDrain: printRound });

@@ -26,6 +26,8 @@ export async function runServe() {
   let stop: ReturnType<typeof stopSignal> | undefined;
   let clean = false;
   try {
+    // From the start: a signal during start-up stops the service as soon as it is up.
+    stop = stopSignal();
     if (session.embedded) {
       const { report } = await prepareDatabase(session);
       process.stderr.write(`${databaseLine(session)}\n${formatBootstrapReport(report)}\n`);
@@ -39,7 +41,6 @@ export async function runServe() {
       app: { serviceName: config.telemetry.serviceName },
     });
     process.stderr.write(`nova: serving on ${service.url}; Ctrl-C to stop\n`);
-    stop = stopSignal({ exclusive: true });
     await stop.stopped;
     // Past the bound (a connection pool waiting on a hung query, say) the process ends anyway.
     setTimeout(() => {

@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   VERSION_CONFLICT: 409,
   PASSKEY_COUNTER_NOT_INCREASED: 403,
   CONFIG_INVALID: 500,
+  /** A state folder or secret file someone else owns or can change: refused, never trusted. */
+  UNSAFE_PATH: 500,
   MIGRATION_FAILED: 500,
   BOOTSTRAP_FAILED: 500,
   UNAVAILABLE: 503,

@@ -21,6 +21,7 @@ type Env = Record<string, string>;
 interface Step {
   name?: string;
   uses?: string;
+  with?: Record<string, unknown>;
   run?: string;
   if?: string;
   env?: Env;
@@ -33,8 +34,9 @@ interface Service {
   options?: string;
 }
 interface Job {
+  name?: string;
   'timeout-minutes'?: number;
-  strategy?: { matrix?: Record<string, unknown[]> };
+  strategy?: { 'fail-fast'?: boolean; matrix?: Record<string, unknown[]> };
   services?: Record<string, Service>;
   env?: Env;
   steps: Step[];
@@ -302,6 +304,34 @@ describe('.github/workflows/live-stack.yml', () => {
     expect(env.ELASTIC_USERNAME).not.toBe(env.ELASTIC_ADMIN_USERNAME);
     expect(elasticsearch?.ports).toContain(`${new URL(env.ELASTIC_URL ?? '').port}:9200`);
     expect(elasticsearch?.options).toMatch(/--health-cmd "curl [^"]*-u elastic:\$ELASTIC_PASSWORD/);
+  });
+
+  it('runs every job that sets up Node on Node 24 and 26, each named after its Node', () => {
+    const withNode = Object.entries(workflow.jobs).filter(([, job]) =>
+      job.steps.some((step) => step.uses?.startsWith('actions/setup-node@')),
+    );
+    expect(withNode.map(([id]) => id)).toEqual(expect.arrayContaining(['test', 'live']));
+    for (const [id, job] of withNode) {
+      // 24: the LTS line .nvmrc pins (test/unit/node-version.test.ts); 26: the newer LTS line.
+      expect(job.strategy?.matrix?.node, id).toEqual(expect.arrayContaining([24, 26]));
+      // One Node line failing must not cancel the other's run: both results are wanted.
+      expect(job.strategy?.['fail-fast'], id).toBe(false);
+      for (const step of job.steps.filter((s) => s.uses?.startsWith('actions/setup-node@'))) {
+        expect(String(step.with?.['node-version']), id).toMatch(/^\$\{\{\s*matrix\.node\s*\}\}$/);
+      }
+      expect(job.name, id).toMatch(/\$\{\{\s*matrix\.node\s*\}\}/);
+    }
+  });
+
+  it('gives every matrix combination its own artifact name (names are unique in a run)', () => {
+    for (const [id, job] of Object.entries(workflow.jobs)) {
+      for (const step of job.steps.filter((s) => s.uses?.startsWith('actions/upload-artifact@'))) {
+        const names = matrixCombinations(job).map((matrix) =>
+          resolveMatrix(String(step.with?.name ?? ''), matrix),
+        );
+        expect(new Set(names).size, `${id}: ${names.join(', ')}`).toBe(names.length);
+      }
+    }
   });
 
   it('runs with read-only contents, a concurrency group and a timeout on every job', () => {

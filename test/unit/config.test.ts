@@ -77,6 +77,11 @@ describe('loadConfig', () => {
       /not a host name/,
     ],
     [{ ELASTIC_URL: 'localhost:9200' }, 'ELASTIC_URL', /http: or https:|not a valid URL/],
+    [{ NOVA_HTTP_PORT: '70000' }, 'NOVA_HTTP_PORT', /NOVA_HTTP_PORT is malformed/],
+    [{ PORT: 'http' }, 'PORT', /PORT is malformed/],
+    [{ PORT: '65536' }, 'PORT', /PORT is malformed/],
+    // NOVA_HTTP_PORT wins: a bad one is reported even beside a good PORT.
+    [{ NOVA_HTTP_PORT: 'x', PORT: '8080' }, 'NOVA_HTTP_PORT', /NOVA_HTTP_PORT is malformed/],
   ])('names the bad variable: %j', (env, field, message) => {
     const error = fail(env);
     expect(error).toMatchObject({ code: 'CONFIG_INVALID', field });
@@ -116,6 +121,19 @@ describe('loadConfig', () => {
   it('takes a MongoDB seed list: several hosts with their ports, credentials once', () => {
     const url = 'mongodb://app:p%40ss@h1:27017,h2:27017,h3:27017/nova_logs?replicaSet=rs0';
     expect(loadConfig({ MONGO_URL: url }).mongo?.url).toBe(url);
+  });
+
+  it('listens on NOVA_HTTP_PORT, else PORT (as hosting platforms set it), else 3000', () => {
+    const port = (env: Record<string, string>) => loadConfig(env).service.port;
+    expect(port({})).toBe(3000);
+    expect(port({ PORT: '8080' })).toBe(8080);
+    expect(port({ NOVA_HTTP_PORT: '4000' })).toBe(4000);
+    expect(port({ NOVA_HTTP_PORT: '4000', PORT: '8080' })).toBe(4000);
+    // Empty counts as unset, as for every variable.
+    expect(port({ NOVA_HTTP_PORT: '', PORT: '8080' })).toBe(8080);
+    expect(port({ PORT: '' })).toBe(3000);
+    // A bad PORT is ignored when NOVA_HTTP_PORT decides.
+    expect(port({ NOVA_HTTP_PORT: '4000', PORT: 'http' })).toBe(4000);
   });
 
   it('requirePostgres explains what to set when nothing is configured', () => {

