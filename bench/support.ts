@@ -1,12 +1,9 @@
-/**
- * What the benchmarks share: a throwaway PostgreSQL database, the median of rounds, and the
- * line that says what ran them.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, cpus } from 'node:os';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/bootstrap/postgres/embedded.js';
+import {
+  startEmbeddedPostgres,
+  temporaryEmbeddedRoot,
+} from '../src/bootstrap/postgres/embedded.js';
 
 /**
  * An embedded PostgreSQL unless DATABASE_URL is set, in which case a nova_bench_* database is
@@ -28,13 +25,13 @@ export async function benchDatabase(): Promise<{ url: string; cleanup: () => Pro
       },
     };
   }
-  const root = mkdtempSync(join(tmpdir(), 'nova-bench-'));
+  const { root, remove } = temporaryEmbeddedRoot('nova-bench-');
   const server = await startEmbeddedPostgres({ root, ephemeral: true });
   return {
     url: server.url,
     cleanup: async () => {
       await server.stop();
-      rmSync(root, { recursive: true, force: true });
+      remove();
     },
   };
 }

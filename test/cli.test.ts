@@ -188,5 +188,6 @@ describe('nova CLI', { timeout: 90_000 }, () => {
     const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
     await expect(probe.connect()).rejects.toThrow(/ECONNREFUSED|terminat|shut/);
     rmSync(embeddedRootFor(join(cwd, '.nova/postgres')), { recursive: true, force: true });
+    rmSync(cwd, { recursive: true, force: true });
   });
 });

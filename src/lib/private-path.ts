@@ -8,18 +8,23 @@
  * file is opened without following symlinks and must be ours and readable by us alone. Each
  * refusal is an UNSAFE_PATH error naming the path, what is wrong and the fix.
  */
+
+import { randomBytes } from 'node:crypto';
 import {
+  chmodSync,
   closeSync,
   constants,
   fchmodSync,
   fchownSync,
   fstatSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
   realpathSync,
   type Stats,
+  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -59,6 +64,37 @@ function nearestExisting(path: string): string {
   let dir = resolve(path);
   while (!lstatOrUndefined(dir) && dir !== dirname(dir)) dir = dirname(dir);
   return dir;
+}
+
+/**
+ * `mkdir -p` whose new folders get exactly `mode`, whatever the umask (root's umask 077 would
+ * make a folder the server user must enter private).
+ */
+export function makeFolders(path: string, mode: number): void {
+  const first = mkdirSync(path, { recursive: true, mode });
+  if (first === undefined) return;
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    chmodSync(dir, mode);
+    if (dir === resolve(first) || dir === dirname(dir)) return;
+  }
+}
+
+/**
+ * Throws unless nobody but root (or us) may add, remove or rename entries in the folder that
+ * holds `path`: sticky folders such as /tmp do not count, since the owner of an entry may
+ * still rename it there. Needed when `path` belongs to another user (the server user owns its
+ * folder), who could otherwise swap it for a link to a folder of their choosing.
+ */
+export function assertParentUnshared(path: string, user: Owner = currentUser()): void {
+  const parent = dirname(resolve(path));
+  const stat = lstatSync(parent);
+  if ((stat.uid !== 0 && stat.uid !== user.uid) || (stat.mode & GROUP_OR_OTHER_WRITE) !== 0) {
+    throw unsafe(
+      path,
+      `${parent} may be changed by others (uid ${stat.uid}, mode ${octal(stat.mode)}), so its owner could swap it for a link`,
+      `use a folder inside one of yours (mktemp -d, then a folder in it)`,
+    );
+  }
 }
 
 /**
@@ -165,7 +201,8 @@ export function assertOwnedDirOrAbsent(path: string, owner: Owner): void {
 export function readPrivateFile(path: string): string | undefined {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO planted in its place must not hang the start (it is refused below).
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
@@ -175,10 +212,12 @@ export function readPrivateFile(path: string): string | undefined {
   try {
     const stat = fstatSync(fd);
     const me = currentUser();
-    if (!stat.isFile() || stat.uid !== me.uid || (stat.mode & GROUP_OR_OTHER_ANY) !== 0) {
+    // One link only: a hard link to another private file of ours is not this secret.
+    const foreign = stat.uid !== me.uid || (stat.mode & GROUP_OR_OTHER_ANY) !== 0;
+    if (!stat.isFile() || stat.nlink !== 1 || foreign) {
       throw unsafe(
         path,
-        `a secret file must be yours and private (found uid ${stat.uid}, mode ${octal(stat.mode)})`,
+        `a secret file must be a file of yours, private and with one link (found uid ${stat.uid}, mode ${octal(stat.mode)}, ${stat.nlink} links)`,
         `remove it (rm ${path}) if you do not know who made it`,
       );
     }
@@ -189,20 +228,27 @@ export function readPrivateFile(path: string): string | undefined {
 }
 
 /**
- * Creates a secret file (mode 0600 from the start, never readable by others even briefly);
- * fails if anything, a symlink included, is already at `path`. `owner` hands it to another
- * user (the server that must read it).
+ * Creates a secret file, whole or not at all: written (mode 0600 from the start, never
+ * readable by others even briefly) under a random name beside it, then linked into place,
+ * which fails if anything, a symlink included, is already at `path`. `owner` hands it to
+ * another user (the server that must read it).
  */
 export function writePrivateFile(path: string, content: string, owner?: Owner): void {
+  const staging = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = openSync(
-    path,
+    staging,
     constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
     0o600,
   );
   try {
-    if (owner) fchownSync(fd, owner.uid, owner.gid);
-    writeFileSync(fd, content);
+    try {
+      if (owner) fchownSync(fd, owner.uid, owner.gid);
+      writeFileSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(staging, path);
   } finally {
-    closeSync(fd);
+    unlinkSync(staging);
   }
 }

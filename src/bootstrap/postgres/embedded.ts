@@ -11,14 +11,17 @@
  * never printed except inside the URL the caller asked for.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { NovaError } from '../../lib/errors.js';
 import {
   assertOwnedDirOrAbsent,
+  assertParentUnshared,
   assertTrustedAncestors,
   ensurePrivateDir,
+  makeFolders,
   reachableByOthers,
   readPrivateFile,
   writePrivateFile,
@@ -30,7 +33,7 @@ import {
   systemFolder,
 } from './embedded/binaries.js';
 import { initCluster, SUPERUSER, startCluster } from './embedded/cluster.js';
-import { serverUser } from './embedded/server-user.js';
+import { type ServerUser, serverUser } from './embedded/server-user.js';
 
 export interface EmbeddedOptions {
   /** Folder holding data/ and credentials.json; created (mode 0700) if missing. */
@@ -86,74 +89,154 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The superuser's password for this folder: read (only from a private file of ours) or made. */
-function credentials(root: string): { password: string } {
+/**
+ * The superuser's password for this folder: read (only from a private file of ours), or made
+ * for a new cluster. A cluster whose password is lost cannot be logged into: refused.
+ */
+function credentials(root: string, clusterExists: boolean): { password: string } {
   const file = join(root, 'credentials.json');
   const text = readPrivateFile(file);
-  if (text !== undefined) {
-    const parsed = JSON.parse(text) as { password?: unknown };
-    if (typeof parsed.password !== 'string' || parsed.password === '') {
-      throw new NovaError('CONFIG_INVALID', `${file} holds no password`, { field: file });
+  const startAfresh = `remove ${root} to start afresh (the embedded data goes with it)`;
+  if (text === undefined) {
+    if (clusterExists) {
+      throw new NovaError('UNAVAILABLE', `${file} is missing: ${startAfresh}`, { field: file });
     }
-    return { password: parsed.password };
+    const created = { password: randomBytes(18).toString('base64url') };
+    writePrivateFile(file, JSON.stringify(created));
+    return created;
   }
-  const created = { password: randomBytes(18).toString('base64url') };
-  writePrivateFile(file, JSON.stringify(created));
-  return created;
+  let password: unknown;
+  try {
+    password = (JSON.parse(text) as { password?: unknown }).password;
+  } catch {
+    // Not the parser's message: it quotes the file, a secret.
+    throw new NovaError('UNAVAILABLE', `${file} is damaged: ${startAfresh}`, { field: file });
+  }
+  if (typeof password !== 'string' || password === '') {
+    throw new NovaError('UNAVAILABLE', `${file} holds no password: ${startAfresh}`, {
+      field: file,
+    });
+  }
+  return { password };
 }
 
-/** Makes the folders above `root` if missing: enterable by the server user when we are root. */
-function prepareParents(root: string, systemDir: string) {
-  const parent = dirname(root);
-  if (isRoot() && parent === join(systemDir, 'postgres')) systemFolder(parent);
-  else mkdirSync(parent, { recursive: true, mode: isRoot() ? 0o755 : 0o700 });
+/**
+ * One start at a time per folder: two first starts (`nova local` beside `nova serve`) would
+ * each make credentials and a cluster. The lock names its holder's pid; one whose holder is
+ * gone (killed mid-start) is taken over.
+ */
+async function withStartLock<T>(root: string, start: () => Promise<T>): Promise<T> {
+  const lock = join(root, '.start.lock');
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      writePrivateFile(lock, String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+      const holder = Number(readPrivateFile(lock));
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+        throw new NovaError(
+          'UNAVAILABLE',
+          `a start of the embedded PostgreSQL in ${root} is under way (pid ${holder}): wait for it, or stop it`,
+          { field: root },
+        );
+      }
+      rmSync(lock, { force: true });
+    }
+  }
+  try {
+    return await start();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The server's folder, checked and made private to the server user; returns its real path
+ * (links above it resolved once, so nothing can re-point them between the checks and use).
+ */
+function prepareRoot(requested: string, user: ServerUser, systemDir: string): string {
+  assertTrustedAncestors(requested);
+  const parent = dirname(requested);
+  if (user.dropsPrivileges && parent === join(systemDir, 'postgres')) systemFolder(parent);
+  else makeFolders(parent, user.dropsPrivileges ? 0o755 : 0o700);
+  const root = join(realpathSync(parent), basename(requested));
+  assertTrustedAncestors(root);
+  if (user.dropsPrivileges) {
+    if (!reachableByOthers(root)) {
+      throw new NovaError(
+        'CONFIG_INVALID',
+        `the postgres OS user cannot reach ${root}: a folder above it is private (needs o+x); use embeddedRootFor() or another folder`,
+        { field: 'root' },
+      );
+    }
+    // The folder becomes the postgres user's: in a shared folder (/tmp) that user could then
+    // rename it and leave a link to any folder, whose data/ root would remove or rename.
+    assertParentUnshared(root);
+  }
+  ensurePrivateDir(root, user);
+  return root;
 }
 
 export async function startEmbeddedPostgres(
   options: EmbeddedOptions,
 ): Promise<EmbeddedPostgresHandle> {
   const { ephemeral = false, onLog = () => undefined, systemDir = SYSTEM_DIR } = options;
-  const root = resolve(options.root);
-  const user = await serverUser();
-  prepareParents(root, systemDir);
-  assertTrustedAncestors(root);
-  if (user.dropsPrivileges && !reachableByOthers(root)) {
-    throw new NovaError(
-      'CONFIG_INVALID',
-      `the postgres OS user cannot reach ${root}: a folder above it is private (needs o+x); use embeddedRootFor() or another folder`,
-      { field: 'root' },
-    );
+  if (process.platform === 'win32') {
+    throw new NovaError('UNAVAILABLE', 'no embedded PostgreSQL on Windows: set DATABASE_URL');
   }
-  ensurePrivateDir(root, user);
-  const { password } = credentials(root);
-  const dataDir = join(root, 'data');
-  assertOwnedDirOrAbsent(dataDir, user);
-  const native = runnableNativeDir(options.nativeDir ?? installedNativeDir(), {
-    dropsPrivileges: user.dropsPrivileges,
-    systemDir,
-  });
-  const processOptions = { native, user, onLine: onLog };
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    if (existsSync(dataDir)) {
+  const user = await serverUser();
+  const root = prepareRoot(resolve(options.root), user, systemDir);
+  return withStartLock(root, async () => {
+    const dataDir = join(root, 'data');
+    assertOwnedDirOrAbsent(dataDir, user);
+    const clusterExists = existsSync(join(dataDir, 'PG_VERSION'));
+    if (!clusterExists && existsSync(dataDir)) {
       throw new NovaError(
         'UNAVAILABLE',
         `${dataDir} holds no PostgreSQL cluster (a first start interrupted by an older version?): remove it (rm -rf ${dataDir}) to start afresh`,
         { field: dataDir },
       );
     }
-    await initCluster({ ...processOptions, root, dataDir, password });
-  }
-  const port = options.port ?? (await freePort());
-  const cluster = await startCluster({ ...processOptions, dataDir, port });
-  const urlFor = (database: string) =>
-    `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
-  return {
-    url: urlFor('postgres'),
-    port,
-    urlFor,
-    stop: async () => {
-      await cluster.stop();
-      if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+    const { password } = credentials(root, clusterExists);
+    const native = runnableNativeDir(options.nativeDir ?? installedNativeDir(), {
+      dropsPrivileges: user.dropsPrivileges,
+      systemDir,
+    });
+    const processOptions = { native, user, onLine: onLog };
+    if (!clusterExists) await initCluster({ ...processOptions, root, dataDir, password });
+    const port = options.port ?? (await freePort());
+    const cluster = await startCluster({ ...processOptions, dataDir, port });
+    const urlFor = (database: string) =>
+      `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+    return {
+      url: urlFor('postgres'),
+      port,
+      urlFor,
+      stop: async () => {
+        await cluster.stop();
+        if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  });
+}
+
+/**
+ * A throwaway folder for an ephemeral server (tests, benchmarks): `<mkdtemp>/pg`, the mkdtemp
+ * folder enterable (0711) so the postgres OS user reaches it when we are root, and its own
+ * (not /tmp) so that user cannot swap the server's folder. `remove()` deletes both.
+ */
+export function temporaryEmbeddedRoot(prefix: string): { root: string; remove(): void } {
+  const base = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(base, 0o711);
+  return { root: join(base, 'pg'), remove: () => rmSync(base, { recursive: true, force: true }) };
 }

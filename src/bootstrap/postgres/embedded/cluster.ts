@@ -9,6 +9,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { NovaError } from '../../../lib/errors.js';
 import { writePrivateFile } from '../../../lib/private-path.js';
@@ -75,6 +76,8 @@ export async function initCluster(
   const passwordFile = join(root, '.initdb-password');
   rmSync(staging, { recursive: true, force: true });
   rmSync(passwordFile, { force: true });
+  installExitHooks();
+  leftovers.add(passwordFile);
   writePrivateFile(passwordFile, `${password}\n`, user.dropsPrivileges ? user : undefined);
   try {
     const { child, lastLines } = spawnAs(
@@ -90,6 +93,7 @@ export async function initCluster(
       options,
       root,
     );
+    track(child);
     const code = await new Promise<number | null>((resolve, reject) => {
       child.once('error', (error) => reject(spawnFailure('initdb', options.native, error)));
       child.once('close', resolve);
@@ -99,6 +103,7 @@ export async function initCluster(
     }
   } finally {
     rmSync(passwordFile, { force: true });
+    leftovers.delete(passwordFile);
   }
   renameSync(staging, dataDir);
 }
@@ -108,17 +113,17 @@ export interface RunningCluster {
   stop(): Promise<void>;
 }
 
-// Servers still running when this process ends (process.exit, an uncaught exception, a
-// signal nobody handles) are told to stop rather than left behind; an orderly stop has
-// removed them already.
+// Programs still running when this process ends (process.exit, an uncaught exception, a
+// signal nobody handles) are told to stop rather than left behind, and files registered for
+// removal (initdb's password file) are removed; an orderly stop has done both already.
 const running = new Set<ChildProcess>();
+const leftovers = new Set<string>();
 const stopAll = () => {
-  for (const server of running) server.kill('SIGINT');
+  for (const child of running) child.kill('SIGINT');
+  for (const file of leftovers) rmSync(file, { force: true });
 };
 let hooksInstalled = false;
-function track(child: ChildProcess) {
-  running.add(child);
-  child.once('exit', () => running.delete(child));
+function installExitHooks() {
   if (hooksInstalled) return;
   hooksInstalled = true;
   process.on('exit', stopAll);
@@ -131,9 +136,16 @@ function track(child: ChildProcess) {
       stopAll();
       process.off(name, onSignal);
       process.kill(process.pid, name);
+      // As PID 1 (a container without an init) the default action does nothing.
+      process.exit(128 + constants.signals[name]);
     };
     process.on(name, onSignal);
   }
+}
+function track(child: ChildProcess) {
+  installExitHooks();
+  running.add(child);
+  child.once('exit', () => running.delete(child));
 }
 
 /** Starts `postgres` on 127.0.0.1:`port` (TCP only: no Unix socket in a shared folder). */

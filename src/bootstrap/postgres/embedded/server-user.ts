@@ -9,6 +9,9 @@ import { NovaError } from '../../../lib/errors.js';
 import { currentUser, type Owner } from '../../../lib/private-path.js';
 
 const run = promisify(execFile);
+// By absolute path: npm scripts put node_modules/.bin first on PATH, and we are root here.
+const ID = '/usr/bin/id';
+const USERADD = '/usr/sbin/useradd';
 
 export interface ServerUser extends Owner {
   name: string;
@@ -21,8 +24,8 @@ export const SERVER_USER_NAME = 'postgres';
 async function lookup(name: string): Promise<Owner | undefined> {
   try {
     const [uid, gid] = await Promise.all([
-      run('id', ['-u', name]).then(({ stdout }) => Number.parseInt(stdout, 10)),
-      run('id', ['-g', name]).then(({ stdout }) => Number.parseInt(stdout, 10)),
+      run(ID, ['-u', name]).then(({ stdout }) => Number.parseInt(stdout, 10)),
+      run(ID, ['-g', name]).then(({ stdout }) => Number.parseInt(stdout, 10)),
     ]);
     return { uid, gid };
   } catch {
@@ -35,7 +38,7 @@ export async function serverUser(): Promise<ServerUser> {
   if (me.uid !== 0) return { ...me, name: 'the current user', dropsPrivileges: false };
   let found = await lookup(SERVER_USER_NAME);
   if (!found) {
-    await run('useradd', [
+    await run(USERADD, [
       '--system',
       '--user-group',
       '--no-create-home',
@@ -53,7 +56,7 @@ export async function serverUser(): Promise<ServerUser> {
     });
     found = await lookup(SERVER_USER_NAME);
   }
-  if (!found || found.uid === 0) {
+  if (!found || found.uid === 0 || found.gid === 0) {
     throw new NovaError(
       'UNAVAILABLE',
       `PostgreSQL cannot run as root and no unprivileged ${SERVER_USER_NAME} OS user is available; create one, run as a non-root user, or set DATABASE_URL`,
