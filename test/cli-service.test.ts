@@ -33,11 +33,18 @@ async function bootstrapped() {
 }
 
 /** `nova serve` in the background; resolves once it says it is serving (or fails by a deadline). */
-async function serve(env: Record<string, string>, preload: string[] = [], cwd = process.cwd()) {
+async function serve(
+  env: Record<string, string>,
+  preload: string[] = [],
+  cwd = process.cwd(),
+  { ownProcessGroup = false } = {},
+) {
   const imports = preload.flatMap((module) => ['--import', module]);
   const child = spawn(process.execPath, ['--import', TSX, ...imports, CLI, 'serve'], {
     env: { ...cleanEnv(), ...env },
     cwd,
+    // As a terminal runs it: the leader of its own process group, which Ctrl-C signals whole.
+    detached: ownProcessGroup,
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
@@ -344,7 +351,9 @@ describe('nova serve with no database configured (the quick start)', { timeout: 
     const dataRoot = embeddedRootFor(join(cwd, '.nova/postgres'));
     try {
       const port = await freePort();
-      const served = await serve({ NOVA_HTTP_PORT: String(port) }, [], cwd);
+      const served = await serve({ NOVA_HTTP_PORT: String(port) }, [], cwd, {
+        ownProcessGroup: true,
+      });
       children.push(served.child);
       expect(served.stderr()).toMatch(
         /^PostgreSQL: postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres \(embedded, data in \S+\)$/m,
@@ -363,8 +372,12 @@ describe('nova serve with no database configured (the quick start)', { timeout: 
       expect(await detailed.json()).toMatchObject({
         checks: { postgres: { status: 'up', details: { serverVersion: expect.any(String) } } },
       });
-      served.child.kill('SIGTERM');
+      // Ctrl-C: SIGINT to the whole process group. It must reach the service alone (the
+      // embedded server runs in a session of its own), or the server would stop under the
+      // service's orderly stop and the token would stay valid.
+      process.kill(-(served.child.pid as number), 'SIGINT');
       expect(await served.exited).toBe(0);
+      expect(served.stderr()).not.toMatch(/could not be revoked/);
 
       // The stop revoked it: read the embedded database directly.
       const server = await startEmbeddedPostgres({ root: dataRoot });

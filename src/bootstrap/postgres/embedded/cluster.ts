@@ -36,6 +36,10 @@ function spawnAs(
 ): { child: ChildProcess; lastLines: () => string } {
   const child = spawn(join(native, 'bin', program), args, {
     cwd,
+    // The server in a session of its own: Ctrl-C reaches the service alone, which stops the
+    // server last, after its own orderly stop (which may still write to it). The exit hooks
+    // below stop it whenever this process ends otherwise.
+    detached: program === 'postgres',
     stdio: ['ignore', 'pipe', 'pipe'],
     // Messages in English (readiness is read from them), and nothing else of ours.
     env: { LC_ALL: 'C', PATH: '/usr/local/bin:/usr/bin:/bin' },
