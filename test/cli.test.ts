@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { embeddedRootFor, freePort } from '../src/bootstrap/postgres/embedded.js';
 import { CLI, cleanEnv, run, TSX } from './support/cli.js';
 import { createEmptyDatabase } from './support/database.js';
@@ -131,7 +131,9 @@ describe('nova CLI', { timeout: 90_000 }, () => {
       .split('\n')
       .map((line) => (JSON.parse(line) as { type: string }).type);
     expect(new Set(types)).toEqual(new Set(['permission', 'role']));
-    const file = join(mkdtempSync(join(tmpdir(), 'nova-cli-export-')), 'all.ndjson');
+    const exportDir = mkdtempSync(join(tmpdir(), 'nova-cli-export-'));
+    onTestFinished(() => rmSync(exportDir, { recursive: true, force: true }));
+    const file = join(exportDir, 'all.ndjson');
     const toFile = await run(['export', '--include-users', '--out', file], env);
     expect(toFile.code).toBe(0);
     expect(toFile.stdout).toBe('');
@@ -149,45 +151,49 @@ describe('nova CLI', { timeout: 90_000 }, () => {
 
   it('local: starts an embedded PostgreSQL, bootstraps it with demo data and prints health; idempotent', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'nova-local-'));
-    const first = await run(['local'], {}, cwd);
-    expect(first.code).toBe(0);
-    // mkdtemp folders are private (0700): as root, the data moves to a folder `postgres` can reach.
-    expect(first.stdout).toMatch(/\(embedded, data in \/\S+\)/);
-    expect(first.stdout).toMatch(/demo data: created/);
-    expect(first.stdout).toMatch(/postgres\s+up\s+[\d.]+ ms\s+PostgreSQL 15\./);
-    expect(first.stdout).toMatch(/postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1/);
-    const second = await run(['local', '--json'], {}, cwd);
-    const report = JSON.parse(second.stdout) as {
-      demoDataCreated: boolean;
-      bootstrap: { changed: boolean };
-      health: { status: string };
-    };
-    expect(report).toMatchObject({
-      demoDataCreated: false,
-      bootstrap: { changed: false },
-      health: { status: 'ok' },
-    });
+    // As root, outside the (private, 0700) checkout: where the postgres OS user can reach.
+    const dataRoot = embeddedRootFor(join(cwd, '.nova/postgres'));
+    try {
+      const first = await run(['local'], {}, cwd);
+      expect(first.code).toBe(0);
+      expect(first.stdout).toContain(`(embedded, data in ${dataRoot})`);
+      expect(first.stdout).toMatch(/demo data: created/);
+      expect(first.stdout).toMatch(/postgres\s+up\s+[\d.]+ ms\s+PostgreSQL 15\./);
+      expect(first.stdout).toMatch(/postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1/);
+      const second = await run(['local', '--json'], {}, cwd);
+      const report = JSON.parse(second.stdout) as {
+        demoDataCreated: boolean;
+        bootstrap: { changed: boolean };
+        health: { status: string };
+      };
+      expect(report).toMatchObject({
+        demoDataCreated: false,
+        bootstrap: { changed: false },
+        health: { status: 'ok' },
+      });
 
-    // --keep-running: prints the URL and serves until Ctrl-C, which stops the embedded server
-    // and exits 130 (128 + SIGINT, as shells report an interrupted command).
-    const child = spawn(process.execPath, ['--import', TSX, CLI, 'local', '--keep-running'], {
-      cwd,
-      env: cleanEnv(),
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('press Ctrl-C')) child.kill('SIGINT');
-    });
-    const [code] = (await once(child, 'exit')) as [number];
-    const url = /^DATABASE_URL=(postgresql:\/\/postgres:\S+@127\.0\.0\.1:\d+\/postgres)$/m.exec(
-      output,
-    )?.[1];
-    expect(url).toBeDefined();
-    expect(code).toBe(130);
-    const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-    await expect(probe.connect()).rejects.toThrow(/ECONNREFUSED|terminat|shut/);
-    rmSync(embeddedRootFor(join(cwd, '.nova/postgres')), { recursive: true, force: true });
-    rmSync(cwd, { recursive: true, force: true });
+      // --keep-running: prints the URL and serves until Ctrl-C, which stops the embedded server
+      // and exits 130 (128 + SIGINT, as shells report an interrupted command).
+      const child = spawn(process.execPath, ['--import', TSX, CLI, 'local', '--keep-running'], {
+        cwd,
+        env: cleanEnv(),
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('press Ctrl-C')) child.kill('SIGINT');
+      });
+      const [code] = (await once(child, 'exit')) as [number];
+      const url = /^DATABASE_URL=(postgresql:\/\/postgres:\S+@127\.0\.0\.1:\d+\/postgres)$/m.exec(
+        output,
+      )?.[1];
+      expect(url).toBeDefined();
+      expect(code).toBe(130);
+      const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+      await expect(probe.connect()).rejects.toThrow(/ECONNREFUSED|terminat|shut/);
+    } finally {
+      rmSync(dataRoot, { recursive: true, force: true });
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,7 @@
+/**
+ * Injected faults on a real PostgreSQL: the server is stopped mid-test. Uses its own embedded
+ * server (not the shared one) so stopping it disturbs no other test file.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type EmbeddedPostgresHandle,

@@ -1,3 +1,12 @@
+/**
+ * A real PostgreSQL stopped and started again under a running service: the health report
+ * says 503 with postgres down (and the process keeps serving: no unhandled pool error), and
+ * once PostgreSQL is back every route works again, its pooled connections replaced, without
+ * restarting the service.
+ *
+ * This file runs its own embedded PostgreSQL: stopping the shared test server would take the
+ * other files down with it.
+ */
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type EmbeddedPostgresHandle,

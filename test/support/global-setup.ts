@@ -1,3 +1,15 @@
+/**
+ * Starts the PostgreSQL the tests use and prepares a migrated template database.
+ *
+ * - DATABASE_URL unset (a fresh machine): a real embedded PostgreSQL 15, in a
+ *   temporary folder, deleted afterwards.
+ * - DATABASE_URL set: that server is used; its role needs CREATEDB. Test databases are
+ *   named nova_test_* and dropped after each file.
+ *
+ * Each test file clones `nova_test_template` (CREATE DATABASE ... TEMPLATE), so files are
+ * isolated without re-running migrations, and the append-only audit table never needs
+ * cleaning.
+ */
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import {

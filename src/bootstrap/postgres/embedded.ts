@@ -62,14 +62,16 @@ export interface EmbeddedPostgresHandle {
 const isRoot = () => process.getuid?.() === 0;
 
 /**
- * Where the data can live. As root the server runs as `postgres`, which cannot enter a
- * private folder (a clone under /root or in a `mktemp -d` folder, or a `.nova` made 0700):
- * then `<systemDir>/postgres/<hash of the preferred path>`, in root-owned folders that user
- * may enter, is used instead (stable, so the data survives restarts; not under /tmp, where
- * anyone could claim a predictable name first).
+ * Where the data lives: `preferred` (the checkout's `.nova/postgres`), except as root. Then
+ * the server runs as `postgres`, which cannot enter a checkout in a private folder (a clone
+ * under /root or in a `mktemp -d` folder, or a `.nova` made 0700), so the data always lives
+ * in `<systemDir>/postgres/<hash of the preferred path>`, in root-owned folders that user may
+ * enter: always, so that it never moves (to a new, empty cluster) when a folder's mode
+ * changes; stable, so it survives restarts; not under /tmp, where anyone could claim a
+ * predictable name first.
  */
 export function embeddedRootFor(preferred: string, systemDir = SYSTEM_DIR): string {
-  if (!isRoot() || reachableByOthers(preferred)) return resolve(preferred);
+  if (!isRoot()) return resolve(preferred);
   const id = createHash('sha256').update(resolve(preferred)).digest('hex').slice(0, 12);
   return join(systemDir, 'postgres', id);
 }

@@ -133,7 +133,7 @@ function installExitHooks() {
   process.on('exit', stopAll);
   // A signal the program handles (nova serve's orderly stop) is left to it. Otherwise the
   // servers are stopped and the signal raised again, now with Node's default action (the
-  // process ends as it would have): the library this replaced exited with status 0 instead.
+  // process ends as it would have, with the status a signal gives).
   for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = () => {
       if (process.listenerCount(name) > 1) return;
