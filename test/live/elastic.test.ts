@@ -149,6 +149,15 @@ describe.skipIf(!url)(
         },
       });
       expect(created.result).toBe('created');
+      // Replicas sized for the cluster on every index we made: a one-node cluster can be green.
+      const settings = await es.indices.getSettings({
+        index: 'nova_logs,nova_tickets,nova_kb,nova_ai_context',
+        name: 'index.auto_expand_replicas',
+        flat_settings: true,
+      });
+      for (const [index, state] of Object.entries(settings)) {
+        expect(state.settings, index).toEqual({ 'index.auto_expand_replicas': '0-1' });
+      }
     });
 
     it('telemetry: events logged through novaDb land in nova_logs as ECS, searchable by event.dataset', async () => {

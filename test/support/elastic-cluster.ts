@@ -10,6 +10,7 @@
  */
 import { Client, errors } from '@elastic/elasticsearch';
 import MockModule, { type MockPattern, type ResolverFn } from '@elastic/elasticsearch-mock';
+import { componentTemplateRefusal, indexTemplateRefusal } from './elastic-rules.js';
 
 // A CommonJS module whose typings declare a default export: at run time the import is the
 // class itself.
@@ -83,7 +84,8 @@ export class FakeCluster {
   readonly indices = new Map<string, IndexState>();
   readonly dataStreams = new Set<string>();
   /** Each data stream's backing indices and their mappings, in generation order. */
-  readonly backingIndices = new Map<string, { name: string; mappings: Body }[]>();
+  /** A data stream's backing indices, oldest first; settings flat (`index.` prefixes gone). */
+  readonly backingIndices = new Map<string, { name: string; mappings: Body; settings: Body }[]>();
   /** Answers to serve before the normal ones, e.g. two 503s while the cluster elects a master. */
   failures: { status: number; times: number } | undefined;
   /** Documents by `${index}/${id}`, with external versions; deletes leave a tombstone. */
@@ -152,6 +154,8 @@ export class FakeCluster {
     });
     this.mock.add({ method: 'PUT', path: '/_component_template/:name' }, (p: MockPattern) => {
       record(p);
+      const refusal = componentTemplateRefusal(p.body as Body);
+      if (refusal) return failure400('mapper_parsing_exception', refusal);
       this.components.set(last(p.path), p.body as Body);
       return { acknowledged: true };
     });
@@ -165,6 +169,8 @@ export class FakeCluster {
     });
     this.mock.add({ method: 'PUT', path: '/_index_template/:name' }, (p: MockPattern) => {
       record(p);
+      const refusal = indexTemplateRefusal(last(p.path), p.body as Body, this.components);
+      if (refusal) return failure400('illegal_argument_exception', refusal);
       this.templates.set(last(p.path), p.body as Body);
       return { acknowledged: true };
     });
@@ -265,9 +271,31 @@ export class FakeCluster {
       for (const name of names) this.#dropIndex(name);
       return { acknowledged: true };
     });
+    this.mock.add({ method: 'GET', path: '/:index/_settings/:name' }, (p: MockPattern) => {
+      record(p);
+      // Only data streams, the one target bootstrap reads settings of; flat_settings=true.
+      const [, stream, , name] = String(p.path).split('/');
+      const backing = this.backingIndices.get(stream ?? '');
+      if (!backing) return notFound('no such index', 'index_not_found_exception');
+      const key = String(name).replace(/^index\./, '');
+      return Object.fromEntries(
+        backing.map((index) => [
+          index.name,
+          { settings: key in index.settings ? { [`index.${key}`]: index.settings[key] } : {} },
+        ]),
+      );
+    });
     this.mock.add({ method: 'PUT', path: '/:index/_settings' }, (p: MockPattern) => {
       const failure = record(p);
       if (failure) return failure;
+      // A data stream: every backing index (a dynamic setting applies to all of them).
+      const backing = this.backingIndices.get(indexPart(p.path));
+      if (backing) {
+        for (const index of backing) {
+          index.settings = { ...index.settings, ...flatSettings(p.body as Body) };
+        }
+        return { acknowledged: true };
+      }
       const names = this.#concrete(indexPart(p.path));
       if (!Array.isArray(names)) return names;
       for (const name of names) {
@@ -297,18 +325,24 @@ export class FakeCluster {
       ((t.index_patterns as string[] | undefined) ?? []).includes(stream),
     );
     let mappings: Body = {};
+    let settings: Body = {};
     for (const component of (template?.composed_of as string[] | undefined) ?? []) {
-      const own = ((this.components.get(component)?.template as Body | undefined)?.mappings ??
-        {}) as Body;
+      const part = (this.components.get(component)?.template as Body | undefined) ?? {};
+      const own = (part.mappings ?? {}) as Body;
       mappings = {
         ...mappings,
         ...own,
         properties: { ...(mappings.properties as Body), ...(own.properties as Body) },
       };
+      settings = { ...settings, ...flatSettings(part.settings as Body | undefined) };
     }
     const backing = this.backingIndices.get(stream) ?? [];
     const name = `.ds-${stream}-${String(backing.length + 1).padStart(6, '0')}`;
-    backing.push({ name, mappings: structuredClone(mappings) });
+    backing.push({
+      name,
+      mappings: structuredClone(mappings),
+      settings: structuredClone(settings),
+    });
     this.backingIndices.set(stream, backing);
     return name;
   }

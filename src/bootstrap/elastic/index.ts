@@ -109,6 +109,8 @@ function send(client: Client, step: ElasticStep): Promise<unknown> {
       return client.indices.createDataStream(step.request);
     case 'putDataStreamMapping':
       return client.indices.putMapping(step.request);
+    case 'putDataStreamSettings':
+      return client.indices.putSettings(step.request);
     case 'rolloverDataStream':
       return client.indices.rollover(step.request);
     case 'putRole':

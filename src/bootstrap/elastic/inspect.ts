@@ -1,7 +1,8 @@
 /**
  * Reads what the Elasticsearch plan compares against: the spec hashes in `_meta` of our ILM
  * policy and templates, what each search alias resolves to (and the mapping hash of its
- * indices), and whether the log data stream exists, with its backing indices' mappings.
+ * indices), and whether the log data stream exists, with its backing indices' mappings and
+ * replica setting.
  */
 import type { Client } from '@elastic/elasticsearch';
 import { unlessMissing } from '../../lib/db/elastic/client.js';
@@ -58,9 +59,16 @@ export async function inspectElastic(
   const keys = Object.keys(SEARCH_INDICES) as SearchIndexKey[];
   const resolved = await Promise.all(keys.map((key) => searchIndex(client, SEARCH_INDICES[key])));
   const hasStream = (stream?.data_streams ?? []).length > 0;
-  const streamMappings = hasStream
-    ? await client.indices.getMapping({ index: names.dataStream })
-    : undefined;
+  const [streamMappings, streamSettings] = hasStream
+    ? await Promise.all([
+        client.indices.getMapping({ index: names.dataStream }),
+        client.indices.getSettings({
+          index: names.dataStream,
+          name: 'index.auto_expand_replicas',
+          flat_settings: true,
+        }),
+      ])
+    : [];
   return {
     lifecycle,
     componentTemplates,
@@ -74,6 +82,18 @@ export async function inspectElastic(
       ? {
           dataStreamMappings: Object.fromEntries(
             Object.entries(streamMappings).map(([index, { mappings }]) => [index, mappings]),
+          ),
+        }
+      : {}),
+    ...(streamSettings
+      ? {
+          dataStreamReplicas: Object.fromEntries(
+            Object.entries(streamSettings).map(([index, state]) => {
+              const value = (state.settings as Record<string, unknown> | undefined)?.[
+                'index.auto_expand_replicas'
+              ];
+              return [index, typeof value === 'string' ? value : undefined];
+            }),
           ),
         }
       : {}),

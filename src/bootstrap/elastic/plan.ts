@@ -12,6 +12,7 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { fingerprint } from '../../lib/canonical.js';
 import {
+  AUTO_EXPAND_REPLICAS,
   type ElasticSpecs,
   LOGS_MAPPINGS,
   SEARCH_INDICES,
@@ -42,6 +43,11 @@ export type ElasticStep =
       request: estypes.IndicesCreateDataStreamRequest;
     }
   | { kind: 'putDataStreamMapping'; description: string; request: estypes.IndicesPutMappingRequest }
+  | {
+      kind: 'putDataStreamSettings';
+      description: string;
+      request: estypes.IndicesPutSettingsRequest;
+    }
   | { kind: 'rolloverDataStream'; description: string; request: estypes.IndicesRolloverRequest }
   | SecurityStep;
 
@@ -66,6 +72,8 @@ export interface LiveElastic {
   dataStream: 'present' | 'missing' | 'index';
   /** The mappings of the data stream's backing indices, by index (when it is present). */
   dataStreamMappings?: Record<string, estypes.MappingTypeMapping>;
+  /** Each backing index's `index.auto_expand_replicas` (undefined: not set). */
+  dataStreamReplicas?: Record<string, string | undefined>;
 }
 
 /**
@@ -201,8 +209,33 @@ export function planElastic(
       request: { name: dataStream },
     });
   }
-  if (live.dataStream === 'present') planStreamMappings(plan, live, dataStream);
+  if (live.dataStream === 'present') {
+    planStreamMappings(plan, live, dataStream);
+    planStreamReplicas(plan, live, dataStream);
+  }
   return plan;
+}
+
+/**
+ * Templates are not retroactive for settings either: backing indices made before the
+ * template sized replicas for the cluster keep the default one replica (a one-node cluster
+ * stays yellow). `auto_expand_replicas` is a dynamic setting: set on the stream, it reaches
+ * every backing index at once.
+ */
+function planStreamReplicas(plan: ElasticPlan, live: LiveElastic, dataStream: string) {
+  const behind = Object.entries(live.dataStreamReplicas ?? {})
+    .filter(([, value]) => value !== AUTO_EXPAND_REPLICAS)
+    .map(([index]) => index)
+    .sort();
+  if (behind.length === 0) return;
+  plan.steps.push({
+    kind: 'putDataStreamSettings',
+    description: `size replicas for the cluster (auto_expand_replicas ${AUTO_EXPAND_REPLICAS}) on ${behind.join(', ')}`,
+    request: {
+      index: dataStream,
+      settings: { index: { auto_expand_replicas: AUTO_EXPAND_REPLICAS } },
+    },
+  });
 }
 
 /** A backing index's generation: `.ds-nova_logs-2026.11.30-000007` is 7. */

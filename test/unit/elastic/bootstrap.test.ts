@@ -19,7 +19,6 @@ describe('bootstrapElastic', () => {
     expect(cluster.writes()).toEqual([]);
     expect(report.steps.map((s) => `${s.kind} ${s.description}`)).toEqual([
       'putLifecycle create ILM policy nova_logs (delete after 90d)',
-      'putComponentTemplate create component template nova-analysis',
       'putComponentTemplate create component template nova-tickets-mappings',
       'putComponentTemplate create component template nova-kb-mappings',
       'putComponentTemplate create component template nova-ai-context-mappings',
@@ -34,7 +33,7 @@ describe('bootstrapElastic', () => {
       'createIndex create index nova_ai_context-v1 behind alias nova_ai_context',
       'createDataStream create data stream nova_logs',
     ]);
-    expect(formatElasticReport(report)).toContain('15 change(s) planned (dry run');
+    expect(formatElasticReport(report)).toContain('14 change(s) planned (dry run');
   });
 
   it('applies the plan with the exact requests, converges, and a second run changes nothing', async () => {
@@ -44,7 +43,6 @@ describe('bootstrapElastic', () => {
     const writes = cluster.writes();
     expect(writes.map((w) => `${w.method} ${w.path}`)).toEqual([
       'PUT /_ilm/policy/nova_logs',
-      'PUT /_component_template/nova-analysis',
       'PUT /_component_template/nova-tickets-mappings',
       'PUT /_component_template/nova-kb-mappings',
       'PUT /_component_template/nova-ai-context-mappings',
@@ -68,13 +66,16 @@ describe('bootstrapElastic', () => {
         _meta: { managed_by: 'nova', spec_hash: expect.stringMatching(/^[0-9a-f]{16}$/) },
       },
     });
-    expect(writes[10]?.body).toMatchObject({
+    const bodyOf = (path: string) => writes.find((w) => w.path === path)?.body;
+    expect(bodyOf('/_index_template/nova_logs')).toMatchObject({
       index_patterns: ['nova_logs'],
       data_stream: {},
       priority: 600,
       composed_of: ['nova-logs-mappings', 'nova-logs-settings'],
     });
-    expect(writes[11]?.body).toEqual({ aliases: { nova_tickets: { is_write_index: true } } });
+    expect(bodyOf('/nova_tickets-v1')).toEqual({
+      aliases: { nova_tickets: { is_write_index: true } },
+    });
 
     const before = cluster.writes().length;
     const second = await bootstrapElastic(config(), { client: cluster.client() });
@@ -189,6 +190,29 @@ describe('bootstrapElastic', () => {
     expect(`${put?.method} ${put?.path}`).toBe('PUT /nova_logs/_mapping');
     const again = await bootstrapElastic(config(), { client: cluster.client() });
     expect(again.changed).toBe(false);
+  });
+
+  it('sizes replicas for the cluster on backing indices made with the default one replica, then changes nothing', async () => {
+    const cluster = new FakeCluster();
+    await bootstrapElastic(config(), { client: cluster.client() });
+    const [first] = cluster.backingIndices.get('nova_logs') ?? [];
+    // New backing indices get auto_expand_replicas from the template (green on one node).
+    expect(first?.settings.auto_expand_replicas).toBe('0-1');
+    // One made before the template said so keeps Elasticsearch's default: one replica.
+    delete (first as { settings: Record<string, unknown> }).settings.auto_expand_replicas;
+    const stale = await bootstrapElastic(config(), { dryRun: true, client: cluster.client() });
+    expect(stale.steps.map((s) => `${s.kind} ${s.description}`)).toEqual([
+      'putDataStreamSettings size replicas for the cluster (auto_expand_replicas 0-1) on .ds-nova_logs-000001',
+    ]);
+    await bootstrapElastic(config(), { client: cluster.client() });
+    const put = cluster.writes().at(-1);
+    expect(put).toMatchObject({
+      method: 'PUT',
+      path: '/nova_logs/_settings',
+      body: { index: { auto_expand_replicas: '0-1' } },
+    });
+    expect(first?.settings.auto_expand_replicas).toBe('0-1');
+    expect((await bootstrapElastic(config(), { client: cluster.client() })).changed).toBe(false);
   });
 
   it('rolls the data stream over when its write index maps a field with another type, once', async () => {

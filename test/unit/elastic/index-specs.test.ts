@@ -7,6 +7,7 @@ import {
   TEMPLATE_PRIORITY,
 } from '../../../src/lib/db/elastic/index-specs.js';
 import { defaultRetentionMs } from '../../../src/lib/telemetry/collections.js';
+import { componentTemplateRefusal, indexTemplateRefusal } from '../../support/elastic-rules.js';
 
 const specs = elasticSpecs({ embeddingDims: 1536, retentionMs: defaultRetentionMs() });
 
@@ -18,8 +19,6 @@ function* walk(value: unknown, path: string[] = []): Generator<[string[], unknow
   }
 }
 
-const mappings = specs.componentTemplates.flatMap((c) => (c.template.mappings ? [c] : []));
-
 describe('Elasticsearch specs', () => {
   it('never uses field-level boost (rejected by Elasticsearch 8)', () => {
     for (const component of specs.componentTemplates) {
@@ -27,23 +26,13 @@ describe('Elasticsearch specs', () => {
     }
   });
 
-  it('defines every analyzer and normalizer a mapping uses in the analysis settings composed with it', () => {
-    const builtIn = new Set(['standard', 'simple', 'whitespace', 'keyword']);
-    const analyzers = new Set(Object.keys(ANALYSIS.analyzer ?? {}));
-    const normalizers = new Set(Object.keys(ANALYSIS.normalizer ?? {}));
-    for (const component of mappings) {
-      for (const [path, value] of walk(component.template.mappings)) {
-        const key = path.at(-1);
-        if ((key === 'analyzer' || key === 'search_analyzer') && typeof value === 'string') {
-          expect(analyzers.has(value) || builtIn.has(value), `${component.name}: ${value}`).toBe(
-            true,
-          );
-        }
-        if (key === 'normalizer') expect(normalizers.has(String(value))).toBe(true);
-      }
+  it('defines every analyzer and normalizer a mapping uses in that same component (validated alone)', () => {
+    for (const component of specs.componentTemplates) {
+      expect(componentTemplateRefusal(component as never), component.name).toBeUndefined();
     }
-    for (const template of specs.indexTemplates.filter((t) => t.name !== 'nova_logs')) {
-      expect(template.composed_of[0]).toBe('nova-analysis');
+    const components = new Map(specs.componentTemplates.map((c) => [c.name, c as never]));
+    for (const template of specs.indexTemplates) {
+      expect(indexTemplateRefusal(template.name, template as never, components)).toBeUndefined();
     }
     for (const filter of ANALYSIS.analyzer?.nova_text && 'filter' in ANALYSIS.analyzer.nova_text
       ? (ANALYSIS.analyzer.nova_text.filter as string[])
@@ -81,7 +70,9 @@ describe('Elasticsearch specs', () => {
     expect(logs?.data_stream).toEqual({});
     expect(LOGS_MAPPINGS.properties?.['@timestamp']).toEqual({ type: 'date' });
     const settings = specs.componentTemplates.find((c) => c.name === 'nova-logs-settings');
-    expect(settings?.template.settings).toEqual({ index: { lifecycle: { name: 'nova_logs' } } });
+    expect(settings?.template.settings).toEqual({
+      index: { lifecycle: { name: 'nova_logs' }, auto_expand_replicas: '0-1' },
+    });
   });
 
   it('has a completion field on ticket and article titles and a cosine dense_vector of the configured size', () => {

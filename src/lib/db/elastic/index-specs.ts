@@ -5,15 +5,18 @@
  * checks every body. `nova bootstrap elastic` reconciles a cluster to these specs.
  *
  * Choices (Elasticsearch 8 reference, and the traps in shared/PITFALLS.md):
- * - Analyzers live in a component template composed into every index template, so they are
- *   part of the settings of each index that uses them.
+ * - Each mappings component template carries the analysis settings its fields use:
+ *   Elasticsearch validates a component template on its own, with its own settings only
+ *   (MetadataIndexTemplateService.addComponentTemplate → validateTemplate), so an analyzer
+ *   defined in another component is "not configured" there and the PUT is refused.
  * - No field-level `boost` in mappings (rejected on 8.x): weights are applied at query time.
  * - Patterns nova_tickets-*, nova_kb-*, nova_ai_context-* and nova_logs cannot collide with
  *   the built-in logs-*-* / metrics-*-* templates; priority 600 (above the built-ins' 100-200)
  *   keeps them first even if someone adds a broad pattern.
  * - Search indices are versioned concrete indices (nova_tickets-v1) behind an alias
  *   (nova_tickets), so a mapping change is a reindex and an atomic alias swap.
- * - `auto_expand_replicas: 0-1`: green on a single node, one replica on a cluster.
+ * - `auto_expand_replicas: 0-1` on every index, search and log: green on a single node, one
+ *   replica on a cluster.
  */
 import type { estypes } from '@elastic/elasticsearch';
 import type { TelemetryCollection } from '../../telemetry/collections.js';
@@ -192,9 +195,19 @@ export const LOGS_MAPPINGS: estypes.MappingTypeMapping = {
   },
 };
 
+/** The analysis settings a mappings component that uses nova_text / nova_keyword carries. */
+const analyzed: estypes.IndicesIndexSettings = { analysis: ANALYSIS };
+
+/**
+ * Replicas sized for the cluster, on every index we create: none on one node (which could
+ * never place a replica, so the cluster would stay yellow), one from two nodes on.
+ * Elasticsearch's own default is one replica (IndexMetadata.INDEX_NUMBER_OF_REPLICAS_SETTING).
+ */
+export const AUTO_EXPAND_REPLICAS = '0-1';
+
 const SEARCH_SETTINGS: estypes.IndicesIndexSettings = {
   number_of_shards: 1,
-  auto_expand_replicas: '0-1',
+  auto_expand_replicas: AUTO_EXPAND_REPLICAS,
 };
 
 export interface ComponentTemplateSpec {
@@ -233,7 +246,7 @@ export function elasticSpecs(options: {
   const searchTemplate = (alias: string, mappings: string): IndexTemplateSpec => ({
     name: alias,
     index_patterns: [`${alias}-*`],
-    composed_of: ['nova-analysis', mappings],
+    composed_of: [mappings],
     priority: TEMPLATE_PRIORITY,
     template: { settings: SEARCH_SETTINGS },
   });
@@ -250,17 +263,23 @@ export function elasticSpecs(options: {
       },
     },
     componentTemplates: [
-      { name: 'nova-analysis', template: { settings: { analysis: ANALYSIS } } },
-      { name: 'nova-tickets-mappings', template: { mappings: TICKET_MAPPINGS } },
-      { name: 'nova-kb-mappings', template: { mappings: KB_MAPPINGS } },
+      {
+        name: 'nova-tickets-mappings',
+        template: { settings: analyzed, mappings: TICKET_MAPPINGS },
+      },
+      { name: 'nova-kb-mappings', template: { settings: analyzed, mappings: KB_MAPPINGS } },
       {
         name: 'nova-ai-context-mappings',
-        template: { mappings: aiContextMappings(options.embeddingDims) },
+        template: { settings: analyzed, mappings: aiContextMappings(options.embeddingDims) },
       },
       { name: 'nova-logs-mappings', template: { mappings: LOGS_MAPPINGS } },
       {
         name: 'nova-logs-settings',
-        template: { settings: { index: { lifecycle: { name: LOGS_POLICY } } } },
+        template: {
+          settings: {
+            index: { lifecycle: { name: LOGS_POLICY }, auto_expand_replicas: AUTO_EXPAND_REPLICAS },
+          },
+        },
       },
     ],
     indexTemplates: [
