@@ -23,7 +23,7 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bootstrapElastic } from '../../src/bootstrap/elastic/index.js';
-import { mappingGaps } from '../../src/bootstrap/elastic/plan.js';
+import { mappingGaps } from '../../src/bootstrap/elastic/mapping-gaps.js';
 import { reindex } from '../../src/bootstrap/elastic/reindex.js';
 import {
   DEFAULT_DASHBOARDS_DIR,

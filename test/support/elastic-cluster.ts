@@ -10,7 +10,11 @@
  */
 import { Client, errors } from '@elastic/elasticsearch';
 import MockModule, { type MockPattern, type ResolverFn } from '@elastic/elasticsearch-mock';
-import { componentTemplateRefusal, indexTemplateRefusal } from './elastic-rules.js';
+import {
+  componentTemplateRefusal,
+  indexTemplateRefusal,
+  putMappingRefusal,
+} from './elastic-rules.js';
 
 // A CommonJS module whose typings declare a default export: at run time the import is the
 // class itself.
@@ -198,12 +202,16 @@ export class FakeCluster {
       record(p);
       const backing = this.backingIndices.get(String(p.path).split('/')[1] ?? '');
       if (!backing) return notFound('no such index', 'index_not_found_exception');
-      // Additive, as Elasticsearch: new fields join, existing ones keep their definition.
+      // As Elasticsearch: checked against every target index first (one refusal, nothing
+      // changed), then new fields join and existing ones keep their definition.
       const added = (p.body as Body).properties as Body;
       const writeOnly = String(p.querystring?.write_index_only) === 'true';
-      for (const index of writeOnly ? backing.slice(-1) : backing) {
-        index.mappings = mergeProperties(index.mappings, added);
+      const targets = writeOnly ? backing.slice(-1) : backing;
+      for (const index of targets) {
+        const refusal = putMappingRefusal(index.mappings.properties as Body | undefined, added);
+        if (refusal) return failure400('illegal_argument_exception', refusal);
       }
+      for (const index of targets) index.mappings = mergeProperties(index.mappings, added);
       return { acknowledged: true };
     });
     this.mock.add({ method: 'POST', path: '/:alias/_rollover' }, (p: MockPattern) => {

@@ -117,3 +117,63 @@ export function indexTemplateRefusal(
   }
   return undefined;
 }
+
+/**
+ * Parameters Elasticsearch lets a put-mapping change on an existing field (FieldMapper
+ * Parameter declared updateable: ignore_above, the search analyzers, meta, norms (true to
+ * false), eager_global_ordinals …); every other one must be sent as it is, and one left out
+ * counts as its default. A new field or multi-field is always accepted.
+ */
+const UPDATABLE = new Set([
+  'ignore_above',
+  'search_analyzer',
+  'search_quote_analyzer',
+  'meta',
+  'norms',
+  'eager_global_ordinals',
+  'split_queries_on_whitespace',
+  'on_script_error',
+  'properties',
+  'fields',
+  'dynamic',
+]);
+/** What GET _mapping leaves out, as the mappers default it. */
+const DEFAULTS: Readonly<Record<string, unknown>> = { index: true, doc_values: true, store: false };
+
+/**
+ * Why a put-mapping of `added` onto `existing` properties is refused, in Elasticsearch's
+ * words, or undefined. MapperService.merge → FieldMapper.Parameter merge:
+ * "Mapper for [f] conflicts with existing mapper:\n\tCannot update parameter [p] from [a] to
+ * [b]", and "mapper [f] cannot be changed from type [a] to [b]" (illegal_argument_exception).
+ */
+export function putMappingRefusal(
+  existing: Body | undefined,
+  added: Body,
+  prefix = '',
+): string | undefined {
+  for (const [name, raw] of Object.entries(added)) {
+    const want = raw as Body;
+    const have = existing?.[name] as Body | undefined;
+    if (!have) continue;
+    const path = `${prefix}${name}`;
+    const [from, to] = [have.type ?? 'object', want.type ?? 'object'];
+    if (from !== to) return `mapper [${path}] cannot be changed from type [${from}] to [${to}]`;
+    const keys = new Set([...Object.keys(have), ...Object.keys(want)]);
+    for (const key of keys) {
+      if (key === 'type' || UPDATABLE.has(key)) continue;
+      const [a, b] = [have[key] ?? DEFAULTS[key], want[key] ?? DEFAULTS[key]];
+      if (JSON.stringify(a) !== JSON.stringify(b)) {
+        return `Mapper for [${path}] conflicts with existing mapper:\n\tCannot update parameter [${key}] from [${String(a ?? 'default')}] to [${String(b ?? 'default')}]`;
+      }
+    }
+    const inner =
+      putMappingRefusal(
+        have.properties as Body | undefined,
+        (want.properties ?? {}) as Body,
+        `${path}.`,
+      ) ??
+      putMappingRefusal(have.fields as Body | undefined, (want.fields ?? {}) as Body, `${path}.`);
+    if (inner) return inner;
+  }
+  return undefined;
+}

@@ -20,6 +20,7 @@ import {
   versionedIndex,
 } from '../../lib/db/elastic/index-specs.js';
 import { NovaError } from '../../lib/errors.js';
+import { mappingGaps, pickFields } from './mapping-gaps.js';
 import type { SecurityStep } from './security.js';
 
 export const MANAGED_BY = 'nova';
@@ -74,42 +75,6 @@ export interface LiveElastic {
   dataStreamMappings?: Record<string, estypes.MappingTypeMapping>;
   /** Each backing index's `index.auto_expand_replicas` (undefined: not set). */
   dataStreamReplicas?: Record<string, string | undefined>;
-}
-
-/**
- * How `live` falls short of `spec`: the dotted paths of fields (and multi-fields) it lacks,
- * and of those it maps with another type. Extra live fields are not the spec's business.
- */
-export function mappingGaps(
-  spec: Record<string, estypes.MappingProperty>,
-  live: Record<string, estypes.MappingProperty> | undefined,
-  prefix = '',
-): { missing: string[]; conflicting: string[] } {
-  const gaps = { missing: [] as string[], conflicting: [] as string[] };
-  for (const [name, wanted] of Object.entries(spec)) {
-    const path = `${prefix}${name}`;
-    const have = live?.[name] as Record<string, unknown> | undefined;
-    const want = wanted as Record<string, unknown>;
-    if (!have) {
-      gaps.missing.push(path);
-      continue;
-    }
-    if ((want.type ?? 'object') !== (have.type ?? 'object')) {
-      gaps.conflicting.push(path);
-      continue;
-    }
-    for (const key of ['properties', 'fields'] as const) {
-      if (!want[key]) continue;
-      const inner = mappingGaps(
-        want[key] as Record<string, estypes.MappingProperty>,
-        have[key] as Record<string, estypes.MappingProperty> | undefined,
-        `${path}.`,
-      );
-      gaps.missing.push(...inner.missing);
-      gaps.conflicting.push(...inner.conflicting);
-    }
-  }
-  return gaps;
 }
 
 const meta = (hash: string) => ({ managed_by: MANAGED_BY, spec_hash: hash });
@@ -246,9 +211,10 @@ const generation = (index: string) => Number(/-(\d+)$/.exec(index)?.[1] ?? 0);
  * made with, and with `dynamic: false` a field the template gained since is stored but not
  * indexed. New fields are added through the stream's put-mapping (additive): into every
  * backing index, so history becomes searchable by them too, or the write index alone when an
- * older one maps a field with another type (which put-mapping would refuse). A field whose
- * type changed in the write index cannot be added at all: the stream rolls over onto a new
- * write index made from the current template; the older ones age out under ILM.
+ * older one maps a field differently (another type, or a parameter that cannot change, which
+ * put-mapping would refuse). A field mapped differently in the write index cannot be fixed in
+ * place at all: the stream rolls over onto a new write index made from the current template;
+ * the older ones age out under ILM.
  */
 function planStreamMappings(plan: ElasticPlan, live: LiveElastic, dataStream: string) {
   const spec = LOGS_MAPPINGS.properties ?? {};
@@ -260,7 +226,7 @@ function planStreamMappings(plan: ElasticPlan, live: LiveElastic, dataStream: st
   if (write.conflicting.length > 0) {
     plan.steps.push({
       kind: 'rolloverDataStream',
-      description: `roll ${dataStream} over onto the current mappings (${write.conflicting.join(', ')} changed type)`,
+      description: `roll ${dataStream} over onto the current mappings (${write.conflicting.join(', ')} mapped otherwise)`,
       request: { alias: dataStream },
     });
     return;
@@ -273,7 +239,9 @@ function planStreamMappings(plan: ElasticPlan, live: LiveElastic, dataStream: st
     description: `add ${missing.join(', ')} to ${writeOnly ? `${dataStream}'s write index` : `${dataStream}'s backing indices`}`,
     request: {
       index: dataStream,
-      properties: spec,
+      // The missing fields alone: a field sent again must repeat every parameter it was
+      // mapped with, or the merge reads the omission as a change (MapperService.merge).
+      properties: pickFields(spec, missing),
       ...(writeOnly ? { write_index_only: true } : {}),
     },
   });

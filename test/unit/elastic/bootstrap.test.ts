@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { bootstrapElastic, formatElasticReport } from '../../../src/bootstrap/elastic/index.js';
 import { loadConfig } from '../../../src/config.js';
+import { LOGS_MAPPINGS } from '../../../src/lib/db/elastic/index-specs.js';
 import { isNovaError } from '../../../src/lib/errors.js';
 import { FakeCluster } from '../../support/elastic-cluster.js';
 
@@ -188,8 +189,55 @@ describe('bootstrapElastic', () => {
     await bootstrapElastic(config(), { client: cluster.client() });
     const put = cluster.writes().at(-1);
     expect(`${put?.method} ${put?.path}`).toBe('PUT /nova_logs/_mapping');
+    // The missing fields alone (message whole, for its new multi-field), nothing else.
+    expect(put?.body).toEqual({
+      properties: {
+        message: LOGS_MAPPINGS.properties?.message,
+        event: { properties: { id: { type: 'keyword' } } },
+      },
+    });
     const again = await bootstrapElastic(config(), { client: cluster.client() });
     expect(again.changed).toBe(false);
+  });
+
+  it('treats a field whose fixed parameter changed as a conflict: a rollover, never a put-mapping the cluster refuses', async () => {
+    const cluster = new FakeCluster();
+    await bootstrapElastic(config(), { client: cluster.client() });
+    const [first] = cluster.backingIndices.get('nova_logs') ?? [];
+    const properties = first?.mappings.properties as Record<string, Record<string, unknown>>;
+    // Made when stack traces were still indexed, and before event.id was mapped.
+    const error = properties.error as { properties: Record<string, unknown> };
+    error.properties.stack_trace = { type: 'keyword' };
+    delete (properties.event as { properties: Record<string, unknown> }).properties.id;
+    const report = await bootstrapElastic(config(), { client: cluster.client() });
+    expect(report.steps.map((s) => `${s.kind} ${s.description}`)).toEqual([
+      'rolloverDataStream roll nova_logs over onto the current mappings (error.stack_trace mapped otherwise)',
+    ]);
+    // Next run: the new write index is current; the old one (index: true) is left as it is,
+    // so the missing field goes to the write index only, and alone.
+    expect((await bootstrapElastic(config(), { client: cluster.client() })).changed).toBe(false);
+  });
+
+  it('adds a missing field to the write index alone when an older index maps another field otherwise', async () => {
+    const cluster = new FakeCluster();
+    await bootstrapElastic(config(), { client: cluster.client() });
+    await cluster.client().indices.rollover({ alias: 'nova_logs' });
+    const [older, write] = cluster.backingIndices.get('nova_logs') ?? [];
+    const old = older?.mappings.properties as Record<string, Record<string, unknown>>;
+    (old.error as { properties: Record<string, unknown> }).properties.stack_trace = {
+      type: 'keyword',
+    };
+    const current = write?.mappings.properties as Record<string, Record<string, unknown>>;
+    delete (current.event as { properties: Record<string, unknown> }).properties.id;
+    const report = await bootstrapElastic(config(), { client: cluster.client() });
+    expect(report.steps.map((s) => s.description)).toEqual([
+      "add event.id to nova_logs's write index",
+    ]);
+    expect(cluster.writes().at(-1)).toMatchObject({
+      path: '/nova_logs/_mapping',
+      body: { properties: { event: { properties: { id: { type: 'keyword' } } } } },
+    });
+    expect((await bootstrapElastic(config(), { client: cluster.client() })).changed).toBe(false);
   });
 
   it('sizes replicas for the cluster on backing indices made with the default one replica, then changes nothing', async () => {
@@ -223,7 +271,7 @@ describe('bootstrapElastic', () => {
     properties.url = { properties: { path: { type: 'text' } } };
     const conflict = await bootstrapElastic(config(), { client: cluster.client() });
     expect(conflict.steps.map((s) => `${s.kind} ${s.description}`)).toEqual([
-      'rolloverDataStream roll nova_logs over onto the current mappings (url.path changed type)',
+      'rolloverDataStream roll nova_logs over onto the current mappings (url.path mapped otherwise)',
     ]);
     expect(cluster.backingIndices.get('nova_logs')).toHaveLength(2);
     // The old index keeps its history as it is; nothing more to do.

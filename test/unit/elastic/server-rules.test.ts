@@ -1,5 +1,5 @@
 /**
- * The scripted cluster refuses the templates Elasticsearch refuses (test/support/elastic-rules.ts):
+ * The scripted cluster refuses what Elasticsearch refuses (test/support/elastic-rules.ts):
  * a component template is validated alone, an index template after composition.
  * Source: elastic/elasticsearch MetadataIndexTemplateService (addComponentTemplate →
  * validateTemplate; validateIndexTemplateV2 → validateCompositeTemplate), FieldMapper's
@@ -9,7 +9,11 @@ import { errors } from '@elastic/elasticsearch';
 import { describe, expect, it } from 'vitest';
 import { ANALYSIS } from '../../../src/lib/db/elastic/index-specs.js';
 import { FakeCluster } from '../../support/elastic-cluster.js';
-import { componentTemplateRefusal, indexTemplateRefusal } from '../../support/elastic-rules.js';
+import {
+  componentTemplateRefusal,
+  indexTemplateRefusal,
+  putMappingRefusal,
+} from '../../support/elastic-rules.js';
 
 const textField = { properties: { title: { type: 'text', analyzer: 'nova_text' } } };
 const keywordField = { properties: { tag: { type: 'keyword', normalizer: 'nova_keyword' } } };
@@ -74,6 +78,42 @@ describe('index templates, validated after composition', () => {
   it('refuse them when no composed part defines it', () => {
     expect(indexTemplateRefusal('t', { composed_of: ['mappings'] }, components)).toMatch(
       /^composable template \[t\] template after composition .* analyzer \[nova_text\]/,
+    );
+  });
+});
+
+describe('put-mapping onto existing fields (MapperService.merge, FieldMapper.Parameter)', () => {
+  const existing = {
+    message: {
+      type: 'match_only_text',
+      fields: { keyword: { type: 'keyword', ignore_above: 1024 } },
+    },
+    trace: { type: 'keyword', index: false, doc_values: false },
+    title: { type: 'text', analyzer: 'nova_text' },
+  };
+
+  it('accepts new fields, new multi-fields, an identical field and updatable parameters', () => {
+    expect(putMappingRefusal(existing, { added: { type: 'keyword' } })).toBeUndefined();
+    expect(putMappingRefusal(existing, { trace: existing.trace })).toBeUndefined();
+    expect(
+      putMappingRefusal(existing, {
+        message: {
+          type: 'match_only_text',
+          fields: { keyword: { type: 'keyword', ignore_above: 256 }, raw: { type: 'keyword' } },
+        },
+      }),
+    ).toBeUndefined();
+  });
+
+  it('refuses another type, a changed fixed parameter, and a fixed parameter left out', () => {
+    expect(putMappingRefusal(existing, { trace: { type: 'text' } })).toBe(
+      'mapper [trace] cannot be changed from type [keyword] to [text]',
+    );
+    expect(putMappingRefusal(existing, { trace: { type: 'keyword', doc_values: false } })).toBe(
+      'Mapper for [trace] conflicts with existing mapper:\n\tCannot update parameter [index] from [false] to [true]',
+    );
+    expect(putMappingRefusal(existing, { title: { type: 'text' } })).toMatch(
+      /Cannot update parameter \[analyzer\] from \[nova_text\] to \[default\]/,
     );
   });
 });
