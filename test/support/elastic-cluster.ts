@@ -40,6 +40,8 @@ export const esError = (statusCode: number, type: string, reason = 'scripted') =
 const notFound = (reason: string, type = 'resource_not_found_exception') =>
   esError(404, type, reason);
 const failure400 = (type: string, reason: string) => esError(400, type, reason);
+/** A stable stand-in for an index's UUID, as error reasons quote it. */
+const fakeUuid = (index: string) => Buffer.from(index).toString('base64url').slice(0, 22);
 
 /** A concrete index: its aliases (name -> { is_write_index? }), mappings and settings. */
 export interface IndexState {
@@ -247,8 +249,20 @@ export class FakeCluster {
     this.mock.add({ method: 'PUT', path: '/:index' }, (p: MockPattern) => {
       record(p);
       const index = last(p.path);
-      if (this.indices.has(index) || this.#aliasHolders(index).length > 0) {
-        return failure400('resource_already_exists_exception', `index [${index}] already exists`);
+      // MetadataCreateIndexService.validateIndexName: an existing index is
+      // ResourceAlreadyExistsException "index [name/uuid] already exists"; an alias's name is
+      // InvalidIndexNameException "already exists as alias".
+      if (this.indices.has(index)) {
+        return failure400(
+          'resource_already_exists_exception',
+          `index [${index}/${fakeUuid(index)}] already exists`,
+        );
+      }
+      if (this.#aliasHolders(index).length > 0) {
+        return failure400(
+          'invalid_index_name_exception',
+          `Invalid index name [${index}], already exists as alias`,
+        );
       }
       // As Elasticsearch does: the matching index template's mappings _meta lands in the index.
       const template = [...this.templates.values()].find((t) =>

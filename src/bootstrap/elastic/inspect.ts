@@ -14,7 +14,11 @@ const hashOf = (m: Meta) => (typeof m?.spec_hash === 'string' ? m.spec_hash : un
 
 async function searchIndex(client: Client, alias: string): Promise<LiveSearchIndex> {
   const found = await unlessMissing(client.indices.get({ index: alias }));
-  if (!found || Object.keys(found).length === 0) return { kind: 'missing' };
+  if (!found || Object.keys(found).length === 0) {
+    // allow_no_indices (the default): a pattern matching nothing is an empty answer.
+    const versions = await client.indices.get({ index: `${alias}-v*`, expand_wildcards: 'all' });
+    return { kind: 'missing', orphans: Object.keys(versions).sort() };
+  }
   if (alias in found) return { kind: 'index' };
   return {
     kind: 'alias',

@@ -59,7 +59,8 @@ export interface ElasticPlan {
 
 /** What a search alias resolves to today. */
 export type LiveSearchIndex =
-  | { kind: 'missing' }
+  /** No alias; `orphans`: versioned indices (nova_tickets-v1 …) left without it. */
+  | { kind: 'missing'; orphans: string[] }
   /** A concrete index carries the alias's name: it must be moved behind an alias. */
   | { kind: 'index' }
   | { kind: 'alias'; indices: { name: string; mappingHash: string | undefined }[] };
@@ -140,12 +141,20 @@ export function planElastic(
     const alias = SEARCH_INDICES[key];
     const current = live.searchIndices[key];
     if (current.kind === 'missing') {
-      const index = versionedIndex(alias, 1);
+      // A name an orphan holds would be refused (resource_already_exists_exception): the
+      // next free version, and the orphans named for the operator, never deleted unasked.
+      const taken = current.orphans.map((name) => versionOf(alias, name) ?? 0);
+      const index = versionedIndex(alias, Math.max(0, ...taken) + 1);
       plan.steps.push({
         kind: 'createIndex',
         description: `create index ${index} behind alias ${alias}`,
         request: { index, aliases: { [alias]: { is_write_index: true } } },
       });
+      if (current.orphans.length > 0) {
+        plan.warnings.push(
+          `${current.orphans.join(', ')} ${current.orphans.length === 1 ? 'is' : 'are'} not behind ${alias}: ${index} takes its place (run \`nova reindex ${key}\` to fill it); delete the old one when no longer needed`,
+        );
+      }
     } else if (current.kind === 'index') {
       plan.warnings.push(
         `${alias} is a concrete index, not an alias: run \`nova reindex ${key}\` to move it behind one`,
@@ -201,6 +210,12 @@ function planStreamReplicas(plan: ElasticPlan, live: LiveElastic, dataStream: st
       settings: { index: { auto_expand_replicas: AUTO_EXPAND_REPLICAS } },
     },
   });
+}
+
+/** The version of `nova_tickets-v3` behind `nova_tickets`: 3 (undefined for other names). */
+function versionOf(alias: string, index: string): number | undefined {
+  const match = new RegExp(`^${alias}-v(\\d+)$`).exec(index);
+  return match ? Number(match[1]) : undefined;
 }
 
 /** A backing index's generation: `.ds-nova_logs-2026.11.30-000007` is 7. */

@@ -167,6 +167,37 @@ describe('bootstrapElastic', () => {
     expect(performance.now() - started).toBeLessThan(6000);
   });
 
+  it('creates the next version behind a missing alias when an orphaned versioned index holds the name', async () => {
+    const cluster = new FakeCluster();
+    await bootstrapElastic(config(), { client: cluster.client() });
+    // nova_tickets-v1 lost its alias (deleted by hand, a half-done restore).
+    (cluster.indices.get('nova_tickets-v1') as { aliases: Record<string, unknown> }).aliases = {};
+    const report = await bootstrapElastic(config(), { client: cluster.client() });
+    expect(report.steps.map((s) => s.description)).toEqual([
+      'create index nova_tickets-v2 behind alias nova_tickets',
+    ]);
+    expect(report.warnings).toEqual([
+      'nova_tickets-v1 is not behind nova_tickets: nova_tickets-v2 takes its place (run `nova reindex tickets` to fill it); delete the old one when no longer needed',
+    ]);
+    expect(cluster.indices.get('nova_tickets-v2')?.aliases).toEqual({
+      nova_tickets: { is_write_index: true },
+    });
+    expect((await bootstrapElastic(config(), { client: cluster.client() })).changed).toBe(false);
+  });
+
+  it('the scripted cluster refuses an index name that exists, as Elasticsearch does', async () => {
+    const cluster = new FakeCluster();
+    const es = cluster.client();
+    await es.indices.create({ index: 'x' });
+    const error = await es.indices.create({ index: 'x' }).catch((e: unknown) => e);
+    expect((error as { body: unknown }).body).toMatchObject({
+      error: {
+        type: 'resource_already_exists_exception',
+        reason: expect.stringMatching(/^index \[x\/\S+\] already exists$/),
+      },
+    });
+  });
+
   it('needs ELASTIC_URL', async () => {
     const error = await bootstrapElastic(loadConfig({})).catch((e: unknown) => e);
     expect(isNovaError(error, 'CONFIG_INVALID')).toBe(true);
