@@ -177,3 +177,29 @@ export function putMappingRefusal(
   }
   return undefined;
 }
+
+/**
+ * What Elasticsearch stores for PUT /_security/user/<name>, or why it refuses it.
+ * x-pack NativeUsersStore.putUser: with a password, indexUser rewrites the whole document
+ * (a field left out is stored as null); without one, updateUserWithoutPassword sends a partial
+ * update carrying every field, those left out as null (metadata maps are merged), `enabled`
+ * true unless sent. PutUserRequest.validate: "roles are missing"; a new user needs a password
+ * ("password must be specified unless you are updating an existing user").
+ */
+export function putUserOutcome(stored: Body | undefined, request: Body): Body | string {
+  if (!Array.isArray(request.roles)) return 'Validation Failed: 1: roles are missing;';
+  const fields: Body = {
+    roles: request.roles,
+    full_name: request.full_name ?? null,
+    email: request.email ?? null,
+    metadata: request.metadata ?? null,
+    enabled: request.enabled ?? true,
+  };
+  if (request.password !== undefined) return fields;
+  if (!stored) return 'password must be specified unless you are updating an existing user';
+  const metadata =
+    fields.metadata && stored.metadata
+      ? { ...(stored.metadata as Body), ...(fields.metadata as Body) }
+      : fields.metadata;
+  return { ...stored, ...fields, metadata };
+}

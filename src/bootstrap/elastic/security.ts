@@ -51,6 +51,8 @@ export interface LiveSecurity {
     passwordWorks: boolean;
     /** Created by this bootstrap (metadata.managed_by): only such a user is ever changed. */
     managed: boolean;
+    /** False when an operator disabled it: an update keeps it so. */
+    enabled?: boolean;
   };
   /** Whether KIBANA_SYSTEM_PASSWORD authenticates kibana_system, when it is configured. */
   kibanaPasswordWorks?: boolean;
@@ -85,6 +87,7 @@ export async function inspectSecurity(
       roles: user?.roles ?? [],
       passwordWorks: user ? await authenticate(config.username, config.password) : false,
       managed: (user?.metadata as { managed_by?: unknown } | undefined)?.managed_by === MANAGED_BY,
+      ...(user ? { enabled: user.enabled !== false } : {}),
     };
   }
   if (config.kibanaSystemPassword) {
@@ -141,12 +144,19 @@ export function planSecurity(live: LiveSecurity, config: ElasticConfig): Securit
         !rolesRight && `roles [${user.roles.join(', ')}] -> [${APP_ROLE}]`,
         !user.passwordWorks && 'password',
       ];
+      // Every field the user keeps is sent again: Elasticsearch stores what the request
+      // says and nulls what it leaves out (NativeUsersStore: a full rewrite with a password, a
+      // partial update of every field without one), so an update without `metadata` would
+      // erase managed_by (later runs would take the user for someone else's), and one without
+      // `enabled` would enable a user an operator disabled.
       steps.push({
         kind: 'putUser',
         description: `update user ${config.username}: ${what.filter(Boolean).join(', ')}`,
         request: {
           username: config.username,
           roles: [APP_ROLE],
+          metadata: { managed_by: MANAGED_BY },
+          enabled: user.enabled !== false,
           ...(user.passwordWorks ? {} : { password: config.password }),
         },
       });

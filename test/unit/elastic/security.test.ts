@@ -11,6 +11,7 @@ import {
 } from '../../../src/bootstrap/elastic/security.js';
 import { loadConfig } from '../../../src/config.js';
 import { fingerprint } from '../../../src/lib/canonical.js';
+import { putUserOutcome } from '../../support/elastic-rules.js';
 
 const Mock = MockModule as unknown as typeof MockModule.default;
 
@@ -90,7 +91,12 @@ describe('planSecurity', () => {
     ).steps;
     expect(steps.map((s) => s.kind)).toEqual(['putRole', 'putUser']);
     expect(steps[0]?.description).toMatch(/^update role/);
-    expect(steps[1]?.request).toEqual({ username: 'nova', roles: [APP_ROLE] });
+    expect(steps[1]?.request).toEqual({
+      username: 'nova',
+      roles: [APP_ROLE],
+      metadata: { managed_by: 'nova' },
+      enabled: true,
+    });
     expect(steps[1]?.description).toContain('superuser');
   });
 
@@ -106,8 +112,43 @@ describe('planSecurity', () => {
     expect(steps[0]?.request).toEqual({
       username: 'nova',
       roles: [APP_ROLE],
+      metadata: { managed_by: 'nova' },
+      enabled: true,
       password: 'app-secret',
     });
+  });
+
+  it('keeps the user its own, and disabled if it was, as Elasticsearch stores the update (NativeUsersStore)', () => {
+    const stored = { roles: ['superuser'], metadata: { managed_by: 'nova' }, enabled: false };
+    for (const passwordWorks of [true, false]) {
+      const [step] = planSecurity(
+        {
+          ...converged,
+          appUser: {
+            exists: true,
+            roles: ['superuser'],
+            passwordWorks,
+            managed: true,
+            enabled: false,
+          },
+        },
+        withApp,
+      ).steps;
+      const after = putUserOutcome(stored, step?.request as never) as Record<string, unknown>;
+      expect(after).toMatchObject({
+        roles: [APP_ROLE],
+        metadata: { managed_by: 'nova' },
+        enabled: false,
+      });
+    }
+    // What an update without them leaves: no owner (never repaired again), enabled again.
+    expect(putUserOutcome(stored, { username: 'nova', roles: [APP_ROLE] })).toMatchObject({
+      metadata: null,
+      enabled: true,
+    });
+    expect(putUserOutcome(stored, { username: 'nova' })).toBe(
+      'Validation Failed: 1: roles are missing;',
+    );
   });
 
   it('leaves users alone when the app uses an API key and no kibana password is set', () => {
@@ -196,7 +237,13 @@ describe('inspectSecurity', () => {
     );
     expect(live).toEqual({
       roleHash: 'h1',
-      appUser: { exists: true, roles: [APP_ROLE], passwordWorks: true, managed: true },
+      appUser: {
+        exists: true,
+        roles: [APP_ROLE],
+        passwordWorks: true,
+        managed: true,
+        enabled: true,
+      },
       kibanaPasswordWorks: false,
       kibanaDisabled: false,
     });
