@@ -23,8 +23,15 @@ async function searchIndex(client: Client, alias: string): Promise<LiveSearchInd
   return {
     kind: 'alias',
     indices: Object.entries(found).map(([name, state]) => {
-      const hash = (state.mappings?._meta as { mapping_hash?: unknown } | undefined)?.mapping_hash;
-      return { name, mappingHash: typeof hash === 'string' ? hash : undefined };
+      const built = state.mappings?._meta as
+        | { mapping_hash?: unknown; analysis_hash?: unknown }
+        | undefined;
+      const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+      return {
+        name,
+        mappingHash: text(built?.mapping_hash),
+        analysisHash: text(built?.analysis_hash),
+      };
     }),
   };
 }

@@ -12,6 +12,7 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { fingerprint } from '../../lib/canonical.js';
 import {
+  ANALYSIS,
   AUTO_EXPAND_REPLICAS,
   type ElasticSpecs,
   LOGS_MAPPINGS,
@@ -63,7 +64,15 @@ export type LiveSearchIndex =
   | { kind: 'missing'; orphans: string[] }
   /** A concrete index carries the alias's name: it must be moved behind an alias. */
   | { kind: 'index' }
-  | { kind: 'alias'; indices: { name: string; mappingHash: string | undefined }[] };
+  | {
+      kind: 'alias';
+      indices: {
+        name: string;
+        mappingHash: string | undefined;
+        /** undefined: built before the analysis hash was recorded. */
+        analysisHash?: string | undefined;
+      }[];
+    };
 
 export interface LiveElastic {
   /** spec_hash of each managed object found, by name (undefined: exists, not ours). */
@@ -82,6 +91,18 @@ const meta = (hash: string) => ({ managed_by: MANAGED_BY, spec_hash: hash });
 
 /** The spec hash of a search index's mappings, stored in the mapping's _meta. */
 export const mappingHash = (mappings: estypes.MappingTypeMapping) => fingerprint(mappings);
+/**
+ * The hash of the analysis settings a search index is built with (its analyzers live in the
+ * index's settings, fixed at creation), stored beside mapping_hash: a changed analyzer needs a
+ * reindex as much as a changed mapping does.
+ */
+export const analysisHash = () => fingerprint(ANALYSIS);
+
+/** The `_meta` a search index's mappings carry: what it was built from. */
+export const builtFrom = (mappings: estypes.MappingTypeMapping) => ({
+  mapping_hash: mappingHash(mappings),
+  analysis_hash: analysisHash(),
+});
 
 function changed(live: Map<string, string | undefined>, name: string, hash: string) {
   if (!live.has(name)) return 'create';
@@ -124,7 +145,7 @@ export function planElastic(
           ...template,
           template: {
             ...template.template,
-            mappings: { _meta: { mapping_hash: mappingHash(searchMappings[key]) } },
+            mappings: { _meta: builtFrom(searchMappings[key]) },
           },
         }
       : template;
@@ -160,11 +181,18 @@ export function planElastic(
         `${alias} is a concrete index, not an alias: run \`nova reindex ${key}\` to move it behind one`,
       );
     } else {
-      const wanted = mappingHash(searchMappings[key]);
-      const stale = current.indices.filter((i) => i.mappingHash !== wanted).map((i) => i.name);
+      const wanted = builtFrom(searchMappings[key]);
+      // An index from before analysis_hash was recorded is judged by its mappings alone.
+      const stale = current.indices
+        .filter(
+          (i) =>
+            i.mappingHash !== wanted.mapping_hash ||
+            (i.analysisHash !== undefined && i.analysisHash !== wanted.analysis_hash),
+        )
+        .map((i) => i.name);
       if (stale.length > 0) {
         plan.warnings.push(
-          `${stale.join(', ')} (behind ${alias}) was built from other mappings: run \`nova reindex ${key}\``,
+          `${stale.join(', ')} (behind ${alias}) was built from other mappings or analysis: run \`nova reindex ${key}\``,
         );
       }
     }

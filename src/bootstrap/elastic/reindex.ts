@@ -48,7 +48,7 @@ import {
 import { SearchSource } from '../../lib/db/elastic/search-source.js';
 import type { EmbeddingProvider } from '../../lib/embeddings.js';
 import { NovaError } from '../../lib/errors.js';
-import { mappingHash } from './plan.js';
+import { builtFrom } from './plan.js';
 
 /** Every search index can be rebuilt: tickets, kb, ai_context. */
 export type ReindexTarget = SearchIndexKey;
@@ -280,8 +280,12 @@ async function checkTemplate(
     unlessMissing(client.indices.getIndexTemplate({ name })),
   );
   const mappings = found?.index_templates[0]?.index_template.template?.mappings;
-  const hash = (mappings?._meta as { mapping_hash?: unknown } | undefined)?.mapping_hash;
-  if (hash !== mappingHash(searchMappings(target, dims))) {
+  const built = mappings?._meta as { mapping_hash?: unknown; analysis_hash?: unknown } | undefined;
+  const wanted = builtFrom(searchMappings(target, dims));
+  if (
+    built?.mapping_hash !== wanted.mapping_hash ||
+    built?.analysis_hash !== wanted.analysis_hash
+  ) {
     throw new NovaError(
       'BOOTSTRAP_FAILED',
       `index template ${name} is ${found ? 'out of date' : 'missing'}: run \`nova bootstrap elastic\` first`,

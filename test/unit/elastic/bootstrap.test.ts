@@ -109,7 +109,7 @@ describe('bootstrapElastic', () => {
       'update index template nova_ai_context (nova_ai_context-*)',
     ]);
     expect(report.warnings).toEqual([
-      'nova_ai_context-v1 (behind nova_ai_context) was built from other mappings: run `nova reindex ai_context`',
+      'nova_ai_context-v1 (behind nova_ai_context) was built from other mappings or analysis: run `nova reindex ai_context`',
     ]);
     const embedding = (
       cluster.components.get('nova-ai-context-mappings') as never as {
@@ -122,6 +122,21 @@ describe('bootstrapElastic', () => {
       index: true,
       similarity: 'cosine',
     });
+  });
+
+  it('flags a search index built with another analysis (analyzers are fixed at creation), not one from before the hash was kept', async () => {
+    const cluster = new FakeCluster();
+    await bootstrapElastic(config(), { client: cluster.client() });
+    const meta = (index: string) =>
+      (cluster.indices.get(index) as { mappings: { _meta: Record<string, unknown> } }).mappings
+        ._meta;
+    expect(meta('nova_kb-v1').analysis_hash).toEqual(expect.any(String));
+    meta('nova_tickets-v1').analysis_hash = 'built-with-an-older-analyzer';
+    delete meta('nova_kb-v1').analysis_hash;
+    const report = await bootstrapElastic(config(), { client: cluster.client() });
+    expect(report.warnings).toEqual([
+      'nova_tickets-v1 (behind nova_tickets) was built from other mappings or analysis: run `nova reindex tickets`',
+    ]);
   });
 
   it('refuses a concrete index where the data stream belongs, and flags a concrete search index', async () => {
