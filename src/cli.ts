@@ -53,7 +53,7 @@ Commands:
                                            analytics indexes) and, with MONGO_ADMIN_*, the application user
   bootstrap elastic [--dry-run] [--json]   Create or update the ILM policy, component and index templates, the
                                            versioned search indices behind their aliases and the log data stream
-  bootstrap kibana [--dry-run] [--json]    Wait until Kibana reports available, import the saved objects in
+  bootstrap kibana [--dry-run] [--json]    Wait until Kibana's saved objects are available, import those in
                                            dashboards/ that it lacks or holds differently (overwrite), set the
                                            default data view; --dry-run lists every object and what it would do
   bootstrap all [--dry-run] [--json]       PostgreSQL, then MongoDB, Elasticsearch and Kibana when configured

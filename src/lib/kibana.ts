@@ -2,11 +2,16 @@
  * Kibana's HTTP API: its health, from the status API (GET /api/status, Kibana 8), and the one
  * request helper every other call (`nova bootstrap kibana`) goes through.
  *
- * Kibana answers 200 while its core services are available and 503 otherwise, with
- * `status.overall.level` (available, degraded, unavailable, critical) in both; callers
- * without the `monitor` privilege get that level only, which is all this needs. Credentials
- * it refuses (401/403) mean Kibana runs but cannot be checked: degraded, with the reason.
- * One request, bounded, never retried: health must answer fast and honestly.
+ * What /api/status says (elastic/kibana core-status-server-internal, routes/status.ts):
+ * `status.overall` is the worst level of core (elasticsearch, savedObjects) and of every
+ * plugin, so one degraded plugin keeps it from `available` while Kibana works; the HTTP status
+ * is 503 only when core itself is unavailable or critical. A caller it does not authenticate
+ * (with anonymous status off, the default) gets `status.overall` alone, and that is core's
+ * level. So: down when core is down; up when everything is available; degraded otherwise,
+ * naming the degraded plugins; and `ready` (what the saved-objects import needs) when the
+ * saved objects service is available (core not down, when only core's level is shown).
+ * Credentials it refuses (401/403) mean Kibana runs but cannot be checked: degraded, with the
+ * reason. One request, bounded, never retried: health must answer fast and honestly.
  */
 import type { KibanaConfig } from '../config.js';
 import { NovaError } from './errors.js';
@@ -16,15 +21,28 @@ export interface KibanaHealth {
   latencyMs: number;
   /** Kibana's own overall level, when it said one. */
   level?: string;
+  /** The saved objects service can take an import (Kibana may still be degraded elsewhere). */
+  ready?: boolean;
+  /** Plugins below available, when Kibana named them (an authenticated caller). */
+  degradedPlugins?: string[];
   /** It answered 401/403: running, but not to these credentials. */
   refused?: true;
   version?: string;
   error?: string;
 }
 
+interface ServiceStatus {
+  level?: string;
+  summary?: string;
+}
+
 interface StatusBody {
   version?: { number?: string };
-  status?: { overall?: { level?: string; summary?: string } };
+  status?: {
+    overall?: ServiceStatus;
+    core?: Record<string, ServiceStatus>;
+    plugins?: Record<string, ServiceStatus>;
+  };
 }
 
 const LEVELS: Record<string, KibanaHealth['status']> = {
@@ -33,6 +51,39 @@ const LEVELS: Record<string, KibanaHealth['status']> = {
   unavailable: 'down',
   critical: 'down',
 };
+
+/** What an answer's levels mean for us (see the module comment). */
+function judge(status: NonNullable<StatusBody['status']>): Omit<KibanaHealth, 'latencyMs'> {
+  const overall = status.overall?.level;
+  const coreLevels = Object.values(status.core ?? {}).map((s) => s.level);
+  const core = status.core ? worst(coreLevels) : overall;
+  if (!overall || !LEVELS[overall] || !core || !LEVELS[core]) return { status: 'down' };
+  const coreDown = LEVELS[core] === 'down';
+  const degradedPlugins = Object.entries(status.plugins ?? {})
+    .filter(([, plugin]) => plugin.level !== 'available')
+    .map(([name, plugin]) => `${name}${plugin.summary ? ` (${plugin.summary})` : ''}`);
+  const savedObjects = status.core?.savedObjects?.level;
+  const ready = savedObjects === undefined ? !coreDown : savedObjects === 'available';
+  const result: Omit<KibanaHealth, 'latencyMs'> = {
+    status: coreDown ? 'down' : LEVELS[overall] === 'up' ? 'up' : 'degraded',
+    level: overall,
+    ready,
+  };
+  if (degradedPlugins.length > 0) result.degradedPlugins = degradedPlugins;
+  const why =
+    degradedPlugins.length > 0 && !coreDown
+      ? `degraded plugins: ${degradedPlugins.join(', ')}`
+      : status.overall?.summary;
+  if (result.status !== 'up' && why) result.error = why;
+  return result;
+}
+
+const ORDER = ['available', 'degraded', 'unavailable', 'critical'];
+const worst = (levels: (string | undefined)[]) =>
+  levels.reduce<string | undefined>(
+    (a, b) => (a === undefined || ORDER.indexOf(b ?? '') > ORDER.indexOf(a) ? b : a),
+    undefined,
+  );
 
 /** The Authorization header for the configured credentials, if any. */
 export function kibanaAuthorization(config: KibanaConfig): string | undefined {
@@ -70,10 +121,9 @@ export async function kibanaHealth(
   } catch {
     body = undefined; // Not JSON: reported below as an unexpected answer.
   }
-  const overall = body?.status?.overall;
-  const status = overall?.level ? LEVELS[overall.level] : undefined;
   const version = body?.version?.number ? { version: body.version.number } : {};
-  if (!status) {
+  const judged = body?.status ? judge(body.status) : undefined;
+  if (!judged?.level) {
     return {
       status: 'down',
       latencyMs: elapsed(),
@@ -81,13 +131,7 @@ export async function kibanaHealth(
       error: `unexpected answer from /api/status: HTTP ${reply.status}`,
     };
   }
-  return {
-    status,
-    latencyMs: elapsed(),
-    level: overall?.level,
-    ...version,
-    ...(status !== 'up' && overall?.summary ? { error: overall.summary } : {}),
-  };
+  return { ...judged, latencyMs: elapsed(), ...version };
 }
 
 /** Kibana running but refusing our credentials (401/403 on /api/status). */

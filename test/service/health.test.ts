@@ -322,6 +322,7 @@ describe('GET /api/health', () => {
     const detailed = await get(app, '/api/health', admin.token);
     expect(detailed.json<HealthReport>().checks.kibana?.details).toEqual({
       level: 'degraded',
+      ready: true,
       version: '8.15.3',
     });
   });

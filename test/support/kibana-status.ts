@@ -25,6 +25,49 @@ export const statusAnswer = (level: string): KibanaAnswer => ({
   body: statusBody(level),
 });
 
+const ORDER = ['available', 'degraded', 'unavailable', 'critical'];
+const worst = (levels: string[]) =>
+  levels.reduce((a, b) => (ORDER.indexOf(b) > ORDER.indexOf(a) ? b : a), 'available');
+
+/**
+ * /api/status as Kibana 8 answers an authenticated caller (elastic/kibana
+ * core-status-server-internal routes/status.ts): `overall` is the worst of core and every
+ * plugin; the HTTP status is 503 only when core (elasticsearch, savedObjects) is unavailable
+ * or critical; `redacted` is what a caller it does not authenticate gets (status.allowAnonymous
+ * off): `overall` alone, at core's level.
+ */
+export function kibanaStatus(
+  {
+    elasticsearch = 'available',
+    savedObjects = 'available',
+    plugins = {},
+  }: { elasticsearch?: string; savedObjects?: string; plugins?: Record<string, string> },
+  { redacted = false } = {},
+): KibanaAnswer {
+  const core = worst([elasticsearch, savedObjects]);
+  const overall = worst([core, ...Object.values(plugins)]);
+  const status = ORDER.indexOf(core) >= ORDER.indexOf('unavailable') ? 503 : 200;
+  if (redacted) return { status, body: JSON.stringify({ status: { overall: { level: core } } }) };
+  const service = (level: string, what: string) => ({ level, summary: `${what} is ${level}` });
+  return {
+    status,
+    body: JSON.stringify({
+      name: 'kibana',
+      version: { number: '8.15.3' },
+      status: {
+        overall: service(overall, 'Kibana'),
+        core: {
+          elasticsearch: service(elasticsearch, 'Elasticsearch'),
+          savedObjects: service(savedObjects, 'SavedObjects service'),
+        },
+        plugins: Object.fromEntries(
+          Object.entries(plugins).map(([name, level]) => [name, service(level, name)]),
+        ),
+      },
+    }),
+  };
+}
+
 export interface SeenRequest {
   method: string;
   path: string;

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/bootstrap/postgres/embedded.js';
 import { type KibanaConfig, loadConfig } from '../../src/config.js';
 import { kibanaHealth } from '../../src/lib/kibana.js';
-import { startKibanaStatus, statusBody as status } from '../support/kibana-status.js';
+import { kibanaStatus, startKibanaStatus, statusBody as status } from '../support/kibana-status.js';
 
 const kibana = await startKibanaStatus();
 afterAll(() => kibana.close());
@@ -110,5 +110,37 @@ describe('KIBANA_* configuration', () => {
       }),
     ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', field: 'KIBANA_API_KEY' }));
     expect(loadConfig({}).kibana).toBeUndefined();
+  });
+});
+
+describe('what /api/status levels mean (Kibana routes/status.ts)', () => {
+  it('a degraded plugin: usable and ready to import, degraded, the plugin named', async () => {
+    kibana.answer(kibanaStatus({ plugins: { fleet: 'degraded' } }));
+    expect(await kibanaHealth(config())).toMatchObject({
+      status: 'degraded',
+      level: 'degraded',
+      ready: true,
+      degradedPlugins: ['fleet (fleet is degraded)'],
+      error: 'degraded plugins: fleet (fleet is degraded)',
+    });
+  });
+
+  it('saved objects unavailable (migrating): HTTP 503, down, not ready', async () => {
+    kibana.answer(kibanaStatus({ savedObjects: 'unavailable' }));
+    expect(await kibanaHealth(config())).toMatchObject({ status: 'down', ready: false });
+  });
+
+  it('Elasticsearch degraded (yellow): degraded and still ready; all available: up', async () => {
+    kibana.answer(kibanaStatus({ elasticsearch: 'degraded' }));
+    expect(await kibanaHealth(config())).toMatchObject({ status: 'degraded', ready: true });
+    kibana.answer(kibanaStatus({}));
+    expect(await kibanaHealth(config())).toMatchObject({ status: 'up', ready: true });
+  });
+
+  it('the redacted answer of an unauthenticated caller: core’s level alone decides', async () => {
+    kibana.answer(kibanaStatus({ plugins: { fleet: 'unavailable' } }, { redacted: true }));
+    expect(await kibanaHealth(config())).toMatchObject({ status: 'up', ready: true });
+    kibana.answer(kibanaStatus({ savedObjects: 'unavailable' }, { redacted: true }));
+    expect(await kibanaHealth(config())).toMatchObject({ status: 'down', ready: false });
   });
 });

@@ -152,7 +152,15 @@ export async function bootstrapKibana(
       files: filesReport(files, planned),
       steps: planned.steps.map(({ kind, description }) => ({ kind, description })),
       imported,
-      warnings: [...planned.warnings, ...warnings],
+      warnings: [
+        ...(health.degradedPlugins
+          ? [
+              `Kibana is degraded (${health.degradedPlugins.join(', ')}); its saved objects are available`,
+            ]
+          : []),
+        ...planned.warnings,
+        ...warnings,
+      ],
       changed: imported !== undefined,
     });
     if (dryRun || planned.steps.length === 0) return report(undefined, []);

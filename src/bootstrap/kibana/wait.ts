@@ -1,8 +1,9 @@
 /**
  * Up is not ready: Kibana answers long before it can import (while it migrates its own
- * indices, or while Elasticsearch is yellow), so the bootstrap waits until /api/status says
- * `available`, polling with backoff, for at most `waitMs`. Refused credentials end the wait at
- * once: waiting does not fix a password.
+ * indices), so the bootstrap waits until /api/status says the saved objects service is
+ * available, polling with backoff, for at most `waitMs`. Not until everything is `available`:
+ * one degraded plugin keeps Kibana's overall level down while the import works (see
+ * lib/kibana.ts). Refused credentials end the wait at once: waiting does not fix a password.
  */
 import type { KibanaConfig } from '../../config.js';
 import { NovaError } from '../../lib/errors.js';
@@ -26,7 +27,7 @@ const lastAnswer = (health: KibanaHealth) =>
     ? `level ${health.level}${health.error ? ` (${health.error})` : ''}`
     : (health.error ?? `status ${health.status}`);
 
-/** Resolves with Kibana's health once it is available; throws UNAVAILABLE at the deadline. */
+/** Resolves with Kibana's health once it can import; throws UNAVAILABLE at the deadline. */
 export async function waitForKibana(
   config: KibanaConfig,
   {
@@ -42,7 +43,7 @@ export async function waitForKibana(
     // No probe may outlive the deadline by more than a moment.
     const timeoutMs = Math.max(100, Math.min(config.requestTimeoutMs, deadline - now()));
     const health = await kibanaHealth(config, timeoutMs);
-    if (health.status === 'up') return health;
+    if (health.ready) return health;
     if (credentialsRefused(health)) {
       throw new NovaError('BOOTSTRAP_FAILED', `Kibana at ${config.url}: ${health.error}`);
     }
@@ -50,7 +51,7 @@ export async function waitForKibana(
     if (left <= 0) {
       throw new NovaError(
         'UNAVAILABLE',
-        `Kibana at ${config.url} did not report available within ${Math.round(waitMs / 100) / 10} s ` +
+        `Kibana at ${config.url} did not report its saved objects available within ${Math.round(waitMs / 100) / 10} s ` +
           `(${attempt} checks of /api/status); last answer: ${lastAnswer(health)}`,
       );
     }
