@@ -6,6 +6,7 @@
  * NovaError (code CONFIG_INVALID) naming the variable; values are never echoed, since several
  * are secrets.
  */
+import { MongoClient, MongoError } from 'mongodb';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './lib/duration.js';
 import { NovaError } from './lib/errors.js';
@@ -312,17 +313,49 @@ function loginOrApiKey(env: Env, prefix: string) {
   return { login, apiKey };
 }
 
+/**
+ * MONGO_URL as the driver itself reads it: the driver parses a URL only when its client is
+ * made, and a client it could not make would be retried by the telemetry writer forever.
+ * Making one connects nothing (that happens on first use).
+ */
+function driverAccepted(url: string): string {
+  try {
+    new MongoClient(url);
+  } catch (error) {
+    if (!(error instanceof MongoError)) throw error;
+    throw new NovaError(
+      'CONFIG_INVALID',
+      `MONGO_URL is refused by the MongoDB driver: ${error.message}`,
+      {
+        field: 'MONGO_URL',
+      },
+    );
+  }
+  return url;
+}
+
 function mongoConfig(env: Env): MongoConfig | undefined {
   if (!has(env, 'MONGO_URL')) return undefined;
   const dbName = read(env, 'MONGO_DB_NAME', nonEmpty, 'nova_logs');
   const app = credentials(env, 'MONGO_USER', 'MONGO_PASSWORD');
+  const admin = credentials(env, 'MONGO_ADMIN_USER', 'MONGO_ADMIN_PASSWORD');
+  const authSource = read(env, 'MONGO_AUTH_SOURCE', nonEmpty, dbName);
+  if (app && admin && authSource === 'admin' && app.user === admin.user) {
+    // Bootstrap gives the application user readWrite on the logs database only (updateUser
+    // replaces its roles): were it the administrator, that would lock the administrator out.
+    throw new NovaError(
+      'CONFIG_INVALID',
+      'MONGO_USER must not be the administrator (MONGO_ADMIN_USER in the admin database): the service gets its own least-privilege user',
+      { field: 'MONGO_USER' },
+    );
+  }
   return {
-    url: urlVar(env, 'MONGO_URL', ['mongodb:', 'mongodb+srv:']),
+    url: driverAccepted(urlVar(env, 'MONGO_URL', ['mongodb:', 'mongodb+srv:'])),
     dbName,
     user: app?.user,
     password: app?.password,
-    authSource: read(env, 'MONGO_AUTH_SOURCE', nonEmpty, dbName),
-    admin: credentials(env, 'MONGO_ADMIN_USER', 'MONGO_ADMIN_PASSWORD'),
+    authSource,
+    admin,
     tlsCaFile: env.MONGO_TLS_CA_FILE || undefined,
     poolSize: read(env, 'MONGO_POOL_SIZE', positiveInt(1000), 20),
     serverSelectionTimeoutMs: read(

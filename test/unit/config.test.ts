@@ -11,6 +11,38 @@ const fail = (env: Record<string, string>) => {
 };
 
 describe('loadConfig', () => {
+  it('refuses a MONGO_URL the MongoDB driver refuses, naming the variable, at load time', () => {
+    for (const url of [
+      'mongodb://h/?tls=true&ssl=false',
+      'mongodb://u:secret@h/?authMechanism=BOGUS',
+      'mongodb://h/?readPreference=nearestx',
+    ]) {
+      const error = fail({ MONGO_URL: url });
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID', field: 'MONGO_URL' });
+      expect(error.message).toMatch(/^MONGO_URL is refused by the MongoDB driver: /);
+      expect(error.message).not.toContain('secret');
+    }
+    expect(
+      loadConfig({ MONGO_URL: 'mongodb://h1:27017,h2:27017/?replicaSet=rs0' }).mongo,
+    ).toBeDefined();
+  });
+
+  it('refuses the MongoDB administrator as the application user (bootstrap would replace its roles)', () => {
+    const env = {
+      MONGO_URL: 'mongodb://127.0.0.1:27017/',
+      MONGO_USER: 'root',
+      MONGO_PASSWORD: 'x',
+      MONGO_ADMIN_USER: 'root',
+      MONGO_ADMIN_PASSWORD: 'y',
+    };
+    expect(fail({ ...env, MONGO_AUTH_SOURCE: 'admin' })).toMatchObject({
+      code: 'CONFIG_INVALID',
+      field: 'MONGO_USER',
+    });
+    // The same name in the logs database is another user: allowed.
+    expect(loadConfig(env).mongo?.authSource).toBe('nova_logs');
+  });
+
   it('uses DATABASE_URL with defaults for the pool and retries', () => {
     const config = loadConfig({ DATABASE_URL: 'postgresql://u:p@db:5432/nova' });
     expect(config.postgres).toEqual({
