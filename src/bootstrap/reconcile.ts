@@ -37,12 +37,26 @@ export async function reconcile<Step extends { description: string }>(
       isTransient: (error) => store.isTransient(error) && Date.now() < deadline,
     });
     if (dryRun || planned.steps.length === 0) return { planned, changed: false };
-    try {
-      await store.apply(planned.steps);
-    } catch (error) {
-      if (!store.isRace?.(error)) throw error;
-      await store.apply((await store.plan()).steps);
-    }
+    // A transient failure halfway (a primary stepping down) is not the end: the steps already
+    // applied stay applied, so plan again and apply what is left, until the same deadline.
+    let attempt = 0;
+    await withRetry(
+      async () => {
+        const steps = attempt++ === 0 ? planned.steps : (await store.plan()).steps;
+        try {
+          await store.apply(steps);
+        } catch (error) {
+          if (!store.isRace?.(error)) throw error;
+          await store.apply((await store.plan()).steps);
+        }
+      },
+      {
+        attempts: Number.MAX_SAFE_INTEGER,
+        baseDelayMs: 250,
+        maxDelayMs: 5000,
+        isTransient: (error) => transient(store, error) && Date.now() < deadline,
+      },
+    );
     const left = await store.plan();
     if (left.steps.length > 0) {
       throw new NovaError(
@@ -54,9 +68,13 @@ export async function reconcile<Step extends { description: string }>(
   } catch (error) {
     if (error instanceof NovaError) throw error;
     throw new NovaError(
-      store.isTransient(error) ? 'UNAVAILABLE' : 'BOOTSTRAP_FAILED',
+      transient(store, error) ? 'UNAVAILABLE' : 'BOOTSTRAP_FAILED',
       `${store.store} bootstrap failed: ${store.describe(error)}`,
       { cause: error },
     );
   }
 }
+
+/** The driver's word, or, for a step's error already wrapped with its context, its code. */
+const transient = (store: { isTransient(error: unknown): boolean }, error: unknown) =>
+  error instanceof NovaError ? error.code === 'UNAVAILABLE' : store.isTransient(error);

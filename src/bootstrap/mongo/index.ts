@@ -78,8 +78,10 @@ async function apply(client: MongoClient, steps: MongoStep[], config: MongoConfi
         (error as { code?: unknown }).code === UNAUTHORIZED && !config.admin
           ? ` (set MONGO_ADMIN_USER and MONGO_ADMIN_PASSWORD to a user with dbAdmin on ${config.dbName} and userAdmin, or root)`
           : '';
+      // Transient (an election, a lost connection): UNAVAILABLE, which the reconciler plans
+      // and applies again after; anything else is final.
       throw new NovaError(
-        'BOOTSTRAP_FAILED',
+        isTransientMongoError(error) ? 'UNAVAILABLE' : 'BOOTSTRAP_FAILED',
         `MongoDB bootstrap step "${step.description}" failed: ${describeMongoError(error)}${hint}`,
         { cause: error },
       );
