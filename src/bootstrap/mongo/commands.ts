@@ -33,9 +33,15 @@ export const setValidatorCommand = (spec: CollectionSpec): Document => ({
   validationAction: spec.validationAction,
 });
 
+/**
+ * On a replica set, `commitQuorum: 'majority'`: the default (votingMembers) waits for every
+ * voting member to build the index, so with one of them down a build on a non-empty
+ * collection never commits. A standalone refuses commitQuorum altogether.
+ */
 export const createIndexesCommand = (
   collection: string,
   indexes: readonly IndexSpec[],
+  { replicaSet }: { replicaSet: boolean } = { replicaSet: false },
 ): Document => ({
   createIndexes: collection,
   indexes: indexes.map((index) => ({
@@ -45,6 +51,7 @@ export const createIndexesCommand = (
       ? {}
       : { expireAfterSeconds: index.expireAfterSeconds }),
   })),
+  ...(replicaSet ? { commitQuorum: 'majority' } : {}),
 });
 
 /** Sets (or, on a plain single-field index, adds) a TTL without rebuilding the index. */

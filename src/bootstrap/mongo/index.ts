@@ -15,7 +15,14 @@ import { NovaError } from '../../lib/errors.js';
 import { reconcile } from '../reconcile.js';
 import { formatPlanReport } from '../report.js';
 import { inspectAppUser, inspectCollections } from './inspect.js';
-import { appRoles, type MongoPlan, type MongoStep, planAppUser, planCollections } from './plan.js';
+import {
+  appRoles,
+  type MongoPlan,
+  type MongoStep,
+  planAppUser,
+  planCollections,
+  type ServerFacts,
+} from './plan.js';
 
 export interface MongoBootstrapReport {
   database: string;
@@ -41,14 +48,19 @@ const masked = (step: MongoStep) => ({
 });
 
 async function plan(client: MongoClient, config: MongoConfig): Promise<MongoPlan> {
-  await requireSupportedServer(client);
+  const server = await supportedServer(client);
   const specs = collectionSpecs(config.retentionMs);
   const db = client.db(config.dbName);
   const live = await inspectCollections(
     db,
     specs.map((s) => s.name),
   );
-  const result = planCollections(specs, live, config.dbName);
+  const result = planCollections(specs, live, config.dbName, server);
+  if (server.featureCompatibilityVersion === undefined) {
+    result.warnings.push(
+      'featureCompatibilityVersion not checked (needs MONGO_ADMIN_USER): analytics need 7.0 or later',
+    );
+  }
   if (config.admin && config.user && config.password) {
     const user = await inspectAppUser(client, config);
     result.steps.push(
@@ -92,8 +104,20 @@ async function apply(client: MongoClient, steps: MongoStep[], config: MongoConfi
 /** $percentile (analytics) and collMod on index options need MongoDB 7.0 or later. */
 export const MIN_SERVER_MAJOR = 7;
 
-async function requireSupportedServer(client: MongoClient): Promise<void> {
-  const { version } = await client.db('admin').command({ buildInfo: 1 });
+/**
+ * The server's version, feature compatibility version and topology. A 7.0 binary can still
+ * run at featureCompatibilityVersion 6.0 (after an upgrade, until an operator raises it), and
+ * then refuses $percentile: both are checked. Reading the FCV needs a privilege the
+ * application user lacks: then it is reported unchecked (undefined), not guessed.
+ */
+export async function supportedServer(
+  client: MongoClient,
+): Promise<ServerFacts & { featureCompatibilityVersion?: string }> {
+  const admin = client.db('admin');
+  const [{ version }, hello] = await Promise.all([
+    admin.command({ buildInfo: 1 }),
+    admin.command({ hello: 1 }),
+  ]);
   const major = Number(String(version).split('.')[0]);
   if (!(major >= MIN_SERVER_MAJOR)) {
     throw new NovaError(
@@ -101,6 +125,23 @@ async function requireSupportedServer(client: MongoClient): Promise<void> {
       `MongoDB ${version} is not supported: the telemetry store needs MongoDB ${MIN_SERVER_MAJOR}.0 or later ($percentile)`,
     );
   }
+  const fcv = await admin.command({ getParameter: 1, featureCompatibilityVersion: 1 }).then(
+    (reply) => String(reply.featureCompatibilityVersion?.version ?? ''),
+    (error: unknown) => {
+      if ((error as { code?: unknown }).code === UNAUTHORIZED) return undefined;
+      throw error;
+    },
+  );
+  if (fcv !== undefined && !(Number(fcv.split('.')[0]) >= MIN_SERVER_MAJOR)) {
+    throw new NovaError(
+      'BOOTSTRAP_FAILED',
+      `MongoDB ${version} runs at featureCompatibilityVersion ${fcv}: analytics ($percentile) need ${MIN_SERVER_MAJOR}.0; raise it with db.adminCommand({ setFeatureCompatibilityVersion: "${MIN_SERVER_MAJOR}.0", confirm: true })`,
+    );
+  }
+  return {
+    replicaSet: typeof hello.setName === 'string',
+    ...(fcv === undefined ? {} : { featureCompatibilityVersion: fcv }),
+  };
 }
 
 const isRace = (error: unknown) => {

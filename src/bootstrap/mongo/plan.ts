@@ -81,7 +81,19 @@ function freeName(name: string, taken: Set<string>): string {
   return candidate;
 }
 
-function planIndexes(spec: CollectionSpec, live: LiveIndex[], database: string, plan: MongoPlan) {
+/** What the plan must know of the server, beyond the collections. */
+export interface ServerFacts {
+  /** A replica set (commitQuorum is refused by a standalone). */
+  replicaSet: boolean;
+}
+
+function planIndexes(
+  spec: CollectionSpec,
+  live: LiveIndex[],
+  database: string,
+  plan: MongoPlan,
+  server: ServerFacts,
+) {
   const toCreate: IndexSpec[] = [];
   // Which live index serves which wanted one, by keys; an index serving one of ours is kept
   // even when its name belongs to another of ours (MongoDB cannot rename an index).
@@ -128,7 +140,7 @@ function planIndexes(spec: CollectionSpec, live: LiveIndex[], database: string, 
     plan.steps.push({
       description: `create ${toCreate.length === 1 ? 'index' : 'indexes'} ${toCreate.map((i) => `${spec.name}.${i.name}`).join(', ')}`,
       database,
-      command: createIndexesCommand(spec.name, toCreate),
+      command: createIndexesCommand(spec.name, toCreate, server),
     });
   }
   // A TTL index we do not own still deletes documents: say so, but leave it to its owner.
@@ -146,6 +158,7 @@ export function planCollections(
   specs: readonly CollectionSpec[],
   live: ReadonlyMap<string, LiveCollection>,
   database: string,
+  server: ServerFacts = { replicaSet: false },
 ): MongoPlan {
   const plan: MongoPlan = { steps: [], warnings: [] };
   for (const spec of specs) {
@@ -156,7 +169,7 @@ export function planCollections(
         database,
         command: createCollectionCommand(spec),
       });
-      planIndexes(spec, [], database, plan);
+      planIndexes(spec, [], database, plan, server);
       continue;
     }
     if (current.type !== 'collection') {
@@ -178,7 +191,7 @@ export function planCollections(
         command: setValidatorCommand(spec),
       });
     }
-    planIndexes(spec, current.indexes, database, plan);
+    planIndexes(spec, current.indexes, database, plan, server);
   }
   return plan;
 }

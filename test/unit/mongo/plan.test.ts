@@ -197,6 +197,15 @@ describe('planCollections on an empty database', () => {
     });
   });
 
+  it('on a replica set, asks for a majority commit quorum (the default waits for every voting member)', () => {
+    const onReplicaSet = planCollections(specs, new Map(), DB, { replicaSet: true });
+    for (const step of onReplicaSet.steps.filter((s) => s.command.createIndexes)) {
+      expect(step.command.commitQuorum, step.description).toBe('majority');
+    }
+    // A standalone refuses the field: never sent there.
+    for (const step of plan.steps) expect(step.command).not.toHaveProperty('commitQuorum');
+  });
+
   it('converges in one run', () => {
     expectConverges(new Map());
   });

@@ -82,6 +82,13 @@ describe('classifyInsertError', () => {
     expect(classifyInsertError(both, 3)).toMatchObject({ written: 2, rejected: [{ index: 1 }] });
   });
 
+  it('retries the batch when the driver split it and a later part failed whole (nothing counted unstored)', () => {
+    // 100 documents sent as two commands: the first stored 49 and reported one duplicate,
+    // the second never reached the server. 50 documents were neither stored nor refused.
+    const error = bulkError([{ index: 7, code: 11000, errmsg: 'E11000 duplicate key' }], 49);
+    expect(() => classifyInsertError(error, 100)).toThrow(error);
+  });
+
   it('rethrows failures of the whole batch so the writer retries it', () => {
     const network = new MongoNetworkError('connection reset');
     // The driver wraps a mid-bulk network error in a MongoBulkWriteError without writeErrors.
@@ -126,7 +133,7 @@ describe('MongoSink', () => {
     ]);
   });
 
-  it('waits for a majority on audit_logs, bounded by wtimeout', async () => {
+  it('waits for a majority on audit_logs, bounded by a wtimeout inside the writer’s own timeout', async () => {
     const { db, calls, respond } = fakeDb();
     respond(async () => ({ insertedCount: 1 }));
     await new MongoSink(async () => db, DEFAULT_WRITE_CONCERN, 7000).write('audit_logs', [
@@ -134,7 +141,8 @@ describe('MongoSink', () => {
     ]);
     expect(calls[0]?.options).toEqual({
       ordered: false,
-      writeConcern: { w: 'majority', wtimeoutMS: 7000 },
+      // The server answers (write concern not confirmed) before the writer's 7 s run out.
+      writeConcern: { w: 'majority', wtimeoutMS: 3500 },
     });
   });
 
@@ -144,7 +152,7 @@ describe('MongoSink', () => {
       { ...DEFAULT_WRITE_CONCERN, api_usage: 2, audit_logs: 1 },
       5000,
     );
-    expect(sink.writeConcernFor('api_usage')).toEqual({ w: 2, wtimeoutMS: 5000 });
+    expect(sink.writeConcernFor('api_usage')).toEqual({ w: 2, wtimeoutMS: 2500 });
     expect(sink.writeConcernFor('audit_logs')).toEqual({ w: 1 });
   });
 

@@ -33,9 +33,11 @@ interface WriteErrorLike {
  *
  * The driver reports per-document errors on `writeErrors`, except when the reply also carried
  * a write concern error: then it rethrows with an empty `writeErrors` and keeps both on
- * `result` (mongodb 7.x, bulk/common.js). A batch of ours is one server command (at most
- * TELEMETRY_BATCH_SIZE documents of at most ~20 KiB), so a result with errors is complete:
- * every document not listed was stored.
+ * `result` (mongodb 7.x, bulk/common.js). Written is what the server says it inserted plus
+ * the duplicates (stored before). The driver splits a large unordered insert into several
+ * commands, and one of them can fail whole after another reported errors: documents neither
+ * inserted nor refused were never stored, so then the batch is retried whole (its `_id`s make
+ * that safe: what is stored comes back as a duplicate).
  */
 export function classifyInsertError(error: unknown, documentCount: number): SinkResult {
   if (!(error instanceof MongoBulkWriteError)) throw error;
@@ -45,10 +47,12 @@ export function classifyInsertError(error: unknown, documentCount: number): Sink
     listed.length > 0 ? listed : (result?.getWriteErrors?.() ?? []);
   const concern = result?.getWriteConcernError?.();
   if (writeErrors.length === 0 && !concern) throw error;
+  const duplicates = writeErrors.filter((e) => e.code === DUPLICATE_KEY).length;
   const rejected = writeErrors
     .filter((e) => e.code !== DUPLICATE_KEY)
     .map((e) => ({ index: e.index, reason: `code ${e.code}: ${e.errmsg ?? 'write error'}` }));
-  const written = documentCount - rejected.length;
+  const written = (result?.insertedCount ?? 0) + duplicates;
+  if (written + rejected.length < documentCount) throw error;
   return concern
     ? {
         written,
@@ -57,6 +61,9 @@ export function classifyInsertError(error: unknown, documentCount: number): Sink
       }
     : { written, rejected };
 }
+
+/** Half the writer's timeout: the rest is for the insert itself and the reply. */
+export const wtimeoutFor = (writeTimeoutMs: number) => Math.max(1, Math.floor(writeTimeoutMs / 2));
 
 export class MongoSink implements TelemetrySink {
   readonly #db: () => Promise<Db>;
@@ -73,10 +80,17 @@ export class MongoSink implements TelemetrySink {
     this.#timeoutMs = timeoutMs;
   }
 
-  /** `w` from config; a majority write also gets a wtimeout so a lost secondary cannot hang it. */
+  /**
+   * `w` from config; a majority write also gets a wtimeout so a lost secondary cannot hang it,
+   * well inside the writer's own timeout: the server then answers "stored, write concern not
+   * confirmed" (counted as written, reported) before the writer gives up. Were it equal, the
+   * writer would always give up first and retry the batch forever while a majority is missing,
+   * each retry waiting again, until the lane's events filled the buffer every lane shares.
+   * (The driver's own timeoutMS has no effect in mongodb 7.x: deprecated.)
+   */
   writeConcernFor(collection: TelemetryCollection): WriteConcernSettings {
     const w = this.#writeConcern[collection];
-    return w === 'majority' || w > 1 ? { w, wtimeoutMS: this.#timeoutMs } : { w };
+    return w === 'majority' || w > 1 ? { w, wtimeoutMS: wtimeoutFor(this.#timeoutMs) } : { w };
   }
 
   async write(
