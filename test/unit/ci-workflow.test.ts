@@ -36,7 +36,10 @@ interface Service {
 interface Job {
   name?: string;
   'timeout-minutes'?: number;
-  strategy?: { 'fail-fast'?: boolean; matrix?: Record<string, unknown[]> };
+  strategy?: {
+    'fail-fast'?: boolean;
+    matrix?: Record<string, unknown[]> & { include?: Record<string, unknown>[] };
+  };
   services?: Record<string, Service>;
   env?: Env;
   steps: Step[];
@@ -79,11 +82,26 @@ const substitute = (text: string, env: Env) =>
   text.replace(/\$\{?(\w+)\}?/g, (whole, name: string) => env[name] ?? whole);
 const unquote = (token: string) => token.replace(/^(["'])(.*)\1$/, '$2');
 
-/** Every combination of a job's matrix, so `${{ matrix.x }}` can be resolved. */
+/**
+ * Every combination of a job's matrix, so `${{ matrix.x }}` can be resolved. `include`, as
+ * GitHub applies it: an entry's new keys join every combination its other keys match; an
+ * entry matching none is a combination of its own.
+ */
 function matrixCombinations(job: Job): Env[] {
+  const { include = [], ...axes } = job.strategy?.matrix ?? {};
   let combos: Env[] = [{}];
-  for (const [key, values] of Object.entries(job.strategy?.matrix ?? {})) {
-    combos = combos.flatMap((combo) => values.map((v) => ({ ...combo, [key]: String(v) })));
+  for (const [key, values] of Object.entries(axes)) {
+    combos = combos.flatMap((combo) =>
+      (values as unknown[]).map((v) => ({ ...combo, [key]: String(v) })),
+    );
+  }
+  for (const entry of include) {
+    const pairs = Object.entries(entry).map(([k, v]) => [k, String(v)] as const);
+    const matching = combos.filter((combo) =>
+      pairs.every(([k, v]) => !(k in axes) || combo[k] === v),
+    );
+    if (matching.length === 0) combos.push(Object.fromEntries(pairs));
+    for (const combo of matching) Object.assign(combo, Object.fromEntries(pairs));
   }
   return combos;
 }
@@ -108,12 +126,16 @@ const flag = (args: string[], name: string) => {
   return at === -1 ? undefined : args[at + 1];
 };
 
-/** `docker run ... IMAGE ARGS`: the image is the one token shaped like `name:tag`. */
+/**
+ * `docker run ... IMAGE ARGS`, once per matrix combination (`${{ matrix.x }}` resolved): the
+ * image is the one token shaped like `name:tag`.
+ */
 function dockerRuns() {
-  return runSteps.flatMap(({ step }) =>
+  return runSteps.flatMap(({ job, step }) =>
     script(step)
       .split('\n')
       .filter((line) => /\bdocker run\b/.test(line))
+      .flatMap((raw) => [...new Set(matrixCombinations(job).map((m) => resolveMatrix(raw, m)))])
       .map((line) => {
         const tokens = line.trim().split(/\s+/);
         const image = tokens.find((t) => /^[a-z0-9][\w./-]*:[\w.-]+$/.test(t));
@@ -163,7 +185,8 @@ describe('.github/workflows/live-stack.yml', () => {
     }
     const allowed: Record<string, RegExp> = {
       postgres: /^15\.\d+$/,
-      mongo: /^7\.0\.\d+$/,
+      // README: MongoDB 7.0 and 8.0.
+      mongo: /^(7|8)\.0\.\d+$/,
       // README: servers 8.11 to 8.19 for the 8.11 client.
       'docker.elastic.co/elasticsearch/elasticsearch': /^8\.(1[1-9])\.\d+$/,
     };
@@ -271,7 +294,11 @@ describe('.github/workflows/live-stack.yml', () => {
 
   it('starts MongoDB as the replica set MONGO_URL names, with a member the runner can reach', () => {
     const mongo = dockerRuns().filter((run) => run.image?.startsWith('mongo:'));
-    expect(mongo).toHaveLength(1);
+    // One docker run, once per MongoDB line the matrix tests.
+    expect(mongo.map((run) => run.image?.replace(/\.\d+$/, ''))).toEqual([
+      'mongo:7.0',
+      'mongo:8.0',
+    ]);
     const args = (mongo[0] as (typeof mongo)[number]).args;
     const name = flag(args, 'replSet');
     expect(name).toBeTruthy();
