@@ -1,13 +1,17 @@
 /**
- * The live MongoDB suite: runs against the server MONGO_URL names (MongoDB 7, replica set
- * or standalone), e.g. after `pulumi up` or in CI with a mongo:7 service container. Each run
- * works in its own database (nova_live_<random>) and drops it at the end. With
- * MONGO_ADMIN_USER/MONGO_ADMIN_PASSWORD it creates its own application user there (never one
- * of the server's), runs as it, checks its least privilege and drops it at the end; without,
- * it runs as MONGO_USER (or without credentials).
+ * The live MongoDB suite: runs against the server MONGO_URL names (MongoDB 7.0 or 8.0, replica
+ * set or standalone), e.g. after `pulumi up` or in CI. Three modes, by the credentials given:
+ * - MONGO_ADMIN_USER/MONGO_ADMIN_PASSWORD: works in its own database (nova_live_<random>),
+ *   creates its own application user there (never one of the server's), runs as it, checks
+ *   its least privilege, and drops both at the end;
+ * - MONGO_USER alone (a server with --auth, no administrator at hand): that user can reach only
+ *   the databases it was granted, so the suite works in MONGO_LIVE_DB, a database the user owns
+ *   (dbOwner: bootstrap runs collMod), authenticated where the user is defined
+ *   (MONGO_AUTH_SOURCE, else its MONGO_DB_NAME, else nova_logs), and empties it at the end;
+ * - no credentials (a server without --auth): its own database, dropped at the end.
  *
- * Without MONGO_URL every test here is reported as skipped, with the reason in its name and
- * on stderr; it never passes silently.
+ * Without MONGO_URL (or, as MONGO_USER alone, without MONGO_LIVE_DB) every test here is
+ * reported as skipped, with the reason in its name and on stderr; it never passes silently.
  */
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
@@ -18,23 +22,34 @@ import { mongoClientOptions } from '../../src/lib/db/mongo/client.js';
 import { MongoStore } from '../../src/lib/db/mongo.js';
 
 const url = process.env.MONGO_URL;
-const SKIP_REASON = 'MONGO_URL is not set';
-if (!url) process.stderr.write(`\n[live] MongoDB suite SKIPPED: ${SKIP_REASON}\n\n`);
-
 const suffix = randomBytes(4).toString('hex');
-const dbName = `nova_live_${suffix}`;
+const admin = Boolean(process.env.MONGO_ADMIN_USER && process.env.MONGO_ADMIN_PASSWORD);
+const asUser = !admin && Boolean(process.env.MONGO_USER);
+const dbName = asUser ? (process.env.MONGO_LIVE_DB ?? '') : `nova_live_${suffix}`;
+const SKIP_REASON = !url
+  ? 'MONGO_URL is not set'
+  : asUser && !dbName
+    ? 'MONGO_USER without MONGO_ADMIN_*: set MONGO_LIVE_DB to a database that user owns (the suite empties it)'
+    : undefined;
+if (SKIP_REASON) process.stderr.write(`\n[live] MongoDB suite SKIPPED: ${SKIP_REASON}\n\n`);
+
 /**
  * With admin credentials the suite creates its own application user (in its own database, so
- * nothing of the server's users is touched) and runs everything else as that user.
+ * nothing of the server's users is touched) and runs everything else as that user; as
+ * MONGO_USER it logs in where that user is defined, not in the suite's database.
  */
-const admin = Boolean(process.env.MONGO_ADMIN_USER && process.env.MONGO_ADMIN_PASSWORD);
-const appUser = admin
+const appUser: Record<string, string> = admin
   ? {
       MONGO_USER: `nova_live_${suffix}`,
       MONGO_PASSWORD: randomBytes(18).toString('base64url'),
       MONGO_AUTH_SOURCE: dbName,
     }
-  : {};
+  : asUser
+    ? {
+        MONGO_AUTH_SOURCE:
+          process.env.MONGO_AUTH_SOURCE ?? process.env.MONGO_DB_NAME ?? 'nova_logs',
+      }
+    : {};
 const env = (extra: Record<string, string> = {}) => ({
   ...process.env,
   MONGO_DB_NAME: dbName,
@@ -55,11 +70,11 @@ async function inspector() {
   return client;
 }
 
-describe.skipIf(!url)(
-  `MongoDB live suite (${url ? 'MONGO_URL set' : `skipped: ${SKIP_REASON}`})`,
+describe.skipIf(SKIP_REASON !== undefined)(
+  `MongoDB live suite (${SKIP_REASON === undefined ? `MONGO_URL set, ${admin ? 'own user' : asUser ? 'as MONGO_USER' : 'no credentials'}` : `skipped: ${SKIP_REASON}`})`,
   () => {
     afterAll(async () => {
-      if (!url) return;
+      if (SKIP_REASON !== undefined) return;
       const client = await inspector();
       try {
         const db = client.db(dbName);
