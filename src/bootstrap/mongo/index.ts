@@ -11,6 +11,7 @@ import type { MongoConfig } from '../../config.js';
 import { createMongoClient, MongoConnection } from '../../lib/db/mongo/client.js';
 import { collectionSpecs } from '../../lib/db/mongo/collection-specs.js';
 import { describeMongoError, isTransientMongoError } from '../../lib/db/mongo/errors.js';
+import { analyticsUnsupported } from '../../lib/db/mongo/health.js';
 import { NovaError } from '../../lib/errors.js';
 import { reconcile } from '../reconcile.js';
 import { formatPlanReport } from '../report.js';
@@ -101,14 +102,11 @@ async function apply(client: MongoClient, steps: MongoStep[], config: MongoConfi
   }
 }
 
-/** $percentile (analytics) and collMod on index options need MongoDB 7.0 or later. */
-export const MIN_SERVER_MAJOR = 7;
-
 /**
  * The server's version, feature compatibility version and topology. A 7.0 binary can still
  * run at featureCompatibilityVersion 6.0 (after an upgrade, until an operator raises it), and
- * then refuses $percentile: both are checked. Reading the FCV needs a privilege the
- * application user lacks: then it is reported unchecked (undefined), not guessed.
+ * then refuses $percentile: both are checked (as health does). Reading the FCV needs a
+ * privilege the application user lacks: then it is reported unchecked (undefined).
  */
 export async function supportedServer(
   client: MongoClient,
@@ -118,13 +116,6 @@ export async function supportedServer(
     admin.command({ buildInfo: 1 }),
     admin.command({ hello: 1 }),
   ]);
-  const major = Number(String(version).split('.')[0]);
-  if (!(major >= MIN_SERVER_MAJOR)) {
-    throw new NovaError(
-      'BOOTSTRAP_FAILED',
-      `MongoDB ${version} is not supported: the telemetry store needs MongoDB ${MIN_SERVER_MAJOR}.0 or later ($percentile)`,
-    );
-  }
   const fcv = await admin.command({ getParameter: 1, featureCompatibilityVersion: 1 }).then(
     (reply) => String(reply.featureCompatibilityVersion?.version ?? ''),
     (error: unknown) => {
@@ -132,11 +123,9 @@ export async function supportedServer(
       throw error;
     },
   );
-  if (fcv !== undefined && !(Number(fcv.split('.')[0]) >= MIN_SERVER_MAJOR)) {
-    throw new NovaError(
-      'BOOTSTRAP_FAILED',
-      `MongoDB ${version} runs at featureCompatibilityVersion ${fcv}: analytics ($percentile) need ${MIN_SERVER_MAJOR}.0; raise it with db.adminCommand({ setFeatureCompatibilityVersion: "${MIN_SERVER_MAJOR}.0", confirm: true })`,
-    );
+  const problem = analyticsUnsupported(String(version), fcv);
+  if (problem) {
+    throw new NovaError('BOOTSTRAP_FAILED', `the telemetry store cannot run here: ${problem}`);
   }
   return {
     replicaSet: typeof hello.setName === 'string',

@@ -31,7 +31,12 @@ import {
 } from './mongo/analytics.js';
 import { createMongoClient, MongoConnection } from './mongo/client.js';
 import { describeMongoError, isTransientMongoError, wrapMongoError } from './mongo/errors.js';
-import { healthStatus, type MongoHealth, replicaSetView } from './mongo/health.js';
+import {
+  analyticsUnsupported,
+  healthStatus,
+  type MongoHealth,
+  replicaSetView,
+} from './mongo/health.js';
 import { MongoSink } from './mongo/sink.js';
 import { parseTimeRange } from './mongo/time-range.js';
 
@@ -171,10 +176,15 @@ export class MongoStore {
     try {
       const db = await this.db();
       const admin = db.admin();
-      const [, hello, build] = await Promise.all([
+      const [, hello, build, fcv] = await Promise.all([
         db.command({ ping: 1 }),
         admin.command({ hello: 1 }),
         admin.command({ buildInfo: 1 }),
+        // Needs a privilege the application user usually lacks: then simply not known.
+        admin.command({ getParameter: 1, featureCompatibilityVersion: 1 }).then(
+          (reply) => reply.featureCompatibilityVersion?.version as string | undefined,
+          () => undefined,
+        ),
       ]);
       const latencyMs = Math.round(performance.now() - started);
       const servers = this.#topology?.servers ?? new Map();
@@ -182,12 +192,16 @@ export class MongoStore {
         ? replicaSetView(hello, servers, this.#topology?.type)
         : undefined;
       const status = healthStatus(replicaSet);
+      const unsupported = analyticsUnsupported(String(build.version), fcv);
       return {
-        status: status === 'up' && writer.consecutiveFailures > 0 ? 'degraded' : status,
+        status:
+          status === 'up' && (writer.consecutiveFailures > 0 || unsupported) ? 'degraded' : status,
         latencyMs,
         writer,
         serverVersion: String(build.version),
+        ...(fcv ? { featureCompatibilityVersion: fcv } : {}),
         ...(replicaSet ? { replicaSet } : {}),
+        ...(unsupported ? { error: unsupported } : {}),
       };
     } catch (error) {
       return {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { healthStatus, replicaSetView, type ServerView } from '../../../src/lib/db/mongo/health.js';
+import {
+  analyticsUnsupported,
+  healthStatus,
+  replicaSetView,
+  type ServerView,
+} from '../../../src/lib/db/mongo/health.js';
 
 const server = (type: string, roundTripTime = 1.6, error: string | null = null): ServerView => ({
   type,
@@ -130,5 +135,18 @@ describe('replicaSetView', () => {
 
   it('treats a standalone server as up once it answered', () => {
     expect(healthStatus(undefined)).toBe('up');
+  });
+});
+
+describe('analyticsUnsupported ($percentile: binary and featureCompatibilityVersion 7.0)', () => {
+  it('accepts 7.0 and 8.0 at their own FCV, or an FCV it could not read', () => {
+    expect(analyticsUnsupported('7.0.28', '7.0')).toBeUndefined();
+    expect(analyticsUnsupported('8.0.16', '8.0')).toBeUndefined();
+    expect(analyticsUnsupported('8.0.16', undefined)).toBeUndefined();
+  });
+
+  it('names a 7.0 binary still at FCV 6.0, and an older binary', () => {
+    expect(analyticsUnsupported('7.0.28', '6.0')).toMatch(/^featureCompatibilityVersion 6\.0/);
+    expect(analyticsUnsupported('6.0.20', '6.0')).toMatch(/^MongoDB 6\.0\.20/);
   });
 });

@@ -57,8 +57,24 @@ export interface MongoHealth {
   writer: WriterHealth;
   /** Only when reachable. */
   serverVersion?: string;
+  /** When this client may read it (the application user usually may not). */
+  featureCompatibilityVersion?: string;
   replicaSet?: ReplicaSetView;
   error?: string;
+}
+
+/**
+ * Why the server cannot run the analytics ($percentile needs binary and
+ * featureCompatibilityVersion 7.0 or later), or undefined.
+ */
+export function analyticsUnsupported(version: string, fcv: string | undefined): string | undefined {
+  const major = (v: string) => Number(v.split('.')[0]);
+  if (!(major(version) >= 7))
+    return `MongoDB ${version}: analytics ($percentile) need 7.0 or later`;
+  if (fcv !== undefined && !(major(fcv) >= 7)) {
+    return `featureCompatibilityVersion ${fcv}: analytics ($percentile) need 7.0; raise it with setFeatureCompatibilityVersion`;
+  }
+  return undefined;
 }
 
 /** The subset of the driver's ServerDescription that health reads. */
