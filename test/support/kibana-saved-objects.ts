@@ -11,8 +11,9 @@
  *   `missing_references` error; HTTP 200 either way, `success: false` when anything failed;
  * - GET / POST /api/data_views/default ({data_view_id, force}).
  *
- * Tests script the rest: answers queued for a route (`once`), refused objects (`refuse`), a
- * Kibana that rewrites what it stores (`migrate`).
+ * What it stores is what Kibana stores (asKibanaStores). Tests script the rest: answers
+ * queued for a route (`once`), refused objects (`refuse`), a Kibana that rewrites what it
+ * stores otherwise (`migrate`).
  */
 import type { KibanaAnswer, SeenRequest } from './kibana-status.js';
 import { startKibanaStatus, statusAnswer } from './kibana-status.js';
@@ -33,12 +34,54 @@ const badRequest = (message: string) =>
   json(400, { statusCode: 400, error: 'Bad Request', message });
 const key = (o: { type: string; id: string }) => `${o.type}/${o.id}`;
 
+/**
+ * What Kibana 8.11–8.19 stores of an imported object of ours, as its source has it: bulkCreate
+ * migrates on the way in (core-saved-objects-api-server-internal bulk_create.ts, the document
+ * migrator's upgrade pipeline): types with model versions record them as virtual versions
+ * `10.<n>.0` (dashboard 10.2.0, search 10.5.0: their 8.x model versions change no data), the
+ * dashboard embeddable migrations parse and re-serialize panelsJSON (same content, not the
+ * same text), and the import adds its own fields (managed, namespaces, timestamps, version,
+ * migrationVersion). No attribute or reference of our files changes.
+ */
+export function asKibanaStores(object: StoredSavedObject): StoredSavedObject {
+  const modelVersion: Record<string, string> = { dashboard: '10.2.0', search: '10.5.0' };
+  const typeMigrationVersion =
+    modelVersion[object.type] ?? String(object.typeMigrationVersion ?? '');
+  const attributes = { ...object.attributes };
+  if (typeof attributes.panelsJSON === 'string') {
+    // Re-serialized with its keys in another order: equal as JSON, different as text.
+    const reorder = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.map(reorder)
+        : value && typeof value === 'object'
+          ? Object.fromEntries(
+              Object.entries(value)
+                .reverse()
+                .map(([k, v]) => [k, reorder(v)]),
+            )
+          : value;
+    attributes.panelsJSON = JSON.stringify(reorder(JSON.parse(attributes.panelsJSON)));
+  }
+  const now = '2026-12-04T00:00:00.000Z';
+  return {
+    ...object,
+    attributes,
+    typeMigrationVersion,
+    migrationVersion: { [object.type]: typeMigrationVersion },
+    managed: false,
+    namespaces: ['default'],
+    created_at: now,
+    updated_at: now,
+    version: 'WzEsMV0=',
+  };
+}
+
 export async function startScriptedKibana() {
   const objects = new Map<string, StoredSavedObject>();
   let defaultDataView: string | null = null;
   const queued = new Map<string, KibanaAnswer[]>();
   const refused = new Map<string, Record<string, unknown>>();
-  let migrate: (o: StoredSavedObject) => StoredSavedObject = (o) => o;
+  let migrate: (o: StoredSavedObject) => StoredSavedObject = asKibanaStores;
 
   async function importObjects(request: SeenRequest, overwrite: boolean): Promise<KibanaAnswer> {
     const form = await new Request('http://kibana/', {
@@ -145,9 +188,9 @@ export async function startScriptedKibana() {
     refuse: (objectKey: string, error: Record<string, unknown>) => {
       refused.set(objectKey, error);
     },
-    /** What Kibana does to an object when it stores it (default: nothing). */
+    /** What Kibana does to an object when it stores it, on top of what it always does. */
     migrate: (transform: (o: StoredSavedObject) => StoredSavedObject) => {
-      migrate = transform;
+      migrate = (object) => transform(asKibanaStores(object));
     },
     /** The requests other than /api/status: what the bootstrap read and wrote. */
     calls: () =>
