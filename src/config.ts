@@ -397,11 +397,17 @@ function elasticConfig(env: Env): ElasticConfig | undefined {
     );
   }
   const kibanaSystemPassword = env.KIBANA_SYSTEM_PASSWORD || undefined;
-  if (kibanaSystemPassword !== undefined && kibanaSystemPassword.length < 6) {
-    // Elasticsearch refuses shorter passwords for built-in users.
-    throw new NovaError('CONFIG_INVALID', 'KIBANA_SYSTEM_PASSWORD must be at least 6 characters', {
-      field: 'KIBANA_SYSTEM_PASSWORD',
-    });
+  // Elasticsearch refuses shorter passwords for the users bootstrap sets them on
+  // (Validation.Users.validatePassword: "passwords must be at least [6] characters long").
+  for (const [name, password] of [
+    ['KIBANA_SYSTEM_PASSWORD', kibanaSystemPassword],
+    ['ELASTIC_PASSWORD', app?.password],
+  ] as const) {
+    if (password !== undefined && password.length < 6) {
+      throw new NovaError('CONFIG_INVALID', `${name} must be at least 6 characters`, {
+        field: name,
+      });
+    }
   }
   return {
     url: nodes.map((n) => n.trim()).join(','),

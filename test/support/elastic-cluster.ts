@@ -299,12 +299,13 @@ export class FakeCluster {
       const [, stream, , name] = String(p.path).split('/');
       const backing = this.backingIndices.get(stream ?? '');
       if (!backing) return notFound('no such index', 'index_not_found_exception');
+      // GetSettingsResponse.toXContent: an index whose filtered settings are empty is left
+      // out of the answer altogether ("no settings, jump over it").
       const key = String(name).replace(/^index\./, '');
       return Object.fromEntries(
-        backing.map((index) => [
-          index.name,
-          { settings: key in index.settings ? { [`index.${key}`]: index.settings[key] } : {} },
-        ]),
+        backing
+          .filter((index) => key in index.settings)
+          .map((index) => [index.name, { settings: { [`index.${key}`]: index.settings[key] } }]),
       );
     });
     this.mock.add({ method: 'PUT', path: '/:index/_settings' }, (p: MockPattern) => {

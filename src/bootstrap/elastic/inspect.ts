@@ -96,13 +96,16 @@ export async function inspectElastic(
           ),
         }
       : {}),
-    ...(streamSettings
+    ...(streamMappings && streamSettings
       ? {
+          // Every backing index, from the mappings answer: a settings answer filtered by name
+          // leaves out an index that lacks the setting (GetSettingsResponse skips indices
+          // whose filtered settings are empty), which is exactly the one to fix.
           dataStreamReplicas: Object.fromEntries(
-            Object.entries(streamSettings).map(([index, state]) => {
-              const value = (state.settings as Record<string, unknown> | undefined)?.[
-                'index.auto_expand_replicas'
-              ];
+            Object.keys(streamMappings).map((index) => {
+              const value = (
+                streamSettings[index]?.settings as Record<string, unknown> | undefined
+              )?.['index.auto_expand_replicas'];
               return [index, typeof value === 'string' ? value : undefined];
             }),
           ),

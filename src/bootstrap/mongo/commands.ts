@@ -12,7 +12,7 @@
  *   createUser / updateUser   https://www.mongodb.com/docs/v7.0/reference/command/createUser/
  */
 import type { Document } from 'mongodb';
-import type { CollectionSpec, IndexKey, IndexSpec } from '../../lib/db/mongo/collection-specs.js';
+import type { CollectionSpec, IndexSpec } from '../../lib/db/mongo/collection-specs.js';
 
 export interface Role {
   role: string;
@@ -54,12 +54,16 @@ export const createIndexesCommand = (
   ...(replicaSet ? { commitQuorum: 'majority' } : {}),
 });
 
-/** Sets (or, on a plain single-field index, adds) a TTL without rebuilding the index. */
+/**
+ * Sets (or, on a plain single-field index, adds) a TTL without rebuilding the index. By the
+ * live index's name: a key pattern two indexes share (differing in partial filter or
+ * collation) is refused as AmbiguousIndexKeyPattern (181) (coll_mod.cpp).
+ */
 export const changeTtlCommand = (
   collection: string,
-  keyPattern: IndexKey,
+  name: string,
   expireAfterSeconds: number,
-): Document => ({ collMod: collection, index: { keyPattern, expireAfterSeconds } });
+): Document => ({ collMod: collection, index: { name, expireAfterSeconds } });
 
 export const dropIndexCommand = (collection: string, name: string): Document => ({
   dropIndexes: collection,

@@ -114,7 +114,7 @@ function planIndexes(
         plan.steps.push({
           description: `change TTL of ${spec.name}.${sameKeys.name} from ${from} to ${days(wanted.expireAfterSeconds)}`,
           database,
-          command: changeTtlCommand(spec.name, wanted.key, wanted.expireAfterSeconds),
+          command: changeTtlCommand(spec.name, sameKeys.name, wanted.expireAfterSeconds),
         });
       }
       continue;
@@ -171,6 +171,15 @@ export function planCollections(
       });
       planIndexes(spec, [], database, plan, server);
       continue;
+    }
+    if (current.options.capped === true) {
+      // TTL indexes are refused on capped collections ("TTL indexes are not supported for
+      // capped collections", InvalidOptions 72).
+      throw new NovaError(
+        'BOOTSTRAP_FAILED',
+        `${database}.${spec.name} is a capped collection, which cannot expire documents by TTL; rename or drop it`,
+        { field: spec.name },
+      );
     }
     if (current.type !== 'collection') {
       throw new NovaError(

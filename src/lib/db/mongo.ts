@@ -176,12 +176,15 @@ export class MongoStore {
     try {
       const db = await this.db();
       const admin = db.admin();
+      // Any member may answer (the driver sends to the primary by default): without a
+      // primary, health must still say which members are up rather than time out.
+      const anyMember = { readPreference: 'primaryPreferred' } as const;
       const [, hello, build, fcv] = await Promise.all([
-        db.command({ ping: 1 }),
-        admin.command({ hello: 1 }),
-        admin.command({ buildInfo: 1 }),
+        db.command({ ping: 1 }, anyMember),
+        admin.command({ hello: 1 }, anyMember),
+        admin.command({ buildInfo: 1 }, anyMember),
         // Needs a privilege the application user usually lacks: then simply not known.
-        admin.command({ getParameter: 1, featureCompatibilityVersion: 1 }).then(
+        admin.command({ getParameter: 1, featureCompatibilityVersion: 1 }, anyMember).then(
           (reply) => reply.featureCompatibilityVersion?.version as string | undefined,
           () => undefined,
         ),

@@ -38,10 +38,10 @@ describe('elasticClientOptions', () => {
 
   it('authenticates with a user, an API key, or for bootstrap as the admin', () => {
     expect(
-      elasticClientOptions(elastic({ ELASTIC_USERNAME: 'nova', ELASTIC_PASSWORD: 'pw' })).auth,
+      elasticClientOptions(elastic({ ELASTIC_USERNAME: 'nova', ELASTIC_PASSWORD: 'pw-123' })).auth,
     ).toEqual({
       username: 'nova',
-      password: 'pw',
+      password: 'pw-123',
     });
     expect(elasticClientOptions(elastic({ ELASTIC_API_KEY: 'a2V5' })).auth).toEqual({
       apiKey: 'a2V5',
@@ -71,7 +71,7 @@ describe('elasticClientOptions', () => {
     ).toBeInstanceOf(Buffer);
   });
 
-  it('refuses conflicting or incomplete credentials and short kibana_system passwords', () => {
+  it('refuses conflicting or incomplete credentials and passwords Elasticsearch refuses (under 6 characters)', () => {
     expectNovaError(
       () => elastic({ ELASTIC_API_KEY: 'k', ELASTIC_USERNAME: 'u', ELASTIC_PASSWORD: 'p' }),
       {
@@ -86,6 +86,10 @@ describe('elasticClientOptions', () => {
     expectNovaError(() => elastic({ KIBANA_SYSTEM_PASSWORD: '12345' }), {
       code: 'CONFIG_INVALID',
       field: 'KIBANA_SYSTEM_PASSWORD',
+    });
+    expectNovaError(() => elastic({ ELASTIC_USERNAME: 'nova', ELASTIC_PASSWORD: '12345' }), {
+      code: 'CONFIG_INVALID',
+      field: 'ELASTIC_PASSWORD',
     });
     expectNovaError(() => loadConfig({ ELASTIC_URL: 'http://es1:9200,ftp://es2' }), {
       code: 'CONFIG_INVALID',

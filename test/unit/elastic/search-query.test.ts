@@ -120,7 +120,7 @@ describe('textQuery and the ticket query body', () => {
       const requests = [
         ticketSearch(q, {}, { viewer: user }).request,
         articleSearch(q, {}, { viewer: ANONYMOUS }).request,
-        suggestSearch({ prefix: q.slice(0, 100), scope: 'kb', viewer: ANONYMOUS }).request,
+        suggestSearch({ prefix: q.slice(0, 50), scope: 'kb', viewer: ANONYMOUS }).request,
       ];
       for (const request of requests) {
         // The query text itself may contain the words; the request's keys must not.
@@ -671,6 +671,8 @@ describe('suggestSearch', () => {
     const { request, scope } = suggestSearch({ prefix: '  vp ', scope: 'kb', viewer: ANONYMOUS });
     expect(scope).toBe('kb');
     expect(request.index).toBe('nova_kb');
+    // Suggestions only: no hits (a request without size runs an unfiltered match_all).
+    expect(request.size).toBe(0);
     expect(request._source).toEqual(['id', 'title', 'key', 'slug']);
     expect(request.suggest).toEqual({
       titles: {
@@ -706,6 +708,17 @@ describe('suggestSearch', () => {
   });
 
   it('validates prefix, scope and size', () => {
+    // A completion field keeps 50 characters of each input (max_input_length): no longer prefix.
+    expect(() =>
+      suggestSearch({ prefix: 'x'.repeat(50), scope: 'kb', viewer: ANONYMOUS }),
+    ).not.toThrow();
+    expectNovaError(
+      () => suggestSearch({ prefix: 'x'.repeat(51), scope: 'kb', viewer: ANONYMOUS }),
+      {
+        code: 'VALIDATION_FAILED',
+        field: 'prefix',
+      },
+    );
     for (const prefix of ['', '   ']) {
       expectNovaError(() => suggestSearch({ prefix, scope: 'kb', viewer: ANONYMOUS }), {
         code: 'VALIDATION_FAILED',

@@ -112,6 +112,15 @@ describe('search analytics', () => {
     });
     expect(report.volume.every((b) => b.searches === 0)).toBe(true);
   });
+
+  it('keeps the nulls $percentile gives a group without a numeric value (not 0 ms)', () => {
+    const range = range24h();
+    const report = toSearchAnalytics(
+      { summary: [{ total: 2, zero: 0, latency: [null, null, null] }], volume: [], top: [] },
+      range,
+    );
+    expect(report.latencyMs).toEqual({ p50: null, p95: null, p99: null });
+  });
 });
 
 function seedPerformance(): Document[] {

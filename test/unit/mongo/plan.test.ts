@@ -105,9 +105,17 @@ function simulate(live: Map<string, LiveCollection>, steps: readonly MongoStep[]
     const name = command.collMod ?? command.createIndexes ?? command.dropIndexes;
     const collection = collectionIn(live, name);
     if (command.collMod !== undefined && command.index !== undefined) {
-      const target = collection.indexes.find(
-        (i) => orderedKey(i.key) === orderedKey(command.index.keyPattern),
+      // coll_mod.cpp: by name or by key pattern, not both; a key pattern two indexes share is
+      // AmbiguousIndexKeyPattern (181).
+      const { name: indexName, keyPattern } = command.index;
+      if (indexName !== undefined && keyPattern !== undefined) throw new Error('InvalidOptions');
+      const matches = collection.indexes.filter((i) =>
+        indexName !== undefined
+          ? i.name === indexName
+          : orderedKey(i.key) === orderedKey(keyPattern),
       );
+      if (matches.length > 1) throw new Error(`AmbiguousIndexKeyPattern ${name}`);
+      const [target] = matches;
       if (!target) throw new Error(`IndexNotFound ${name}`);
       target.expireAfterSeconds = command.index.expireAfterSeconds;
     } else if (command.collMod !== undefined) {
@@ -249,7 +257,7 @@ describe('planCollections on an existing database', () => {
           database: DB,
           command: {
             collMod: 'audit_logs',
-            index: { keyPattern: { timestamp: 1 }, expireAfterSeconds: 7_776_000 },
+            index: { name: 'timestamp_ttl', expireAfterSeconds: 7_776_000 },
           },
         },
       ],
@@ -261,6 +269,25 @@ describe('planCollections on an existing database', () => {
     expectConverges(live);
   });
 
+  it('changes a TTL by the index name, so another index on the same key (partial, collated) is no ambiguity', () => {
+    const live = liveFrom();
+    const audit = collectionIn(live, 'audit_logs');
+    indexIn(audit, 'timestamp_ttl').expireAfterSeconds = 2_592_000;
+    audit.indexes.push({
+      v: 2,
+      key: { timestamp: 1 },
+      name: 'recent_errors',
+      partialFilterExpression: { outcome: 'failure' },
+    } as ListedIndex);
+    expectConverges(live);
+  });
+
+  it('refuses a capped collection, which cannot expire documents by TTL', () => {
+    const live = liveFrom();
+    collectionIn(live, 'audit_logs').options.capped = true;
+    expect(() => planCollections(specs, live, DB)).toThrow(/audit_logs is a capped collection/);
+  });
+
   it('follows overridden retention', () => {
     const retention = { ...defaultRetentionMs(), system_logs: 12 * 3_600_000 };
     const steps = planCollections(collectionSpecs(retention), liveFrom(), DB).steps;
@@ -270,7 +297,7 @@ describe('planCollections on an existing database', () => {
         database: DB,
         command: {
           collMod: 'system_logs',
-          index: { keyPattern: { timestamp: 1 }, expireAfterSeconds: 43_200 },
+          index: { name: 'timestamp_ttl', expireAfterSeconds: 43_200 },
         },
       },
     ]);
@@ -290,7 +317,7 @@ describe('planCollections on an existing database', () => {
         database: DB,
         command: {
           collMod: 'audit_logs',
-          index: { keyPattern: { timestamp: 1 }, expireAfterSeconds: 7_776_000 },
+          index: { name: 'timestamp_1', expireAfterSeconds: 7_776_000 },
         },
       },
     ]);
@@ -310,7 +337,7 @@ describe('planCollections on an existing database', () => {
           database: DB,
           command: {
             collMod: 'audit_logs',
-            index: { keyPattern: { timestamp: 1 }, expireAfterSeconds: 7_776_000 },
+            index: { name: 'timestamp_1', expireAfterSeconds: 7_776_000 },
           },
         },
       ],

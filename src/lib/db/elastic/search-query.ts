@@ -348,7 +348,9 @@ export function articleSearch(
 }
 
 const suggestInput = z.strictObject({
-  prefix: z.string().trim().min(1, 'must not be empty').max(100),
+  // A completion field keeps at most max_input_length (50) characters of each input: a
+  // longer prefix could never match (CompletionFieldMapper).
+  prefix: z.string().trim().min(1, 'must not be empty').max(50),
   scope: z.enum(['tickets', 'kb']),
   size: z.number().int().min(1).max(20).default(5),
   viewer,
@@ -369,6 +371,8 @@ export function suggestSearch(raw: unknown): {
     scope: input.scope,
     request: {
       index: SCOPES[input.scope].index,
+      // Suggestions only: without size 0 the request also runs an unfiltered match_all.
+      size: 0,
       _source: ['id', 'title', 'key', 'slug'],
       suggest: {
         titles: {

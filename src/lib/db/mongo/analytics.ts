@@ -139,7 +139,10 @@ export function searchAnalyticsPipeline(
 }
 
 const latency = (values: unknown): Latency => {
-  const [p50, p95, p99] = Array.isArray(values) ? values.map(Number) : [];
+  // $percentile gives null where a group saw no numeric value (accumulator_percentile.cpp).
+  const [p50, p95, p99] = Array.isArray(values)
+    ? values.map((v) => (v === null || v === undefined ? null : Number(v)))
+    : [];
   return { p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null };
 };
 
