@@ -58,6 +58,10 @@ const NO_CLOSE: CloseReport = { written: 0, abandoned: 0 };
 /** Cap on one analytics aggregation's server time. */
 const ANALYTICS_MAX_TIME_MS = 15_000;
 
+/** Past every server-side bound of ours (analytics' maxTimeMS, the write timeout), by 5 s. */
+export const socketTimeoutFor = (writeTimeoutMs: number) =>
+  Math.max(ANALYTICS_MAX_TIME_MS, writeTimeoutMs) + 5000;
+
 export class MongoStore {
   readonly #connection: MongoConnection;
   readonly #config: MongoConfig;
@@ -69,7 +73,12 @@ export class MongoStore {
     this.#config = config;
     this.#telemetry = telemetry;
     this.#connection = new MongoConnection(() => {
-      const client = createMongoClient(config);
+      // A socket that answers nothing for longer than any bound we set the server (analytics'
+      // maxTimeMS, the write timeout) is a hung primary: it must give its pooled connection
+      // back rather than hold it forever. (The driver's timeoutMS has no effect in 7.x.)
+      const client = createMongoClient(config, 'app', {
+        socketTimeoutMS: socketTimeoutFor(telemetry.writeTimeoutMs),
+      });
       // The driver reports every member's state through SDAM events; health reads the latest.
       client.on('topologyDescriptionChanged', (event) => {
         this.#topology = event.newDescription;

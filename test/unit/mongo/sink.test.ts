@@ -10,7 +10,8 @@ import {
   MongoServerSelectionError,
 } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { classifyInsertError, MongoSink } from '../../../src/lib/db/mongo/sink.js';
+import { classifyInsertError, MongoSink, wtimeoutFor } from '../../../src/lib/db/mongo/sink.js';
+import { socketTimeoutFor } from '../../../src/lib/db/mongo.js';
 import { DEFAULT_WRITE_CONCERN } from '../../../src/lib/telemetry/collections.js';
 import type { TelemetryDocument } from '../../../src/lib/telemetry/events.js';
 import { activity } from '../../support/telemetry.js';
@@ -172,5 +173,16 @@ describe('MongoSink', () => {
       throw new MongoNetworkError('connect ECONNREFUSED');
     });
     await expect(sink.write('system_logs', [activity(3).document])).rejects.toThrow('ECONNREFUSED');
+  });
+});
+
+describe('the bounds, in order', () => {
+  it('wtimeout < the writer’s timeout < the socket timeout, whatever the write timeout', () => {
+    for (const writeTimeoutMs of [1000, 10_000, 60_000, 600_000]) {
+      expect(wtimeoutFor(writeTimeoutMs)).toBeLessThan(writeTimeoutMs);
+      expect(writeTimeoutMs).toBeLessThan(socketTimeoutFor(writeTimeoutMs));
+    }
+    // And past analytics' 15 s server-side limit, so a slow aggregate ends on the server first.
+    expect(socketTimeoutFor(1000)).toBeGreaterThan(15_000);
   });
 });

@@ -38,8 +38,11 @@ export function mongoClientOptions(
   return options;
 }
 
-export const createMongoClient = (config: MongoConfig, principal: MongoPrincipal = 'app') =>
-  new MongoClient(config.url, mongoClientOptions(config, principal));
+export const createMongoClient = (
+  config: MongoConfig,
+  principal: MongoPrincipal = 'app',
+  extra: MongoClientOptions = {},
+) => new MongoClient(config.url, { ...mongoClientOptions(config, principal), ...extra });
 
 /**
  * A MongoClient that survives a failed first connection. When the driver's initial connect
