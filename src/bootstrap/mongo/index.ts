@@ -81,6 +81,13 @@ async function plan(client: MongoClient, config: MongoConfig): Promise<MongoPlan
 
 const UNAUTHORIZED = 13;
 
+/**
+ * The most a step may go without an answer: an index build waiting on members that never
+ * answer ends as a (transient) timeout, planned again within --wait, rather than hanging the
+ * bootstrap; the build itself goes on in the server and the next run finds it.
+ */
+const STEP_TIMEOUT_MS = 10 * 60_000;
+
 async function apply(client: MongoClient, steps: MongoStep[], config: MongoConfig): Promise<void> {
   for (const step of steps) {
     try {
@@ -146,7 +153,9 @@ export async function bootstrapMongo(
   { dryRun = false, waitMs = 60_000 }: MongoBootstrapOptions = {},
 ): Promise<MongoBootstrapReport> {
   const connection = new MongoConnection(() =>
-    createMongoClient(config, config.admin ? 'admin' : 'app'),
+    createMongoClient(config, config.admin ? 'admin' : 'app', {
+      socketTimeoutMS: STEP_TIMEOUT_MS,
+    }),
   );
   try {
     const { planned, changed } = await reconcile<MongoStep>(
