@@ -75,6 +75,30 @@ describe('Elasticsearch specs', () => {
     });
   });
 
+  it('suggests by ticket key and by numbers in titles: the completion analyzer keeps digits', () => {
+    // Lucene's built-in analyzers, as far as these inputs go: `simple` is LetterTokenizer +
+    // lowercase (non-letters split and vanish), `standard` splits words on UAX#29 boundaries
+    // and keeps digits (StandardTokenizer) + lowercase.
+    const analyzers: Record<string, (text: string) => string[]> = {
+      simple: (text) =>
+        text
+          .toLowerCase()
+          .split(/[^a-z]+/)
+          .filter(Boolean),
+      standard: (text) =>
+        text
+          .toLowerCase()
+          .split(/[^a-z0-9]+/)
+          .filter(Boolean),
+    };
+    const tickets = specs.componentTemplates.find((c) => c.name === 'nova-tickets-mappings');
+    const suggest = tickets?.template.mappings?.properties?.suggest as { analyzer: string };
+    const analyze = analyzers[suggest.analyzer];
+    expect(analyze, `a model of ${suggest.analyzer}`).toBeDefined();
+    expect(analyze?.('T-000123')).toContain('000123');
+    expect(analyze?.('Error 809 on login')).toContain('809');
+  });
+
   it('has a completion field on ticket and article titles and a cosine dense_vector of the configured size', () => {
     const tickets = specs.componentTemplates.find((c) => c.name === 'nova-tickets-mappings');
     const kb = specs.componentTemplates.find((c) => c.name === 'nova-kb-mappings');

@@ -67,10 +67,13 @@ const title: estypes.MappingProperty = {
 /**
  * Title suggestions. A suggester cannot run a filter query, so each input carries the
  * audiences allowed to see it (category context, see viewer.ts) and every request names one.
+ * The standard analyzer, not the completion field's default `simple`, which keeps letters
+ * only: ticket key T-000123 would be indexed as `t` (every key alike) and "Error 809" as
+ * `error`.
  */
 const suggest: estypes.MappingProperty = {
   type: 'completion',
-  analyzer: 'simple',
+  analyzer: 'standard',
   contexts: [{ name: 'audience', type: 'category' }],
 };
 
