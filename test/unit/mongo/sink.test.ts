@@ -4,13 +4,19 @@
  * the driver's own error classes, built the way its bulk path builds them.
  */
 import {
+  BSON,
   type Db,
   MongoBulkWriteError,
   MongoNetworkError,
   MongoServerSelectionError,
 } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { classifyInsertError, MongoSink, wtimeoutFor } from '../../../src/lib/db/mongo/sink.js';
+import {
+  chunksOf,
+  classifyInsertError,
+  MongoSink,
+  wtimeoutFor,
+} from '../../../src/lib/db/mongo/sink.js';
 import { socketTimeoutFor } from '../../../src/lib/db/mongo.js';
 import { DEFAULT_WRITE_CONCERN } from '../../../src/lib/telemetry/collections.js';
 import type { TelemetryDocument } from '../../../src/lib/telemetry/events.js';
@@ -184,5 +190,42 @@ describe('the bounds, in order', () => {
     }
     // And past analytics' 15 s server-side limit, so a slow aggregate ends on the server first.
     expect(socketTimeoutFor(1000)).toBeGreaterThan(15_000);
+  });
+});
+
+describe('MongoSink batches larger than one command', () => {
+  it('sends chunks of at most the command size, each answered in full, with rejections at their batch index', async () => {
+    const { db, calls, respond } = fakeDb();
+    const docs = [1, 2, 3, 4, 5].map((n) => activity(n).document);
+    const size = BSON.calculateObjectSize(docs[0] as TelemetryDocument);
+    expect(chunksOf(docs, size * 2 + 1).map((c) => c.length)).toEqual([2, 2, 1]);
+    let call = 0;
+    respond(async () => {
+      call++;
+      if (call === 2) {
+        throw bulkError([{ index: 1, code: 121, errmsg: 'Document failed validation' }], 1);
+      }
+      return { insertedCount: call === 1 ? 2 : 1 };
+    });
+    const sink = new MongoSink(async () => db, DEFAULT_WRITE_CONCERN, 10_000, size * 2 + 1);
+    expect(await sink.write('user_activity', docs)).toEqual({
+      written: 4,
+      rejected: [{ index: 3, reason: 'code 121: Document failed validation' }],
+    });
+    expect(calls.map((c) => c.documents.length)).toEqual([2, 2, 1]);
+  });
+
+  it('fails the batch when a later chunk fails whole (the writer retries it; stored ones come back as duplicates)', async () => {
+    const { db, respond } = fakeDb();
+    const docs = [1, 2, 3].map((n) => activity(n).document);
+    const size = BSON.calculateObjectSize(docs[0] as TelemetryDocument);
+    let call = 0;
+    respond(async () => {
+      call++;
+      if (call === 2) throw new MongoNetworkError('connection reset');
+      return { insertedCount: 2 };
+    });
+    const sink = new MongoSink(async () => db, DEFAULT_WRITE_CONCERN, 10_000, size * 2 + 1);
+    await expect(sink.write('user_activity', docs)).rejects.toThrow('connection reset');
   });
 });

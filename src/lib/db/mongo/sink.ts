@@ -10,6 +10,7 @@
  * else (network, no primary) throws, and the writer retries the whole batch.
  */
 import {
+  BSON,
   type BulkWriteResult,
   type Db,
   MongoBulkWriteError,
@@ -69,15 +70,18 @@ export class MongoSink implements TelemetrySink {
   readonly #db: () => Promise<Db>;
   readonly #writeConcern: Readonly<Record<TelemetryCollection, WriteAcknowledgement>>;
   readonly #timeoutMs: number;
+  readonly #maxCommandBytes: number;
 
   constructor(
     db: () => Promise<Db>,
     writeConcern: Readonly<Record<TelemetryCollection, WriteAcknowledgement>>,
     timeoutMs: number,
+    maxCommandBytes = MAX_COMMAND_BYTES,
   ) {
     this.#db = db;
     this.#writeConcern = writeConcern;
     this.#timeoutMs = timeoutMs;
+    this.#maxCommandBytes = maxCommandBytes;
   }
 
   /**
@@ -93,18 +97,62 @@ export class MongoSink implements TelemetrySink {
     return w === 'majority' || w > 1 ? { w, wtimeoutMS: wtimeoutFor(this.#timeoutMs) } : { w };
   }
 
+  /**
+   * One insertMany per chunk of at most `maxCommandBytes` (BSON): each is one server command,
+   * so its answer accounts for every document in it (the driver would otherwise split a large
+   * batch at 16 MiB itself, see classifyInsertError). A chunk that fails whole fails the
+   * batch, which the writer retries whole: chunks already stored come back as duplicates.
+   */
   async write(
     collection: TelemetryCollection,
     documents: TelemetryDocument[],
   ): Promise<SinkResult> {
+    const db = await this.#db();
+    const total: SinkResult = { written: 0, rejected: [] };
+    let offset = 0;
+    for (const chunk of chunksOf(documents, this.#maxCommandBytes)) {
+      const result = await this.#insert(db, collection, chunk);
+      total.written += result.written;
+      total.rejected.push(...result.rejected.map((r) => ({ ...r, index: r.index + offset })));
+      if (result.writeConcernError) total.writeConcernError = result.writeConcernError;
+      offset += chunk.length;
+    }
+    return total;
+  }
+
+  async #insert(db: Db, collection: TelemetryCollection, documents: TelemetryDocument[]) {
     try {
-      const db = await this.#db();
       const result = await db
         .collection<TelemetryDocument>(collection)
         .insertMany(documents, { ordered: false, writeConcern: this.writeConcernFor(collection) });
-      return { written: result.insertedCount, rejected: [] };
+      return { written: result.insertedCount, rejected: [] } as SinkResult;
     } catch (error) {
       return classifyInsertError(error, documents.length);
     }
   }
+}
+
+/**
+ * The driver's own split point: a batch's documents may total at most maxBsonObjectSize
+ * (16 MiB) per command (bulk/common); a little under it, for the command's envelope.
+ */
+export const MAX_COMMAND_BYTES = 16 * 1024 * 1024 - 64 * 1024;
+
+/** Consecutive chunks of at most `maxBytes` of BSON each (a larger document alone). */
+export function chunksOf(documents: TelemetryDocument[], maxBytes: number): TelemetryDocument[][] {
+  const chunks: TelemetryDocument[][] = [];
+  let current: TelemetryDocument[] = [];
+  let bytes = 0;
+  for (const document of documents) {
+    const size = BSON.calculateObjectSize(document);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(document);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
