@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { BOOTSTRAP_TARGETS } from '../../src/cli/commands.js';
@@ -266,6 +266,33 @@ describe('.github/workflows/live-stack.yml', () => {
       );
       expect(verdict({ ...others, [suite]: ['passed', 'skipped'] }), `${suite} skipped`).toBe(1);
       expect(verdict(others), `${suite} missing`).toBe(1);
+    }
+  });
+
+  it('writes the live report where the guard reads it: real vitest, CI=true as on GitHub, the step’s own flags', () => {
+    const { step } =
+      runSteps.find(({ step }) => /npx vitest run test\/live/.test(script(step))) ?? {};
+    const command = script(step as Step).match(/npx vitest run test\/live([^\n]*)/)?.[1] ?? '';
+    const flags = command.trim().split(/\s+/);
+    const reportFlag = flags.find((f) => f.startsWith('--outputFile.json='));
+    expect(reportFlag).toBeDefined();
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'nova-ci-report-')));
+    try {
+      const report = join(dir, 'live-vitest.json');
+      // One quick test file instead of test/live; every flag as the step gives it, the report
+      // path moved out of the repository. The config's own json reporter (on with CI) must not
+      // take the report elsewhere.
+      const args = flags.map((f) => (f === reportFlag ? `--outputFile.json=${report}` : f));
+      const run = spawnSync(
+        process.execPath,
+        [resolve('node_modules/vitest/vitest.mjs'), 'run', 'test/unit/retry.test.ts', ...args],
+        { env: { ...process.env, CI: 'true' }, encoding: 'utf8', timeout: 120_000 },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      const written = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number };
+      expect(written.numPassedTests).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
