@@ -97,6 +97,9 @@ export function oneShotCommandArgs(
       .all([image, network])
       .apply(([image, network]) => oneShotScript(step, image, network, names)),
     environment: { ...environment, [CA_VARIABLE]: caCert },
+    // The provider otherwise hands the previous run's output to the next in PULUMI_COMMAND_*
+    // variables: a report, nothing any step reads.
+    addPreviousOutputInEnv: false,
   };
 }
 

@@ -21,7 +21,7 @@
  */
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { generatedPassword, pulledImage } from './common.js';
+import { generatedPassword, goDuration, pulledImage, runtimeLimits } from './common.js';
 import { elasticCertificates } from './elastic-certs.js';
 import { ELASTIC_ADMIN_USER, elasticNodeName } from './names.js';
 import type { StackSettings } from './settings.js';
@@ -185,11 +185,11 @@ export function elasticHealthcheck(): docker.types.input.ContainerHealthcheck {
       'CMD-SHELL',
       `printf 'user = "${ELASTIC_ADMIN_USER}:%s"\\n' "$ELASTIC_PASSWORD" | curl --silent --fail --max-time 8 --config - --cacert ${ELASTIC_CERTS_DIR}/ca.crt --output /dev/null '${url}' && touch ${CLUSTER_FORMED_MARKER}`,
     ],
-    interval: '10s',
-    timeout: '10s',
+    interval: goDuration(10),
+    timeout: goDuration(10),
     retries: 12,
     // A 3-node cluster's first start (security index, elections) on a laptop.
-    startPeriod: '120s',
+    startPeriod: goDuration(120),
   };
 }
 
@@ -245,7 +245,7 @@ export function elasticNodeArgs(
     name,
     image: inputs.image,
     restart: 'unless-stopped',
-    memory: settings.elastic.memoryMb,
+    ...runtimeLimits(settings.elastic.memoryMb, 120),
     ...(command ? { command } : {}),
     envs: elasticNodeEnv(settings, n, inputs.elasticPassword),
     uploads: elasticNodeUploads(settings, inputs),

@@ -12,7 +12,7 @@
  */
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { generatedPassword, pulledImage } from './common.js';
+import { generatedPassword, goDuration, pulledImage, runtimeLimits } from './common.js';
 import { KIBANA_CONTAINER } from './names.js';
 import { publishedUrl } from './network.js';
 import type { StackSettings } from './settings.js';
@@ -60,7 +60,7 @@ export function kibanaContainerArgs(
     name: KIBANA_CONTAINER,
     image,
     restart: 'unless-stopped',
-    memory: settings.kibana.memoryMb,
+    ...runtimeLimits(settings.kibana.memoryMb, 30),
     envs: [
       hosts,
       `ELASTICSEARCH_USERNAME=${KIBANA_SYSTEM_USER}`,
@@ -83,10 +83,10 @@ export function kibanaContainerArgs(
     // `available` could time out on a usable Kibana (elastic/kibana routes/status.ts).
     healthcheck: {
       tests: ['CMD-SHELL', KIBANA_HEALTHCHECK],
-      interval: '10s',
-      timeout: '10s',
+      interval: goDuration(10),
+      timeout: goDuration(10),
       retries: 30,
-      startPeriod: '60s',
+      startPeriod: goDuration(60),
     },
     wait: true,
     waitTimeout: 420,

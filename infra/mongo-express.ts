@@ -15,7 +15,7 @@
  */
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { generatedPassword, pulledImage } from './common.js';
+import { generatedPassword, goDuration, pulledImage, runtimeLimits } from './common.js';
 import { publishedUrl } from './network.js';
 import type { StackSettings } from './settings.js';
 
@@ -63,7 +63,7 @@ export function mongoExpressContainerArgs(
     name: MONGO_EXPRESS_CONTAINER,
     image,
     restart: 'unless-stopped',
-    memory: settings.mongoExpress.memoryMb,
+    ...runtimeLimits(settings.mongoExpress.memoryMb, 30),
     envs: [
       // Only the URL: a set ME_CONFIG_MONGODB_SERVER makes older releases ignore it.
       pulumi.secret(pulumi.interpolate`ME_CONFIG_MONGODB_URL=${mongoUrl}`),
@@ -81,10 +81,10 @@ export function mongoExpressContainerArgs(
     networksAdvanced: [{ name: network, aliases: [MONGO_EXPRESS_CONTAINER] }],
     healthcheck: {
       tests: ['CMD', 'node', '-e', mongoExpressCheck(PORT)],
-      interval: '10s',
-      timeout: '5s',
+      interval: goDuration(10),
+      timeout: goDuration(5),
       retries: 12,
-      startPeriod: '30s',
+      startPeriod: goDuration(30),
     },
     wait: true,
     waitTimeout: 180,

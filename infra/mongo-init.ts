@@ -106,5 +106,6 @@ export function mongoInitCommandArgs(
     create: `docker exec -i ${mongoMemberName(1)} mongosh --quiet "mongodb://127.0.0.1:${mongoMemberPort(1)}/admin?directConnection=true"`,
     stdin: script,
     triggers: [script, ...members],
+    addPreviousOutputInEnv: false,
   };
 }

@@ -17,7 +17,7 @@
 import * as command from '@pulumi/command';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { generatedPassword, pulledImage } from './common.js';
+import { generatedPassword, goDuration, pulledImage, runtimeLimits } from './common.js';
 import { mongoInitCommandArgs } from './mongo-init.js';
 import { MONGO_ROOT_USER, mongoMemberHost, mongoMemberName, mongoMemberPort } from './names.js';
 import type { StackSettings } from './settings.js';
@@ -53,7 +53,7 @@ export function mongoMemberArgs(
     name,
     image,
     restart: 'unless-stopped',
-    memory: mongo.memoryMb,
+    ...runtimeLimits(mongo.memoryMb, 60),
     command: [
       'mongod',
       '--replSet',
@@ -90,10 +90,10 @@ export function mongoMemberArgs(
         'CMD-SHELL',
         `mongosh --quiet "mongodb://$(hostname):${port}/admin?directConnection=true" --eval 'db.auth("${MONGO_ROOT_USER}", process.env.MONGO_INITDB_ROOT_PASSWORD); quit(db.adminCommand({ ping: 1 }).ok === 1 ? 0 : 1)'`,
       ],
-      interval: '10s',
-      timeout: '10s',
+      interval: goDuration(10),
+      timeout: goDuration(10),
       retries: 12,
-      startPeriod: '40s',
+      startPeriod: goDuration(40),
     },
     wait: true,
     waitTimeout: 240,

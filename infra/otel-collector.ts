@@ -16,7 +16,7 @@
  */
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { pulledImage } from './common.js';
+import { goDuration, pulledImage, runtimeLimits } from './common.js';
 import { COLLECTOR_ENDPOINT } from './environment.js';
 import { TOOL_IMAGES } from './images.js';
 import { OTEL_COLLECTOR_CONTAINER } from './names.js';
@@ -99,7 +99,7 @@ export function otelProbeArgs({ image, volume }: OtelProbeInputs): docker.Contai
     ],
     volumes: [{ volumeName: volume, containerPath: PROBE_DIR }],
     networkMode: 'none',
-    memory: 64,
+    ...runtimeLimits(64, 30),
     restart: 'no',
     attach: true,
     logs: true,
@@ -124,7 +124,7 @@ export function otelCollectorContainerArgs(
     image,
     command: [`--config=${OTEL_CONFIG_FILE}`],
     restart: 'unless-stopped',
-    memory: settings.otelCollector.memoryMb,
+    ...runtimeLimits(settings.otelCollector.memoryMb, 30),
     // The Go runtime's soft limit, with the memory_limiter's: collect garbage before the
     // container's limit kills the process.
     envs: [`GOMEMLIMIT=${limitMib(settings)}MiB`],
@@ -146,10 +146,10 @@ export function otelCollectorContainerArgs(
         '/dev/null',
         `http://${HEALTH_ENDPOINT}/`,
       ],
-      interval: '10s',
-      timeout: '5s',
+      interval: goDuration(10),
+      timeout: goDuration(5),
       retries: 6,
-      startPeriod: '10s',
+      startPeriod: goDuration(10),
     },
     wait: true,
     waitTimeout: 120,

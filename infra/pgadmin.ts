@@ -15,7 +15,7 @@
  */
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { generatedPassword, pulledImage } from './common.js';
+import { generatedPassword, goDuration, pulledImage, runtimeLimits } from './common.js';
 import { publishedUrl } from './network.js';
 import type { StackSettings } from './settings.js';
 
@@ -74,7 +74,7 @@ export function pgAdminContainerArgs(
     name: PGADMIN_CONTAINER,
     image,
     restart: 'unless-stopped',
-    memory: settings.pgAdmin.memoryMb,
+    ...runtimeLimits(settings.pgAdmin.memoryMb, 30),
     envs: [
       `PGADMIN_DEFAULT_EMAIL=${PGADMIN_EMAIL}`,
       pulumi.secret(pulumi.interpolate`PGADMIN_DEFAULT_PASSWORD=${password}`),
@@ -95,10 +95,10 @@ export function pgAdminContainerArgs(
     // based: BusyBox's wget is there.
     healthcheck: {
       tests: ['CMD', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${LISTEN_PORT}/misc/ping`],
-      interval: '10s',
-      timeout: '5s',
+      interval: goDuration(10),
+      timeout: goDuration(5),
       retries: 12,
-      startPeriod: '60s',
+      startPeriod: goDuration(60),
     },
     wait: true,
     waitTimeout: 240,

@@ -9,7 +9,7 @@
  */
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { generatedPassword, pulledImage } from './common.js';
+import { generatedPassword, goDuration, pulledImage, runtimeLimits } from './common.js';
 import type { StackSettings } from './settings.js';
 
 export const POSTGRES_CONTAINER = 'nova-postgres';
@@ -31,7 +31,7 @@ export function postgresContainerArgs(
     name: POSTGRES_CONTAINER,
     image,
     restart: 'unless-stopped',
-    memory: postgres.memoryMb,
+    ...runtimeLimits(postgres.memoryMb, 60),
     envs: [
       `POSTGRES_DB=${postgres.database}`,
       `POSTGRES_USER=${postgres.user}`,
@@ -52,10 +52,10 @@ export function postgresContainerArgs(
     // "accepting"), which the bootstrap step, next, does.
     healthcheck: {
       tests: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-U', postgres.user, '-d', postgres.database],
-      interval: '5s',
-      timeout: '5s',
+      interval: goDuration(5),
+      timeout: goDuration(5),
       retries: 10,
-      startPeriod: '30s',
+      startPeriod: goDuration(30),
     },
     wait: true,
     waitTimeout: 180,

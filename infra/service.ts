@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
+import { goDuration, runtimeLimits } from './common.js';
 import { ELASTIC_CA_PATH, type Environment } from './environment.js';
 import { publishedUrl } from './network.js';
 import type { StackSettings } from './settings.js';
@@ -56,7 +57,7 @@ export function serviceContainerArgs(
     image,
     command: ['serve'],
     restart: 'unless-stopped',
-    memory: settings.service.memoryMb,
+    ...runtimeLimits(settings.service.memoryMb, 30),
     envs: envList(environment),
     uploads: [{ file: ELASTIC_CA_PATH, content: caCert, permissions: '0444' }],
     ports: [{ internal: 3000, external: settings.service.port, ip: settings.bindAddress }],
@@ -70,10 +71,10 @@ export function serviceContainerArgs(
         '-e',
         "fetch('http://127.0.0.1:3000/livez').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))",
       ],
-      interval: '10s',
-      timeout: '5s',
+      interval: goDuration(10),
+      timeout: goDuration(5),
       retries: 6,
-      startPeriod: '20s',
+      startPeriod: goDuration(20),
     },
     wait: true,
     waitTimeout: 120,

@@ -18,7 +18,7 @@ import type * as command from '@pulumi/command';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { dashboardsStep, NovaBootstrap, type NovaBootstrapArgs } from './bootstrap.js';
-import { generatedPassword } from './common.js';
+import { generatedPassword, replaceOnHealthcheckChange } from './common.js';
 import { NovaElasticCluster } from './elastic.js';
 import { APP_USER, mongoUrl, type StackEndpoints, serviceEnvironment } from './environment.js';
 import { NovaKibana } from './kibana.js';
@@ -72,7 +72,15 @@ export class NovaStack extends pulumi.ComponentResource {
     { settings }: { settings: StackSettings },
     opts?: pulumi.ComponentResourceOptions,
   ) {
-    super('nova:index:NovaStack', name, {}, opts);
+    super(
+      'nova:index:NovaStack',
+      name,
+      {},
+      {
+        ...opts,
+        transformations: [replaceOnHealthcheckChange, ...(opts?.transformations ?? [])],
+      },
+    );
     const parent = { parent: this };
     const network = novaNetwork(`${name}-network`, parent).name;
     const stores = { settings, network };

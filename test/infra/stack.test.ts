@@ -15,6 +15,7 @@ const { readSettings } = await import('../../infra/settings.js');
 const { SECRET_VARIABLES } = await import('../../infra/environment.js');
 const { KIBANA_CA_FILE, KIBANA_HEALTHCHECK } = await import('../../infra/kibana.js');
 const { loadConfig } = await import('../../src/config.js');
+const { goDuration } = await import('../../infra/common.js');
 const { credentialVariable, longRunningViolations, plainTextSecretViolations, portViolations } =
   await import('../../infra/policy/rules.js');
 
@@ -25,10 +26,13 @@ const COMMAND = 'command:local:Command';
 const dependsOn = new Map<string, pulumi.Resource[]>();
 /** Each container's `envs` as the program wrote them, before the SDK serializes them. */
 const writtenEnvs = new Map<string, pulumi.Input<string>[]>();
+/** Each container's replaceOnChanges, as the engine would be told. */
+const replaceOnChanges = new Map<string, string[] | undefined>();
 const recordDependencies: pulumi.ResourceTransformation = ({ name, type, props, opts }) => {
   const deps = opts.dependsOn;
   if (deps) dependsOn.set(name, (Array.isArray(deps) ? deps : [deps]) as pulumi.Resource[]);
   if (type === CONTAINER && Array.isArray(props.envs)) writtenEnvs.set(name, props.envs);
+  if (type === CONTAINER) replaceOnChanges.set(name, opts.replaceOnChanges);
   return undefined;
 };
 const dependencyNames = (name: string) =>
@@ -59,7 +63,7 @@ beforeAll(async () => {
     },
     { transformations: [recordDependencies] },
   );
-  // Registered once every container and the bootstrap command have ids.
+  // Registered once every container and command has an id.
   await Promise.all(
     [big, small].flatMap(({ components: c }) =>
       [
@@ -67,8 +71,10 @@ beforeAll(async () => {
         ...c.mongo.members,
         ...c.elastic.nodes,
         c.bootstrap.command,
+        c.bootstrap.reindex,
         c.kibana.container,
         c.service.container,
+        c.dashboards,
       ].map((r) => resolved(r.id)),
     ),
   );
@@ -176,6 +182,35 @@ describe('NovaStack', () => {
     for (const { inputs } of containers('big')) {
       expect(inputs).toMatchObject({ wait: true });
     }
+  });
+
+  it('writes what the Docker provider reads back, so a second up changes nothing; and stops containers with grace', () => {
+    // The provider reads durations back as Go's time.Duration text and memory_swap as Docker
+    // records it (twice the memory when unset): anything else is a diff on every `up`.
+    const seconds = (text: string) => {
+      const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+      return m ? Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) : NaN;
+    };
+    for (const { inputs } of registered.filter((r) => r.type === CONTAINER)) {
+      const name = String(inputs.name);
+      const health = inputs.healthcheck as Record<string, unknown> | undefined;
+      for (const key of ['interval', 'timeout', 'startPeriod'] as const) {
+        const text = health?.[key];
+        if (text === undefined) continue;
+        expect(goDuration(seconds(String(text))), `${name} ${key}`).toBe(text);
+      }
+      if (inputs.memory === undefined) continue;
+      expect(inputs.memorySwap, name).toBe(inputs.memory);
+      // SIGTERM, then this long before SIGKILL: databases shut down cleanly, the service drains.
+      expect(inputs.destroyGraceSeconds, name).toBeGreaterThanOrEqual(30);
+      expect(inputs.stopTimeout, name).toBe(inputs.destroyGraceSeconds);
+      if (name.startsWith('nova-elasticsearch')) {
+        expect(inputs.destroyGraceSeconds, name).toBeGreaterThanOrEqual(60);
+      }
+    }
+    // A changed healthcheck replaces the container (an update would leave the old one running).
+    expect(replaceOnChanges.size).toBeGreaterThan(5);
+    for (const [name, fields] of replaceOnChanges) expect(fields, name).toContain('healthcheck');
   });
 
   it('passes the policy rules: healthcheck, memory limit, nothing on 0.0.0.0, no plain-text secret', () => {
