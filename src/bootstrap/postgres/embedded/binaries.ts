@@ -22,6 +22,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { NovaError } from '../../../lib/errors.js';
 import {
+  assertOwnedDirOrAbsent,
   assertTrustedAncestors,
   makeFolders,
   reachableByOthers,
@@ -126,13 +127,7 @@ export function runnableNativeDir(
       }
     }
   }
-  const stat = lstatSync(target);
-  if (stat.isSymbolicLink() || stat.uid !== 0 || (stat.mode & 0o022) !== 0) {
-    throw new NovaError(
-      'UNSAFE_PATH',
-      `refusing ${target}: the PostgreSQL programs must be root's and writable by root alone; remove it (rm -rf ${target}) and start again`,
-      { field: target },
-    );
-  }
+  // Root's and writable by root alone, whoever made it.
+  assertOwnedDirOrAbsent(target, { uid: 0, gid: 0 });
   return target;
 }
