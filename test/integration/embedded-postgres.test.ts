@@ -12,7 +12,6 @@ import {
   linkSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -22,7 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   installedNativeDir,
   platformPackage,
@@ -34,21 +33,13 @@ import {
   temporaryEmbeddedRoot,
 } from '../../src/bootstrap/postgres/embedded.js';
 import { TSX } from '../support/cli.js';
+import { novaFailure } from '../support/nova-error.js';
+import { scratchFolders } from '../support/scratch.js';
 
 const isRoot = process.getuid?.() === 0;
 const OTHER = { uid: 65534, gid: 65534 };
 
-const folders: string[] = [];
-/** A fresh folder under the temp dir: mode 0700 (mkdtemp), or `mode`. */
-const scratch = (mode?: number) => {
-  const dir = mkdtempSync(join(tmpdir(), 'nova-embedded-'));
-  if (mode !== undefined) chmodSync(dir, mode);
-  folders.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of folders.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchFolders('nova-embedded-');
 
 async function query(url: string, sql: string) {
   const client = new pg.Client({ connectionString: url });
@@ -60,13 +51,7 @@ async function query(url: string, sql: string) {
   }
 }
 
-const refusedStart = (root: string) =>
-  startEmbeddedPostgres({ root }).then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (error: { code: string; message: string }) => error,
-  );
+const refusedStart = (root: string) => novaFailure(startEmbeddedPostgres({ root }));
 
 const passwordFilesInTmp = () => readdirSync(tmpdir()).filter((f) => /pg-password/.test(f));
 
@@ -315,7 +300,7 @@ describe('what a start finds in its own folder', { timeout: 60_000 }, () => {
 describe.runIf(isRoot)('the folder above the server’s, as root', () => {
   it('is refused when others share it (/tmp): the postgres user could swap the folder for a link', async () => {
     const root = join(tmpdir(), `nova-embedded-shared-${process.pid}-${Date.now()}`);
-    folders.push(root);
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
     const error = await refusedStart(root);
     expect(error).toMatchObject({ code: 'UNSAFE_PATH' });
     expect(error.message).toMatch(/may be changed by others .*mode 1777/);

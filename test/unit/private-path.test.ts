@@ -7,15 +7,12 @@ import {
   chownSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
-  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   assertOwnedDirOrAbsent,
   assertTrustedAncestors,
@@ -25,30 +22,16 @@ import {
   readPrivateFile,
   writePrivateFile,
 } from '../../src/lib/private-path.js';
+import { expectNovaError } from '../support/nova-error.js';
+import { scratchFolders } from '../support/scratch.js';
 
 const isRoot = process.getuid?.() === 0;
 /** Another user's uid: `nobody` on Debian. Only root can give a file to it. */
 const OTHER = { uid: 65534, gid: 65534 };
 const me = currentUser();
 
-const folders: string[] = [];
-const scratch = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nova-private-'));
-  folders.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of folders.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-const refusal = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (error) {
-    return error as { code: string; message: string; field: string };
-  }
-  throw new Error('expected a refusal');
-};
+const scratch = scratchFolders('nova-private-');
+const refusal = (fn: () => unknown) => expectNovaError(fn, { code: 'UNSAFE_PATH' });
 
 describe('ensurePrivateDir', () => {
   it('makes a missing folder 0700, owned by the given user', () => {
