@@ -11,7 +11,7 @@ import type { MongoConfig } from '../../config.js';
 import { createMongoClient, MongoConnection } from '../../lib/db/mongo/client.js';
 import { collectionSpecs } from '../../lib/db/mongo/collection-specs.js';
 import { describeMongoError, isTransientMongoError } from '../../lib/db/mongo/errors.js';
-import { analyticsUnsupported } from '../../lib/db/mongo/health.js';
+import { analyticsUnsupported, featureCompatibilityVersion } from '../../lib/db/mongo/health.js';
 import { NovaError } from '../../lib/errors.js';
 import { reconcile } from '../reconcile.js';
 import { formatPlanReport } from '../report.js';
@@ -123,13 +123,7 @@ export async function supportedServer(
     admin.command({ buildInfo: 1 }),
     admin.command({ hello: 1 }),
   ]);
-  const fcv = await admin.command({ getParameter: 1, featureCompatibilityVersion: 1 }).then(
-    (reply) => String(reply.featureCompatibilityVersion?.version ?? ''),
-    (error: unknown) => {
-      if ((error as { code?: unknown }).code === UNAUTHORIZED) return undefined;
-      throw error;
-    },
-  );
+  const fcv = await featureCompatibilityVersion(admin);
   const problem = analyticsUnsupported(String(version), fcv);
   if (problem) {
     throw new NovaError('BOOTSTRAP_FAILED', `the telemetry store cannot run here: ${problem}`);

@@ -33,6 +33,7 @@ import { createMongoClient, MongoConnection } from './mongo/client.js';
 import { describeMongoError, isTransientMongoError, wrapMongoError } from './mongo/errors.js';
 import {
   analyticsUnsupported,
+  featureCompatibilityVersion,
   healthStatus,
   type MongoHealth,
   replicaSetView,
@@ -192,11 +193,8 @@ export class MongoStore {
         db.command({ ping: 1 }, anyMember),
         admin.command({ hello: 1 }, anyMember),
         admin.command({ buildInfo: 1 }, anyMember),
-        // Needs a privilege the application user usually lacks: then simply not known.
-        admin.command({ getParameter: 1, featureCompatibilityVersion: 1 }, anyMember).then(
-          (reply) => reply.featureCompatibilityVersion?.version as string | undefined,
-          () => undefined,
-        ),
+        // Not known when it cannot be read: health does not fail on it.
+        featureCompatibilityVersion(admin, anyMember).catch(() => undefined),
       ]);
       const latencyMs = Math.round(performance.now() - started);
       const servers = this.#topology?.servers ?? new Map();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   analyticsUnsupported,
+  featureCompatibilityVersion,
   healthStatus,
   replicaSetView,
   type ServerView,
@@ -148,5 +149,37 @@ describe('analyticsUnsupported ($percentile: binary and featureCompatibilityVers
   it('names a 7.0 binary still at FCV 6.0, and an older binary', () => {
     expect(analyticsUnsupported('7.0.28', '6.0')).toMatch(/^featureCompatibilityVersion 6\.0/);
     expect(analyticsUnsupported('6.0.20', '6.0')).toMatch(/^MongoDB 6\.0\.20/);
+  });
+});
+
+describe('featureCompatibilityVersion', () => {
+  const answering = (command: () => Promise<Record<string, unknown>>) => ({ command }) as never;
+
+  it('reads getParameter’s answer', async () => {
+    const admin = answering(async () => ({ featureCompatibilityVersion: { version: '7.0' } }));
+    expect(await featureCompatibilityVersion(admin)).toBe('7.0');
+  });
+
+  it('is unknown when this client may not read it (Unauthorized) or the server does not say', async () => {
+    const refused = Object.assign(new Error('not authorized'), { code: 13 });
+    expect(
+      await featureCompatibilityVersion(
+        answering(async () => {
+          throw refused;
+        }),
+      ),
+    ).toBeUndefined();
+    expect(await featureCompatibilityVersion(answering(async () => ({ ok: 1 })))).toBeUndefined();
+  });
+
+  it('lets any other failure through', async () => {
+    const down = Object.assign(new Error('no primary'), { code: 189 });
+    await expect(
+      featureCompatibilityVersion(
+        answering(async () => {
+          throw down;
+        }),
+      ),
+    ).rejects.toBe(down);
   });
 });

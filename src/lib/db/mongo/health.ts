@@ -7,7 +7,7 @@
  * only, and the driver's view is also the one that matters to this client (a member the
  * service cannot reach is down for it, whatever the set thinks).
  */
-import type { Document } from 'mongodb';
+import type { Db, Document, RunCommandOptions } from 'mongodb';
 
 export type MemberState =
   | 'PRIMARY'
@@ -61,6 +61,27 @@ export interface MongoHealth {
   featureCompatibilityVersion?: string;
   replicaSet?: ReplicaSetView;
   error?: string;
+}
+
+const UNAUTHORIZED = 13;
+
+/**
+ * The server's featureCompatibilityVersion, or undefined when this client may not read it
+ * (getParameter needs a privilege the application user usually lacks: Unauthorized, 13) or
+ * the server does not say. Other failures propagate.
+ */
+export async function featureCompatibilityVersion(
+  admin: Pick<Db, 'command'>,
+  options: RunCommandOptions = {},
+): Promise<string | undefined> {
+  try {
+    const reply = await admin.command({ getParameter: 1, featureCompatibilityVersion: 1 }, options);
+    const version = reply.featureCompatibilityVersion?.version;
+    return typeof version === 'string' ? version : undefined;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === UNAUTHORIZED) return undefined;
+    throw error;
+  }
 }
 
 /**
