@@ -29,13 +29,18 @@ export async function reconcile<Step extends { description: string }>(
 ): Promise<{ planned: Plan<Step>; changed: boolean }> {
   try {
     const deadline = Date.now() + waitMs;
-    // Up is not ready (no primary yet, a cluster electing a master): retry until the deadline.
-    const planned = await withRetry(() => store.plan(), {
+    /** Retried with backoff while `isTransient` says so, until the one deadline. */
+    const untilDeadline = (isTransient: (error: unknown) => boolean) => ({
       attempts: Number.MAX_SAFE_INTEGER,
       baseDelayMs: 250,
       maxDelayMs: 5000,
-      isTransient: (error) => store.isTransient(error) && Date.now() < deadline,
+      isTransient: (error: unknown) => isTransient(error) && Date.now() < deadline,
     });
+    // Up is not ready (no primary yet, a cluster electing a master): retry until the deadline.
+    const planned = await withRetry(
+      () => store.plan(),
+      untilDeadline((error) => store.isTransient(error)),
+    );
     if (dryRun || planned.steps.length === 0) return { planned, changed: false };
     // A transient failure halfway (a primary stepping down) is not the end: the steps already
     // applied stay applied, so plan again and apply what is left, until the same deadline.
@@ -50,12 +55,7 @@ export async function reconcile<Step extends { description: string }>(
           await store.apply((await store.plan()).steps);
         }
       },
-      {
-        attempts: Number.MAX_SAFE_INTEGER,
-        baseDelayMs: 250,
-        maxDelayMs: 5000,
-        isTransient: (error) => transient(store, error) && Date.now() < deadline,
-      },
+      untilDeadline((error) => transient(store, error)),
     );
     const left = await store.plan();
     if (left.steps.length > 0) {
