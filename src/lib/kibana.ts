@@ -78,7 +78,8 @@ function judge(status: NonNullable<StatusBody['status']>): Omit<KibanaHealth, 'l
   return result;
 }
 
-const ORDER = ['available', 'degraded', 'unavailable', 'critical'];
+/** Kibana's levels, best first (LEVELS lists them in that order). */
+const ORDER = Object.keys(LEVELS);
 const worst = (levels: (string | undefined)[]) =>
   levels.reduce<string | undefined>(
     (a, b) => (a === undefined || ORDER.indexOf(b ?? '') > ORDER.indexOf(a) ? b : a),
