@@ -19,14 +19,18 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { generatedPassword, goDuration, pulledImage, runtimeLimits } from './common.js';
 import { mongoInitCommandArgs } from './mongo-init.js';
-import { MONGO_ROOT_USER, mongoMemberHost, mongoMemberName, mongoMemberPort } from './names.js';
+import {
+  MONGO_KEYFILE,
+  MONGO_ROOT_USER,
+  MONGODB_UID,
+  mongoMemberHost,
+  mongoMemberName,
+  mongoMemberPort,
+} from './names.js';
 import type { StackSettings } from './settings.js';
 
-export const MONGO_KEYFILE = '/etc/mongo/keyfile';
-/** The official image's mongodb user and group. */
-const MONGODB_UID = '999';
 
-export { mongoMemberName };
+export { MONGO_KEYFILE, mongoMemberName };
 
 /** `nova-mongodb-1:27017,nova-mongodb-2:27018,…`: the seed list, as clients reach it. */
 export function mongoHosts({ mongo }: StackSettings): string {
@@ -54,6 +58,18 @@ export function mongoMemberArgs(
     image,
     restart: 'unless-stopped',
     ...runtimeLimits(mongo.memoryMb, 60),
+    // The uploaded keyFile's owner is the provider's to apply (its `owner`/`group`, resolved
+    // on the machine running Pulumi); mongod, dropped to the mongodb user by the image's
+    // entrypoint, exits at start on a key it cannot read or that others can. So the owner and
+    // mode are set again here, as root, before the image's own entrypoint runs: a first start
+    // does not depend on how a provider release writes the file. The initiate step reads
+    // them back (mongo-init.ts).
+    entrypoints: [
+      'sh',
+      '-c',
+      `chown ${MONGODB_UID}:${MONGODB_UID} ${MONGO_KEYFILE} && chmod 0400 ${MONGO_KEYFILE} && exec docker-entrypoint.sh "$@"`,
+      'docker-entrypoint.sh',
+    ],
     command: [
       'mongod',
       '--replSet',

@@ -18,3 +18,7 @@ export const OTEL_COLLECTOR_CONTAINER = 'nova-otel-collector';
 export const MONGO_ROOT_USER = 'root';
 /** Elasticsearch's built-in superuser, whose password the nodes seed (ELASTIC_PASSWORD). */
 export const ELASTIC_ADMIN_USER = 'elastic';
+
+/** Where each member's keyFile is, and the official image's mongodb user and group. */
+export const MONGO_KEYFILE = '/etc/mongo/keyfile';
+export const MONGODB_UID = '999';

@@ -19,7 +19,12 @@ export interface CommandResult {
 }
 
 export interface Probes {
-  run(command: string, args: string[]): Promise<CommandResult>;
+  /** Runs a command, output captured; `env` replaces the probes' own environment. */
+  run(
+    command: string,
+    args: string[],
+    env?: Record<string, string | undefined>,
+  ): Promise<CommandResult>;
   /** The file's text, or undefined when it cannot be read. */
   readFile(path: string): Promise<string | undefined>;
   platform: NodeJS.Platform;

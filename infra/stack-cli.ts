@@ -8,10 +8,13 @@
  * - Secrets: the passphrase provider. Unless PULUMI_CONFIG_PASSPHRASE(_FILE) is set, a random
  *   passphrase is generated once into .nova/pulumi-passphrase (mode 0600) and handed over as
  *   PULUMI_CONFIG_PASSPHRASE_FILE; it is never printed. Losing it loses the stack's secrets.
- * - `up` checks the prerequisites first (preflight.ts) and stops before Pulumi on any, then
- *   selects or creates the stack and runs `pulumi up` with the policy pack (infra/policy) and its
- *   config, written from the stack's. Without a terminal, or under CI, `--yes` is required and
+ * - `up` checks the prerequisites first (preflight.ts) and stops before Pulumi on any,
+ *   installs the exact provider plugins the program names (plugins.ts), then selects or
+ *   creates the stack and runs `pulumi up` with the policy pack (infra/policy) and its config,
+ *   written from the stack's. Without a terminal, or under CI, `--yes` is required and
  *   `--non-interactive` is passed. Extra arguments go to pulumi: `npm run up -- --yes`.
+ * - `down` first refuses containers attached by hand to the stack's network (down-guard.ts).
+ * - `npm run stack -- up` (or `update`, `destroy`, `down`) is refused: it would skip all that.
  * - Output streams through; pulumi's exit code is ours. A terminal's Ctrl-C reaches pulumi
  *   directly (same process group): forwarding it too would make it a second ^C, which Pulumi
  *   takes as "terminate now", so SIGINT is forwarded only without a terminal; SIGTERM always.
@@ -28,6 +31,8 @@ import { createRequire } from 'node:module';
 import { constants, hostname } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { foreignContainersProblem } from './down-guard.js';
+import { ensurePlugins, requiredPlugins } from './plugins.js';
 import type { PublicPortsConfig } from './policy/policies.js';
 import {
   type CommandResult,
@@ -154,11 +159,12 @@ function runPulumi(args: string[], root: string, env: Env, interactive: boolean)
 
 /** The probes preflight.ts asks for, on this machine; output captured, never shown as is. */
 export const localProbes = (env: Env): Probes => ({
-  run: (command, args) =>
+  run: (command, args, own = env) =>
     new Promise<CommandResult>((resolve) => {
-      // `docker run` may pull the Elasticsearch image first (which `up` needs anyway).
-      const timeout = args[0] === 'run' ? 900_000 : 60_000;
-      const child = spawn(command, args, { env, timeout, stdio: ['ignore', 'pipe', 'pipe'] });
+      // `docker run` may pull the Elasticsearch image first (which `up` needs anyway), and a
+      // plugin install downloads the provider: minutes on a slow line.
+      const timeout = args[0] === 'run' || args[1] === 'install' ? 900_000 : 60_000;
+      const child = spawn(command, args, { env: own, timeout, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk) => {
@@ -189,6 +195,17 @@ export interface CliOptions {
   probes: Probes;
 }
 
+/**
+ * The pulumi commands `npm run stack` refuses because `npm run up` / `down` wrap them with
+ * checks (`update` is `up`'s alias; `down` is `destroy`'s).
+ */
+const BYPASSES = new Map<string, 'up' | 'down'>([
+  ['up', 'up'],
+  ['update', 'up'],
+  ['destroy', 'down'],
+  ['down', 'down'],
+]);
+
 const USAGE = `usage: npm run up [-- <pulumi up args>]
        npm run down [-- <pulumi destroy args>]
        npm run stack -- <pulumi args>      e.g. npm run stack -- stack output --show-secrets`;
@@ -199,6 +216,13 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
   const steps = plan(command, args, root, interactive);
   if (!steps) {
     console.error(USAGE);
+    return 2;
+  }
+  const bypass = command === 'stack' ? BYPASSES.get(args[0] ?? '') : undefined;
+  if (bypass) {
+    console.error(
+      `npm run stack -- ${args[0]} would skip the prerequisite checks${bypass === 'up' ? ', the plugin installs and the policy pack' : ' and the check for containers in the way'}: run npm run ${bypass}${args.length > 1 ? ` -- ${args.slice(1).join(' ')}` : ''} instead.`,
+    );
     return 2;
   }
   if (!existsSync(join(root, 'Pulumi.yaml'))) {
@@ -229,6 +253,10 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
   if (report.failures.length > 0 || report.warnings.length > 0) {
     console.error(formatReport(report));
   }
+  if (report.failures.length === 0 && command !== 'stack') {
+    report.failures.push(...(await ensurePlugins(options.probes, requiredPlugins())));
+    if (report.failures.length > 0) console.error(formatReport({ ...report, warnings: [] }));
+  }
   if (report.failures.length > 0) {
     console.error(`\nNothing was changed. Fix the above, then run npm run ${command} again.`);
     return 1;
@@ -244,6 +272,22 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
   console.log(`Stack ${STACK}: state in ${env.PULUMI_BACKEND_URL}, passphrase ${passphrase}`);
   if (command === 'up') {
     writeFileSync(paths(root).policyConfig, `${JSON.stringify(policyConfig(raw), null, 2)}\n`);
+  }
+  if (command === 'down') {
+    const problem = await foreignContainersProblem(options.probes, async () => {
+      const exported = await options.probes.run(
+        'pulumi',
+        ['stack', 'export', '--stack', STACK],
+        env,
+      );
+      return exported.code === 0 ? exported.stdout : undefined;
+    });
+    if (problem) {
+      console.error(
+        `${formatReport({ failures: [problem], warnings: [] })}\n\nNothing was changed.`,
+      );
+      return 1;
+    }
   }
   for (const step of steps) {
     const code = await runPulumi(step, root, env, interactive);

@@ -1,4 +1,5 @@
 /** NovaMongoReplicaSet's members under Pulumi's mocks, with one member and with three. */
+import { readFileSync } from 'node:fs';
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registered, resolved, resource, secretValue, useMocks } from './mocks.js';
@@ -99,10 +100,29 @@ describe('NovaMongoReplicaSet', () => {
     });
   });
 
+  it("sets the keyFile's owner and mode again before the image's entrypoint, whatever the upload did", () => {
+    // The provider release's schema has the fields (owner, group in ContainerUpload) …
+    const types = readFileSync('node_modules/@pulumi/docker/types/input.d.ts', 'utf8');
+    const upload = types.slice(types.indexOf('interface ContainerUpload {'));
+    const fields = upload.slice(0, upload.indexOf('\n}'));
+    expect(fields).toMatch(/^ {4}owner\?: pulumi\.Input<string/m);
+    expect(fields).toMatch(/^ {4}group\?: pulumi\.Input<string/m);
+    // … but how it writes them is not ours to see: the member fixes them as root, then hands
+    // over to docker-entrypoint.sh with mongod's arguments ("$@" after $0).
+    for (const { inputs } of members('mongo')) {
+      const [shell, flag, script, zero] = inputs.entrypoints as string[];
+      expect([shell, flag, zero]).toEqual(['sh', '-c', 'docker-entrypoint.sh']);
+      expect(script).toBe(
+        `chown 999:999 ${MONGO_KEYFILE} && chmod 0400 ${MONGO_KEYFILE} && exec docker-entrypoint.sh "$@"`,
+      );
+      expect((inputs.command as string[])[0]).toBe('mongod');
+    }
+  });
+
   it('initiates the set inside the first member, re-run when a member or the count changes', async () => {
     const { inputs } = resource('command:local:Command', 'mongo-init');
-    expect(inputs.create).toBe(
-      'docker exec -i nova-mongodb-1 mongosh --quiet "mongodb://127.0.0.1:27017/admin?directConnection=true"',
+    expect(inputs.create).toMatch(
+      /\ndocker exec nova-mongodb-1 mongosh --quiet "mongodb:\/\/127\.0\.0\.1:27017\/admin\?directConnection=true" --file \/tmp\/nova-replica-set\.js$/,
     );
     expect(inputs.stdin).toContain('"members":[{"_id":0,"host":"nova-mongodb-1:27017"}');
     expect(inputs.stdin).toContain('process.env.MONGO_INITDB_ROOT_PASSWORD');

@@ -6,17 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
+import { requiredPlugins } from '../../infra/plugins.js';
 
 const read = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
-const pkg = read('package.json') as Record<string, Record<string, string>>;
 const lock = read('package-lock.json') as {
   packages: Record<string, { version: string; deprecated?: string }>;
 };
-const providers = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => {
-  if (!name.startsWith('@pulumi/')) return false;
-  const meta = read(`node_modules/${name}/package.json`) as { pulumi?: { resource?: boolean } };
-  return meta.pulumi?.resource === true;
-});
+const providers = requiredPlugins().map((plugin) => plugin.pkg);
 
 it('finds the providers the program uses', () => {
   expect(providers).toEqual(

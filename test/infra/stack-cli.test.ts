@@ -21,12 +21,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { installArgs, requiredPlugins } from '../../infra/plugins.js';
 import { plan, policyConfig } from '../../infra/stack-cli.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const requireHere = createRequire(import.meta.url);
 const sdkVersion = (requireHere('@pulumi/pulumi/package.json') as { version: string }).version;
 const tsx = pathToFileURL(requireHere.resolve('tsx')).href;
+/** `pulumi plugin ls --json` on a machine that has every plugin the program needs. */
+const allInstalled = JSON.stringify(
+  requiredPlugins().map(({ name, version }) => ({ name, kind: 'resource', version, size: 1 })),
+);
 
 describe('the command plan', () => {
   const root = '/repo';
@@ -79,6 +84,13 @@ echo "  backend=$PULUMI_BACKEND_URL file=\${PULUMI_CONFIG_PASSPHRASE_FILE:-none}
 echo "  docker_host=\${DOCKER_HOST:-none}" >> "$STUB_LOG"
 case "$1" in
   version) echo "v${sdkVersion}" ;;
+  plugin)
+    if [ "$2" = ls ]; then echo "$STUB_PLUGINS"; fi
+    if [ "$2" = install ] && [ -n "$STUB_INSTALL_FAILS" ]; then
+      echo "error: [resource plugin $4-$5] downloading from : 404 HTTP error fetching plugin" >&2
+      exit 1
+    fi ;;
+  stack) if [ "$2" = export ]; then echo "$STUB_EXPORT"; fi ;;
   up)
     if [ -n "$STUB_WAIT" ]; then
       trap 'echo "  got SIGINT" >> "$STUB_LOG"; exit 130' INT
@@ -95,6 +107,11 @@ if [ -n "$STUB_DOCKER_DOWN" ]; then
   echo '{"ServerVersion":""}'
   echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock." >&2
   exit 1
+fi
+if [ "$1" = network ]; then
+  [ -n "$STUB_NET_CONTAINERS" ] || { echo "Error response from daemon: network nova-net not found" >&2; exit 1; }
+  echo "$STUB_NET_CONTAINERS"
+  exit 0
 fi
 if [ "$1" = context ]; then
   echo "unix:///home/stub/.colima/default/docker.sock"
@@ -150,6 +167,7 @@ function cli(
         PATH: `${join(root, 'bin')}:/usr/bin:/bin`,
         HOME: root,
         STUB_LOG: log,
+        STUB_PLUGINS: allInstalled,
         CI: 'true',
         ...env,
       },
@@ -170,7 +188,10 @@ function cli(
 const calls = () =>
   readFileSync(log, 'utf8')
     .split('\n')
-    .filter((line) => line.startsWith('pulumi ') && line !== 'pulumi version');
+    .filter(
+      (line) =>
+        line.startsWith('pulumi ') && !['pulumi version', 'pulumi plugin ls --json'].includes(line),
+    );
 
 describe('npm run up / down / stack, against stub executables', () => {
   it('up: preflight, stack select, up with the policy pack; local backend and a generated passphrase', async () => {
@@ -259,6 +280,34 @@ describe('npm run up / down / stack, against stub executables', () => {
     expect(calls()).toEqual([]);
   });
 
+  it('installs the exact provider plugins that are missing before up, and only those', async () => {
+    const [docker, ...others] = requiredPlugins();
+    if (!docker) throw new Error('no plugins found');
+    const listed = JSON.parse(allInstalled).filter((p: { name: string }) => p.name !== docker.name);
+    // An older release of it does not count: the engine wants the exact version.
+    listed.push({ name: docker.name, kind: 'resource', version: '0.0.1' });
+    const run = await cli(['up', '--yes'], { STUB_PLUGINS: JSON.stringify(listed) });
+    expect(run.code, run.out).toBe(0);
+    expect(calls().slice(0, 2)).toEqual([
+      `pulumi ${installArgs(docker).join(' ')}`,
+      'pulumi stack select --create local --secrets-provider passphrase',
+    ]);
+    expect(installArgs(docker)).toContain('--exact');
+    expect(calls().join('\n')).not.toContain(others[0]?.name ?? 'none');
+  });
+
+  it('a plugin that cannot be had stops up before Pulumi runs, saying which and how to retry', async () => {
+    const run = await cli(['up', '--yes'], { STUB_PLUGINS: '[]', STUB_INSTALL_FAILS: '1' });
+    expect(run.code).toBe(1);
+    for (const { name, version, pkg } of requiredPlugins()) {
+      expect(run.out).toContain(`The Pulumi plugin ${name} v${version} (named by ${pkg})`);
+      expect(run.out).toContain(`pulumi plugin install resource ${name} ${version} --exact`);
+    }
+    expect(run.out).toContain('404 HTTP error fetching plugin');
+    expect(run.out).toContain('Nothing was changed.');
+    expect(calls().filter((c) => !c.startsWith('pulumi plugin install'))).toEqual([]);
+  });
+
   it("propagates pulumi's exit code", async () => {
     const run = await cli(['up', '--yes'], { STUB_UP_EXIT: '3' });
     expect(run.code).toBe(3);
@@ -284,6 +333,60 @@ describe('npm run up / down / stack, against stub executables', () => {
     expect(calls()).toEqual(['pulumi destroy --stack local --non-interactive --yes']);
     expect(readFileSync(log, 'utf8')).toContain(`backend=file://${root}/.nova/pulumi`);
   });
+
+  it('down stops before destroy when a container attached by hand is on the network, naming it and the fix', async () => {
+    const attached = {
+      a1: { Name: 'nova-postgres' },
+      b2: { Name: 'my-debug-shell' },
+      c3: { Name: 'nova-mongodb-1' },
+    };
+    const exported = {
+      version: 3,
+      deployment: {
+        resources: [
+          { type: 'docker:index/network:Network', outputs: { name: 'nova-net' } },
+          { type: 'docker:index/container:Container', outputs: { name: 'nova-postgres' } },
+          { type: 'docker:index/container:Container', outputs: { name: 'nova-mongodb-1' } },
+        ],
+      },
+    };
+    const env = {
+      STUB_NET_CONTAINERS: JSON.stringify(attached),
+      STUB_EXPORT: JSON.stringify(exported),
+    };
+    const run = await cli(['down', '--yes'], env);
+    expect(run.code, run.out).toBe(1);
+    expect(run.out).toContain('my-debug-shell is attached to nova-net but not part of the stack');
+    expect(run.out).toContain('docker network disconnect nova-net my-debug-shell');
+    expect(run.out).not.toContain('disconnect nova-net nova-postgres');
+    expect(calls()).toEqual(['pulumi stack export --stack local']);
+    // The export ran with the stack's backend, not the user's current login.
+    expect(readFileSync(log, 'utf8')).toContain(`backend=file://${root}/.nova/pulumi`);
+
+    writeFileSync(log, '');
+    const { b2: _, ...onlyOurs } = attached;
+    const clean = await cli(['down', '--yes'], {
+      ...env,
+      STUB_NET_CONTAINERS: JSON.stringify(onlyOurs),
+    });
+    expect(clean.code, clean.out).toBe(0);
+    expect(calls()).toContain('pulumi destroy --stack local --non-interactive --yes');
+  });
+
+  it.each([
+    ['up', 'npm run up'],
+    ['update', 'npm run up'],
+    ['destroy', 'npm run down'],
+    ['down', 'npm run down'],
+  ])(
+    'refuses npm run stack -- %s, which would skip the checks, and says what to run',
+    async (verb, instead) => {
+      const run = await cli(['stack', verb, '--yes']);
+      expect(run.code).toBe(2);
+      expect(run.out).toContain(`run ${instead} -- --yes instead`);
+      expect(calls()).toEqual([]);
+    },
+  );
 
   it('stack runs any pulumi command with that environment, without Docker', async () => {
     const run = await cli(['stack', 'stack', 'output', '--show-secrets'], {
