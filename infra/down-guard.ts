@@ -9,7 +9,7 @@
  * hand-made container is found whatever it is called.
  */
 import { NETWORK_NAME } from './network.js';
-import type { Problem, Probes } from './preflight.js';
+import type { Probes, Problem } from './preflight.js';
 
 /** The container names the stack's state holds, or undefined when there is no state to read. */
 export function stackContainers(exported: string): Set<string> | undefined {

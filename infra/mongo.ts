@@ -29,7 +29,6 @@ import {
 } from './names.js';
 import type { StackSettings } from './settings.js';
 
-
 export { MONGO_KEYFILE, mongoMemberName };
 
 /** `nova-mongodb-1:27017,nova-mongodb-2:27018,…`: the seed list, as clients reach it. */

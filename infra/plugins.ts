@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { CommandResult, Problem, Probes } from './preflight.js';
+import type { CommandResult, Probes, Problem } from './preflight.js';
 
 export interface Plugin {
   /** The npm package that names it, e.g. @pulumi/docker. */
@@ -57,7 +57,11 @@ export function requiredPlugins(
 export function installedPlugins(result: CommandResult): Set<string> | undefined {
   if (result.code !== 0) return undefined;
   try {
-    const listed = JSON.parse(result.stdout) as { name?: string; kind?: string; version?: string }[];
+    const listed = JSON.parse(result.stdout) as {
+      name?: string;
+      kind?: string;
+      version?: string;
+    }[];
     if (!Array.isArray(listed)) return undefined;
     return new Set(
       listed
