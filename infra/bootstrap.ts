@@ -26,6 +26,7 @@
 import * as command from '@pulumi/command';
 import * as pulumi from '@pulumi/pulumi';
 import { ELASTIC_CA_PATH, type Environment } from './environment.js';
+import { ONE_SHOT_MEMORY_MB } from './settings.js';
 
 /**
  * Each step's container, named for it: steps that may run at once (reindex, and dashboards
@@ -68,7 +69,7 @@ export function oneShotScript(step: Step, image: string, network: string, names:
       // A container left by an interrupted run (or the previous command) holds the name.
       remove,
       // The image's healthcheck is the service's (/livez): a one-shot run has nothing to probe.
-      `docker create --name ${container} --network ${network} --memory 512m --no-healthcheck ${passed} ${image} ${args.join(' ')} >/dev/null`,
+      `docker create --name ${container} --network ${network} --memory ${ONE_SHOT_MEMORY_MB}m --no-healthcheck ${passed} ${image} ${args.join(' ')} >/dev/null`,
       `docker cp "$ca" ${container}:${ELASTIC_CA_PATH}`,
       `docker start --attach ${container}`,
     ]),

@@ -7,11 +7,17 @@ import { SettingsError } from './errors.js';
 
 export const DEFAULT_IMAGES = {
   postgres: 'postgres:15.19',
-  mongo: 'mongo:7.0.40',
-  elasticsearch: 'docker.elastic.co/elasticsearch/elasticsearch:8.19.24',
-  kibana: 'docker.elastic.co/kibana/kibana:8.19.24',
-  // The optional extras (nova:pgAdmin, nova:mongoExpress, nova:otelCollector).
-  pgAdmin: 'dpage/pgadmin4:9.15',
+  // MongoDB 8.0 (7.0's support ended in August 2026; `nova:mongoImage mongo:7.0.40` still
+  // works: the analytics need 7.0). The digest is the multi-platform index Docker Hub served
+  // for this tag (docker-library/repo-info repos/mongo/remote/8.0.32.md, 2026-09-16).
+  mongo: 'mongo:8.0.32@sha256:4968f22d0c6c10ef29952f3e807f62872ba22b3312f25803564fbfc08255efc2',
+  // The newest 8.19 patch release (elastic/elasticsearch and elastic/kibana v8.19.26).
+  elasticsearch: 'docker.elastic.co/elasticsearch/elasticsearch:8.19.26',
+  kibana: 'docker.elastic.co/kibana/kibana:8.19.26',
+  // The optional extras (nova:pgAdmin, nova:mongoExpress, nova:otelCollector). pgAdmin 9.18
+  // fixes an authentication bypass in server mode (release notes 9.18). mongo-express 1.0.2
+  // is its last release; its official image is no longer rebuilt.
+  pgAdmin: 'dpage/pgadmin4:9.18',
   mongoExpress: 'mongo-express:1.0.2',
   otelCollector: 'otel/opentelemetry-collector-contrib:0.160.0',
 } as const satisfies Record<string, string>;
@@ -44,7 +50,7 @@ export function imageProblem(reference: string): string | undefined {
   const majorMinor = /(^|\/)(postgres|pgadmin4)$/.test(match?.groups?.repository ?? '');
   const exact = majorMinor ? /^\d+\.\d+(\.\d+)?([-_].+)?$/ : /^\d+\.\d+\.\d+([-_].+)?$/;
   if (!exact.test(tag)) {
-    return `'${reference}' floats (tag '${tag}'): pin an exact release such as ${majorMinor ? '15.19' : '8.19.24'}`;
+    return `'${reference}' floats (tag '${tag}'): pin an exact release such as ${majorMinor ? '15.19' : '8.19.26'}`;
   }
   return undefined;
 }

@@ -1,11 +1,13 @@
 /**
- * The prerequisites `npm run up` checks before it touches Pulumi: Docker reachable, the Pulumi
+ * The prerequisites `npm run up` checks before it touches Pulumi: Docker reachable, with the
+ * memory the stack's containers may use and every pinned image (engine-checks.ts), the Pulumi
  * CLI present and recent enough, and vm.max_map_count >= 262144 where Docker's kernel runs
  * when Elasticsearch has more than one node (its bootstrap checks refuse less). Every missing
  * one is reported at once, each with what is wrong and how to fix it.
  *
  * Pure but for the probes it is handed (run a command, read a file), so tests inject them.
  */
+import { memoryProblem, pullImages } from './engine-checks.js';
 import { SettingsError } from './errors.js';
 import { mongoMemberName } from './names.js';
 import { type RawSettings, readSettings, type StackSettings } from './settings.js';
@@ -113,6 +115,14 @@ export async function preflight(probes: Probes, needs: PreflightNeeds): Promise<
     const problem = pulumiProblem(pulumi, needs.minimumPulumi);
     if (problem) report.failures.push(problem);
   }
+  const engine = docker && !('what' in docker) ? docker : undefined;
+  if (needs.settings && engine) {
+    const { failure, warning } = memoryProblem(needs.settings, engine.memTotal);
+    if (failure) report.failures.push(failure);
+    if (warning) report.warnings.push(warning);
+    // Before the max_map_count probe, which runs the Elasticsearch image.
+    await pullImages(probes, needs.settings, report);
+  }
   if (needs.settings && needs.settings.elastic.nodes > 1) {
     await checkMaxMapCount(probes, needs.settings, docker, report);
   }
@@ -153,6 +163,8 @@ async function memberNamesProblem(
 interface DockerEngine {
   operatingSystem: string;
   name: string;
+  /** The memory the engine's containers share, in bytes (its VM's, on Docker Desktop). */
+  memTotal?: number;
 }
 
 async function dockerEngine(probes: Probes): Promise<DockerEngine | Problem> {
@@ -170,6 +182,7 @@ async function dockerEngine(probes: Probes): Promise<DockerEngine | Problem> {
     ServerErrors?: string[];
     OperatingSystem?: string;
     Name?: string;
+    MemTotal?: number;
   } = {};
   try {
     parsed = JSON.parse(info.stdout);
@@ -193,7 +206,11 @@ async function dockerEngine(probes: Probes): Promise<DockerEngine | Problem> {
           ],
     };
   }
-  return { operatingSystem: parsed.OperatingSystem ?? '', name: parsed.Name ?? '' };
+  return {
+    operatingSystem: parsed.OperatingSystem ?? '',
+    name: parsed.Name ?? '',
+    ...(typeof parsed.MemTotal === 'number' ? { memTotal: parsed.MemTotal } : {}),
+  };
 }
 
 const firstLine = (text: string) => text.trim().split('\n')[0]?.trim() ?? '';

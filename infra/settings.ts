@@ -28,6 +28,9 @@ export interface StackSettings {
   otelCollector: { memoryMb: number };
 }
 
+/** The memory limit of each one-shot step (bootstrap, reindex), which runs beside the stack. */
+export const ONE_SHOT_MEMORY_MB = 512;
+
 /** Raw config values as Pulumi hands them over: strings, or absent. */
 export type RawSettings = Record<string, string | undefined>;
 

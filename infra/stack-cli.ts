@@ -161,9 +161,10 @@ function runPulumi(args: string[], root: string, env: Env, interactive: boolean)
 export const localProbes = (env: Env): Probes => ({
   run: (command, args, own = env) =>
     new Promise<CommandResult>((resolve) => {
-      // `docker run` may pull the Elasticsearch image first (which `up` needs anyway), and a
-      // plugin install downloads the provider: minutes on a slow line.
-      const timeout = args[0] === 'run' || args[1] === 'install' ? 900_000 : 60_000;
+      // `docker pull` and `docker run` may pull an image, and a plugin install downloads the
+      // provider: minutes on a slow line.
+      const timeout =
+        ['run', 'pull'].includes(args[0] ?? '') || args[1] === 'install' ? 900_000 : 60_000;
       const child = spawn(command, args, { env: own, timeout, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';

@@ -358,7 +358,7 @@ describe('NovaElasticCluster', () => {
     expect(
       resource('docker:index/remoteImage:RemoteImage', 'elasticsearch-image').inputs,
     ).toMatchObject({
-      name: 'docker.elastic.co/elasticsearch/elasticsearch:8.19.24',
+      name: 'docker.elastic.co/elasticsearch/elasticsearch:8.19.26',
     });
     for (const { inputs } of nodes('elasticsearch')) {
       expect(inputs.image).toBe('sha256:elasticsearch-image');

@@ -37,7 +37,7 @@ describe('NovaPgAdmin', () => {
       wait: true,
     });
     expect(resource('docker:index/remoteImage:RemoteImage', 'pgadmin-image').inputs).toMatchObject({
-      name: 'dpage/pgadmin4:9.15',
+      name: 'dpage/pgadmin4:9.18',
     });
     expect(pgAdmin.url).toBe('http://127.0.0.1:8080');
   });

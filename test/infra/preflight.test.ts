@@ -3,6 +3,7 @@
  * fix, all at once; the stack settings file read the way `pulumi config set` writes it.
  */
 import { describe, expect, it } from 'vitest';
+import { memoryProblem, stackImages, stackMemoryMb } from '../../infra/engine-checks.js';
 import {
   type CommandResult,
   formatReport,
@@ -26,6 +27,8 @@ const daemonDown: CommandResult = {
 };
 
 interface Machine {
+  /** What `docker pull` says of an image not present; present unless listed. */
+  missingImages?: Record<string, CommandResult>;
   docker?: CommandResult;
   pulumi?: CommandResult;
   dockerRun?: CommandResult;
@@ -41,6 +44,14 @@ function probes(machine: Machine = {}) {
       ran.push([command, ...args].join(' '));
       if (command === 'pulumi') return machine.pulumi ?? ok('v3.270.0\n');
       if (args[0] === 'run') return machine.dockerRun ?? ok('262144\n');
+      const image = args.at(-1) ?? '';
+      const missingImage = machine.missingImages?.[image];
+      if (args[0] === 'image') {
+        return missingImage
+          ? { code: 1, stdout: '', stderr: `No such image: ${image}` }
+          : ok('sha256:1');
+      }
+      if (args[0] === 'pull') return missingImage ?? ok('');
       return machine.docker ?? engine();
     },
     readFile: async (path) =>
@@ -178,7 +189,7 @@ describe('preflight', () => {
     });
     const { failures } = await preflight(desktop.probes, up());
     expect(desktop.ran).toContain(
-      'docker run --rm --entrypoint cat docker.elastic.co/elasticsearch/elasticsearch:8.19.24 /proc/sys/vm/max_map_count',
+      'docker run --rm --entrypoint cat docker.elastic.co/elasticsearch/elasticsearch:8.19.26 /proc/sys/vm/max_map_count',
     );
     expect(failures[0]?.what).toContain("on Docker's virtual machine");
     expect(failures[0]?.fix.join('\n')).toContain('wsl -d docker-desktop');
@@ -222,6 +233,87 @@ describe('preflight', () => {
     });
     expect(report.failures).toEqual([]);
     expect(stack.ran).toEqual(['pulumi version']);
+  });
+});
+
+describe('the Docker engine: memory and images', () => {
+  const GiB = 2 ** 30;
+  const withMemory = (gib: number) =>
+    ok(
+      JSON.stringify({
+        ServerVersion: '28.2.2',
+        OperatingSystem: 'Docker Desktop',
+        Name: 'docker-desktop',
+        MemTotal: gib * GiB,
+      }),
+    );
+
+  it('adds up the containers: the defaults need 12 GB with the one-shot step', () => {
+    expect(stackMemoryMb(readSettings({}))).toBe(1024 + 3 * 1024 + 3 * 2048 + 1024 + 512 + 512);
+    expect(stackMemoryMb(readSettings({ pgAdmin: 'true', otelCollector: 'true' }))).toBe(
+      12_288 + 512 + 256,
+    );
+  });
+
+  it('an 8 GB engine fails the defaults, suggesting 1 node and 1 member, which fit', async () => {
+    const { failures } = await preflight(
+      probes({ docker: withMemory(8), platform: 'darwin' }).probes,
+      up(),
+    );
+    const memory = failures.find((f) => f.what.includes('may use'));
+    expect(memory?.what).toBe(
+      "The stack's containers may use 12288 MB, and the Docker engine has 8192 MB in all (docker info): members would be killed for want of memory.",
+    );
+    expect(memory?.fix.join('\n')).toContain('nova:elasticNodes 1');
+    expect(memory?.fix.join('\n')).toContain('(6144 MB)');
+    const small = await preflight(
+      probes({ docker: withMemory(8), platform: 'darwin' }).probes,
+      up({ elasticNodes: '1', mongoMembers: '1' }),
+    );
+    expect(small.failures).toEqual([]);
+    expect(small.warnings).toEqual([]);
+  });
+
+  it('little to spare is a warning; an engine that does not say is not checked', async () => {
+    const tight = await preflight(probes({ docker: withMemory(13) }).probes, up());
+    expect(tight.failures).toEqual([]);
+    expect(tight.warnings[0]?.what).toMatch(
+      /may use 12288 MB.*13312 MB in all.*under 15 % to spare/,
+    );
+    expect(memoryProblem(readSettings({}), undefined)).toEqual({});
+  });
+
+  it('pulls what is not present, and an image that cannot be had names its setting', async () => {
+    const mongo = readSettings({}).images.mongo;
+    const machine = probes({
+      missingImages: {
+        [mongo]: {
+          code: 1,
+          stdout: '',
+          stderr: `Error response from daemon: manifest for ${mongo} not found: manifest unknown\n`,
+        },
+        'postgres:15.19': ok(''),
+      },
+    });
+    const { failures } = await preflight(machine.probes, up());
+    expect(machine.ran).toContain('docker pull --quiet postgres:15.19');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.what).toBe(
+      `The image ${mongo} could not be pulled: Error response from daemon: manifest for ${mongo} not found: manifest unknown`,
+    );
+    expect(failures[0]?.fix.join('\n')).toContain(
+      'npm run stack -- config set nova:mongoImage <repository:tag>',
+    );
+    // Only the images the stack runs: the extras' when they are on.
+    expect(stackImages(readSettings({})).map((i) => i.key)).toEqual([
+      'nova:postgresImage',
+      'nova:mongoImage',
+      'nova:elasticsearchImage',
+      'nova:kibanaImage',
+    ]);
+    expect(stackImages(readSettings({ otelCollector: 'true' })).at(-1)).toEqual({
+      image: 'busybox:1.37.0-musl',
+    });
   });
 });
 

@@ -18,7 +18,11 @@ describe('readSettings', () => {
       elastic: { nodes: 3, memoryMb: 2048, heapMb: 1024 },
       extras: { pgAdmin: false, mongoExpress: false, otelCollector: false },
     });
-    for (const image of Object.values(settings.images)) expect(image).toMatch(/:\d+\.\d+(\.\d+)?$/);
+    for (const image of Object.values(settings.images)) {
+      expect(image).toMatch(/:\d+\.\d+(\.\d+)?(@sha256:[a-f0-9]{64})?$/);
+    }
+    // MongoDB 8.0 by default, pinned to its digest too.
+    expect(settings.images.mongo).toMatch(/^mongo:8\.0\.\d+@sha256:[a-f0-9]{64}$/);
   });
 
   it('takes one member and one node', () => {
@@ -113,7 +117,7 @@ describe('the extras (pgAdmin, Mongo Express, the OpenTelemetry Collector)', () 
       mongoExpress: { memoryMb: 256, port: 8081 },
       otelCollector: { memoryMb: 256 },
       images: {
-        pgAdmin: 'dpage/pgadmin4:9.15',
+        pgAdmin: 'dpage/pgadmin4:9.18',
         mongoExpress: 'mongo-express:1.0.2',
         otelCollector: 'otel/opentelemetry-collector-contrib:0.160.0',
       },
