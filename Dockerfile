@@ -7,14 +7,20 @@
 #   docker run --rm -e DATABASE_URL=... nova-api bootstrap all
 #
 # Three stages: `build` has the whole toolchain (TypeScript, the Prisma CLI) and compiles;
-# `prod-deps` installs the production dependencies alone; the runtime stage gets only their
-# results, so no compiler, test runner or npm cache reaches the image that runs.
+# `prod-deps` installs the production dependencies alone and prunes what is never loaded; the
+# runtime stage gets only their results and the node binary, on the Debian release the Node
+# image is built on: no compiler, test runner, npm, npx, corepack or yarn reaches the image
+# that runs.
 
 # One Node for every stage, pinned to an exact release (never `latest` or a bare major: the
 # same build must give the same image). The release .nvmrc pins (Node 24 LTS, package.json
 # engines >=24); test/unit/node-version.test.ts fails when their majors part.
 # Override with `--build-arg NODE_IMAGE=node:24.x.y-bookworm-slim@sha256:...` to pin a digest.
 ARG NODE_IMAGE=node:24.22.3-bookworm-slim
+# The runtime's base: the Debian that NODE_IMAGE's variant names (bookworm), at an exact dated
+# release. The Node image is this plus node, npm, npx, corepack, yarn and C headers
+# (nodejs/docker-node 24/bookworm-slim/Dockerfile); the runtime takes node alone.
+ARG RUNTIME_IMAGE=debian:bookworm-20260803-slim
 
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -51,9 +57,24 @@ COPY package.json package-lock.json ./
 #                  one stays out too;
 # --ignore-scripts see the build stage.
 RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
+# The other databases' Prisma query compilers, source maps and type declarations: 130 MB of
+# production dependencies become 44 MB (scripts/prune-runtime.mjs says what it removes).
+COPY scripts/prune-runtime.mjs scripts/
+RUN node scripts/prune-runtime.mjs node_modules postgresql
 
 # ---------------------------------------------------------------------------------------------
-FROM ${NODE_IMAGE} AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
+# tini as PID 1: it forwards signals to node and reaps children. Node as PID 1 gets no default
+# signal actions from the kernel, so a one-shot command without a handler of its own
+# (`bootstrap mongo --wait`) would ignore SIGTERM until `docker stop` killed it. libatomic1:
+# the node binary needs it on arm64 (the Node image installs it for the same reason). The user
+# is the Node image's `node` (uid 1000, gid 1000), so volumes and policies carry over.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tini libatomic1 \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --gid 1000 node \
+    && useradd --uid 1000 --gid node --shell /usr/sbin/nologin --create-home node
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
 # NOVA_HTTP_HOST: the service listens on 127.0.0.1 by default, unreachable from outside a
 # container; here it must take connections on every interface of the container's network.
 # No NOVA_HTTP_PORT: it would win over the PORT that hosting platforms set (Cloud Run, Heroku,
@@ -87,9 +108,9 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.NOVA_HTTP_PORT||process.env.PORT||3000)+'/livez',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
-# node is PID 1 and gets SIGTERM directly (no shell in between): `nova serve` drains and
-# flushes telemetry on it. --import loads OpenTelemetry before the CLI imports http, pg,
+# tini passes SIGTERM to node directly (no shell in between): `nova serve` drains and flushes
+# telemetry on it, and any other command ends with the signal's default action. --import loads OpenTelemetry before the CLI imports http, pg,
 # mongodb or undici, so their instrumentations can patch them (an ES module cannot be patched
 # after it is loaded). The same command line as `npm start`, which the benchmarks measure.
-ENTRYPOINT ["node", "--import", "/app/dist/telemetry/register.js", "/app/dist/cli.js"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--import", "/app/dist/telemetry/register.js", "/app/dist/cli.js"]
 CMD ["serve"]

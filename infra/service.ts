@@ -9,7 +9,6 @@
  * image replaces the container.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { goDuration, runtimeLimits } from './common.js';
@@ -18,7 +17,6 @@ import { publishedUrl } from './network.js';
 import type { StackSettings } from './settings.js';
 
 export const SERVICE_CONTAINER = 'nova-api';
-const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
     version: string;
@@ -28,9 +26,15 @@ const VERSION = (
 /** The local image's name: the package version, never `latest`. */
 export const SERVICE_IMAGE = `nova-api:${VERSION}`;
 
+/**
+ * Paths relative to the project (Pulumi.yaml's folder, where Pulumi runs the program and its
+ * providers): an absolute path is an input like any other, so moving the checkout would show
+ * as a change and rebuild the image. What is rebuilt for is the context's content, which the
+ * provider hashes.
+ */
 export const serviceImageArgs = (): docker.ImageArgs => ({
   imageName: SERVICE_IMAGE,
-  build: { context: REPOSITORY, dockerfile: `${REPOSITORY}Dockerfile` },
+  build: { context: '.', dockerfile: 'Dockerfile' },
   skipPush: true,
 });
 
@@ -57,6 +61,8 @@ export function serviceContainerArgs(
     image,
     command: ['serve'],
     restart: 'unless-stopped',
+    // Past `nova serve`'s own bound (NOVA_SHUTDOWN_TIMEOUT_MS, then its hard exit), so the
+    // service always ends by itself before Docker kills it.
     ...runtimeLimits(settings.service.memoryMb, 30),
     envs: envList(environment),
     uploads: [{ file: ELASTIC_CA_PATH, content: caCert, permissions: '0444' }],

@@ -12,6 +12,9 @@ import { databaseLine, openSession, prepareDatabase, type Session } from './data
 import { printJson } from './output.js';
 import { stopSignal } from './signals.js';
 
+/** How long past its shutdown bound `nova serve` waits before it exits anyway. */
+export const HARD_EXIT_MARGIN_MS = 5000;
+
 /**
  * `nova serve`: with no database configured, an embedded PostgreSQL (migrated, seeded with
  * demo data once, and a fresh demo token for the demo admin printed); otherwise the
@@ -46,7 +49,7 @@ export async function runServe() {
     setTimeout(() => {
       process.stderr.write('nova: shutdown did not finish in time, exiting\n');
       process.exit(1);
-    }, timeoutMs + 5000).unref();
+    }, timeoutMs + HARD_EXIT_MARGIN_MS).unref();
   } finally {
     stop?.dispose();
     const warn = (message: string) => process.stderr.write(`nova: ${message}\n`);

@@ -5,9 +5,14 @@
  * nodes, no extras) and the small stack with every extra on (1 member, 1 node, pgAdmin, Mongo
  * Express, the OpenTelemetry Collector).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registered, resolved, resource, secretValue, useMocks } from './mocks.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 await useMocks();
 const { NovaStack } = await import('../../infra/stack.js');
@@ -15,6 +20,7 @@ const { readSettings } = await import('../../infra/settings.js');
 const { SECRET_VARIABLES } = await import('../../infra/environment.js');
 const { KIBANA_CA_FILE, KIBANA_HEALTHCHECK } = await import('../../infra/kibana.js');
 const { loadConfig } = await import('../../src/config.js');
+const { HARD_EXIT_MARGIN_MS } = await import('../../src/cli/service-commands.js');
 const { goDuration } = await import('../../infra/common.js');
 const { credentialVariable, longRunningViolations, plainTextSecretViolations, portViolations } =
   await import('../../infra/policy/rules.js');
@@ -454,11 +460,27 @@ describe('NovaStack', () => {
     expect(envNames(api)).not.toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
   });
 
-  it('builds the service image from the Dockerfile under a pinned name, locally', () => {
+  it('stops the service only after its own shutdown bound has passed', () => {
+    const api = containerNamed('big', 'nova-api').inputs;
+    const env = Object.fromEntries(
+      envOf(api).map((e) => [e.split('=')[0], e.slice(e.indexOf('=') + 1)]),
+    );
+    const { shutdownTimeoutMs } = loadConfig(env).service;
+    expect(Number(api.stopTimeout) * 1000).toBeGreaterThan(shutdownTimeoutMs + HARD_EXIT_MARGIN_MS);
+    expect(Number(api.destroyGraceSeconds) * 1000).toBeGreaterThan(
+      shutdownTimeoutMs + HARD_EXIT_MARGIN_MS,
+    );
+  });
+
+  it('builds the service image from the Dockerfile under a pinned name, locally, wherever the checkout is', () => {
     const image = resource('docker:index/image:Image', 'big-api-image').inputs;
     expect(image.imageName).toMatch(/^nova-api:\d+\.\d+\.\d+$/);
     expect(image).toMatchObject({ skipPush: true });
-    expect((image.build as { dockerfile: string }).dockerfile).toMatch(/\/Dockerfile$/);
+    // Relative to Pulumi.yaml's folder: no path of this machine is an input.
+    expect(image.build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+    expect(
+      existsSync(join(repoRoot, 'Pulumi.yaml')) && existsSync(join(repoRoot, 'Dockerfile')),
+    ).toBe(true);
     expect(containerNamed('big', 'nova-api').inputs.image).toBe('sha256:built-big-api-image');
   });
 

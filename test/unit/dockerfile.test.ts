@@ -364,12 +364,12 @@ describe('the service image', () => {
     }
   });
 
-  it('bases every stage on one exact Node release of the engines major, overridable by ARG', () => {
+  it('builds on one exact Node release of the engines major, overridable by ARG', () => {
     // `>=24` or `>=24.11[.0]`: a missing minor is 0.
     const engines = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(pkg.engines.node);
     expect(engines, `engines.node ${pkg.engines.node}`).not.toBeNull();
     const [, minMajor, minMinor] = (engines as RegExpExecArray).map((part) => Number(part ?? 0));
-    const base = runtime.base;
+    const base = (buildStage as Stage).base;
     const tag = /^node:(\d+)\.(\d+)\.(\d+)(-[a-z0-9.-]+)?(@sha256:[a-f0-9]{64})?$/.exec(base);
     expect(tag, `${base}: node:<major>.<minor>.<patch>[-variant]`).not.toBeNull();
     const [, major, minor] = (tag as RegExpExecArray).map(Number);
@@ -377,9 +377,32 @@ describe('the service image', () => {
     expect(minor).toBeGreaterThanOrEqual(minMinor as number);
     expect(imageProblem(base)).toBeUndefined();
     expect(base).not.toMatch(/latest/);
-    // One base for all: the client is compiled and the lockfile installed by the Node that runs them.
-    expect(new Set(stages.map((s) => s.base))).toEqual(new Set([base]));
+    // One Node for all: the client is compiled, the lockfile installed and the service run by
+    // the same node binary.
+    const nodeStages = stages.filter((s) => s !== runtime);
+    expect(new Set(nodeStages.map((s) => s.base))).toEqual(new Set([base]));
     expect([...globalArgs.values()]).toContain(base);
+    const node = runtime.copies.find((c) => c.imagePath === '/usr/local/bin/node');
+    expect(node?.source).toBe('/usr/local/bin/node');
+    expect(stageNamed(node?.from)?.base).toBe(base);
+  });
+
+  it('runs on the Debian release the Node image is built on, exact and dated, without npm or yarn', () => {
+    const variant = /-(\w+)-slim(@|$)/.exec((buildStage as Stage).base)?.[1];
+    expect(variant, 'a Debian variant such as bookworm-slim').toBeDefined();
+    // debian:<codename>-<YYYYMMDD>-slim: the dated tag is the exact release (`bookworm-slim`
+    // and `12-slim` move with every rebuild).
+    expect(runtime.base).toMatch(
+      new RegExp(`^debian:${variant}-\\d{8}-slim(@sha256:[a-f0-9]{64})?$`),
+    );
+    expect([...globalArgs.values()]).toContain(runtime.base);
+    const copied = runtime.copies.map((c) => c.imagePath);
+    for (const tool of ['npm', 'npx', 'corepack', 'yarn']) {
+      expect(
+        copied.some((path) => path.includes(tool)),
+        tool,
+      ).toBe(false);
+    }
   });
 
   it('runs as the unprivileged node user, its files owned by root', () => {
@@ -415,11 +438,18 @@ describe('the service image', () => {
       expect(words[1], `${words.join(' ')}: the lockfile, exactly`).toBe('ci');
       expect(hasOption(words, '--ignore-scripts'), words.join(' ')).toBe(true);
     }
-    // From the build stage, only the compiled output: its node_modules hold the dev tools.
+    // From the build stage, only the compiled output (and node): its node_modules hold the
+    // dev tools.
     const outDir = posix.join((buildStage as Stage).workdir, tsconfig.compilerOptions.outDir);
     for (const copy of runtime.copies.filter((c) => c.from === buildStage?.name)) {
-      expect(posix.resolve('/', copy.source)).toBe(outDir);
+      expect([outDir, '/usr/local/bin/node']).toContain(posix.resolve('/', copy.source));
     }
+    // What is never loaded is pruned after the install (test/unit/prune-runtime.test.ts).
+    const commands = commandsOf(stage).map((words) => words.join(' '));
+    const prune = commands.findIndex((c) =>
+      c.startsWith('node scripts/prune-runtime.mjs node_modules'),
+    );
+    expect(prune).toBeGreaterThan(commands.findIndex((c) => c.startsWith('npm ci')));
   });
 
   it('leaves out only optional packages that the container never loads', () => {
@@ -455,8 +485,14 @@ describe('the service image', () => {
     }
   });
 
-  it('starts OpenTelemetry before the CLI (node --import), `serve` by default', () => {
-    const entrypoint = commandOf(instructionsOf(runtime, 'ENTRYPOINT').at(-1)?.args ?? '[]');
+  it('starts OpenTelemetry before the CLI (node --import), `serve` by default, under tini', () => {
+    const [init, dashes, ...entrypoint] = commandOf(
+      instructionsOf(runtime, 'ENTRYPOINT').at(-1)?.args ?? '[]',
+    );
+    // tini as PID 1 (installed in the runtime stage): signals reach node, which as PID 1 would
+    // ignore any it has no handler for.
+    expect([init, dashes]).toEqual(['/usr/bin/tini', '--']);
+    expect(commandsOf(runtime).some((w) => w[0] === 'apt-get' && w.includes('tini'))).toBe(true);
     expect(entrypoint[0]).toBe('node');
     const hook = entrypoint.indexOf('--import');
     expect(hook).toBeGreaterThan(0);
@@ -553,7 +589,10 @@ describe('the service image', () => {
         const path = posix.relative((producer as Stage).workdir, posix.resolve('/', copy.source));
         const commands = commandsOf(producer as Stage);
         if (path === 'node_modules') expect(commands.some(isNpmInstall)).toBe(true);
-        else {
+        else if (copy.source === '/usr/local/bin/node') {
+          // The base image's own node.
+          expect((producer as Stage).base).toMatch(/^node:/);
+        } else {
           expect(path).toBe(posix.normalize(tsconfig.compilerOptions.outDir));
           expect(producer).toBe(buildStage);
         }
