@@ -37,4 +37,6 @@ function prune(directory) {
 
 statSync(join(root, '@prisma/client/runtime')); // a clear ENOENT when pointed elsewhere
 prune(root);
-console.log(`prune-runtime: removed ${files} files, ${(bytes / 2 ** 20).toFixed(1)} MB, from ${root}`);
+console.log(
+  `prune-runtime: removed ${files} files, ${(bytes / 2 ** 20).toFixed(1)} MB, from ${root}`,
+);
