@@ -9,7 +9,18 @@
  * SDK, and is only read here.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, get as httpsGet } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -111,9 +122,10 @@ const resolveMatrix = (text: string, matrix: Env) =>
 /** `nova` invocations: `npm run [--silent] nova -- ARGS` or `node [--import X] dist/cli.js ARGS`. */
 function novaInvocations() {
   const pattern =
-    /(?:npm run (?:--silent )?nova --|node (?:--import \S+ )?dist\/cli\.js)((?:[ \t]+(?:"[^"]*"|'[^']*'|[^\s;&|<>()]+))*)/g;
+    /(?:npm run (?:--silent )?nova --|node (?:--import \S+ )?dist\/cli\.js|docker run\b[^\n]*?\snova-api:ci)((?:[ \t]+(?:"[^"]*"|'[^']*'|[^\s;&|<>()]+))*)/g;
   return runSteps.flatMap(({ job, step }) =>
     [...script(step).matchAll(pattern)].map((m) => ({
+      job,
       step,
       args: (m[1]?.match(/"[^"]*"|'[^']*'|\S+/g) ?? []).map((t) =>
         substitute(unquote(t), envOf(job, step)),
@@ -191,7 +203,14 @@ describe('.github/workflows/live-stack.yml', () => {
       'docker.elastic.co/elasticsearch/elasticsearch': /^8\.(1[1-9])\.\d+$/,
     };
     expect(images.length).toBeGreaterThanOrEqual(4);
-    for (const image of images) {
+    // Images the workflow builds itself (`docker build --tag NAME`) are not pulled.
+    const built = new Set(
+      runSteps.flatMap(({ step }) =>
+        [...script(step).matchAll(/docker build --tag (\S+)/g)].map((m) => m[1]),
+      ),
+    );
+    expect(built).toEqual(new Set(['nova-api:ci']));
+    for (const image of images.filter((i) => !built.has(i))) {
       const [name = '', tag = ''] = image.split(':');
       expect(Object.keys(allowed), `unexpected image ${image}`).toContain(name);
       expect(tag, `${image} is not an exact release`).toMatch(allowed[name] as RegExp);
@@ -217,7 +236,10 @@ describe('.github/workflows/live-stack.yml', () => {
     );
     for (const { args } of invocations) {
       const [command = '', sub] = args;
-      expect([...CLI_COMMANDS], `nova ${args.join(' ')}`).toContain(command);
+      // `nova --help` has options only, each checked below.
+      if (!command.startsWith('--')) {
+        expect([...CLI_COMMANDS], `nova ${args.join(' ')}`).toContain(command);
+      }
       for (const option of args.filter((a) => a.startsWith('--'))) {
         expect([...CLI_OPTIONS], `nova ${args.join(' ')}`).toContain(option.slice(2).split('=')[0]);
       }
@@ -297,7 +319,7 @@ describe('.github/workflows/live-stack.yml', () => {
   });
 
   it('smoke-tests the running service with every store required, then stops it with SIGTERM', () => {
-    const invocations = novaInvocations();
+    const invocations = novaInvocations().filter((i) => i.job === workflow.jobs.live);
     const serve = invocations.findIndex((i) => i.args[0] === 'serve');
     const smokes = invocations.filter((i) => i.args[0] === 'smoke');
     expect(serve).toBeGreaterThanOrEqual(0);
@@ -341,10 +363,10 @@ describe('.github/workflows/live-stack.yml', () => {
     expect(hosts).toEqual([url.host]);
   });
 
-  it('gives the services the credentials and ports the job connects with', () => {
+  it('gives the servers the credentials and ports the job connects with', () => {
     const live = workflow.jobs.live as Job;
     const env = live.env ?? {};
-    const { postgres, elasticsearch } = live.services ?? {};
+    const { postgres } = live.services ?? {};
     const db = new URL(env.DATABASE_URL ?? '');
     expect([db.username, db.password, db.pathname.slice(1)]).toEqual([
       postgres?.env?.POSTGRES_USER,
@@ -354,10 +376,76 @@ describe('.github/workflows/live-stack.yml', () => {
     expect(postgres?.ports).toContain(`${db.port}:5432`);
     expect(postgres?.options).toMatch(/--health-cmd "pg_isready/);
     expect(env.ELASTIC_ADMIN_USERNAME).toBe('elastic');
-    expect(env.ELASTIC_ADMIN_PASSWORD).toBe(elasticsearch?.env?.ELASTIC_PASSWORD);
     expect(env.ELASTIC_USERNAME).not.toBe(env.ELASTIC_ADMIN_USERNAME);
-    expect(elasticsearch?.ports).toContain(`${new URL(env.ELASTIC_URL ?? '').port}:9200`);
-    expect(elasticsearch?.options).toMatch(/--health-cmd "curl [^"]*-u elastic:\$ELASTIC_PASSWORD/);
+    const [elastic] = dockerRuns().filter((r) => r.image?.startsWith('docker.elastic.co/'));
+    // The `elastic` superuser's password is the one the job's steps use, and the node is
+    // published on the runner's loopback at the URL's port.
+    expect(elastic?.line).toContain('--env ELASTIC_PASSWORD="$ELASTIC_ADMIN_PASSWORD"');
+    expect(elastic?.line).toContain(
+      `--publish 127.0.0.1:${new URL(env.ELASTIC_URL ?? '').port}:9200`,
+    );
+    // Nothing runs before the node answers, over the URL and CA the service uses.
+    const waits = runSteps.filter(({ step }) =>
+      /_cluster\/health\?wait_for_status=yellow/.test(script(step)),
+    );
+    expect(waits).toHaveLength(1);
+    const wait = script((waits[0] as (typeof waits)[number]).step);
+    expect(wait).toContain('--cacert "$ELASTIC_CA_FILE"');
+    expect(wait).toContain('"$ELASTIC_URL/_cluster/health');
+    const order = (text: RegExp) => live.steps.findIndex((s) => text.test(s.run ?? ''));
+    expect(order(/_cluster\/health/)).toBeLessThan(order(/bootstrap elastic/));
+  });
+
+  it('runs one leg with Elasticsearch over HTTPS, trusting a CA made by the job, the rest on HTTP', () => {
+    const live = workflow.jobs.live as Job;
+    const legs = matrixCombinations(live);
+    const https = legs.filter((leg) => String(leg.https) === 'true');
+    expect(https).toHaveLength(1);
+    expect(https[0]).toMatchObject({ node: '24', elasticsearch: '8.19.26', mongodb: '8.0.32' });
+    expect(legs.filter((leg) => String(leg.https) === 'false').length).toBe(4);
+    const start = live.steps.find((s) => /docker run [^\n]*nova-elasticsearch/.test(s.run ?? ''));
+    const run = start?.run ?? '';
+    expect(run).toContain('.github/scripts/elastic-test-certs.sh "$certs"');
+    expect(run).toContain('--env ES_SETTING_XPACK_SECURITY_HTTP_SSL_ENABLED=true');
+    expect(run).toContain(
+      '--env ES_SETTING_XPACK_SECURITY_HTTP_SSL_CERTIFICATE__AUTHORITIES=certs/ca.crt',
+    );
+    expect(run).toContain('echo "ELASTIC_URL=https://127.0.0.1:9200" >> "$GITHUB_ENV"');
+    expect(run).toContain('echo "ELASTIC_CA_FILE=$certs/ca.crt" >> "$GITHUB_ENV"');
+    expect(live.name).toMatch(/\$\{\{ matrix\.https && ' over HTTPS' \|\| '' \}\}/);
+  });
+
+  it("makes certificates that Node's TLS accepts for 127.0.0.1 with the CA file, and nothing else does", async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'nova-ci-certs-')));
+    try {
+      const made = spawnSync('bash', ['.github/scripts/elastic-test-certs.sh', dir], {
+        encoding: 'utf8',
+      });
+      expect(made.status, made.stderr).toBe(0);
+      expect(readdirSync(dir).sort()).toEqual(['ca.crt', 'http.crt', 'http.key']);
+      expect(statSync(join(dir, 'http.key')).mode & 0o077).toBe(0);
+      const server = createServer(
+        { key: readFileSync(join(dir, 'http.key')), cert: readFileSync(join(dir, 'http.crt')) },
+        (_req, res) => res.end('ok'),
+      );
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      const { port } = server.address() as AddressInfo;
+      const get = (ca?: Buffer) =>
+        new Promise<string>((done, fail) =>
+          httpsGet({ host: '127.0.0.1', port, ...(ca ? { ca } : {}) }, (res) => {
+            res.resume();
+            res.on('end', () => done(String(res.statusCode)));
+          }).on('error', fail),
+        );
+      try {
+        expect(await get(readFileSync(join(dir, 'ca.crt')))).toBe('200');
+        await expect(get()).rejects.toThrow(/self[- ]signed|unable to (get|verify)/i);
+      } finally {
+        server.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('runs every job that sets up Node on Node 24 and 26, each named after its Node', () => {
