@@ -133,6 +133,12 @@ export interface ServiceConfig {
   healthIntervalMs: number;
   /** How long shutdown may take before the process exits anyway: NOVA_SHUTDOWN_TIMEOUT_MS (10000). */
   shutdownTimeoutMs: number;
+  /**
+   * Authenticated API-token principals kept in memory (src/lib/db/postgres/principal-cache.ts):
+   * NOVA_AUTH_CACHE_TTL_MS (default 30000; 0 turns the cache off) and
+   * NOVA_AUTH_CACHE_MAX_ENTRIES (default 10000).
+   */
+  authCache?: { ttlMs: number; maxEntries: number } | undefined;
 }
 
 export interface NovaConfig {
@@ -492,6 +498,20 @@ function servicePort(env: Env): number {
   return read(env, name, z.coerce.number().int().min(0).max(65535), 3000);
 }
 
+function authCacheConfig(env: Env): ServiceConfig['authCache'] {
+  const ttlMs = read(
+    env,
+    'NOVA_AUTH_CACHE_TTL_MS',
+    z.coerce.number().int().min(0).max(3_600_000),
+    30_000,
+  );
+  if (ttlMs === 0) return undefined;
+  return {
+    ttlMs,
+    maxEntries: read(env, 'NOVA_AUTH_CACHE_MAX_ENTRIES', positiveInt(10_000_000), 10_000),
+  };
+}
+
 /** Parses the environment. Throws NovaError CONFIG_INVALID naming the first bad variable. */
 export function loadConfig(env: Env = process.env): NovaConfig {
   const pgUrl = postgresUrl(env);
@@ -515,6 +535,7 @@ export function loadConfig(env: Env = process.env): NovaConfig {
       port: servicePort(env),
       healthIntervalMs: read(env, 'NOVA_HEALTH_INTERVAL_MS', positiveInt(600_000), 5000),
       shutdownTimeoutMs: read(env, 'NOVA_SHUTDOWN_TIMEOUT_MS', positiveInt(600_000), 10_000),
+      authCache: authCacheConfig(env),
     },
     production: env.NODE_ENV === 'production',
   };

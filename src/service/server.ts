@@ -75,6 +75,8 @@ export async function startService(
     kibana,
     intervalMs: config.healthIntervalMs,
   });
+  // Before the first request: authenticated requests are then served from memory.
+  if (config.authCache) await db.postgres.usePrincipalCache(config.authCache);
   const app = buildApp({ db, health, ready }, appOptions);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

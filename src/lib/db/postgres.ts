@@ -18,6 +18,7 @@ import { isTransientPgError, wrapPgError } from './postgres/errors.js';
 import { exportData } from './postgres/export.js';
 import { postgresHealth } from './postgres/health.js';
 import * as passkeys from './postgres/passkeys.js';
+import { listenerClient, PrincipalCache } from './postgres/principal-cache.js';
 import * as rbac from './postgres/rbac.js';
 import * as systemConfig from './postgres/system-config.js';
 import * as tickets from './postgres/tickets.js';
@@ -41,6 +42,7 @@ export class PostgresStore {
   readonly #options: PostgresStoreOptions;
   #pool: pg.Pool | undefined;
   #prisma: Db | undefined;
+  #principals: PrincipalCache | undefined;
   readonly #ctx: PgContext;
 
   constructor(config: PostgresConfig, options: PostgresStoreOptions = {}) {
@@ -55,8 +57,24 @@ export class PostgresStore {
         return store.pool;
       },
       run: (operation, work) => this.#run(operation, work),
+      get principals() {
+        return store.#principals;
+      },
     };
   }
+
+  /**
+   * Serves authenticated principals from memory (principal-cache.ts): turned on by the
+   * service, never by one-shot commands. Resolves once the cache listens for invalidations
+   * (or, failing that, is retrying in the background and bypassed meanwhile).
+   */
+  readonly usePrincipalCache = async (options: { ttlMs: number; maxEntries: number }) => {
+    this.#principals ??= new PrincipalCache({
+      ...options,
+      connect: listenerClient(this.#config.url, this.#config.connectTimeoutMs),
+    });
+    await this.#principals.start();
+  };
 
   /** The connection pool (POSTGRES_POOL_SIZE connections at most), shared with `prisma`. */
   get pool(): pg.Pool {
@@ -134,9 +152,11 @@ export class PostgresStore {
 
   /** Closes the client and the pool. The next use opens new ones. */
   readonly close = async (): Promise<void> => {
-    const [prisma, pool] = [this.#prisma, this.#pool];
+    const [prisma, pool, principals] = [this.#prisma, this.#pool, this.#principals];
     this.#prisma = undefined;
     this.#pool = undefined;
+    this.#principals = undefined;
+    await principals?.close();
     await prisma?.$disconnect();
     await pool?.end();
   };

@@ -1,7 +1,7 @@
 /**
  * Bearer API tokens for the service: created for a user (the secret is returned once),
  * listed, revoked, and resolved on every request to the user and the permissions their roles
- * grant.
+ * grant (from memory, when the service's principal cache holds them).
  *
  * A token is `nova_` and 43 base64url characters (256 random bits). The prefix lets secret
  * scanners recognise a leaked token. Only its SHA-256 is stored: a slow password hash buys
@@ -128,48 +128,66 @@ export async function revokeApiToken(ctx: PgContext, which: RevokeApiTokenInput,
     'id' in target
       ? { id: target.id, revokedAt: null }
       : { userId: target.userId, name: target.name, revokedAt: null };
-  return ctx.run('revokeApiToken', () =>
-    ctx.prisma.$transaction(async (tx) => {
-      const found = await tx.apiToken.findFirst({ where, select: summary });
-      if (!found) {
-        throw new NovaError('NOT_FOUND', 'no active token matches', {
-          field: 'id' in target ? 'id' : 'name',
+  return ctx
+    .run('revokeApiToken', () =>
+      ctx.prisma.$transaction(async (tx) => {
+        const found = await tx.apiToken.findFirst({ where, select: summary });
+        if (!found) {
+          throw new NovaError('NOT_FOUND', 'no active token matches', {
+            field: 'id' in target ? 'id' : 'name',
+          });
+        }
+        const revoked = await tx.apiToken.update({
+          where: { id: found.id },
+          data: { revokedAt: new Date() },
+          select: summary,
         });
-      }
-      const revoked = await tx.apiToken.update({
-        where: { id: found.id },
-        data: { revokedAt: new Date() },
-        select: summary,
-      });
-      await tx.auditLog.create({
-        data: auditData(
-          {
-            action: 'api_token.revoked',
-            entityType: 'user',
-            entityId: revoked.userId,
-            before: found,
-            after: revoked,
-          },
-          actor,
-        ),
-      });
+        await tx.auditLog.create({
+          data: auditData(
+            {
+              action: 'api_token.revoked',
+              entityType: 'user',
+              entityId: revoked.userId,
+              before: found,
+              after: revoked,
+            },
+            actor,
+          ),
+        });
+        return revoked;
+      }),
+    )
+    .then((revoked) => {
+      // At once in this process; others drop it on the trigger's notification.
+      ctx.principals?.invalidate(`token:${revoked.id}`);
       return revoked;
-    }),
-  );
+    });
 }
 
 /**
  * The user and permissions behind a presented token, or null when it is malformed, unknown,
  * revoked, expired, or its user is deactivated. Malformed tokens never reach the database.
+ *
+ * With the principal cache on (the service), a token seen within its TTL costs no query: see
+ * principal-cache.ts for when entries are dropped. last_used_at is then written at most once
+ * a minute per token and never waited for: it is bookkeeping, off the request path.
  */
 export async function authenticateApiToken(
   ctx: PgContext,
   token: string,
 ): Promise<AuthenticatedToken | null> {
   if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return null;
+  const hash = hashToken(token);
+  const key = hash.toString('base64');
+  const cache = ctx.principals;
+  const cached = cache?.get(key);
+  if (cached) {
+    touchLastUsed(ctx, cached.tokenId);
+    return cached;
+  }
   const found = await ctx.run('authenticateApiToken', () =>
     ctx.prisma.apiToken.findUnique({
-      where: { tokenHash: hashToken(token) },
+      where: { tokenHash: hash },
       select: {
         id: true,
         userId: true,
@@ -201,18 +219,49 @@ export async function authenticateApiToken(
     return null;
   }
   if (!found.lastUsedAt || now - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    // Conditional, so concurrent requests at the minute's turn write the row once. It is
-    // bookkeeping: a failure here does not refuse a valid token (the next use writes it).
-    const cutoff = new Date(now - LAST_USED_RESOLUTION_MS);
-    await ctx.prisma.apiToken
-      .updateMany({
-        where: { id: found.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: cutoff } }] },
-        data: { lastUsedAt: new Date(now) },
-      })
-      .catch(() => undefined);
+    touchLastUsed(ctx, found.id, true);
+  } else {
+    lastUsedWritten.set(found.id, found.lastUsedAt.getTime());
   }
   const permissions = new Set(
     found.user.roles.flatMap((r) => r.role.permissions.map((p) => p.permission.name)),
   );
-  return { tokenId: found.id, userId: found.userId, permissions: [...permissions].sort() };
+  const principal = {
+    tokenId: found.id,
+    userId: found.userId,
+    permissions: [...permissions].sort(),
+  };
+  cache?.set(key, principal, found.expiresAt);
+  return principal;
+}
+
+/**
+ * When this process last wrote (or read) each token's last_used_at. Bounded: a token that
+ * has not been seen for a while may be written once more than needed, never less.
+ */
+const lastUsedWritten = new Map<string, number>();
+const LAST_USED_TRACKED = 10_000;
+
+/**
+ * Writes last_used_at when this process has not for a minute; not awaited. Conditional, so
+ * concurrent writers (requests, processes) at the minute's turn write the row once; a
+ * failure does not refuse a valid token (a later use writes it).
+ */
+function touchLastUsed(ctx: PgContext, tokenId: string, due = false): void {
+  const now = Date.now();
+  const last = lastUsedWritten.get(tokenId);
+  if (!due && last !== undefined && now - last <= LAST_USED_RESOLUTION_MS) return;
+  lastUsedWritten.delete(tokenId);
+  lastUsedWritten.set(tokenId, now);
+  if (lastUsedWritten.size > LAST_USED_TRACKED) {
+    const oldest = lastUsedWritten.keys().next().value;
+    if (oldest !== undefined) lastUsedWritten.delete(oldest);
+  }
+  const cutoff = new Date(now - LAST_USED_RESOLUTION_MS);
+  ctx.prisma.apiToken
+    .updateMany({
+      where: { id: tokenId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: cutoff } }] },
+      data: { lastUsedAt: new Date(now) },
+    })
+    .catch(() => undefined);
 }

@@ -130,88 +130,105 @@ export async function grantPermission(
 ) {
   const roleValue = parseInput(roleName, role, 'role');
   const permissionValue = parseInput(permissionName, permission, 'permission');
-  return ctx.run('grantPermission', () =>
-    ctx.prisma.$transaction(async (tx) => {
-      const r = await requireRole(tx, roleValue);
-      const [p] = await requirePermissions(tx, [permissionValue]);
-      if (!p) throw new Error('unreachable: requirePermissions returned nothing');
-      const created = await tx.rolePermission.createMany({
-        data: [{ roleId: r.id, permissionId: p.id }],
-        skipDuplicates: true,
-      });
-      if (created.count > 0) {
-        await tx.auditLog.create({
-          data: auditData(
-            {
-              action: 'role.permission_granted',
-              entityType: 'role',
-              entityId: r.id,
-              after: { permission: p.name },
-            },
-            actor,
-          ),
+  return ctx
+    .run('grantPermission', () =>
+      ctx.prisma.$transaction(async (tx) => {
+        const r = await requireRole(tx, roleValue);
+        const [p] = await requirePermissions(tx, [permissionValue]);
+        if (!p) throw new Error('unreachable: requirePermissions returned nothing');
+        const created = await tx.rolePermission.createMany({
+          data: [{ roleId: r.id, permissionId: p.id }],
+          skipDuplicates: true,
         });
-      }
-      return created.count > 0;
-    }),
-  );
+        if (created.count > 0) {
+          await tx.auditLog.create({
+            data: auditData(
+              {
+                action: 'role.permission_granted',
+                entityType: 'role',
+                entityId: r.id,
+                after: { permission: p.name },
+              },
+              actor,
+            ),
+          });
+        }
+        return created.count > 0;
+      }),
+    )
+    .then(forgetPrincipals(ctx, 'all'));
 }
+
+/**
+ * After a change of roles or permissions commits: drops the cached principals it affects in
+ * this process at once (others drop them on the triggers' notification).
+ */
+const forgetPrincipals =
+  (ctx: PgContext, payload: string) =>
+  (changed: boolean): boolean => {
+    if (changed) ctx.principals?.invalidate(payload);
+    return changed;
+  };
 
 /** Gives a user a role; assigning one they already hold changes nothing. Returns true if added. */
 export async function assignRole(ctx: PgContext, userId: string, role: string, actor?: Actor) {
   const id = parseInput(uuid, userId, 'userId');
   const name = parseInput(roleName, role, 'role');
-  return ctx.run('assignRole', () =>
-    ctx.prisma.$transaction(async (tx) => {
-      const r = await requireRole(tx, name);
-      const user = await tx.user.findUnique({ where: { id }, select: { id: true } });
-      if (!user) throw new NovaError('NOT_FOUND', `user ${id} not found`, { field: 'userId' });
-      const created = await tx.userRole.createMany({
-        data: [{ userId: id, roleId: r.id }],
-        skipDuplicates: true,
-      });
-      if (created.count > 0) {
-        await tx.auditLog.create({
-          data: auditData(
-            {
-              action: 'user.role_assigned',
-              entityType: 'user',
-              entityId: id,
-              after: { role: name },
-            },
-            actor,
-          ),
+  return ctx
+    .run('assignRole', () =>
+      ctx.prisma.$transaction(async (tx) => {
+        const r = await requireRole(tx, name);
+        const user = await tx.user.findUnique({ where: { id }, select: { id: true } });
+        if (!user) throw new NovaError('NOT_FOUND', `user ${id} not found`, { field: 'userId' });
+        const created = await tx.userRole.createMany({
+          data: [{ userId: id, roleId: r.id }],
+          skipDuplicates: true,
         });
-      }
-      return created.count > 0;
-    }),
-  );
+        if (created.count > 0) {
+          await tx.auditLog.create({
+            data: auditData(
+              {
+                action: 'user.role_assigned',
+                entityType: 'user',
+                entityId: id,
+                after: { role: name },
+              },
+              actor,
+            ),
+          });
+        }
+        return created.count > 0;
+      }),
+    )
+    .then(forgetPrincipals(ctx, `user:${id}`));
 }
 
 /** Takes a role away; revoking one the user does not hold changes nothing. Returns true if removed. */
 export async function revokeRole(ctx: PgContext, userId: string, role: string, actor?: Actor) {
   const id = parseInput(uuid, userId, 'userId');
   const name = parseInput(roleName, role, 'role');
-  return ctx.run('revokeRole', () =>
-    ctx.prisma.$transaction(async (tx) => {
-      const r = await requireRole(tx, name);
-      const removed = await tx.userRole.deleteMany({ where: { userId: id, roleId: r.id } });
-      if (removed.count > 0) {
-        await tx.auditLog.create({
-          data: auditData(
-            {
-              action: 'user.role_revoked',
-              entityType: 'user',
-              entityId: id,
-              before: { role: name },
-            },
-            actor,
-          ),
-        });
-      }
-      return removed.count > 0;
-    }),
-  );
+  return ctx
+    .run('revokeRole', () =>
+      ctx.prisma.$transaction(async (tx) => {
+        const r = await requireRole(tx, name);
+        const removed = await tx.userRole.deleteMany({ where: { userId: id, roleId: r.id } });
+        if (removed.count > 0) {
+          await tx.auditLog.create({
+            data: auditData(
+              {
+                action: 'user.role_revoked',
+                entityType: 'user',
+                entityId: id,
+                before: { role: name },
+              },
+              actor,
+            ),
+          });
+        }
+        return removed.count > 0;
+      }),
+    )
+    .then(forgetPrincipals(ctx, `user:${id}`));
 }
 
 /** The permission names an active user holds through all their roles (empty when inactive). */

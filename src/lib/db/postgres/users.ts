@@ -104,25 +104,32 @@ async function changeUser(
   actor?: Actor,
 ): Promise<UserRecord> {
   const userId = parseInput(uuid, id, 'id');
-  return ctx.run(operation, () =>
-    ctx.prisma.$transaction(async (tx) => {
-      const before = await tx.user.findUnique({ where: { id: userId } });
-      if (!before) throw new NovaError('NOT_FOUND', `user ${userId} not found`, { field: 'id' });
-      try {
-        const after = await tx.user.update({ where: { id: userId }, data });
-        await tx.auditLog.create({
-          data: auditData({ action, entityType: 'user', entityId: userId, before, after }, actor),
-        });
-        return after;
-      } catch (error) {
-        if (typeof data.email === 'string') emailTaken(error, data.email);
-        if (isRecordNotFound(error)) {
-          throw new NovaError('NOT_FOUND', `user ${userId} not found`, { field: 'id' });
+  return ctx
+    .run(operation, () =>
+      ctx.prisma.$transaction(async (tx) => {
+        const before = await tx.user.findUnique({ where: { id: userId } });
+        if (!before) throw new NovaError('NOT_FOUND', `user ${userId} not found`, { field: 'id' });
+        try {
+          const after = await tx.user.update({ where: { id: userId }, data });
+          await tx.auditLog.create({
+            data: auditData({ action, entityType: 'user', entityId: userId, before, after }, actor),
+          });
+          return after;
+        } catch (error) {
+          if (typeof data.email === 'string') emailTaken(error, data.email);
+          if (isRecordNotFound(error)) {
+            throw new NovaError('NOT_FOUND', `user ${userId} not found`, { field: 'id' });
+          }
+          throw error;
         }
-        throw error;
-      }
-    }),
-  );
+      }),
+    )
+    .then((after) => {
+      // A user (de)activated: their cached principals go at once in this process (others drop
+      // them on the trigger's notification).
+      if ('active' in data) ctx.principals?.invalidate(`user:${userId}`);
+      return after;
+    });
 }
 
 export async function updateUser(

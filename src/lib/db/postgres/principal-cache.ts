@@ -1,0 +1,158 @@
+/**
+ * Resolved API-token principals, cached per process so an authenticated request costs no
+ * query on a warm cache (resolving one costs five, and the token's last_used_at a sixth).
+ *
+ * Correctness comes first:
+ * - Invalidation at once, everywhere: triggers notify the channel `nova_principals` on every
+ *   change of a token, a user's `active`, a user's roles or a role's permissions, by any
+ *   writer (prisma/migrations/20261205090000_principal_notify). Each cache LISTENs on its own
+ *   connection and drops what a notification names. The process that made a change also
+ *   drops it synchronously, so it never sees its own change late.
+ * - While that connection is not listening (not yet, or lost), the cache is bypassed: every
+ *   request resolves from the database, as without a cache, until LISTEN is back; then the
+ *   cache starts empty, since notifications sent meanwhile were missed.
+ * - An entry lives at most `ttlMs`, and never past the token's own expiry: an expired token
+ *   is refused at its expiry, cached or not.
+ * - Bounded: at most `maxEntries` principals, least recently used evicted first. Only
+ *   tokens that authenticated are cached: unknown, revoked or malformed ones are never
+ *   stored, so a flood of random tokens can neither fill the cache nor evict anyone.
+ */
+import pg from 'pg';
+import type { AuthenticatedToken } from './api-tokens.js';
+
+export const PRINCIPALS_CHANNEL = 'nova_principals';
+
+export interface PrincipalCacheOptions {
+  /** How long a principal may be served from memory (> 0). */
+  ttlMs: number;
+  maxEntries: number;
+  /** Opens the listening connection (a pg.Client on the store's URL; tests inject). */
+  connect: () => pg.Client;
+  /** Delay before listening again after the connection was lost. */
+  reconnectDelayMs?: number;
+  now?: () => number;
+}
+
+interface Entry {
+  principal: AuthenticatedToken;
+  /** The earlier of the TTL's end and the token's expiry, in ms since the epoch. */
+  until: number;
+}
+
+export class PrincipalCache {
+  readonly #options: Required<Omit<PrincipalCacheOptions, 'connect'>> &
+    Pick<PrincipalCacheOptions, 'connect'>;
+  /** Insertion order is recency order: a hit moves its entry to the end. */
+  readonly #entries = new Map<string, Entry>();
+  #client: pg.Client | undefined;
+  #listening = false;
+  #closed = false;
+  #starting: Promise<void> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+
+  constructor(options: PrincipalCacheOptions) {
+    this.#options = { reconnectDelayMs: 1000, now: Date.now, ...options };
+  }
+
+  /** Whether lookups are served from memory: only while notifications are received. */
+  get active(): boolean {
+    return this.#listening;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Starts listening, once; resolves when LISTEN is in place (or failed, to retry later). */
+  start(): Promise<void> {
+    this.#starting ??= this.#listen();
+    return this.#starting;
+  }
+
+  /** The cached principal of a token hash, or undefined (then resolve it from the database). */
+  get(key: string): AuthenticatedToken | undefined {
+    if (!this.#listening) return undefined;
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    this.#entries.delete(key);
+    if (entry.until <= this.#options.now()) return undefined;
+    this.#entries.set(key, entry);
+    return entry.principal;
+  }
+
+  /** Caches a principal that just authenticated; `expiresAt` is the token's own expiry. */
+  set(key: string, principal: AuthenticatedToken, expiresAt: Date | null): void {
+    if (!this.#listening) return;
+    const until = Math.min(
+      this.#options.now() + this.#options.ttlMs,
+      expiresAt?.getTime() ?? Infinity,
+    );
+    this.#entries.delete(key);
+    this.#entries.set(key, { principal, until });
+    while (this.#entries.size > this.#options.maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  /** Drops what a `nova_principals` payload names: `token:<id>`, `user:<id>` or `all`. */
+  invalidate(payload: string): void {
+    const [kind, id] = payload.split(':', 2);
+    if (kind === 'token' || kind === 'user') {
+      const field = kind === 'token' ? 'tokenId' : 'userId';
+      for (const [key, entry] of this.#entries) {
+        if (entry.principal[field] === id) this.#entries.delete(key);
+      }
+      return;
+    }
+    this.#entries.clear();
+  }
+
+  /** Stops listening and forgets everything; the cache is then bypassed for good. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#listening = false;
+    this.#entries.clear();
+    clearTimeout(this.#retry);
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  async #listen(): Promise<void> {
+    if (this.#closed) return;
+    const client = this.#options.connect();
+    this.#client = client;
+    const lost = () => {
+      if (this.#client !== client) return;
+      this.#client = undefined;
+      this.#listening = false;
+      this.#entries.clear();
+      client.end().catch(() => undefined);
+      if (this.#closed) return;
+      this.#retry = setTimeout(() => {
+        this.#starting = this.#listen();
+      }, this.#options.reconnectDelayMs);
+      this.#retry.unref();
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', ({ channel, payload }) => {
+      if (channel === PRINCIPALS_CHANNEL) this.invalidate(payload ?? 'all');
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${PRINCIPALS_CHANNEL}`);
+      if (this.#client !== client) return;
+      this.#entries.clear();
+      this.#listening = true;
+    } catch {
+      lost();
+    }
+  }
+}
+
+/** The listening connection: the store's URL, one client outside the pool. */
+export const listenerClient = (url: string, connectTimeoutMs: number) => () =>
+  new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
