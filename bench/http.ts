@@ -12,9 +12,13 @@
  *     the floor the service stands on before authentication, metrics and telemetry.
  * autocannon drives /api/health and /livez on each (a warm-up, then rounds in which every
  * target gets its window, in a rotated order), and the figures are printed with their ratio
- * to the baseline, taken within each round. The health probes'
- * PostgreSQL queries are counted from pg_stat_statements: they depend on time (one per
- * NOVA_HEALTH_INTERVAL_MS), not on load. Figures are printed, never asserted.
+ * to the baseline, taken within each round, and as µs per request (1e6 / req/s) with the
+ * difference from /api/health with OpenTelemetry off: what each layer costs. /api/health is
+ * also asked with a token granting health:details, on the OpenTelemetry-off server (whose
+ * principal cache is on, as by default) and on one more with NOVA_AUTH_CACHE_TTL_MS=0.
+ * PostgreSQL queries are counted from pg_stat_statements: the health probes' depend on time
+ * (one per NOVA_HEALTH_INTERVAL_MS), not on load; an authenticated request's are counted
+ * over a sequence of requests after the rounds. Figures are printed, never asserted.
  *
  *   BENCH_SECONDS (5, per target and round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50)
  */
@@ -24,6 +28,8 @@ import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { freePort } from '../src/bootstrap/postgres/embedded.js';
+import { loadConfig } from '../src/config.js';
+import { createNovaDb } from '../src/lib/db/index.js';
 import { benchDatabase, runtimeLine } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -38,8 +44,17 @@ interface Figures {
   non2xx: number;
 }
 
-async function load(url: string, seconds: number): Promise<Figures> {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds });
+async function load(
+  url: string,
+  seconds: number,
+  headers?: Record<string, string>,
+): Promise<Figures> {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    ...(headers ? { headers } : {}),
+  });
   return {
     rps: result.requests.average,
     p99: result.latency.p99,
@@ -161,6 +176,55 @@ async function probeQueries(url: string): Promise<number | undefined> {
   }
 }
 
+/** A token for a user holding health:details (the admin role), made in the bench database. */
+async function detailsToken(url: string): Promise<string> {
+  const db = createNovaDb({
+    ...loadConfig({}),
+    postgres: { url, poolSize: 2, connectTimeoutMs: 5000, retryAttempts: 2 },
+  });
+  try {
+    const user = await db.createUser({
+      email: 'bench@example.com',
+      firstName: 'Bench',
+      lastName: 'Mark',
+    });
+    await db.postgres.assignRole(user.id, 'admin');
+    return (await db.postgres.createApiToken(user.id, { name: 'bench' })).token;
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * PostgreSQL statements per request over a sequence of authenticated requests (after a warm
+ * one), from pg_stat_statements: every statement in the database, less the counting query.
+ */
+async function queriesPerRequest(url: string, target: string, headers: Record<string, string>) {
+  const REQUESTS = 500;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const count = async () =>
+    Number(
+      (
+        await client.query<{ calls: string }>(
+          `SELECT coalesce(sum(calls), 0)::text AS calls FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        )
+      ).rows[0]?.calls ?? 0,
+    );
+  try {
+    await fetch(target, { headers });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const before = await count();
+    for (let i = 0; i < REQUESTS; i++) await (await fetch(target, { headers })).arrayBuffer();
+    return ((await count()) - before - 1) / REQUESTS;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end();
+  }
+}
+
 async function main() {
   const database = await benchDatabase();
   const servers: { stop(): Promise<unknown> }[] = [];
@@ -175,6 +239,7 @@ async function main() {
     await admin.connect();
     await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').catch(() => undefined);
     await admin.end();
+    const bearer = { authorization: `Bearer ${await detailsToken(database.url)}` };
 
     const otlp = await listen(sink);
     const on = await serve({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: otlp }, true);
@@ -191,22 +256,30 @@ async function main() {
       true,
     );
     servers.push(sampled);
+    const uncached = await serve(
+      { ...env, OTEL_SDK_DISABLED: 'true', NOVA_AUTH_CACHE_TTL_MS: '0' },
+      true,
+    );
+    servers.push(uncached);
     const body = await (await fetch(`${off.url}/api/health`)).text();
     const bare = await startBaseline('bare', body);
     servers.push(bare);
     const framework = await startBaseline('fastify', body);
     servers.push(framework);
 
-    const targets: [string, string][] = [
+    const OFF = '/api/health, OpenTelemetry off';
+    const targets: [string, string, Record<string, string>?][] = [
       ['bare node:http (same JSON)', bare.url],
       ['Fastify + access log (same JSON)', `${framework.url}/api/health`],
       ['/api/health, OpenTelemetry on', `${on.url}/api/health`],
       ['/api/health, on, 10 % sampled', `${sampled.url}/api/health`],
-      ['/api/health, OpenTelemetry off', `${off.url}/api/health`],
+      [OFF, `${off.url}/api/health`],
+      ['/api/health, off, token', `${off.url}/api/health`, bearer],
+      ['/api/health, off, token, no cache', `${uncached.url}/api/health`, bearer],
       ['/livez, OpenTelemetry on', `${on.url}/livez`],
       ['/livez, OpenTelemetry off', `${off.url}/livez`],
     ];
-    for (const [, url] of targets) await load(url, WARMUP_SECONDS);
+    for (const [, url, headers] of targets) await load(url, WARMUP_SECONDS, headers);
     const queriesBefore = await probeQueries(database.url);
     const started = performance.now();
     // Rounds, each target once per round in a rotated order: a burst of noise from the
@@ -215,7 +288,7 @@ async function main() {
     for (let round = 0; round < ROUNDS; round++) {
       for (let k = 0; k < targets.length; k++) {
         const i = (k + round) % targets.length;
-        figures[i]?.push(await load(targets[i]?.[1] ?? '', SECONDS));
+        figures[i]?.push(await load(targets[i]?.[1] ?? '', SECONDS, targets[i]?.[2]));
       }
     }
     const elapsedS = (performance.now() - started) / 1000;
@@ -234,26 +307,50 @@ async function main() {
       `${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, then ${ROUNDS} rounds of ${SECONDS} s per target, one process per server\n`,
     );
     process.stdout.write(
-      `${'target'.padEnd(34)}${'req/s'.padStart(10)}${'p99 ms'.padStart(9)}${'ratio'.padStart(8)}${'errors'.padStart(8)}${'non-2xx'.padStart(9)}\n`,
+      `${'target'.padEnd(36)}${'req/s'.padStart(9)}${'µs/req'.padStart(8)}${'Δ off'.padStart(8)}${'p99 ms'.padStart(8)}${'ratio'.padStart(7)}${'errors'.padStart(8)}${'non-2xx'.padStart(9)}\n`,
+    );
+    const offRps = median(
+      figures[targets.findIndex(([name]) => name === OFF)]?.map((f) => f.rps) ?? [],
     );
     for (const [i, [name]] of targets.entries()) {
       const rounds = figures[i] ?? [];
+      const rps = median(rounds.map((f) => f.rps));
       const ratio = median(rounds.map((f, r) => f.rps / (bareRounds[r]?.rps ?? Number.NaN)));
       const errors = rounds.reduce((sum, f) => sum + f.errors, 0);
       const non2xx = rounds.reduce((sum, f) => sum + f.non2xx, 0);
+      const micros = 1e6 / rps;
+      const delta = micros - 1e6 / offRps;
       process.stdout.write(
-        `${name.padEnd(34)}${median(rounds.map((f) => f.rps))
-          .toFixed(0)
-          .padStart(10)}${median(rounds.map((f) => f.p99))
+        `${name.padEnd(36)}${rps.toFixed(0).padStart(9)}${micros.toFixed(1).padStart(8)}${`${delta >= 0 ? '+' : ''}${delta.toFixed(1)}`.padStart(8)}${median(
+          rounds.map((f) => f.p99),
+        )
           .toFixed(1)
           .padStart(
-            9,
-          )}${ratio.toFixed(2).padStart(8)}${String(errors).padStart(8)}${String(non2xx).padStart(9)}\n`,
+            8,
+          )}${ratio.toFixed(2).padStart(7)}${String(errors).padStart(8)}${String(non2xx).padStart(9)}\n`,
       );
     }
     process.stdout.write(
-      "req/s and p99: medians over the rounds; ratio: the median of each round's req/s / the bare server's req/s in that round\n",
+      "req/s and p99: medians over the rounds; ratio: the median of each round's req/s / the bare server's req/s in that round; µs/req: 1e6 / req/s at this concurrency; Δ off: its difference from /api/health with OpenTelemetry off\n",
     );
+    const authRatio = median(
+      (figures[targets.findIndex(([name]) => name === '/api/health, off, token')] ?? []).map(
+        (f, r) =>
+          f.rps / (figures[targets.findIndex(([name]) => name === OFF)]?.[r]?.rps ?? Number.NaN),
+      ),
+    );
+    process.stdout.write(
+      `authenticated / unauthenticated /api/health (OpenTelemetry off, same rounds): ${authRatio.toFixed(2)}\n`,
+    );
+    for (const [label, url] of [
+      ['principal cache on', off.url],
+      ['principal cache off', uncached.url],
+    ] as const) {
+      const perRequest = await queriesPerRequest(database.url, `${url}/api/health`, bearer);
+      process.stdout.write(
+        `authenticated /api/health, ${label}: ${perRequest === undefined ? 'pg_stat_statements not available' : `${perRequest.toFixed(2)} queries per request`}\n`,
+      );
+    }
     if (queriesBefore !== undefined && queriesAfter !== undefined) {
       process.stdout.write(
         `PostgreSQL health probes: ${queriesAfter - queriesBefore} queries for about ${Math.round(served)} /api/health requests in ${elapsedS.toFixed(0)} s (three servers, one probe per 5 s each)\n`,

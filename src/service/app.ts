@@ -107,6 +107,9 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
+  // Declared up front, so every request object has the same shape whether or not a route
+  // authenticates it (a property added later changes its hidden class per request).
+  app.decorateRequest('principal', undefined);
   const { db } = deps;
   const authenticate: Authenticate =
     deps.authenticate ?? ((token) => db.postgres.authenticateApiToken(token));

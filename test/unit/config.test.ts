@@ -168,6 +168,25 @@ describe('loadConfig', () => {
     expect(port({ NOVA_HTTP_PORT: '4000', PORT: 'http' })).toBe(4000);
   });
 
+  it('keeps authenticated principals 30 s, at most 10000, unless told otherwise; 0 turns it off', () => {
+    const cache = (env: Record<string, string>) => loadConfig(env).service.authCache;
+    expect(cache({})).toEqual({ ttlMs: 30_000, maxEntries: 10_000 });
+    expect(cache({ NOVA_AUTH_CACHE_TTL_MS: '5000', NOVA_AUTH_CACHE_MAX_ENTRIES: '50' })).toEqual({
+      ttlMs: 5000,
+      maxEntries: 50,
+    });
+    expect(cache({ NOVA_AUTH_CACHE_TTL_MS: '0' })).toBeUndefined();
+    for (const [name, value] of [
+      ['NOVA_AUTH_CACHE_TTL_MS', '-1'],
+      ['NOVA_AUTH_CACHE_TTL_MS', '1h'],
+      ['NOVA_AUTH_CACHE_MAX_ENTRIES', '0'],
+    ] as const) {
+      expect(() => loadConfig({ [name]: value }), name).toThrow(
+        expect.objectContaining({ code: 'CONFIG_INVALID', field: name }),
+      );
+    }
+  });
+
   it('requirePostgres explains what to set when nothing is configured', () => {
     expect(() => requirePostgres(loadConfig({}))).toThrow(/DATABASE_URL is required/);
   });

@@ -8,9 +8,10 @@
  * nothing for a random 256-bit secret, and a hash lookup keeps authentication one indexed
  * query. A revoked or expired token, or one whose user is deactivated, authenticates nobody.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { NovaError } from '../../errors.js';
+import { untraced } from '../../untraced.js';
 import { parseInput, uuid } from '../../validation.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
@@ -50,7 +51,8 @@ export interface AuthenticatedToken {
   permissions: string[];
 }
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest();
+/** SHA-256 of a token; `crypto.hash` is one call, a fifth of createHash's cost per request. */
+const hashToken = (token: string) => hash('sha256', token, 'buffer');
 
 /**
  * A new token for `userId`; `token` is the secret, returned here and never again. Names are
@@ -177,9 +179,8 @@ export async function authenticateApiToken(
   token: string,
 ): Promise<AuthenticatedToken | null> {
   if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return null;
-  const hash = hashToken(token);
-  const key = hash.toString('base64');
   const cache = ctx.principals;
+  const key = hash('sha256', token, 'base64');
   const cached = cache?.get(key);
   if (cached) {
     touchLastUsed(ctx, cached.tokenId);
@@ -187,7 +188,7 @@ export async function authenticateApiToken(
   }
   const found = await ctx.run('authenticateApiToken', () =>
     ctx.prisma.apiToken.findUnique({
-      where: { tokenHash: hash },
+      where: { tokenHash: Buffer.from(key, 'base64') },
       select: {
         id: true,
         userId: true,
@@ -258,10 +259,12 @@ function touchLastUsed(ctx: PgContext, tokenId: string, due = false): void {
     if (oldest !== undefined) lastUsedWritten.delete(oldest);
   }
   const cutoff = new Date(now - LAST_USED_RESOLUTION_MS);
-  ctx.prisma.apiToken
-    .updateMany({
-      where: { id: tokenId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: cutoff } }] },
-      data: { lastUsedAt: new Date(now) },
-    })
-    .catch(() => undefined);
+  untraced(() =>
+    ctx.prisma.apiToken
+      .updateMany({
+        where: { id: tokenId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: cutoff } }] },
+        data: { lastUsedAt: new Date(now) },
+      })
+      .catch(() => undefined),
+  );
 }
