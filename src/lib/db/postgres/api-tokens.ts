@@ -186,6 +186,7 @@ export async function authenticateApiToken(
     touchLastUsed(ctx, cached.tokenId);
     return cached;
   }
+  const generation = cache?.generation ?? 0;
   const found = await ctx.run('authenticateApiToken', () =>
     ctx.prisma.apiToken.findUnique({
       where: { tokenHash: Buffer.from(key, 'base64') },
@@ -232,7 +233,7 @@ export async function authenticateApiToken(
     userId: found.userId,
     permissions: [...permissions].sort(),
   };
-  cache?.set(key, principal, found.expiresAt);
+  cache?.set(key, principal, found.expiresAt, generation);
   return principal;
 }
 

@@ -49,6 +49,8 @@ export class PrincipalCache {
   #closed = false;
   #starting: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
+  /** Counts invalidations: a principal read before one must not be cached after it. */
+  #generation = 0;
 
   constructor(options: PrincipalCacheOptions) {
     this.#options = { reconnectDelayMs: 1000, now: Date.now, ...options };
@@ -61,6 +63,15 @@ export class PrincipalCache {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /**
+   * Taken before reading a principal from the database and handed to `set`: if anything was
+   * invalidated meanwhile (a revoke committed between the read and the caching), the read
+   * may be stale and is not cached.
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** Starts listening, once; resolves when LISTEN is in place (or failed, to retry later). */
@@ -80,9 +91,17 @@ export class PrincipalCache {
     return entry.principal;
   }
 
-  /** Caches a principal that just authenticated; `expiresAt` is the token's own expiry. */
-  set(key: string, principal: AuthenticatedToken, expiresAt: Date | null): void {
-    if (!this.#listening) return;
+  /**
+   * Caches a principal that just authenticated, read at `generation`; `expiresAt` is the
+   * token's own expiry.
+   */
+  set(
+    key: string,
+    principal: AuthenticatedToken,
+    expiresAt: Date | null,
+    generation: number,
+  ): void {
+    if (!this.#listening || generation !== this.#generation) return;
     const until = Math.min(
       this.#options.now() + this.#options.ttlMs,
       expiresAt?.getTime() ?? Infinity,
@@ -98,6 +117,7 @@ export class PrincipalCache {
 
   /** Drops what a `nova_principals` payload names: `token:<id>`, `user:<id>` or `all`. */
   invalidate(payload: string): void {
+    this.#generation += 1;
     const [kind, id] = payload.split(':', 2);
     if (kind === 'token' || kind === 'user') {
       const field = kind === 'token' ? 'tokenId' : 'userId';
@@ -128,6 +148,7 @@ export class PrincipalCache {
       if (this.#client !== client) return;
       this.#client = undefined;
       this.#listening = false;
+      this.#generation += 1;
       this.#entries.clear();
       client.end().catch(() => undefined);
       if (this.#closed) return;
