@@ -10,8 +10,8 @@
  */
 import { hash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { untraced } from '../../../telemetry/untraced.js';
 import { NovaError } from '../../errors.js';
-import { untraced } from '../../untraced.js';
 import { parseInput, uuid } from '../../validation.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
