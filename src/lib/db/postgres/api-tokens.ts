@@ -260,7 +260,8 @@ function touchLastUsed(ctx: PgContext, tokenId: string, due = false): void {
     if (oldest !== undefined) lastUsedWritten.delete(oldest);
   }
   const cutoff = new Date(now - LAST_USED_RESOLUTION_MS);
-  untraced(() =>
+  // Not awaited on purpose: its failure is caught inside, and nothing waits for it.
+  void untraced(() =>
     ctx.prisma.apiToken
       .updateMany({
         where: { id: tokenId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: cutoff } }] },
