@@ -124,7 +124,7 @@ export async function preflight(probes: Probes, needs: PreflightNeeds): Promise<
     await pullImages(probes, needs.settings, report);
   }
   if (needs.settings && needs.settings.elastic.nodes > 1) {
-    await checkMaxMapCount(probes, needs.settings, docker, report);
+    await checkMaxMapCount(probes, needs.settings, engine, report);
   }
   if (needs.settings?.mongo.hostAccess) {
     const problem = await memberNamesProblem(probes, needs.settings);
@@ -252,7 +252,8 @@ function pulumiProblem(result: CommandResult, minimum: string): Problem | undefi
 async function checkMaxMapCount(
   probes: Probes,
   settings: StackSettings,
-  docker: DockerEngine | Problem | undefined,
+  /** The reachable engine; undefined when Docker could not be asked. */
+  engine: DockerEngine | undefined,
   report: PreflightReport,
 ) {
   const image = settings.images.elasticsearch;
@@ -260,7 +261,6 @@ async function checkMaxMapCount(
   const single = 'Or run one Elasticsearch node: npm run stack -- config set nova:elasticNodes 1';
   // Docker Desktop and remote engines run containers in another kernel, whose setting counts;
   // a local Linux engine shares this machine's.
-  const engine = docker && !('what' in docker) ? docker : undefined;
   const local =
     probes.platform === 'linux' &&
     (!engine ||

@@ -12,6 +12,7 @@ import { hash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { untraced } from '../../../telemetry/untraced.js';
 import { NovaError } from '../../errors.js';
+import { setMostRecent } from '../../recent-map.js';
 import { parseInput, uuid } from '../../validation.js';
 import { type Actor, auditData } from './audit.js';
 import type { PgContext } from './context.js';
@@ -223,7 +224,7 @@ export async function authenticateApiToken(
   if (!found.lastUsedAt || now - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     touchLastUsed(ctx, found.id, true);
   } else {
-    lastUsedWritten.set(found.id, found.lastUsedAt.getTime());
+    setMostRecent(lastUsedWritten, found.id, found.lastUsedAt.getTime(), LAST_USED_TRACKED);
   }
   const permissions = new Set(
     found.user.roles.flatMap((r) => r.role.permissions.map((p) => p.permission.name)),
@@ -253,12 +254,7 @@ function touchLastUsed(ctx: PgContext, tokenId: string, due = false): void {
   const now = Date.now();
   const last = lastUsedWritten.get(tokenId);
   if (!due && last !== undefined && now - last <= LAST_USED_RESOLUTION_MS) return;
-  lastUsedWritten.delete(tokenId);
-  lastUsedWritten.set(tokenId, now);
-  if (lastUsedWritten.size > LAST_USED_TRACKED) {
-    const oldest = lastUsedWritten.keys().next().value;
-    if (oldest !== undefined) lastUsedWritten.delete(oldest);
-  }
+  setMostRecent(lastUsedWritten, tokenId, now, LAST_USED_TRACKED);
   const cutoff = new Date(now - LAST_USED_RESOLUTION_MS);
   // Not awaited on purpose: its failure is caught inside, and nothing waits for it.
   void untraced(() =>

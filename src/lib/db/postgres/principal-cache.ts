@@ -18,6 +18,7 @@
  *   stored, so a flood of random tokens can neither fill the cache nor evict anyone.
  */
 import pg from 'pg';
+import { setMostRecent } from '../../recent-map.js';
 import type { AuthenticatedToken } from './api-tokens.js';
 
 export const PRINCIPALS_CHANNEL = 'nova_principals';
@@ -85,9 +86,11 @@ export class PrincipalCache {
     if (!this.#listening) return undefined;
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    this.#entries.delete(key);
-    if (entry.until <= this.#options.now()) return undefined;
-    this.#entries.set(key, entry);
+    if (entry.until <= this.#options.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    setMostRecent(this.#entries, key, entry, this.#options.maxEntries);
     return entry.principal;
   }
 
@@ -106,13 +109,7 @@ export class PrincipalCache {
       this.#options.now() + this.#options.ttlMs,
       expiresAt?.getTime() ?? Infinity,
     );
-    this.#entries.delete(key);
-    this.#entries.set(key, { principal, until });
-    while (this.#entries.size > this.#options.maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
-    }
+    setMostRecent(this.#entries, key, { principal, until }, this.#options.maxEntries);
   }
 
   /** Drops what a `nova_principals` payload names: `token:<id>`, `user:<id>` or `all`. */
