@@ -126,6 +126,11 @@ export function serviceEnvironment(
     NOVA_HTTP_HOST: '0.0.0.0',
     NOVA_HTTP_PORT: '3000',
     OTEL_SERVICE_NAME: 'nova-api',
+    // Production head sampling: a tenth of the requests no caller decided for (the caller's
+    // choice when it sent a traceparent). An unsampled request costs far less than a traced
+    // one, and its log lines carry no trace ids (README, OpenTelemetry).
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: String(settings.service.traceSampleRatio),
     // Without a collector: /metrics for Prometheus, and no traces (nowhere to send them).
     ...(settings.extras.otelCollector ? { OTEL_EXPORTER_OTLP_ENDPOINT: COLLECTOR_ENDPOINT } : {}),
   };

@@ -19,7 +19,11 @@ export interface StackSettings {
   mongo: { members: 1 | 3; memoryMb: number; replicaSet: string; hostAccess: boolean };
   elastic: { nodes: 1 | 3; memoryMb: number; heapMb: number };
   kibana: { memoryMb: number; port: number };
-  service: { memoryMb: number; port: number };
+  /**
+   * traceSampleRatio: the share of requests traced when no caller decided (the service's
+   * sampler is parent-based: an incoming traceparent's choice is kept).
+   */
+  service: { memoryMb: number; port: number; traceSampleRatio: number };
   /** The design's management UIs and an OpenTelemetry Collector; all off by default. */
   extras: { pgAdmin: boolean; mongoExpress: boolean; otelCollector: boolean };
   /** The extras' sizes and published ports (read whether or not they are enabled). */
@@ -39,6 +43,16 @@ const int = (raw: RawSettings, key: string, fallback: number, min: number, max: 
   if (value === undefined || value === '') return fallback;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
     throw new SettingsError(`nova:${key}`, `must be a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
+};
+
+/** A fraction from 0 to 1, written as a decimal (0.1, 1, 0). */
+const ratio = (raw: RawSettings, key: string, fallback: number) => {
+  const value = raw[key];
+  if (value === undefined || value === '') return fallback;
+  if (!/^(0|1)(\.\d+)?$/.test(value) || Number(value) > 1) {
+    throw new SettingsError(`nova:${key}`, 'must be a decimal from 0 to 1, e.g. 0.1');
   }
   return Number(value);
 };
@@ -88,6 +102,7 @@ export const SETTING_KEYS: readonly string[] = [
   'kibanaPort',
   'serviceMemoryMb',
   'servicePort',
+  'traceSampleRatio',
   'pgAdmin',
   'mongoExpress',
   'otelCollector',
@@ -166,6 +181,7 @@ export function readSettings(raw: RawSettings): StackSettings {
     service: {
       memoryMb: int(raw, 'serviceMemoryMb', 512, 128, 65_536),
       port: int(raw, 'servicePort', 3000, 1, 65_535),
+      traceSampleRatio: ratio(raw, 'traceSampleRatio', 0.1),
     },
     extras,
     pgAdmin: {

@@ -8,7 +8,6 @@
  * 72 s, longer than the 60 s idle timeout of common load balancers, so the balancer closes
  * first and never sends into a socket we are closing.
  */
-import { isSpanContextValid, trace } from '@opentelemetry/api';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -31,6 +30,7 @@ import { analyticsRoutes } from './routes/analytics.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { searchRoutes } from './routes/search.js';
+import { endRequestSpan, logCorrelation, traceFields, traceRequests } from './tracing.js';
 
 export interface ServiceDeps {
   db: NovaDb;
@@ -41,8 +41,8 @@ export interface ServiceDeps {
 }
 
 export interface ServiceOptions {
-  /** Fastify's (pino) logger options, or false for none (default: info, JSON). */
-  logger?: boolean | { level?: string };
+  /** Fastify's (pino) logger options, or false for none (default: info, JSON, to stdout). */
+  logger?: boolean | { level?: string; stream?: { write(line: string): void } };
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   bodyLimit?: number;
@@ -55,16 +55,24 @@ export interface ServiceOptions {
 const RECORDED = /^\/api\//;
 
 /**
- * One access-log line per request, when it ends (inside its span, so with its trace_id) and
- * with what it was (method, path; never the query string); none when it starts. A log line
- * costs about as much as the rest of a cheap request, so there is one, not Fastify's two.
- * 5xx answers are logged as warnings.
+ * One access-log line per request, when it ends, with what it was (method, path; never the
+ * query string) and its trace context; none when it starts. A log line costs about as much
+ * as the rest of a cheap request, so there is one, not Fastify's two, and it is made in one
+ * shape. 5xx answers are logged as warnings.
  */
 class AccessLog extends LogController {
   override incomingRequest() {}
 
   override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply) {
-    const line = { req: request, res: reply, responseTime: reply.elapsedTime };
+    const { trace_id, span_id, trace_flags } = traceFields(request.span);
+    const line = {
+      req: request,
+      res: reply,
+      responseTime: reply.elapsedTime,
+      trace_id,
+      span_id,
+      trace_flags,
+    };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
     else if (reply.statusCode >= 500) reply.log.warn(line, 'request completed');
     else reply.log.info(line, 'request completed');
@@ -86,6 +94,7 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
         ? false
         : {
             ...(logger === true ? {} : logger),
+            ...logCorrelation,
             // The path only: query strings carry search text, and no header is logged.
             serializers: {
               req: (req: { method: string; url: string; id: string }) => ({
@@ -119,6 +128,7 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
   const meters = serviceMetrics(db, deps.health);
   app.addHook('onClose', async () => meters.close());
 
+  traceRequests(app);
   refuseWhileClosing(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
@@ -127,17 +137,18 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
     const route = request.routeOptions.url;
     meters.recordRequest(reply.elapsedTime / 1000, request.method, reply.statusCode, route);
     if (route && RECORDED.test(route) && db.telemetryConfigured) record(request, reply, route);
+    endRequestSpan(request.span, reply.statusCode);
     done();
   });
   /** api_usage and performance_metrics, through the telemetry writers (buffered, per store). */
   const record = (request: FastifyRequest, reply: FastifyReply, route: string) => {
     const durationMs = Math.round(reply.elapsedTime * 10) / 10;
     const userId = request.principal?.userId;
-    const span = trace.getActiveSpan()?.spanContext();
+    const traceId = traceFields(request.span).trace_id;
     const correlation = {
       requestId: request.id,
       ...(userId ? { userId } : {}),
-      ...(span && isSpanContextValid(span) ? { traceId: span.traceId } : {}),
+      ...(traceId ? { traceId } : {}),
     };
     const { telemetry } = db;
     telemetry.logApiUsage(request.method, route, reply.statusCode, durationMs, correlation);

@@ -17,6 +17,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isNovaError, NovaError } from '../lib/errors.js';
+import { recordServerError } from './tracing.js';
 
 /** Stable codes for refusals at the HTTP level, by status; any other 4xx is VALIDATION_FAILED. */
 const HTTP_REFUSALS: Record<number, string> = {
@@ -38,12 +39,16 @@ const refusal = (status: number, message: string, field?: string) => ({
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (isNovaError(error)) {
     if (error.code === 'UNAUTHENTICATED') reply.header('www-authenticate', 'Bearer');
-    if (error.status >= 500) request.log.warn({ code: error.code, err: error }, error.message);
+    if (error.status >= 500) {
+      request.log.warn({ code: error.code, err: error }, error.message);
+      recordServerError(request.span, error);
+    }
     return reply.code(error.status).send({ error: error.toJSON() });
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return reply.code(status).send(refusal(status, error.message));
   request.log.error({ err: error }, 'unhandled error');
+  recordServerError(request.span, error);
   return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
 }
 

@@ -2,26 +2,23 @@
  * The OpenTelemetry Node SDK as the service runs it, configured by the standard OTEL_*
  * variables:
  *
- * - traces of requests (@fastify/otel: a SERVER span per request, continuing an incoming
- *   traceparent, with the authentication preHandler under it), PostgreSQL (pg,
- *   under Prisma's adapter too), MongoDB and undici (global fetch and the Elasticsearch
- *   client), exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (or the _TRACES_ one) is
+ * - traces of requests (the service's own SERVER span per request, service/tracing.ts,
+ *   continuing an incoming traceparent), PostgreSQL (pg, under Prisma's adapter too),
+ *   MongoDB and undici (global fetch and the Elasticsearch client), exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (or the _TRACES_ one) is
  *   set (grpc, http/protobuf or http/json: exporters.ts); without an endpoint spans are
  *   still made (their ids go into logs and telemetry events) but not sent;
  * - metrics read by GET /metrics (Prometheus) and, with an endpoint, exported over OTLP;
- * - pino log records carry trace_id and span_id.
+ * - log lines carry trace_id and span_id (service/tracing.ts).
  *
  * http.server.request.duration is recorded by the service itself (service/metrics.ts, so it
  * exists with or without the SDK). @opentelemetry/instrumentation-http is not used: the
- * service makes no node:http client calls, @fastify/otel already makes the server span, and
- * the HTTP instrumentation's own server span per request halved throughput (`npm run
- * bench:http`, /api/health with OpenTelemetry on: 0.20 of a bare server with it, 0.38
- * without). Probe and scrape requests (/livez, /readyz, /metrics) make no spans.
+ * service makes no node:http client calls, the service makes its own server span, and the
+ * HTTP instrumentation's server span per request halved throughput (`npm run bench:http`,
+ * /api/health with OpenTelemetry on: 0.20 of a bare server with it, 0.38 without). Probe
+ * and scrape requests (/livez, /readyz, /metrics) make no spans.
  */
-import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { envDetector, hostDetector } from '@opentelemetry/resources';
 import { type MetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
@@ -35,27 +32,7 @@ type Env = Record<string, string | undefined>;
 
 /** What the service traces; the tests run the same list against an in-memory exporter. */
 export function instrumentations() {
-  return [
-    new UndiciInstrumentation(),
-    new PgInstrumentation(),
-    new MongoDBInstrumentation(),
-    new PinoInstrumentation({ disableLogSending: true }),
-    new FastifyOtelInstrumentation({
-      registerOnInitialization: true,
-      // One span per request: the route handler's own span would only repeat it (and cost a
-      // fifth of the traced throughput). Probes and scrapes opt out by route (`otel: false`).
-      instrumentHandler: false,
-      // @fastify/otel puts the raw URL in url.path; the query string carries search text,
-      // kept out of traces as it is out of logs and metrics.
-      requestHook: (span, request) => {
-        const query = request.url.indexOf('?');
-        if (query !== -1) span.setAttribute('url.path', request.url.slice(0, query));
-      },
-      // The authentication preHandler, whose PostgreSQL spans belong together; a span per
-      // lifecycle hook would cost more than the hooks themselves.
-      instrumentHooks: ['preHandler'],
-    }),
-  ];
+  return [new UndiciInstrumentation(), new PgInstrumentation(), new MongoDBInstrumentation()];
 }
 
 export async function startSdk(env: Env): Promise<NodeSDK> {

@@ -25,6 +25,13 @@ describe('readSettings', () => {
     expect(settings.images.mongo).toMatch(/^mongo:8\.0\.\d+@sha256:[a-f0-9]{64}$/);
   });
 
+  it('samples a tenth of the traces by default; nova:traceSampleRatio from 0 to 1', () => {
+    expect(readSettings({}).service.traceSampleRatio).toBe(0.1);
+    expect(readSettings({ traceSampleRatio: '1' }).service.traceSampleRatio).toBe(1);
+    expect(readSettings({ traceSampleRatio: '0' }).service.traceSampleRatio).toBe(0);
+    expect(readSettings({ traceSampleRatio: '0.005' }).service.traceSampleRatio).toBe(0.005);
+  });
+
   it('takes one member and one node', () => {
     expect(readSettings({ mongoMembers: '1', elasticNodes: '1' })).toMatchObject({
       mongo: { members: 1 },
@@ -45,6 +52,9 @@ describe('readSettings', () => {
     [{ mongoImage: 'mongo:7' }, 'nova:mongoImage', /floats/],
     [{ pgAdmin: 'yes' }, 'nova:pgAdmin', /true or false/],
     [{ postgresUser: 'Robert"); DROP' }, 'nova:postgresUser', /lower-case/],
+    [{ traceSampleRatio: '10%' }, 'nova:traceSampleRatio', /decimal from 0 to 1/],
+    [{ traceSampleRatio: '1.5' }, 'nova:traceSampleRatio', /decimal from 0 to 1/],
+    [{ traceSampleRatio: '-0.1' }, 'nova:traceSampleRatio', /decimal from 0 to 1/],
   ])('refuses %j naming %s', (raw, key, message) => refused(raw, key, message));
 
   it('binds on every interface only when told it is meant', () => {

@@ -65,6 +65,7 @@ beforeAll(async () => {
         pgAdmin: 'true',
         mongoExpress: 'true',
         otelCollector: 'true',
+        traceSampleRatio: '0.25',
       }),
     },
     { transformations: [recordDependencies] },
@@ -275,8 +276,13 @@ describe('NovaStack', () => {
 
   it("sends the service's telemetry to the collector when there is one, started before it", async () => {
     const api = containerNamed('small', 'nova-api');
-    expect(envOf(api.inputs)).toContain(
-      'OTEL_EXPORTER_OTLP_ENDPOINT=http://nova-otel-collector:4318',
+    expect(envOf(api.inputs)).toEqual(
+      expect.arrayContaining([
+        'OTEL_EXPORTER_OTLP_ENDPOINT=http://nova-otel-collector:4318',
+        // nova:traceSampleRatio, behind the caller's own choice.
+        'OTEL_TRACES_SAMPLER=parentbased_traceidratio',
+        'OTEL_TRACES_SAMPLER_ARG=0.25',
+      ]),
     );
     expect((await dependencyNames(api.name)).sort()).toEqual(
       ['small-bootstrap', containerNamed('small', 'nova-otel-collector').name].sort(),
@@ -458,6 +464,13 @@ describe('NovaStack', () => {
     expect(upload?.content).toBe(await resolved(big.components.elastic.caCert));
     // No collector by default: nowhere to send traces.
     expect(envNames(api)).not.toContain('OTEL_EXPORTER_OTLP_ENDPOINT');
+    // Production head sampling by default: a tenth of the requests no caller decided for.
+    expect(envOf(api)).toEqual(
+      expect.arrayContaining([
+        'OTEL_TRACES_SAMPLER=parentbased_traceidratio',
+        'OTEL_TRACES_SAMPLER_ARG=0.1',
+      ]),
+    );
   });
 
   it('stops the service only after its own shutdown bound has passed', () => {

@@ -11,7 +11,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { register } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   InMemorySpanExporter,
@@ -179,5 +179,109 @@ describe('traces', () => {
     expect(db.telemetry.stats().stores.elasticsearch?.written).toBe(written + 2);
     const spans = exporter.getFinishedSpans();
     expect(spans.map((s) => s.kind)).toEqual([SpanKind.SERVER]);
+  });
+});
+
+describe('the request span', () => {
+  /** An app whose log lines are kept, with a route that fails and one that refuses. */
+  async function loggedApp() {
+    const lines: Record<string, unknown>[] = [];
+    const stream = { write: (line: string) => lines.push(JSON.parse(line)) };
+    const logged = buildApp(
+      { db, ...serviceHealth(db, { postgresUrl: t.url }) },
+      { logger: { level: 'info', stream } },
+    );
+    logged.get('/api/boom', async (request) => {
+      request.log.info('about to fail');
+      throw new Error('boom');
+    });
+    await logged.ready();
+    return { logged, lines };
+  }
+
+  it('is named by method and route, and says what the answer was', async () => {
+    exporter.reset();
+    const response = await app.inject({ method: 'GET', url: '/api/health?verbose=secret' });
+    expect(response.statusCode).toBe(200);
+    const [span] = exporter.getFinishedSpans();
+    expect(span?.name).toBe('GET /api/health');
+    expect(span?.kind).toBe(SpanKind.SERVER);
+    expect(span?.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'http.route': '/api/health',
+      'url.path': '/api/health',
+      'url.scheme': 'http',
+      'http.response.status_code': 200,
+    });
+    expect(span?.status.code).toBe(SpanStatusCode.UNSET);
+    expect(JSON.stringify(span?.attributes)).not.toContain('secret');
+  });
+
+  it('a 5xx is an error with its type and exception; a 4xx is not', async () => {
+    const { logged } = await loggedApp();
+    try {
+      exporter.reset();
+      expect((await logged.inject({ method: 'GET', url: '/api/boom' })).statusCode).toBe(500);
+      expect((await logged.inject({ method: 'GET', url: '/api/tickets/search' })).statusCode).toBe(
+        401,
+      );
+      expect((await logged.inject({ method: 'GET', url: '/api/nothing' })).statusCode).toBe(404);
+      const [failed, refused, missing] = exporter.getFinishedSpans();
+      expect(failed?.name).toBe('GET /api/boom');
+      expect(failed?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'boom' });
+      expect(failed?.attributes['error.type']).toBe('Error');
+      expect(failed?.attributes['http.response.status_code']).toBe(500);
+      expect(failed?.events.map((event) => event.name)).toEqual(['exception']);
+      expect(refused?.attributes['http.response.status_code']).toBe(401);
+      expect(refused?.status.code).toBe(SpanStatusCode.UNSET);
+      // No route matched: named by the method alone, without http.route.
+      expect(missing?.name).toBe('GET');
+      expect(missing?.attributes['http.route']).toBeUndefined();
+      expect(missing?.attributes['http.response.status_code']).toBe(404);
+    } finally {
+      await logged.close();
+    }
+  });
+
+  it('log lines of a sampled request carry its trace context; an unsampled one makes no span and no trace fields', async () => {
+    const { logged, lines } = await loggedApp();
+    try {
+      exporter.reset();
+      const sampled = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const unsampled = '0af7651916cd43dd8448eb211c80319c';
+      for (const [traceId, flags] of [
+        [sampled, '01'],
+        [unsampled, '00'],
+      ]) {
+        const response = await logged.inject({
+          method: 'GET',
+          url: '/api/boom',
+          headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-${flags}` },
+        });
+        expect(response.statusCode).toBe(500);
+      }
+      // The parent-based sampler follows the caller: only the sampled request has a span.
+      const spans = exporter.getFinishedSpans();
+      expect(spans.map((span) => span.spanContext().traceId)).toEqual([sampled]);
+      const spanId = spans[0]?.spanContext().spanId;
+      const byRequest = (reqId: string) => lines.filter((line) => line.reqId === reqId);
+      const [first, second] = [...new Set(lines.map((line) => line.reqId))] as string[];
+      // The handler's own line (through the mixin), the error and the access line.
+      expect(byRequest(first ?? '').map((line) => line.msg)).toEqual([
+        'about to fail',
+        'unhandled error',
+        'request completed',
+      ]);
+      for (const line of byRequest(first ?? '')) {
+        expect(line).toMatchObject({ trace_id: sampled, span_id: spanId, trace_flags: '01' });
+      }
+      expect(byRequest(second ?? '')).toHaveLength(3);
+      for (const line of byRequest(second ?? '')) {
+        expect(line).not.toHaveProperty('trace_id');
+        expect(line).not.toHaveProperty('span_id');
+      }
+    } finally {
+      await logged.close();
+    }
   });
 });

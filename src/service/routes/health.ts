@@ -7,12 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type Authenticate, identify } from '../auth.js';
 import type { HealthService } from '../health.js';
-
-/**
- * Route options of probes and scrapes: no span (@fastify/otel), however often a load
- * balancer or Prometheus asks. A trace per probe would bury the requests worth reading.
- */
-export const UNTRACED = { config: { otel: false } } as const;
+import { UNTRACED } from '../tracing.js';
 
 export interface Readiness {
   ready: boolean;

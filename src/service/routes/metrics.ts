@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { NovaError } from '../../lib/errors.js';
 import { prometheusEnabled, renderMetrics } from '../../telemetry/prometheus.js';
-import { UNTRACED } from './health.js';
+import { UNTRACED } from '../tracing.js';
 
 export function metricsRoute(app: FastifyInstance) {
   app.get('/metrics', UNTRACED, async (_request, reply) => {
