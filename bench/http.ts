@@ -1,11 +1,12 @@
 /**
  * `npm run bench:http`: the service's HTTP overhead, measured side by side in one run.
  *
- * Four servers, each in its own process, on the same PostgreSQL:
- *   - `nova serve` with OpenTelemetry on (the --import preload, every request traced and
- *     exported over OTLP to a local sink that accepts and discards them, as configured by
- *     default),
- *   - the same with head sampling at 10 % (OTEL_TRACES_SAMPLER=parentbased_traceidratio),
+ * Servers, each in its own process, on the same PostgreSQL:
+ *   - `nova serve` with OpenTelemetry on (the --import preload, every request traced, the
+ *     SDK's default, and exported over OTLP to a sink process that accepts and discards
+ *     them),
+ *   - the same with the production sampler: parent-based, 10 % of new traces
+ *     (OTEL_TRACES_SAMPLER=parentbased_traceidratio, as the Docker stack sets it),
  *   - `nova serve` with OTEL_SDK_DISABLED=true,
  *   - a bare node:http server answering the same JSON body as /api/health (the baseline),
  *   - and, for reference, Fastify alone answering it with one access-log line per request:
@@ -23,8 +24,6 @@
  *   BENCH_SECONDS (5, per target and round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { freePort } from '../src/bootstrap/postgres/embedded.js';
@@ -106,11 +105,25 @@ async function serve(env: Record<string, string>, preload: boolean) {
   return running(child, port);
 }
 
-/** The baselines' sources: each answers GET /api/health with the same body, nothing else. */
-const BASELINES = {
+/**
+ * The helper servers' sources: the baselines answer GET /api/health with the same body and
+ * nothing else; the sink takes the traced servers' OTLP exports.
+ */
+const HELPERS = {
   bare: `const server = require('node:http').createServer((_req, res) => {
            res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
            res.end(process.env.BODY);
+         });
+         server.listen(0, '127.0.0.1', () => console.error('port ' + server.address().port));`,
+  // A sink for OTLP/HTTP, as a collector elsewhere would be: accepts everything, keeps nothing.
+  // In this process it would take turns with autocannon, and the traced rows would measure
+  // the sink.
+  sink: `const server = require('node:http').createServer((req, res) => {
+           req.resume();
+           req.on('end', () => {
+             res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+             res.end();
+           });
          });
          server.listen(0, '127.0.0.1', () => console.error('port ' + server.address().port));`,
   // The framework's floor: Fastify with one access-log line per request (as the service's
@@ -130,35 +143,21 @@ const BASELINES = {
 };
 
 /**
- * A baseline server in its own process, like the servers it is compared with (inside this
- * process it would share a core with autocannon and look slower). Stdout is discarded, as
- * the service's is; the port comes on stderr.
+ * A helper server in its own process, like the servers it is compared with (inside this
+ * process it would share a core with autocannon). Stdout is discarded, as the service's is;
+ * the port comes on stderr.
  */
-async function startBaseline(kind: keyof typeof BASELINES, body: string) {
-  const child = spawn(process.execPath, ['-e', BASELINES[kind]], {
+async function startHelper(kind: keyof typeof HELPERS, body = '') {
+  const child = spawn(process.execPath, ['-e', HELPERS[kind]], {
     env: { ...process.env, BODY: body },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const port = await new Promise<string>((resolve, reject) => {
     child.stderr?.once('data', (chunk: Buffer) => resolve(/\d+/.exec(chunk.toString())?.[0] ?? ''));
-    child.once('exit', (code) => reject(new Error(`the ${kind} baseline exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`the ${kind} helper exited (${code})`)));
   });
   return running(child, port);
 }
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/** A sink for OTLP/HTTP: accepts everything, keeps nothing. */
-const sink = createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-    res.end();
-  });
-});
 
 async function probeQueries(url: string): Promise<number | undefined> {
   const client = new pg.Client({ connectionString: url });
@@ -241,7 +240,9 @@ async function main() {
     await admin.end();
     const bearer = { authorization: `Bearer ${await detailsToken(database.url)}` };
 
-    const otlp = await listen(sink);
+    const sink = await startHelper('sink');
+    servers.push(sink);
+    const otlp = sink.url;
     const on = await serve({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: otlp }, true);
     servers.push(on);
     const off = await serve({ ...env, OTEL_SDK_DISABLED: 'true' }, true);
@@ -262,9 +263,9 @@ async function main() {
     );
     servers.push(uncached);
     const body = await (await fetch(`${off.url}/api/health`)).text();
-    const bare = await startBaseline('bare', body);
+    const bare = await startHelper('bare', body);
     servers.push(bare);
-    const framework = await startBaseline('fastify', body);
+    const framework = await startHelper('fastify', body);
     servers.push(framework);
 
     const OFF = '/api/health, OpenTelemetry off';
@@ -272,7 +273,7 @@ async function main() {
       ['bare node:http (same JSON)', bare.url],
       ['Fastify + access log (same JSON)', `${framework.url}/api/health`],
       ['/api/health, OpenTelemetry on', `${on.url}/api/health`],
-      ['/api/health, on, 10 % sampled', `${sampled.url}/api/health`],
+      ['/api/health, on, sampled 10 %', `${sampled.url}/api/health`],
       [OFF, `${off.url}/api/health`],
       ['/api/health, off, token', `${off.url}/api/health`, bearer],
       ['/api/health, off, token, no cache', `${uncached.url}/api/health`, bearer],
@@ -360,7 +361,6 @@ async function main() {
     }
   } finally {
     for (const server of servers.reverse()) await server.stop();
-    sink.close();
     await database.cleanup();
   }
 }

@@ -26,6 +26,7 @@ import {
 } from './errors.js';
 import type { HealthService } from './health.js';
 import { serviceMetrics } from './metrics.js';
+import { pathOf } from './path.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -100,7 +101,7 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
               req: (req: { method: string; url: string; id: string }) => ({
                 id: req.id,
                 method: req.method,
-                path: req.url.split('?')[0],
+                path: pathOf(req.url),
               }),
             },
           },

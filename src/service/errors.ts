@@ -17,6 +17,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isNovaError, NovaError } from '../lib/errors.js';
+import { pathOf } from './path.js';
 import { recordServerError } from './tracing.js';
 
 /** Stable codes for refusals at the HTTP level, by status; any other 4xx is VALIDATION_FAILED. */
@@ -53,10 +54,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
-  const error = new NovaError(
-    'NOT_FOUND',
-    `no route ${request.method} ${request.url.split('?')[0]}`,
-  );
+  const error = new NovaError('NOT_FOUND', `no route ${request.method} ${pathOf(request.url)}`);
   return reply.code(404).send({ error: error.toJSON() });
 }
 

@@ -46,6 +46,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { FastifyInstance } from 'fastify';
+import { pathOf } from './path.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -87,9 +88,8 @@ export function traceRequests(app: FastifyInstance): void {
       parent,
     );
     if (span.isRecording()) {
-      const query = request.url.indexOf('?');
       span.setAttributes({
-        'url.path': query === -1 ? request.url : request.url.slice(0, query),
+        'url.path': pathOf(request.url),
         'url.scheme': request.protocol,
         'network.protocol.version': request.raw.httpVersion,
       });

@@ -278,6 +278,30 @@ describe('GET /api/health', () => {
     });
   });
 
+  it('answers JSON made once per report, and a new one as soon as a probe result changes', async () => {
+    let clock = 0;
+    let state: ProbeResult['status'] = 'up';
+    const health = new HealthService(
+      [source('postgres', true, up), source('mongodb', false, async () => ({ status: state }))],
+      { intervalMs: 1000, now: () => clock },
+    );
+    const app = appWith(health);
+    const first = await get(app, '/api/health');
+    const again = await get(app, '/api/health');
+    expect(first.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(again.body).toBe(first.body);
+    expect(first.json<HealthReport>().checks.mongodb?.status).toBe('up');
+    state = 'down';
+    expect((await get(app, '/api/health')).json<HealthReport>().checks.mongodb?.status).toBe('up');
+    clock += 1001;
+    const changed = await get(app, '/api/health');
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json<HealthReport>()).toMatchObject({
+      status: 'degraded',
+      checks: { mongodb: { status: 'down' } },
+    });
+  });
+
   it('is degraded, still 200, when an optional dependency is down or degraded', async () => {
     for (const trouble of ['down', 'degraded'] as const) {
       const health = new HealthService([

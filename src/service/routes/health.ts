@@ -6,8 +6,24 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { type Authenticate, identify } from '../auth.js';
-import type { HealthService } from '../health.js';
+import type { HealthReport, HealthService } from '../health.js';
 import { UNTRACED } from '../tracing.js';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * A report's JSON, made once per report: the health service hands out the same report object
+ * until a probe result changes, so most requests send a string made for an earlier one.
+ */
+const bodies = new WeakMap<HealthReport, string>();
+function serialized(report: HealthReport): string {
+  let body = bodies.get(report);
+  if (body === undefined) {
+    body = JSON.stringify(report);
+    bodies.set(report, body);
+  }
+  return body;
+}
 
 export interface Readiness {
   ready: boolean;
@@ -25,7 +41,10 @@ export function healthRoutes(
     const principal = await identify(request, authenticate, { required: false });
     const details = principal?.permissions.includes('health:details') ?? false;
     const report = await health.report({ details });
-    return reply.code(report.status === 'down' ? 503 : 200).send(report);
+    return reply
+      .code(report.status === 'down' ? 503 : 200)
+      .type(JSON_TYPE)
+      .send(serialized(report));
   });
 
   app.get('/livez', UNTRACED, async () => ({ status: 'ok' }));

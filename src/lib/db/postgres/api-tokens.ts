@@ -171,8 +171,8 @@ export async function revokeApiToken(ctx: PgContext, which: RevokeApiTokenInput,
  * The user and permissions behind a presented token, or null when it is malformed, unknown,
  * revoked, expired, or its user is deactivated. Malformed tokens never reach the database.
  *
- * With the principal cache on (the service), a token seen within its TTL costs no query: see
- * principal-cache.ts for when entries are dropped. last_used_at is then written at most once
+ * With the principal cache on (the service), a token seen within its TTL costs no query and
+ * no hashing: see principal-cache.ts for when entries are dropped. last_used_at is then written at most once
  * a minute per token and never waited for: it is bookkeeping, off the request path.
  */
 export async function authenticateApiToken(
@@ -181,12 +181,12 @@ export async function authenticateApiToken(
 ): Promise<AuthenticatedToken | null> {
   if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return null;
   const cache = ctx.principals;
-  const key = hash('sha256', token, 'base64');
-  const cached = cache?.get(key);
+  const cached = cache?.get(token);
   if (cached) {
     touchLastUsed(ctx, cached.tokenId);
     return cached;
   }
+  const key = hash('sha256', token, 'base64');
   const generation = cache?.generation ?? 0;
   const found = await ctx.run('authenticateApiToken', () =>
     ctx.prisma.apiToken.findUnique({
@@ -234,7 +234,7 @@ export async function authenticateApiToken(
     userId: found.userId,
     permissions: [...permissions].sort(),
   };
-  cache?.set(key, principal, found.expiresAt, generation);
+  cache?.set(token, principal, found.expiresAt, generation);
   return principal;
 }
 
