@@ -10,7 +10,10 @@
  *   - `nova serve` with OTEL_SDK_DISABLED=true,
  *   - a bare node:http server answering the same JSON body as /api/health (the baseline),
  *   - and, for reference, Fastify alone answering it with one access-log line per request:
- *     the floor the service stands on before authentication, metrics and telemetry.
+ *     the floor the service stands on before authentication, metrics and telemetry; and the
+ *     same burning 5 µs of CPU per request, which shows what a µs of work costs in req/s on
+ *     the machine (on a 2-core VM, where autocannon and the server share the cores, about
+ *     1.5 to 2 µs per request: read the Δ column with that in mind).
  * autocannon drives /api/health and /livez on each (a warm-up, then rounds in which every
  * target gets its window, in a rotated order), and the figures are printed with their ratio
  * to the baseline, taken within each round, and as µs per request (1e6 / req/s) with the
@@ -21,7 +24,7 @@
  * (one per NOVA_HEALTH_INTERVAL_MS), not on load; an authenticated request's are counted
  * over a sequence of requests after the rounds. Figures are printed, never asserted.
  *
- *   BENCH_SECONDS (5, per target and round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50)
+ *   BENCH_SECONDS (5, per target and round), BENCH_ROUNDS (5), BENCH_CONNECTIONS (50)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import autocannon from 'autocannon';
@@ -32,9 +35,11 @@ import { createNovaDb } from '../src/lib/db/index.js';
 import { benchDatabase, runtimeLine } from './support.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WARMUP_SECONDS = Math.min(2, SECONDS);
+/** The busy-wait per request of the reference row that shows what CPU time costs here. */
+const SPIN_US = 5;
 
 interface Figures {
   rps: number;
@@ -138,6 +143,13 @@ const HELPERS = {
             const body = JSON.parse(process.env.BODY);
             const serializers = { req: (req) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }) };
             const app = Fastify({ logger: { level: 'info', serializers }, logController: new AccessLog() });
+            // SPIN_US: that much CPU burnt per request, to show what a µs of work costs here.
+            const spin = Number(process.env.SPIN_US ?? 0) * 1000;
+            if (spin) app.addHook('onRequest', (_request, _reply, done) => {
+              const end = process.hrtime.bigint() + BigInt(spin);
+              while (process.hrtime.bigint() < end);
+              done();
+            });
             app.get('/api/health', async () => body);
             app.listen({ port: 0, host: '127.0.0.1' }).then(() => console.error('port ' + app.server.address().port));`,
 };
@@ -147,9 +159,13 @@ const HELPERS = {
  * process it would share a core with autocannon). Stdout is discarded, as the service's is;
  * the port comes on stderr.
  */
-async function startHelper(kind: keyof typeof HELPERS, body = '') {
+async function startHelper(
+  kind: keyof typeof HELPERS,
+  body = '',
+  env: Record<string, string> = {},
+) {
   const child = spawn(process.execPath, ['-e', HELPERS[kind]], {
-    env: { ...process.env, BODY: body },
+    env: { ...process.env, ...env, BODY: body },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const port = await new Promise<string>((resolve, reject) => {
@@ -267,11 +283,14 @@ async function main() {
     servers.push(bare);
     const framework = await startHelper('fastify', body);
     servers.push(framework);
+    const spinning = await startHelper('fastify', body, { SPIN_US: String(SPIN_US) });
+    servers.push(spinning);
 
     const OFF = '/api/health, OpenTelemetry off';
     const targets: [string, string, Record<string, string>?][] = [
       ['bare node:http (same JSON)', bare.url],
       ['Fastify + access log (same JSON)', `${framework.url}/api/health`],
+      [`the same + ${SPIN_US} µs of CPU`, `${spinning.url}/api/health`],
       ['/api/health, OpenTelemetry on', `${on.url}/api/health`],
       ['/api/health, on, sampled 10 %', `${sampled.url}/api/health`],
       [OFF, `${off.url}/api/health`],
