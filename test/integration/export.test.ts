@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -86,12 +95,24 @@ describe('exportData', () => {
     expect(existsSync(file)).toBe(false);
   });
 
-  it('tightens an existing file to 0600 before writing', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'nova-export-')), 'existing.ndjson');
-    writeFileSync(file, 'old contents\n', { mode: 0o644 });
-    await t.db.exportData({ output: file });
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(readFileSync(file, 'utf8')).not.toContain('old contents');
+  it('replaces a file or symlink already at the path, never writing through it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nova-export-'));
+    // A file someone created first (they may hold it open) and a symlink to another file.
+    const planted = join(dir, 'planted.ndjson');
+    writeFileSync(planted, 'old contents\n', { mode: 0o666 });
+    const before = statSync(planted).ino;
+    const victim = join(dir, 'victim.txt');
+    writeFileSync(victim, 'untouched\n');
+    const link = join(dir, 'link.ndjson');
+    symlinkSync(victim, link);
+    for (const file of [planted, link]) await t.db.exportData({ output: file });
+    expect(statSync(planted).ino).not.toBe(before);
+    expect(readFileSync(planted, 'utf8')).not.toContain('old contents');
+    expect(lstatSync(link).isSymbolicLink()).toBe(false);
+    expect(readFileSync(victim, 'utf8')).toBe('untouched\n');
+    for (const file of [planted, link]) expect(statSync(file).mode & 0o777).toBe(0o600);
+    // Nothing left beside them.
+    expect(readdirSync(dir).sort()).toEqual(['link.ndjson', 'planted.ndjson', 'victim.txt']);
   });
 
   it('surfaces a stream that fails mid-export instead of hanging', async () => {

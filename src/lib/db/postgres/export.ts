@@ -5,14 +5,17 @@
  * Consistent: everything is read in one REPEATABLE READ, READ ONLY transaction (a snapshot),
  * paging by `id > last` so rows changing meanwhile can neither end a table early nor appear
  * twice. Not retried: a failure halfway has already written lines; it surfaces with context,
- * and a partial file is removed.
+ * and a partial file is removed (the path keeps what it had).
  *
  * Never exported: password hashes, passkey key material (credential id, public key), values
  * of secret-named config keys, the audit trail (own retention and access rules) and the search
  * outbox (transient).
  */
+
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, fchmodSync, openSync, rmSync } from 'node:fs';
+import { createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { NovaError } from '../../errors.js';
 import { redact, redactConfigRow } from '../../redact.js';
@@ -23,7 +26,11 @@ import { wrapPgError } from './errors.js';
 export interface ExportOptions {
   /** Include users, their role names and passkey metadata (default false). */
   includeUsers?: boolean;
-  /** A file path (created or truncated, mode 0600), or a stream such as process.stdout (default). */
+  /**
+   * A file path (written beside it, mode 0600, then renamed into place: an existing file or
+   * symlink there is replaced, never written through), or a stream such as process.stdout
+   * (default).
+   */
   output?: string | Writable;
   /** Rows fetched per query (default 500). */
   batchSize?: number;
@@ -88,25 +95,35 @@ const SOURCES: Array<[type: string, batch: Batch, usersOnly?: boolean]> = [
   ['kb_article', (tx, a, t) => tx.knowledgeBaseArticle.findMany(page(a, t))],
 ];
 
+/**
+ * A file is never written through: the export goes to a new file beside it, created
+ * exclusively (mode 0600, so no one else can have opened it first), and is renamed onto the
+ * path only once complete. A file, or a symlink, that someone else put at the path is
+ * replaced, never followed or written into; a failed export leaves the path as it was.
+ */
+function openFile(output: string) {
+  const temporary = join(
+    dirname(output),
+    `.${basename(output)}.${process.pid}.${randomBytes(6).toString('hex')}.partial`,
+  );
+  try {
+    return { temporary, fd: openSync(temporary, 'wx', 0o600) };
+  } catch (error) {
+    throw cannotWrite(output, error);
+  }
+}
+
+const cannotWrite = (output: string, error: unknown) =>
+  new NovaError(
+    'VALIDATION_FAILED',
+    `output: cannot write ${output} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    { field: 'output', cause: error },
+  );
+
 /** The destination, with failures captured as they happen (a stream may fail between writes). */
 function openOutput(output: string | Writable) {
-  let out: Writable;
-  if (typeof output === 'string') {
-    let fd: number;
-    try {
-      fd = openSync(output, 'w', 0o600);
-      fchmodSync(fd, 0o600); // an existing file keeps its old mode through openSync
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'error';
-      throw new NovaError('VALIDATION_FAILED', `output: cannot write ${output} (${code})`, {
-        field: 'output',
-        cause: error,
-      });
-    }
-    out = createWriteStream('', { fd });
-  } else {
-    out = output;
-  }
+  const file = typeof output === 'string' ? openFile(output) : undefined;
+  const out = file ? createWriteStream('', { fd: file.fd }) : (output as Writable);
   let failure: Error | undefined;
   const onError = (error: Error) => {
     failure ??= error;
@@ -125,14 +142,25 @@ function openOutput(output: string | Writable) {
       if (!out.write(line)) await once(out, 'drain').catch(check);
       check();
     },
-    /** Closes a file (removing it unless the export succeeded); reports a late write failure. */
+    /** Closes a file and renames it into place, or removes it; reports a late write failure. */
     async finish(succeeded: boolean) {
-      if (typeof output === 'string') {
+      if (file) {
         out.end();
         await once(out, 'close').catch(() => undefined);
-        if (!succeeded || failure) rmSync(output, { force: true });
       }
       out.off('error', onError);
+      if (file) {
+        if (succeeded && !failure) {
+          try {
+            renameSync(file.temporary, output as string);
+            return;
+          } catch (error) {
+            rmSync(file.temporary, { force: true });
+            throw cannotWrite(output as string, error);
+          }
+        }
+        rmSync(file.temporary, { force: true });
+      }
       // After a failed export the original error is the one to report, not this one.
       if (succeeded) check();
     },
