@@ -172,8 +172,9 @@ export async function revokeApiToken(ctx: PgContext, which: RevokeApiTokenInput,
  * revoked, expired, or its user is deactivated. Malformed tokens never reach the database.
  *
  * With the principal cache on (the service), a token seen within its TTL costs no query and
- * no hashing: see principal-cache.ts for when entries are dropped. last_used_at is then written at most once
- * a minute per token and never waited for: it is bookkeeping, off the request path.
+ * no hashing: see principal-cache.ts for when entries are dropped. last_used_at is then
+ * written at most once a minute per token and never waited for: it is bookkeeping, off the
+ * request path.
  */
 export async function authenticateApiToken(
   ctx: PgContext,

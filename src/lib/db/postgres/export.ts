@@ -95,30 +95,30 @@ const SOURCES: Array<[type: string, batch: Batch, usersOnly?: boolean]> = [
   ['kb_article', (tx, a, t) => tx.knowledgeBaseArticle.findMany(page(a, t))],
 ];
 
+const cannotWrite = (path: string, error: unknown) =>
+  new NovaError(
+    'VALIDATION_FAILED',
+    `output: cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    { field: 'output', cause: error },
+  );
+
 /**
  * A file is never written through: the export goes to a new file beside it, created
  * exclusively (mode 0600, so no one else can have opened it first), and is renamed onto the
  * path only once complete. A file, or a symlink, that someone else put at the path is
  * replaced, never followed or written into; a failed export leaves the path as it was.
  */
-function openFile(output: string) {
+function openFile(path: string) {
   const temporary = join(
-    dirname(output),
-    `.${basename(output)}.${process.pid}.${randomBytes(6).toString('hex')}.partial`,
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.partial`,
   );
   try {
-    return { temporary, fd: openSync(temporary, 'wx', 0o600) };
+    return { path, temporary, fd: openSync(temporary, 'wx', 0o600) };
   } catch (error) {
-    throw cannotWrite(output, error);
+    throw cannotWrite(path, error);
   }
 }
-
-const cannotWrite = (output: string, error: unknown) =>
-  new NovaError(
-    'VALIDATION_FAILED',
-    `output: cannot write ${output} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    { field: 'output', cause: error },
-  );
 
 /** The destination, with failures captured as they happen (a stream may fail between writes). */
 function openOutput(output: string | Writable) {
@@ -152,11 +152,11 @@ function openOutput(output: string | Writable) {
       if (file) {
         if (succeeded && !failure) {
           try {
-            renameSync(file.temporary, output as string);
+            renameSync(file.temporary, file.path);
             return;
           } catch (error) {
             rmSync(file.temporary, { force: true });
-            throw cannotWrite(output as string, error);
+            throw cannotWrite(file.path, error);
           }
         }
         rmSync(file.temporary, { force: true });
