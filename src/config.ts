@@ -22,6 +22,12 @@ import {
 export interface PostgresConfig {
   /** Full connection string; built from POSTGRES_* when DATABASE_URL is unset. */
   url: string;
+  /**
+   * DATABASE_OWNER_URL: the schema owner's login, used only by `nova bootstrap` (migrations,
+   * and the application role DATABASE_URL names: src/bootstrap/postgres/app-role.ts).
+   * Unset: the bootstrap runs as DATABASE_URL's user and leaves roles alone.
+   */
+  ownerUrl?: string;
   /** Connections in the pool (POSTGRES_POOL_SIZE, default 10). */
   poolSize: number;
   /** Milliseconds to wait for a connection (POSTGRES_CONNECT_TIMEOUT_MS, default 5000). */
@@ -521,6 +527,9 @@ export function loadConfig(env: Env = process.env): NovaConfig {
         ? undefined
         : {
             url: pgUrl,
+            ...(has(env, 'DATABASE_OWNER_URL') && {
+              ownerUrl: urlVar(env, 'DATABASE_OWNER_URL', ['postgresql:', 'postgres:']),
+            }),
             poolSize: read(env, 'POSTGRES_POOL_SIZE', positiveInt(500), 10),
             connectTimeoutMs: read(env, 'POSTGRES_CONNECT_TIMEOUT_MS', positiveInt(600_000), 5000),
             retryAttempts: read(env, 'POSTGRES_RETRY_ATTEMPTS', positiveInt(20), 4),

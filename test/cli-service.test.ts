@@ -356,7 +356,7 @@ describe('nova serve with no database configured (the quick start)', { timeout: 
       });
       children.push(served.child);
       expect(served.stderr()).toMatch(
-        /^PostgreSQL: postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres \(embedded, data in \S+\)$/m,
+        /^PostgreSQL: postgresql:\/\/nova_app:\*\*\*@127\.0\.0\.1:\d+\/postgres \(embedded, data in \S+\)$/m,
       );
       expect(served.stderr()).toContain(`data in ${dataRoot})`);
       if (process.getuid?.() === 0)

@@ -159,7 +159,9 @@ describe('nova CLI', { timeout: 90_000 }, () => {
       expect(first.stdout).toContain(`(embedded, data in ${dataRoot})`);
       expect(first.stdout).toMatch(/demo data: created/);
       expect(first.stdout).toMatch(/postgres\s+up\s+[\d.]+ ms\s+PostgreSQL 15\./);
-      expect(first.stdout).toMatch(/postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1/);
+      // The service's login is the application role the bootstrap made, not the superuser.
+      expect(first.stdout).toMatch(/postgresql:\/\/nova_app:\*\*\*@127\.0\.0\.1/);
+      expect(first.stdout).toMatch(/application role nova_app: created, \d+ privileges granted/);
       const second = await run(['local', '--json'], {}, cwd);
       const report = JSON.parse(second.stdout) as {
         demoDataCreated: boolean;
@@ -170,6 +172,14 @@ describe('nova CLI', { timeout: 90_000 }, () => {
         demoDataCreated: false,
         bootstrap: { changed: false },
         health: { status: 'ok' },
+      });
+      expect((report.bootstrap as { appRole?: unknown }).appRole).toEqual({
+        name: 'nova_app',
+        created: false,
+        passwordSet: false,
+        attributes: [],
+        granted: [],
+        revoked: [],
       });
 
       // --keep-running: prints the URL and serves until Ctrl-C, which stops the embedded server
@@ -184,7 +194,7 @@ describe('nova CLI', { timeout: 90_000 }, () => {
         if (output.includes('press Ctrl-C')) child.kill('SIGINT');
       });
       const [code] = (await once(child, 'exit')) as [number];
-      const url = /^DATABASE_URL=(postgresql:\/\/postgres:\S+@127\.0\.0\.1:\d+\/postgres)$/m.exec(
+      const url = /^DATABASE_URL=(postgresql:\/\/nova_app:\S+@127\.0\.0\.1:\d+\/postgres)$/m.exec(
         output,
       )?.[1];
       expect(url).toBeDefined();

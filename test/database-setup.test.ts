@@ -11,10 +11,13 @@ const t = await useTestDatabase();
 
 describe('database setup', () => {
   it('has every committed migration applied, and migrating again changes nothing', async () => {
-    const status = await migrationStatus(t.url);
+    const status = await migrationStatus(t.ownerUrl);
     expect(status.applied).toEqual(readMigrations().map((m) => m.name));
     expect(status.pending).toEqual([]);
-    expect(await migrate(t.url)).toEqual({ applied: [], alreadyApplied: status.applied.length });
+    expect(await migrate(t.ownerUrl)).toEqual({
+      applied: [],
+      alreadyApplied: status.applied.length,
+    });
   });
 
   it('writes a user with its audit row and reads both back', async () => {

@@ -5,14 +5,20 @@ import { bootstrapElastic, formatElasticReport } from '../bootstrap/elastic/inde
 import { type ReindexTarget, reindex } from '../bootstrap/elastic/reindex.js';
 import { bootstrapKibana, formatKibanaReport } from '../bootstrap/kibana/index.js';
 import { bootstrapMongo, formatMongoReport } from '../bootstrap/mongo/index.js';
-import { bootstrapPostgres, formatBootstrapReport } from '../bootstrap/postgres/index.js';
+import { formatBootstrapReport } from '../bootstrap/postgres/index.js';
 import { migrationStatus } from '../bootstrap/postgres/migrate.js';
 import { loadConfig } from '../config.js';
 import { createElasticClient } from '../lib/db/elastic/client.js';
 import type { DrainResult } from '../lib/db/elastic/indexer.js';
 import type { NovaHealth } from '../lib/db/index.js';
 import { NovaError } from '../lib/errors.js';
-import { databaseLine, openSession, prepareDatabase, redactUrl } from './database.js';
+import {
+  bootstrapSession,
+  databaseLine,
+  openSession,
+  prepareDatabase,
+  redactUrl,
+} from './database.js';
 import { printJson } from './output.js';
 import { stopSignal } from './signals.js';
 
@@ -135,7 +141,7 @@ export async function runBootstrap({
   if (target === 'postgres' || target === 'all') {
     const session = await openSession();
     try {
-      const report = await bootstrapPostgres(session.url, session.db.postgres, { dryRun });
+      const report = await bootstrapSession(session, { dryRun });
       results.postgres = report;
       text.push(formatBootstrapReport(report));
     } finally {

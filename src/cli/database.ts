@@ -3,16 +3,21 @@
  * for commands that allow it, the embedded one under .nova/postgres (started on demand).
  */
 import { resolve } from 'node:path';
+import { appRoleOf } from '../bootstrap/postgres/app-role.js';
 import { seedDemoData } from '../bootstrap/postgres/demo.js';
 import { bootstrapPostgres } from '../bootstrap/postgres/index.js';
 import { loadConfig, type NovaConfig, requirePostgres } from '../config.js';
 import { createNovaDb, type NovaDb } from '../lib/db/index.js';
+import { PostgresStore } from '../lib/db/postgres.js';
 
 export const DEFAULT_EMBEDDED_ROOT = resolve('.nova/postgres');
 
 export interface Session {
+  /** novaDb, logged in as the application role (url). */
   db: NovaDb;
   url: string;
+  /** The schema owner's login, for the bootstrap; the same as url when none is configured. */
+  ownerUrl: string;
   /** True when this process started an embedded PostgreSQL. */
   embedded: boolean;
   /** Where the embedded server keeps its data (embedded sessions only). */
@@ -28,7 +33,13 @@ export async function openSession({
   if (config.postgres || !allowEmbedded || config.production) {
     const pg = requirePostgres(config);
     const db = createNovaDb(config);
-    return { db, url: pg.url, embedded: false, close: () => db.close() };
+    return {
+      db,
+      url: pg.url,
+      ownerUrl: pg.ownerUrl ?? pg.url,
+      embedded: false,
+      close: () => db.close(),
+    };
   }
   // Loaded on demand: only `nova local` without configuration needs the embedded server.
   const { embeddedRootFor, startEmbeddedPostgres } = await import(
@@ -36,14 +47,12 @@ export async function openSession({
   );
   const root = embeddedRootFor(embeddedRoot);
   const server = await startEmbeddedPostgres({ root });
-  const url = server.urlFor('postgres');
-  const db = createNovaDb({
-    ...config,
-    postgres: { url, poolSize: 10, connectTimeoutMs: 5000, retryAttempts: 4 },
-  });
+  const url = server.appUrlFor('postgres');
+  const db = createNovaDb({ ...config, postgres: { ...EMBEDDED_POOL, url } });
   return {
     db,
     url,
+    ownerUrl: server.urlFor('postgres'),
     embedded: true,
     dataDir: root,
     close: async () => {
@@ -53,12 +62,33 @@ export async function openSession({
   };
 }
 
+const EMBEDDED_POOL = { poolSize: 10, connectTimeoutMs: 5000, retryAttempts: 4 };
+/** The owner's connections: the bootstrap's seed, one transaction at a time. */
+const OWNER_POOL = { poolSize: 2, connectTimeoutMs: 5000, retryAttempts: 4 };
+
+/**
+ * `nova bootstrap postgres` on the session's database, as its owner: with a separate owner
+ * login, the application role (the session's) is set up too.
+ */
+export async function bootstrapSession(session: Session, options: { dryRun?: boolean } = {}) {
+  const appRole = appRoleOf(session.url, session.ownerUrl);
+  if (appRole === undefined) {
+    return bootstrapPostgres(session.url, session.db.postgres, options);
+  }
+  const owner = new PostgresStore({ ...OWNER_POOL, url: session.ownerUrl });
+  try {
+    return await bootstrapPostgres(session.ownerUrl, owner, { ...options, appRole });
+  } finally {
+    await owner.close();
+  }
+}
+
 /**
  * Migrations and base data, then the demo data: always into the embedded database, into a
  * configured one only when asked (a DATABASE_URL may well be a real one).
  */
 export async function prepareDatabase(session: Session, { demo = false } = {}) {
-  const report = await bootstrapPostgres(session.url, session.db.postgres);
+  const report = await bootstrapSession(session);
   const wantDemo = session.embedded || demo;
   const demoCreated = wantDemo ? await seedDemoData(session.db.postgres) : false;
   return { report, wantDemo, demoCreated };

@@ -2,6 +2,7 @@
  * The service's commands: `nova serve` and `nova token` (`nova smoke` is in smoke.ts).
  */
 
+import { loginRisks } from '../bootstrap/postgres/app-role.js';
 import { formatBootstrapReport } from '../bootstrap/postgres/index.js';
 import { loadConfig } from '../config.js';
 import { settleBy } from '../lib/deadline.js';
@@ -37,6 +38,7 @@ export async function runServe() {
       const token = await demoToken(session.db);
       if (token) process.stderr.write(`demo token (${DEMO_ADMIN}, this run only): ${token}\n`);
     }
+    await checkLogin(session, config.production);
     service = await startService(session.db, {
       postgresUrl: session.url,
       config: config.service,
@@ -76,6 +78,18 @@ export async function runServe() {
   }
   if (!clean) process.stderr.write('nova: shutdown did not finish in time\n');
   return clean ? 0 : 1;
+}
+
+/**
+ * The service as a superuser or the tables' owner could rewrite the audit trail: refused in
+ * production, a warning elsewhere (a developer's own database).
+ */
+async function checkLogin(session: Session, production: boolean) {
+  const risks = await loginRisks(session.db.postgres.pool);
+  if (risks.length === 0) return;
+  const message = `DATABASE_URL logs in with more than the service needs (${risks.join('; ')}): give the service an application role and run the bootstrap as the owner (DATABASE_OWNER_URL)`;
+  if (production) throw new NovaError('CONFIG_INVALID', message, { field: 'DATABASE_URL' });
+  process.stderr.write(`nova: warning: ${message}\n`);
 }
 
 const DEMO_ADMIN = 'admin@nova.example';

@@ -23,8 +23,9 @@ import {
   openSync,
   readFileSync,
   realpathSync,
+  renameSync,
+  rmSync,
   type Stats,
-  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -231,9 +232,16 @@ export function readPrivateFile(path: string): string | undefined {
  * Creates a secret file, whole or not at all: written (mode 0600 from the start, never
  * readable by others even briefly) under a random name beside it, then linked into place,
  * which fails if anything, a symlink included, is already at `path`. `owner` hands it to
- * another user (the server that must read it).
+ * another user (the server that must read it). `replace`: renamed into place instead, over
+ * what is there (a symlink is replaced, never followed): for a file of ours being rewritten,
+ * in a private folder.
  */
-export function writePrivateFile(path: string, content: string, owner?: Owner): void {
+export function writePrivateFile(
+  path: string,
+  content: string,
+  owner?: Owner,
+  { replace = false } = {},
+): void {
   const staging = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = openSync(
     staging,
@@ -247,8 +255,9 @@ export function writePrivateFile(path: string, content: string, owner?: Owner): 
     } finally {
       closeSync(fd);
     }
-    linkSync(staging, path);
+    if (replace) renameSync(staging, path);
+    else linkSync(staging, path);
   } finally {
-    unlinkSync(staging);
+    rmSync(staging, { force: true });
   }
 }

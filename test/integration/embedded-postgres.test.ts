@@ -87,6 +87,27 @@ describe('a first start', { timeout: 60_000 }, () => {
     } finally {
       await again.stop();
     }
+    // A folder from before the application role: its password is added, the file stays private.
+    const file = join(root, 'credentials.json');
+    const { password, appPassword } = JSON.parse(readFileSync(file, 'utf8')) as Record<
+      string,
+      string
+    >;
+    expect(appPassword).toMatch(/^[\w-]{24}$/);
+    rmSync(file);
+    writeFileSync(file, JSON.stringify({ password }), { mode: 0o600 });
+    const upgraded = await startEmbeddedPostgres({ root });
+    try {
+      expect(await query(upgraded.url, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+      const rewritten = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+      expect(rewritten.password).toBe(password);
+      expect(rewritten.appPassword).toMatch(/^[\w-]{24}$/);
+      expect(upgraded.appUrlFor('postgres')).toContain(`nova_app:${rewritten.appPassword}@`);
+      expect(lstatSync(file).mode & 0o777).toBe(0o600);
+      expect(readdirSync(root).sort()).toEqual(['credentials.json', 'data']);
+    } finally {
+      await upgraded.stop();
+    }
   });
 
   it('clears what an interrupted first start left (a half-made cluster, its password file)', async () => {

@@ -14,7 +14,7 @@ describe('default roles (seed)', () => {
     const roles = await store.prisma.role.findMany({ orderBy: { name: 'asc' } });
     expect(roles.map((r) => r.name)).toEqual(['admin', 'agent', 'viewer']);
     const before = await t.count('audit_logs');
-    const again = await bootstrapPostgres(t.url, store);
+    const again = await bootstrapPostgres(t.ownerUrl, store);
     expect(again.changed).toBe(false);
     expect(again.seed).toEqual({ permissions: [], roles: [], grants: [] });
     expect(await t.count('audit_logs')).toBe(before);
@@ -27,7 +27,7 @@ describe('default roles (seed)', () => {
       `DELETE FROM role_permissions WHERE role_id = (SELECT id FROM roles WHERE name = 'viewer')
          AND permission_id = (SELECT id FROM permissions WHERE name = 'kb:read')`,
     );
-    const report = await bootstrapPostgres(t.url, store);
+    const report = await bootstrapPostgres(t.ownerUrl, store);
     expect(report.seed.grants).toEqual([{ role: 'viewer', permission: 'kb:read' }]);
     const viewer = await newUser();
     await store.assignRole(viewer, 'viewer');

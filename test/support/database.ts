@@ -8,10 +8,13 @@ import { bootstrapPostgres } from '../../src/bootstrap/postgres/index.js';
 import { loadConfig, type NovaConfig } from '../../src/config.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
 import { createPool } from '../../src/lib/db/postgres/client.js';
-import { databaseUrl } from './global-setup.js';
+import { databaseUrl, loginUrl } from './global-setup.js';
 
 export interface TestDatabase {
+  /** The application role's URL: what `db` logs in with, as the service would. */
   url: string;
+  /** The owner's (a superuser here): migrations, bootstrap, and `sql`. */
+  ownerUrl: string;
   name: string;
   db: NovaDb;
   /** Raw SQL on the same database, for assertions the API does not expose (row counts). */
@@ -54,10 +57,18 @@ export async function createEmptyDatabase(): Promise<string> {
 export async function useTestDatabase({ seed = true } = {}): Promise<TestDatabase> {
   const name = `nova_test_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`;
   await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${inject('pgTemplate')}`));
-  const url = databaseUrl(inject('pgAdminUrl'), name);
+  const ownerUrl = databaseUrl(inject('pgAdminUrl'), name);
+  const url = loginUrl(ownerUrl, inject('pgAppLogin'));
   const db = createNovaDb(testConfig(url), { retryBaseDelayMs: 5 });
-  if (seed) await bootstrapPostgres(url, db.postgres);
-  const pool = createPool({ url, poolSize: 2, connectTimeoutMs: 2000, retryAttempts: 1 });
+  // Migrations as the owner (none left: the template has them), the seed through novaDb.
+  if (seed) await bootstrapPostgres(ownerUrl, db.postgres);
+  // The owner's: assertions and set-ups beyond what the application role may do.
+  const pool = createPool({
+    url: ownerUrl,
+    poolSize: 2,
+    connectTimeoutMs: 2000,
+    retryAttempts: 1,
+  });
   afterAll(async () => {
     await db.close();
     await pool.end();
@@ -67,7 +78,7 @@ export async function useTestDatabase({ seed = true } = {}): Promise<TestDatabas
     (await pool.query<T>(text, params)).rows;
   const count = async (table: string) =>
     Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`))[0]?.n ?? 0);
-  return { url, name, db, sql, count };
+  return { url, ownerUrl, name, db, sql, count };
 }
 
 /** Row counts of every table a write may touch: compared before and after a failing call. */

@@ -10,19 +10,24 @@
  * isolated without re-running migrations, and the append-only audit table never needs
  * cleaning.
  */
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { ensureAppRole } from '../../src/bootstrap/postgres/app-role.js';
+import { APP_ROLE } from '../../src/bootstrap/postgres/embedded/cluster.js';
 import {
   startEmbeddedPostgres,
   temporaryEmbeddedRoot,
 } from '../../src/bootstrap/postgres/embedded.js';
-import { migrate } from '../../src/bootstrap/postgres/migrate.js';
+import { migrate, withClient } from '../../src/bootstrap/postgres/migrate.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** A URL to a maintenance database on the test server (CREATE/DROP DATABASE). */
     pgAdminUrl: string;
     pgTemplate: string;
+    /** The application role's login (user:password), granted its privileges in the template. */
+    pgAppLogin: { user: string; password: string };
   }
 }
 
@@ -31,6 +36,14 @@ const TEMPLATE = 'nova_test_template';
 export function databaseUrl(base: string, database: string): string {
   const url = new URL(base);
   url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** The same server and database as `base`, logged in as `login`. */
+export function loginUrl(base: string, login: { user: string; password: string }): string {
+  const url = new URL(base);
+  url.username = encodeURIComponent(login.user);
+  url.password = encodeURIComponent(login.password);
   return url.toString();
 }
 
@@ -54,7 +67,19 @@ export default async function setup(project: TestProject) {
   } finally {
     await admin.end();
   }
-  await migrate(databaseUrl(adminUrl, TEMPLATE));
+  const templateUrl = databaseUrl(adminUrl, TEMPLATE);
+  await migrate(templateUrl);
+  // The tests' novaDb logs in as the application role, as the service does, so a privilege
+  // the code needs and the role lacks fails here. Its grants are copied with the template.
+  const login = { user: APP_ROLE, password: randomBytes(12).toString('base64url') };
+  await withClient(templateUrl, (client) =>
+    ensureAppRole(client, {
+      name: login.user,
+      password: login.password,
+      url: loginUrl(templateUrl, login),
+    }),
+  );
+  project.provide('pgAppLogin', login);
   project.provide('pgAdminUrl', adminUrl);
   project.provide('pgTemplate', TEMPLATE);
   return stop;

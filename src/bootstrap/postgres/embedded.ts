@@ -32,7 +32,7 @@ import {
   SYSTEM_DIR,
   systemFolder,
 } from './embedded/binaries.js';
-import { initCluster, SUPERUSER, startCluster } from './embedded/cluster.js';
+import { APP_ROLE, initCluster, SUPERUSER, startCluster } from './embedded/cluster.js';
 import { type ServerUser, serverUser } from './embedded/server-user.js';
 
 export interface EmbeddedOptions {
@@ -56,6 +56,11 @@ export interface EmbeddedPostgresHandle {
   port: number;
   /** Builds the URL of another database on the same server. */
   urlFor(database: string): string;
+  /**
+   * The same for the application role (APP_ROLE), which the bootstrap creates: what the
+   * service logs in as. Contains its password: a secret.
+   */
+  appUrlFor(database: string): string;
   stop(): Promise<void>;
 }
 
@@ -95,7 +100,14 @@ export async function freePort(): Promise<number> {
  * The superuser's password for this folder: read (only from a private file of ours), or made
  * for a new cluster. A cluster whose password is lost cannot be logged into: refused.
  */
-function credentials(root: string, clusterExists: boolean): { password: string } {
+interface Credentials {
+  /** The superuser's. */
+  password: string;
+  /** The application role's (APP_ROLE), made at the first start that needs it. */
+  appPassword: string;
+}
+
+function credentials(root: string, clusterExists: boolean): Credentials {
   const file = join(root, 'credentials.json');
   const text = readPrivateFile(file);
   const startAfresh = `remove ${root} to start afresh (the embedded data goes with it)`;
@@ -103,13 +115,14 @@ function credentials(root: string, clusterExists: boolean): { password: string }
     if (clusterExists) {
       throw new NovaError('UNAVAILABLE', `${file} is missing: ${startAfresh}`, { field: file });
     }
-    const created = { password: randomBytes(18).toString('base64url') };
+    const created = { password: newPassword(), appPassword: newPassword() };
     writePrivateFile(file, JSON.stringify(created));
     return created;
   }
   let password: unknown;
+  let appPassword: unknown;
   try {
-    password = (JSON.parse(text) as { password?: unknown }).password;
+    ({ password, appPassword } = JSON.parse(text) as Record<string, unknown>);
   } catch {
     // Not the parser's message: it quotes the file, a secret.
     throw new NovaError('UNAVAILABLE', `${file} is damaged: ${startAfresh}`, { field: file });
@@ -119,8 +132,16 @@ function credentials(root: string, clusterExists: boolean): { password: string }
       field: file,
     });
   }
-  return { password };
+  if (typeof appPassword !== 'string' || appPassword === '') {
+    // A folder made before the application role: its password is added beside the other.
+    const updated = { password, appPassword: newPassword() };
+    writePrivateFile(file, JSON.stringify(updated), undefined, { replace: true });
+    return updated;
+  }
+  return { password, appPassword };
 }
+
+const newPassword = () => randomBytes(18).toString('base64url');
 
 /**
  * One start at a time per folder: two first starts (`nova local` beside `nova serve`) would
@@ -209,7 +230,7 @@ export async function startEmbeddedPostgres(
         { field: dataDir },
       );
     }
-    const { password } = credentials(root, clusterExists);
+    const { password, appPassword } = credentials(root, clusterExists);
     const native = runnableNativeDir(options.nativeDir ?? installedNativeDir(), {
       dropsPrivileges: user.dropsPrivileges,
       systemDir,
@@ -218,12 +239,14 @@ export async function startEmbeddedPostgres(
     if (!clusterExists) await initCluster({ ...processOptions, root, dataDir, password });
     const port = options.port ?? (await freePort());
     const cluster = await startCluster({ ...processOptions, dataDir, port });
-    const urlFor = (database: string) =>
-      `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+    const login = (user: string, secret: string) => (database: string) =>
+      `postgresql://${user}:${encodeURIComponent(secret)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+    const urlFor = login(SUPERUSER, password);
     return {
       url: urlFor('postgres'),
       port,
       urlFor,
+      appUrlFor: login(APP_ROLE, appPassword),
       stop: async () => {
         await cluster.stop();
         if (ephemeral) rmSync(dataDir, { recursive: true, force: true });

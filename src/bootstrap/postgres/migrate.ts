@@ -88,7 +88,10 @@ function compare(files: MigrationFile[], rows: AppliedRow[]): MigrationStatus {
   return status;
 }
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  url: string,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client({ connectionString: url, application_name: 'nova-migrate' });
   await client.connect();
   try {
@@ -147,13 +150,24 @@ function describe(error: unknown): string {
     .join(', ');
 }
 
+/** Migrations as a role that may not create tables: the application role, most likely. */
+function notTheOwner(cause: unknown): NovaError {
+  return new NovaError(
+    'CONFIG_INVALID',
+    'the login may not create tables in schema public: migrations run as the schema owner; set DATABASE_OWNER_URL to its login (DATABASE_URL stays the application role)',
+    { field: 'DATABASE_OWNER_URL', cause },
+  );
+}
+
 /** Applies every pending migration in order. Idempotent: a second run applies nothing. */
 export async function migrate(url: string, dir?: string): Promise<MigrateResult> {
   const files = readMigrations(dir);
   return withClient(url, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_ADVISORY_LOCK]);
     try {
-      await client.query(CREATE_MIGRATIONS_TABLE);
+      await client.query(CREATE_MIGRATIONS_TABLE).catch((error: unknown) => {
+        throw (error as { code?: string }).code === '42501' ? notTheOwner(error) : error;
+      });
       const status = compare(files, await readApplied(client));
       const blocking = status.failed[0] ?? status.modified[0];
       if (blocking) {

@@ -25,6 +25,8 @@ export interface ClusterProcessOptions {
 
 /** PostgreSQL's login role; also the only role of a fresh cluster. */
 export const SUPERUSER = 'postgres';
+/** The login the service uses; created by the bootstrap (app-role.ts), never a superuser. */
+export const APP_ROLE = 'nova_app';
 const READY = 'database system is ready to accept connections';
 const STOP_GRACE_MS = 15_000;
 
