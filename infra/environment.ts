@@ -1,11 +1,13 @@
 /**
  * What the service and the one-shot steps are told, as environment variables named as
  * src/config.ts reads them. One function decides all three, so they cannot drift apart:
- * - the service: the application's own MongoDB and Elasticsearch users; PostgreSQL's one
- *   user, which is the image's owner of the database (no separate application role yet);
- * - bootstrap: also the administrators (MongoDB root, the `elastic` superuser) and
- *   kibana_system's password, to create users and set passwords;
- * - reindex: PostgreSQL and Elasticsearch's administrator only (it makes and swaps indices);
+ * - the service: the application's own users in PostgreSQL (an application role, never the
+ *   owner), MongoDB and Elasticsearch;
+ * - bootstrap: also the administrators (PostgreSQL's owner, for migrations and the
+ *   application role; MongoDB root; the `elastic` superuser) and kibana_system's password,
+ *   to create users and set passwords;
+ * - reindex: PostgreSQL's application role and Elasticsearch's administrator (it makes and
+ *   swaps indices);
  * - dashboards: Kibana, logged in as `elastic` (saved objects and the default data view need
  *   Kibana privileges the application's user does not have).
  *
@@ -13,6 +15,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import {
+  APP_USER,
   ELASTIC_ADMIN_USER,
   KIBANA_CONTAINER,
   MONGO_ROOT_USER,
@@ -20,8 +23,6 @@ import {
 } from './names.js';
 import type { StackSettings } from './settings.js';
 
-/** The application's users in MongoDB and Elasticsearch (made by `nova bootstrap`). */
-export const APP_USER = 'nova_app';
 /**
  * Where ELASTIC_CA_FILE points inside the service's and the bootstrap step's container: a
  * directory the image has (`docker cp` does not make parents).
@@ -33,8 +34,10 @@ const KIBANA_URL = `http://${KIBANA_CONTAINER}:5601`;
 export const COLLECTOR_ENDPOINT = `http://${OTEL_COLLECTOR_CONTAINER}:4318`;
 
 export interface StackEndpoints {
-  /** postgresql://… with the password: a secret. */
+  /** postgresql://… as the application role, with its password: a secret. */
   databaseUrl: pulumi.Input<string>;
+  /** The same as the schema's owner: the bootstrap's only; a secret. */
+  databaseOwnerUrl: pulumi.Input<string>;
   mongo: {
     hosts: string;
     rootPassword: pulumi.Input<string>;
@@ -53,6 +56,7 @@ export type Environment = Record<string, pulumi.Input<string>>;
 /** Names whose values are secrets; the callers wrap these, and tests check they did. */
 export const SECRET_VARIABLES = new Set([
   'DATABASE_URL',
+  'DATABASE_OWNER_URL',
   'MONGO_PASSWORD',
   'MONGO_ADMIN_PASSWORD',
   'ELASTIC_PASSWORD',
@@ -114,6 +118,7 @@ export function serviceEnvironment(
   if (role === 'bootstrap') {
     return {
       ...app,
+      DATABASE_OWNER_URL: endpoints.databaseOwnerUrl,
       MONGO_ADMIN_USER: MONGO_ROOT_USER,
       MONGO_ADMIN_PASSWORD: mongo.rootPassword,
       ...admin,

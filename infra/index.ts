@@ -20,6 +20,7 @@ const stack = new NovaStack('nova', { settings: readSettings(raw) });
 export const kibanaUrl = stack.kibanaUrl;
 export const serviceUrl = stack.serviceUrl;
 export const databaseUrl = stack.databaseUrl;
+export const databaseOwnerUrl = stack.databaseOwnerUrl;
 export const mongoUrl = stack.mongoUrl;
 export const elasticUrl = stack.elasticUrl;
 export const elasticPassword = stack.elasticPassword;

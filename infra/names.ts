@@ -22,3 +22,9 @@ export const ELASTIC_ADMIN_USER = 'elastic';
 /** Where each member's keyFile is, and the official image's mongodb user and group. */
 export const MONGO_KEYFILE = '/etc/mongo/keyfile';
 export const MONGODB_UID = '999';
+
+/**
+ * The application's login in PostgreSQL, MongoDB and Elasticsearch (each made by
+ * `nova bootstrap`): what the service uses, never an administrator.
+ */
+export const APP_USER = 'nova_app';

@@ -10,6 +10,7 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { generatedPassword, goDuration, pulledImage, runtimeLimits } from './common.js';
+import { APP_USER } from './names.js';
 import type { StackSettings } from './settings.js';
 
 export const POSTGRES_CONTAINER = 'nova-postgres';
@@ -70,8 +71,13 @@ export interface NovaPostgresArgs {
 
 export class NovaPostgres extends pulumi.ComponentResource {
   readonly container: docker.Container;
-  /** postgresql://… as containers on the stack's network reach it; a secret. */
+  /**
+   * postgresql://… as containers on the stack's network reach it, logged in as the
+   * application role (APP_USER, which `nova bootstrap` creates): the service's; a secret.
+   */
   readonly url: pulumi.Output<string>;
+  /** The same as the image's user (POSTGRES_USER), the schema's owner: the bootstrap's. */
+  readonly ownerUrl: pulumi.Output<string>;
 
   constructor(
     name: string,
@@ -100,9 +106,10 @@ export class NovaPostgres extends pulumi.ComponentResource {
       parent,
     );
     const { user, database } = settings.postgres;
-    this.url = pulumi.secret(
-      pulumi.interpolate`postgresql://${user}:${password}@${POSTGRES_CONTAINER}:5432/${database}`,
-    );
-    this.registerOutputs({ url: this.url });
+    const at = `@${POSTGRES_CONTAINER}:5432/${database}`;
+    this.ownerUrl = pulumi.secret(pulumi.interpolate`postgresql://${user}:${password}${at}`);
+    const appPassword = generatedPassword(`${name}-app-password`, this);
+    this.url = pulumi.secret(pulumi.interpolate`postgresql://${APP_USER}:${appPassword}${at}`);
+    this.registerOutputs({ url: this.url, ownerUrl: this.ownerUrl });
   }
 }

@@ -8,7 +8,7 @@
  */
 import { SettingsError } from './errors.js';
 import { DEFAULT_IMAGES, type ImageName, pinnedImage } from './images.js';
-import { mongoMemberPort } from './names.js';
+import { APP_USER, mongoMemberPort } from './names.js';
 
 export interface StackSettings {
   /** Where published ports bind: 127.0.0.1 unless `nova:bindAddress` says otherwise. */
@@ -81,6 +81,18 @@ const name = (raw: RawSettings, key: string, fallback: string) => {
     throw new SettingsError(`nova:${key}`, 'must be lower-case letters, digits and _');
   }
   return value;
+};
+
+/** The schema owner's login: anything but the application role's, which the service uses. */
+const ownerName = (raw: RawSettings) => {
+  const user = name(raw, 'postgresUser', 'nova');
+  if (user === APP_USER) {
+    throw new SettingsError(
+      'nova:postgresUser',
+      `must not be ${APP_USER}, the service's own login`,
+    );
+  }
+  return user;
 };
 
 /** Every `nova:*` key the program reads: any other is a typo, refused rather than ignored. */
@@ -161,7 +173,7 @@ export function readSettings(raw: RawSettings): StackSettings {
     postgres: {
       memoryMb: int(raw, 'postgresMemoryMb', 1024, 256, 262_144),
       database: name(raw, 'postgresDatabase', 'nova_universe'),
-      user: name(raw, 'postgresUser', 'nova'),
+      user: ownerName(raw),
     },
     mongo: {
       members: oneOrThree(raw, 'mongoMembers', 'MongoDB replica-set members'),

@@ -20,11 +20,11 @@ import * as pulumi from '@pulumi/pulumi';
 import { dashboardsStep, NovaBootstrap, type NovaBootstrapArgs } from './bootstrap.js';
 import { generatedPassword, replaceOnHealthcheckChange } from './common.js';
 import { NovaElasticCluster } from './elastic.js';
-import { APP_USER, mongoUrl, type StackEndpoints, serviceEnvironment } from './environment.js';
+import { mongoUrl, type StackEndpoints, serviceEnvironment } from './environment.js';
 import { NovaKibana } from './kibana.js';
 import { NovaMongoReplicaSet } from './mongo.js';
 import { NovaMongoExpress } from './mongo-express.js';
-import { MONGO_ROOT_USER } from './names.js';
+import { APP_USER, MONGO_ROOT_USER } from './names.js';
 import { novaNetwork } from './network.js';
 import { NovaOtelCollector } from './otel-collector.js';
 import { NovaPgAdmin } from './pgadmin.js';
@@ -37,6 +37,8 @@ export class NovaStack extends pulumi.ComponentResource {
   readonly serviceUrl: string;
   /** Connection strings as the stack network's containers use them; secrets. */
   readonly databaseUrl: pulumi.Output<string>;
+  /** PostgreSQL as the schema's owner (migrations, psql as an administrator); a secret. */
+  readonly databaseOwnerUrl: pulumi.Output<string>;
   readonly mongoUrl: pulumi.Output<string>;
   readonly elasticUrl: pulumi.Output<string>;
   /** The `elastic` superuser's password (the Kibana login); a secret. */
@@ -90,6 +92,7 @@ export class NovaStack extends pulumi.ComponentResource {
 
     const endpoints: StackEndpoints = {
       databaseUrl: postgres.url,
+      databaseOwnerUrl: postgres.ownerUrl,
       mongo: {
         hosts: mongo.hosts,
         rootPassword: mongo.rootPassword,
@@ -152,6 +155,7 @@ export class NovaStack extends pulumi.ComponentResource {
     this.kibanaUrl = kibana.url;
     this.serviceUrl = service.url;
     this.databaseUrl = postgres.url;
+    this.databaseOwnerUrl = postgres.ownerUrl;
     // The application's, with the database its user is defined in (MONGO_DB_NAME's default).
     this.mongoUrl = pulumi.secret(
       mongoUrl(settings, mongo.hosts, {
@@ -174,6 +178,7 @@ export class NovaStack extends pulumi.ComponentResource {
       kibanaUrl: this.kibanaUrl,
       serviceUrl: this.serviceUrl,
       databaseUrl: this.databaseUrl,
+      databaseOwnerUrl: this.databaseOwnerUrl,
       mongoUrl: this.mongoUrl,
       elasticUrl: this.elasticUrl,
       elasticPassword: this.elasticPassword,

@@ -17,19 +17,28 @@ import {
   freePort,
   startEmbeddedPostgres,
 } from '../src/bootstrap/postgres/embedded.js';
+import { withClient } from '../src/bootstrap/postgres/migrate.js';
 import { createNovaDb, type NovaDb } from '../src/lib/db/index.js';
 import { CLI, cleanEnv, run, TSX } from './support/cli.js';
 import { createEmptyDatabase, testConfig, uniqueEmail } from './support/database.js';
+import { loginUrl } from './support/global-setup.js';
 
 const TOKEN_LINE = /^nova_[A-Za-z0-9_-]{43}\n$/;
 
 /** A bootstrapped database (through the CLI), its environment, and a NovaDb on it. */
 async function bootstrapped() {
-  const url = await createEmptyDatabase();
-  const env = { DATABASE_URL: url };
+  const ownerUrl = await createEmptyDatabase();
+  // As deployed: the bootstrap as the owner, everything else as the application role it makes.
+  const login = { user: `nova_cli_${crypto.randomUUID().slice(0, 8)}`, password: 'cli-app-pw' };
+  const url = loginUrl(ownerUrl, login);
+  afterAll(() =>
+    withClient(ownerUrl, (c) => c.query(`DROP OWNED BY ${login.user}; DROP ROLE ${login.user}`)),
+  );
+  const env = { DATABASE_OWNER_URL: ownerUrl, DATABASE_URL: url };
   const result = await run(['bootstrap', 'postgres'], env);
   if (result.code !== 0) throw new Error(`bootstrap failed: ${result.stderr}`);
-  return { url, env };
+  expect(result.stdout).toContain(`postgres application role ${login.user}: created`);
+  return { url, ownerUrl, env };
 }
 
 /** `nova serve` in the background; resolves once it says it is serving (or fails by a deadline). */
@@ -277,6 +286,26 @@ describe('nova smoke and nova serve', { timeout: 90_000 }, () => {
     served.child.kill('SIGTERM');
     expect(await served.exited).toBe(0);
     await expect(fetch(`${base}/livez`)).rejects.toThrow();
+  });
+
+  it('serve in production refuses a login that could rewrite the audit trail (superuser, owner)', async () => {
+    const { ownerUrl, env } = await bootstrapped();
+    const port = String(await freePort());
+    const refused = await run(['serve'], {
+      NODE_ENV: 'production',
+      DATABASE_URL: ownerUrl,
+      NOVA_HTTP_PORT: port,
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/CONFIG_INVALID.*is a superuser; \S+ owns the schema's tables/);
+    expect(refused.stderr).toContain('DATABASE_OWNER_URL');
+    expect(refused.stderr).not.toContain(new URL(ownerUrl).password);
+    // The application role passes the same check and serves.
+    const served = await serve({ ...env, NODE_ENV: 'production', NOVA_HTTP_PORT: port });
+    children.push(served.child);
+    expect(served.stderr()).not.toContain('warning');
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
   });
 
   it('serve on a database that was never migrated is live but not ready, and smoke says why', async () => {

@@ -57,9 +57,19 @@ describe('NovaPostgres', () => {
     ).toMatchObject({
       length: 32,
     });
-    expect(await pulumi.isSecret(postgres.url)).toBe(true);
-    expect(await resolved(postgres.url)).toBe(
+    expect(await pulumi.isSecret(postgres.ownerUrl)).toBe(true);
+    expect(await resolved(postgres.ownerUrl)).toBe(
       'postgresql://nova:generated-postgres-password@nova-postgres:5432/nova_universe',
     );
+  });
+
+  it("gives the service's login its own generated password: the application role", async () => {
+    expect(await pulumi.isSecret(postgres.url)).toBe(true);
+    expect(await resolved(postgres.url)).toBe(
+      'postgresql://nova_app:generated-postgres-app-password@nova-postgres:5432/nova_universe',
+    );
+    expect(
+      resource('random:index/randomPassword:RandomPassword', 'postgres-app-password').inputs,
+    ).toMatchObject({ length: 32 });
   });
 });

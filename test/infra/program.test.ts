@@ -41,7 +41,9 @@ describe('the program (infra/index.ts)', () => {
     expect(await pulumi.isSecret(outputs.databaseUrl)).toBe(true);
     expect(await pulumi.isSecret(outputs.mongoUrl)).toBe(true);
     expect(await pulumi.isSecret(outputs.elasticPassword)).toBe(true);
-    expect(await resolved(outputs.databaseUrl)).toMatch(/^postgresql:\/\/nova:/);
+    expect(await pulumi.isSecret(outputs.databaseOwnerUrl)).toBe(true);
+    expect(await resolved(outputs.databaseUrl)).toMatch(/^postgresql:\/\/nova_app:/);
+    expect(await resolved(outputs.databaseOwnerUrl)).toMatch(/^postgresql:\/\/nova:/);
     expect(registered.length).toBeGreaterThan(0);
     expect(outputs.pgAdminUrl).toBeUndefined();
     expect(outputs.mongoHostUrl).toBeUndefined();

@@ -52,6 +52,7 @@ describe('readSettings', () => {
     [{ mongoImage: 'mongo:7' }, 'nova:mongoImage', /floats/],
     [{ pgAdmin: 'yes' }, 'nova:pgAdmin', /true or false/],
     [{ postgresUser: 'Robert"); DROP' }, 'nova:postgresUser', /lower-case/],
+    [{ postgresUser: 'nova_app' }, 'nova:postgresUser', /the service's own login/],
     [{ traceSampleRatio: '10%' }, 'nova:traceSampleRatio', /decimal from 0 to 1/],
     [{ traceSampleRatio: '1.5' }, 'nova:traceSampleRatio', /decimal from 0 to 1/],
     [{ traceSampleRatio: '-0.1' }, 'nova:traceSampleRatio', /decimal from 0 to 1/],

@@ -310,6 +310,7 @@ describe('NovaStack', () => {
       ]),
     );
     for (const admin of [
+      'DATABASE_OWNER_URL',
       'MONGO_ADMIN_PASSWORD',
       'ELASTIC_ADMIN_PASSWORD',
       'KIBANA_SYSTEM_PASSWORD',
@@ -353,7 +354,10 @@ describe('NovaStack', () => {
     };
     const members = ['nova-mongodb-1', 'nova-mongodb-2', 'nova-mongodb-3'];
     expect(holders('big')).toEqual({
-      'postgres-password': ['bootstrap', 'bootstrap-reindex', 'nova-api', 'nova-postgres'],
+      // The owner's password: the server and the bootstrap only; the service and reindex log
+      // in as the application role.
+      'postgres-password': ['bootstrap', 'nova-postgres'],
+      'postgres-app-password': ['bootstrap', 'bootstrap-reindex', 'nova-api'],
       'mongodb-keyfile': members,
       'mongodb-root-password': ['bootstrap', ...members],
       'mongo-app-password': ['bootstrap', 'nova-api'],
@@ -373,7 +377,10 @@ describe('NovaStack', () => {
     });
     // The extras: Mongo Express is an admin UI (root); pgAdmin is not given the database's.
     expect(holders('small')).toMatchObject({
-      'postgres-password': ['bootstrap', 'bootstrap-reindex', 'nova-api', 'nova-postgres'],
+      // The owner's password: the server and the bootstrap only; the service and reindex log
+      // in as the application role.
+      'postgres-password': ['bootstrap', 'nova-postgres'],
+      'postgres-app-password': ['bootstrap', 'bootstrap-reindex', 'nova-api'],
       'mongodb-root-password': ['bootstrap', 'nova-mongo-express', 'nova-mongodb-1'],
       'pgadmin-password': ['nova-pgadmin'],
       'mongo-express-password': ['nova-mongo-express'],
@@ -415,6 +422,10 @@ describe('NovaStack', () => {
       ]),
     );
     expect(environment).toMatchObject({
+      DATABASE_OWNER_URL:
+        'postgresql://nova:generated-big-postgres-password@nova-postgres:5432/nova_universe',
+      DATABASE_URL:
+        'postgresql://nova_app:generated-big-postgres-app-password@nova-postgres:5432/nova_universe',
       MONGO_ADMIN_USER: 'root',
       MONGO_ADMIN_PASSWORD: 'generated-big-mongodb-root-password',
       ELASTIC_ADMIN_USERNAME: 'elastic',

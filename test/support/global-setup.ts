@@ -3,8 +3,9 @@
  *
  * - DATABASE_URL unset (a fresh machine): a real embedded PostgreSQL 15, in a
  *   temporary folder, deleted afterwards.
- * - DATABASE_URL set: that server is used; its role needs CREATEDB. Test databases are
- *   named nova_test_* and dropped after each file.
+ * - DATABASE_OWNER_URL or DATABASE_URL set: that server is used, as the former's login when
+ *   both are; it needs CREATEDB and CREATEROLE. Test databases are named nova_test_* and
+ *   dropped after each file; the tests' application role is nova_test_app.
  *
  * Each test file clones `nova_test_template` (CREATE DATABASE ... TEMPLATE), so files are
  * isolated without re-running migrations, and the append-only audit table never needs
@@ -14,7 +15,6 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { ensureAppRole } from '../../src/bootstrap/postgres/app-role.js';
-import { APP_ROLE } from '../../src/bootstrap/postgres/embedded/cluster.js';
 import {
   startEmbeddedPostgres,
   temporaryEmbeddedRoot,
@@ -49,7 +49,8 @@ export function loginUrl(base: string, login: { user: string; password: string }
 
 export default async function setup(project: TestProject) {
   let stop = async (): Promise<void> => undefined;
-  let adminUrl = process.env.DATABASE_URL;
+  // The owner's login where there are two (the workflow's): it creates databases and roles.
+  let adminUrl = process.env.DATABASE_OWNER_URL || process.env.DATABASE_URL;
   if (!adminUrl) {
     const { root, remove } = temporaryEmbeddedRoot('nova-test-pg-');
     const server = await startEmbeddedPostgres({ root, ephemeral: true });
@@ -71,7 +72,8 @@ export default async function setup(project: TestProject) {
   await migrate(templateUrl);
   // The tests' novaDb logs in as the application role, as the service does, so a privilege
   // the code needs and the role lacks fails here. Its grants are copied with the template.
-  const login = { user: APP_ROLE, password: randomBytes(12).toString('base64url') };
+  // Its own name: on a shared server (the workflow's) the service's nova_app keeps its password.
+  const login = { user: 'nova_test_app', password: randomBytes(12).toString('base64url') };
   await withClient(templateUrl, (client) =>
     ensureAppRole(client, {
       name: login.user,

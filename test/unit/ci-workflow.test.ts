@@ -367,12 +367,16 @@ describe('.github/workflows/live-stack.yml', () => {
     const live = workflow.jobs.live as Job;
     const env = live.env ?? {};
     const { postgres } = live.services ?? {};
-    const db = new URL(env.DATABASE_URL ?? '');
+    const db = new URL(env.DATABASE_OWNER_URL ?? '');
     expect([db.username, db.password, db.pathname.slice(1)]).toEqual([
       postgres?.env?.POSTGRES_USER,
       postgres?.env?.POSTGRES_PASSWORD,
       postgres?.env?.POSTGRES_DB,
     ]);
+    // The service's login is another: the application role, never the image's superuser.
+    const app = new URL(env.DATABASE_URL ?? '');
+    expect(app.username).not.toBe(db.username);
+    expect([app.host, app.pathname]).toEqual([db.host, db.pathname]);
     expect(postgres?.ports).toContain(`${db.port}:5432`);
     expect(postgres?.options).toMatch(/--health-cmd "pg_isready/);
     expect(env.ELASTIC_ADMIN_USERNAME).toBe('elastic');

@@ -280,7 +280,7 @@ export async function loginRisks(pool: pg.Pool): Promise<string[]> {
   if (row === undefined) return [];
   return [
     row.super ? `${row.user} is a superuser` : '',
-    row.bypass ? `${row.user} bypasses row security` : '',
+    row.bypass && !row.super ? `${row.user} bypasses row security` : '',
     row.owns ? `${row.user} owns the schema's tables` : '',
   ].filter(Boolean);
 }
