@@ -145,6 +145,17 @@ export interface ServiceConfig {
    * NOVA_AUTH_CACHE_MAX_ENTRIES (default 10000).
    */
   authCache?: { ttlMs: number; maxEntries: number } | undefined;
+  /** Slow or idle clients: src/service/connections.ts. */
+  connections: ConnectionLimits;
+}
+
+export interface ConnectionLimits {
+  /** Open connections at most; more are closed at once: NOVA_HTTP_MAX_CONNECTIONS (4096). */
+  maxConnections: number;
+  /** A request's headers must arrive within: NOVA_HTTP_HEADERS_TIMEOUT_MS (10000). */
+  headersTimeoutMs: number;
+  /** The whole request (headers and body): NOVA_HTTP_REQUEST_TIMEOUT_MS (10000). */
+  requestTimeoutMs: number;
 }
 
 export interface NovaConfig {
@@ -518,6 +529,24 @@ function authCacheConfig(env: Env): ServiceConfig['authCache'] {
   };
 }
 
+function connectionLimits(env: Env): ConnectionLimits {
+  const headersTimeoutMs = read(env, 'NOVA_HTTP_HEADERS_TIMEOUT_MS', positiveInt(600_000), 10_000);
+  const requestTimeoutMs = read(env, 'NOVA_HTTP_REQUEST_TIMEOUT_MS', positiveInt(600_000), 10_000);
+  // Node refuses a headers timeout longer than the request's (the headers are part of it).
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new NovaError(
+      'CONFIG_INVALID',
+      'NOVA_HTTP_HEADERS_TIMEOUT_MS must not exceed NOVA_HTTP_REQUEST_TIMEOUT_MS',
+      { field: 'NOVA_HTTP_HEADERS_TIMEOUT_MS' },
+    );
+  }
+  return {
+    maxConnections: read(env, 'NOVA_HTTP_MAX_CONNECTIONS', positiveInt(1_000_000), 4096),
+    headersTimeoutMs,
+    requestTimeoutMs,
+  };
+}
+
 /** Parses the environment. Throws NovaError CONFIG_INVALID naming the first bad variable. */
 export function loadConfig(env: Env = process.env): NovaConfig {
   const pgUrl = postgresUrl(env);
@@ -545,6 +574,7 @@ export function loadConfig(env: Env = process.env): NovaConfig {
       healthIntervalMs: read(env, 'NOVA_HEALTH_INTERVAL_MS', positiveInt(600_000), 5000),
       shutdownTimeoutMs: read(env, 'NOVA_SHUTDOWN_TIMEOUT_MS', positiveInt(600_000), 10_000),
       authCache: authCacheConfig(env),
+      connections: connectionLimits(env),
     },
     production: env.NODE_ENV === 'production',
   };

@@ -14,9 +14,11 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import type { ConnectionLimits } from '../config.js';
 import type { NovaDb } from '../lib/db/index.js';
 import { ensureMeterProvider } from '../telemetry/prometheus.js';
 import type { Authenticate } from './auth.js';
+import { capConnections, DEFAULT_CONNECTION_LIMITS, serverOptions } from './connections.js';
 import {
   clientErrorHandler,
   errorHandler,
@@ -44,7 +46,8 @@ export interface ServiceDeps {
 export interface ServiceOptions {
   /** Fastify's (pino) logger options, or false for none (default: info, JSON, to stdout). */
   logger?: boolean | { level?: string; stream?: { write(line: string): void } };
-  requestTimeoutMs?: number;
+  /** Slow and idle clients (connections.ts); default DEFAULT_CONNECTION_LIMITS. */
+  connections?: ConnectionLimits;
   keepAliveTimeoutMs?: number;
   bodyLimit?: number;
   maxHeaderSize?: number;
@@ -83,7 +86,7 @@ class AccessLog extends LogController {
 export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): FastifyInstance {
   const {
     logger = { level: 'info' },
-    requestTimeoutMs = 30_000,
+    connections = DEFAULT_CONNECTION_LIMITS,
     keepAliveTimeoutMs = 72_000,
     bodyLimit = 16 * 1024,
     maxHeaderSize = 16 * 1024,
@@ -106,10 +109,10 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
             },
           },
     logController: new AccessLog(),
-    requestTimeout: requestTimeoutMs,
+    requestTimeout: connections.requestTimeoutMs,
     keepAliveTimeout: keepAliveTimeoutMs,
     bodyLimit,
-    http: { maxHeaderSize },
+    http: { maxHeaderSize, ...serverOptions(connections) },
     routerOptions: { maxParamLength: 100 },
     frameworkErrors,
     clientErrorHandler,
@@ -117,6 +120,7 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
+  capConnections(app.server, connections.maxConnections, (message) => app.log.warn(message));
   // Declared up front, so every request object has the same shape whether or not a route
   // authenticates it (a property added later changes its hidden class per request).
   app.decorateRequest('principal', undefined);

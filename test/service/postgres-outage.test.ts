@@ -16,6 +16,7 @@ import {
 import { bootstrapPostgres } from '../../src/bootstrap/postgres/index.js';
 import { migrate } from '../../src/bootstrap/postgres/migrate.js';
 import { createNovaDb } from '../../src/lib/db/index.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../src/service/connections.js';
 import { type RunningService, startService } from '../../src/service/server.js';
 import { testConfig } from '../support/database.js';
 import { userWithToken } from './fixtures.js';
@@ -35,6 +36,7 @@ const service: RunningService = await startService(db, {
     port: 0,
     healthIntervalMs: INTERVAL_MS,
     shutdownTimeoutMs: 5000,
+    connections: DEFAULT_CONNECTION_LIMITS,
   },
   app: { logger: false },
 });

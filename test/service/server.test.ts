@@ -11,6 +11,7 @@ import { freePort } from '../../src/bootstrap/postgres/embedded.js';
 import { loadConfig, type ServiceConfig } from '../../src/config.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
 import type { PostgresHealth } from '../../src/lib/db/postgres/health.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../src/service/connections.js';
 import { type RunningService, shutdown, startService } from '../../src/service/server.js';
 import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
 import { ScriptedSink } from '../support/telemetry.js';
@@ -23,6 +24,7 @@ const config = (overrides: Partial<ServiceConfig> = {}): ServiceConfig => ({
   port: 0,
   healthIntervalMs: 1000,
   shutdownTimeoutMs: 5000,
+  connections: DEFAULT_CONNECTION_LIMITS,
   ...overrides,
 });
 
