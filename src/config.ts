@@ -147,6 +147,8 @@ export interface ServiceConfig {
   authCache?: { ttlMs: number; maxEntries: number } | undefined;
   /** Slow or idle clients: src/service/connections.ts. */
   connections: ConnectionLimits;
+  /** NOVA_METRICS_TOKEN: /metrics needs it as a bearer token (at least 16 characters). */
+  metricsToken?: string | undefined;
 }
 
 export interface ConnectionLimits {
@@ -575,6 +577,9 @@ export function loadConfig(env: Env = process.env): NovaConfig {
       shutdownTimeoutMs: read(env, 'NOVA_SHUTDOWN_TIMEOUT_MS', positiveInt(600_000), 10_000),
       authCache: authCacheConfig(env),
       connections: connectionLimits(env),
+      metricsToken: env.NOVA_METRICS_TOKEN
+        ? read(env, 'NOVA_METRICS_TOKEN', z.string().min(16))
+        : undefined,
     },
     production: env.NODE_ENV === 'production',
   };

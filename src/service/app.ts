@@ -8,6 +8,7 @@
  * 72 s, longer than the 60 s idle timeout of common load balancers, so the balancer closes
  * first and never sends into a socket we are closing.
  */
+import { randomUUID } from 'node:crypto';
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,
@@ -49,6 +50,8 @@ export interface ServiceOptions {
   /** Slow and idle clients (connections.ts); default DEFAULT_CONNECTION_LIMITS. */
   connections?: ConnectionLimits;
   keepAliveTimeoutMs?: number;
+  /** NOVA_METRICS_TOKEN: /metrics then needs it as a bearer token. */
+  metricsToken?: string | undefined;
   bodyLimit?: number;
   maxHeaderSize?: number;
   /** service.name of the local MeterProvider, when the SDK does not run (default nova-api). */
@@ -109,6 +112,9 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
             },
           },
     logController: new AccessLog(),
+    // Unique across replicas and restarts (Fastify's default counts from 1 per process): a
+    // 5xx body gives it to the caller, the log line has it beside the details.
+    genReqId: () => randomUUID(),
     requestTimeout: connections.requestTimeoutMs,
     keepAliveTimeout: keepAliveTimeoutMs,
     bodyLimit,
@@ -166,6 +172,6 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
   healthRoutes(app, deps.health, deps.ready, authenticate);
   searchRoutes(app, db, authenticate);
   analyticsRoutes(app, db, authenticate);
-  metricsRoute(app);
+  metricsRoute(app, options.metricsToken);
   return app;
 }

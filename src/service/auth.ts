@@ -37,6 +37,7 @@ const unauthenticated = (message: string) =>
  */
 export async function identify(
   request: FastifyRequest,
+  reply: FastifyReply,
   authenticate: Authenticate,
   { required }: { required: boolean },
 ): Promise<AuthenticatedToken | undefined> {
@@ -45,6 +46,8 @@ export async function identify(
     if (required) throw unauthenticated('this endpoint needs a bearer token');
     return undefined;
   }
+  // An answer to credentials is that caller's: no shared cache (a proxy, a CDN) may keep it.
+  reply.header('cache-control', 'no-store');
   const principal = await authenticate(token);
   if (!principal) throw unauthenticated('the token is invalid, expired or revoked');
   request.principal = principal;
@@ -54,8 +57,8 @@ export async function identify(
 /** A preHandler: the caller must present a valid token granting `permission`. */
 export const requirePermission =
   (authenticate: Authenticate, permission: string) =>
-  async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const principal = await identify(request, authenticate, { required: true });
+  async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const principal = await identify(request, reply, authenticate, { required: true });
     if (!principal?.permissions.includes(permission)) {
       throw new NovaError('FORBIDDEN', `this endpoint needs the ${permission} permission`, {
         field: 'authorization',

@@ -128,12 +128,17 @@ export function serviceHealth(
     }
     const status = await migrations.get();
     if (!status) return { ready: false, reasons: ['migration status cannot be read'] };
+    // Counts, not names: /readyz answers anyone; `nova migrate status` names them.
     const reasons = [
       ...(status.pending.length > 0
-        ? [`migrations pending: ${status.pending.join(', ')} (run nova bootstrap postgres)`]
+        ? [`migrations pending: ${status.pending.length} (run nova bootstrap postgres)`]
         : []),
-      ...(status.failed.length > 0 ? [`migrations failed: ${status.failed.join(', ')}`] : []),
-      ...(status.modified.length > 0 ? [`migrations modified: ${status.modified.join(', ')}`] : []),
+      ...(status.failed.length > 0
+        ? [`migrations failed: ${status.failed.length} (see nova migrate status)`]
+        : []),
+      ...(status.modified.length > 0
+        ? [`migrations modified: ${status.modified.length} (see nova migrate status)`]
+        : []),
     ];
     return { ready: reasons.length === 0, reasons };
   };

@@ -37,20 +37,39 @@ const refusal = (status: number, message: string, field?: string) => ({
   },
 });
 
+/** What a 5xx body says, by code: the error's own message (hosts, ports, paths) goes to the log. */
+const SERVER_SIDE: Record<string, string> = {
+  UNAVAILABLE: 'a service this request needs is unavailable; try again later',
+  CONFIG_INVALID: 'the service is not configured for this request',
+};
+
+/**
+ * A 5xx body: the code, a message that names nothing of the server, the variable to set when
+ * the field is one (MONGO_URL), and the request's id, which the log line of the failure
+ * carries (`reqId`) with the details.
+ */
+const serverError = (request: FastifyRequest, code: string, field?: string) => ({
+  error: {
+    code,
+    message: SERVER_SIDE[code] ?? 'internal error',
+    ...(field && /^[A-Z][A-Z0-9_]*$/.test(field) ? { field } : {}),
+    requestId: request.id,
+  },
+});
+
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (isNovaError(error)) {
     if (error.code === 'UNAUTHENTICATED') reply.header('www-authenticate', 'Bearer');
-    if (error.status >= 500) {
-      request.log.warn({ code: error.code, err: error }, error.message);
-      recordServerError(request.span, error);
-    }
-    return reply.code(error.status).send({ error: error.toJSON() });
+    if (error.status < 500) return reply.code(error.status).send({ error: error.toJSON() });
+    request.log.warn({ code: error.code, err: error }, error.message);
+    recordServerError(request.span, error);
+    return reply.code(error.status).send(serverError(request, error.code, error.field));
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return reply.code(status).send(refusal(status, error.message));
   request.log.error({ err: error }, 'unhandled error');
   recordServerError(request.span, error);
-  return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+  return reply.code(500).send(serverError(request, 'INTERNAL'));
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {

@@ -77,7 +77,10 @@ export async function startService(
   });
   // Before the first request: authenticated requests are then served from memory.
   if (config.authCache) await db.postgres.usePrincipalCache(config.authCache);
-  const app = buildApp({ db, health, ready }, { connections: config.connections, ...appOptions });
+  const app = buildApp(
+    { db, health, ready },
+    { connections: config.connections, metricsToken: config.metricsToken, ...appOptions },
+  );
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

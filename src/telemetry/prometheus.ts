@@ -8,7 +8,11 @@
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  createDenyListAttributesProcessor,
+  MeterProvider,
+  type ViewOptions,
+} from '@opentelemetry/sdk-metrics';
 
 export const prometheusReader = new PrometheusExporter({ preventServerStart: true });
 // No target_info: /metrics is unauthenticated, and the resource names the host, the process
@@ -25,12 +29,26 @@ export const markReader = (taken: boolean) => {
 /** False when OTEL_METRICS_EXPORTER leaves Prometheus out: /metrics then answers 404. */
 export const prometheusEnabled = () => owner !== 'off';
 
+/**
+ * Views for every metric, whichever provider reads it: without server.address and
+ * server.port, which the database and HTTP client instrumentations add (the hosts and ports
+ * of PostgreSQL, MongoDB and Elasticsearch are nobody's business on /metrics, and per-host
+ * series only multiply the series count).
+ */
+export const METRIC_VIEWS: ViewOptions[] = [
+  {
+    instrumentName: '*',
+    attributesProcessors: [createDenyListAttributesProcessor(['server.address', 'server.port'])],
+  },
+];
+
 /** A local MeterProvider for the reader, unless the SDK runs. */
 export function ensureMeterProvider(serviceName: string): void {
   if (owner !== undefined) return;
   const provider = new MeterProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
     readers: [prometheusReader],
+    views: METRIC_VIEWS,
   });
   metrics.setGlobalMeterProvider(provider);
   owner = 'local';

@@ -25,7 +25,7 @@ import { type MetricReader, PeriodicExportingMetricReader } from '@opentelemetry
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { exportersFor, otlpMetricExporter, otlpTraceExporter } from './exporters.js';
-import { markReader, prometheusReader } from './prometheus.js';
+import { METRIC_VIEWS, markReader, prometheusReader } from './prometheus.js';
 import { telemetry } from './state.js';
 
 type Env = Record<string, string | undefined>;
@@ -49,6 +49,7 @@ export async function startSdk(env: Env): Promise<NodeSDK> {
     // OTEL_RESOURCE_ATTRIBUTES and the host; not the process (its owner and command line).
     resourceDetectors: [envDetector, hostDetector],
     metricReaders,
+    views: METRIC_VIEWS,
     ...(wanted.otlpTraces
       ? { traceExporter: await otlpTraceExporter(wanted.otlpTraces) }
       : { spanProcessors: [new NoopSpanProcessor()] }),

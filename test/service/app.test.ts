@@ -8,6 +8,7 @@ import { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
+import { NovaError } from '../../src/lib/errors.js';
 import { buildApp } from '../../src/service/app.js';
 import { serviceHealth } from '../../src/service/dependencies.js';
 import { clientErrorHandler } from '../../src/service/errors.js';
@@ -332,10 +333,61 @@ describe('errors', () => {
     try {
       const response = await get(failing, '/api/kb/search', agent.token);
       expect(response.statusCode).toBe(500);
-      expect(response.json()).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
+      expect(response.json()).toEqual({
+        error: { code: 'INTERNAL', message: 'internal error', requestId: expect.any(String) },
+      });
+      expect(response.body).not.toContain('10.0.0.7');
     } finally {
       await failing.close();
     }
+  });
+
+  it('answers a dependency failure 503 with a generic message and a request id the log has', async () => {
+    const lines: string[] = [];
+    const failing = buildApp(
+      {
+        db,
+        ...serviceHealth(db, { postgresUrl: t.url }),
+        authenticate: async () => {
+          throw new NovaError('UNAVAILABLE', "Can't reach database server at 127.0.0.1:35525", {
+            field: '/var/lib/nova/postgres',
+          });
+        },
+      },
+      { logger: { level: 'info', stream: { write: (line) => lines.push(line) } } },
+    );
+    try {
+      const response = await get(failing, '/api/kb/search', agent.token);
+      expect(response.statusCode).toBe(503);
+      const body = response.json<{ error: { requestId: string } }>();
+      expect(body).toEqual({
+        error: {
+          code: 'UNAVAILABLE',
+          message: 'a service this request needs is unavailable; try again later',
+          requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        },
+      });
+      expect(response.body).not.toMatch(/127\.0\.0\.1|35525|\/var\/lib/);
+      // The details are in the log, on the line with that id.
+      const logged = lines.map((line) => JSON.parse(line) as { reqId?: string; msg?: string });
+      expect(logged).toContainEqual(
+        expect.objectContaining({
+          reqId: body.error.requestId,
+          msg: "Can't reach database server at 127.0.0.1:35525",
+        }),
+      );
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('marks answers to credentials Cache-Control: no-store, and anonymous ones not', async () => {
+    const authenticated = await get(app, '/api/kb/search', agent.token);
+    expect(authenticated.headers['cache-control']).toBe('no-store');
+    const refused = await get(app, '/api/kb/search', 'nova_not-a-real-token');
+    expect(refused.headers['cache-control']).toBe('no-store');
+    expect((await get(app, '/api/health', agent.token)).headers['cache-control']).toBe('no-store');
+    expect((await get(app, '/api/health')).headers['cache-control']).toBeUndefined();
   });
 
   it('answers a body over the limit 413 PAYLOAD_TOO_LARGE', async () => {

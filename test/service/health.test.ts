@@ -108,12 +108,13 @@ describe('GET /readyz', () => {
     const { ready, reasons } = response.json<Readiness>();
     expect(ready).toBe(false);
     expect(reasons).toHaveLength(1);
-    const newest = readMigrations().at(-1)?.name;
-    expect(reasons[0]).toMatch(/^migrations pending: 20261125090000_init, /);
-    expect(reasons[0]).toMatch(new RegExp(`, ${newest} \\(run nova bootstrap postgres\\)$`));
+    // A count: /readyz answers anyone, and migration names describe the schema.
+    expect(reasons[0]).toBe(
+      `migrations pending: ${readMigrations().length} (run nova bootstrap postgres)`,
+    );
   });
 
-  it('is 503 naming one pending, modified or failed migration', async () => {
+  it('is 503 counting pending, modified or failed migrations, naming none', async () => {
     const check = async () => {
       const { app } = serviceOn(createNovaDb(testConfig(tampered.url)), tampered.url);
       const response = await get(app, '/readyz');
@@ -132,7 +133,7 @@ describe('GET /readyz', () => {
       status: 503,
       body: {
         ready: false,
-        reasons: [`migrations pending: ${name} (run nova bootstrap postgres)`],
+        reasons: ['migrations pending: 1 (run nova bootstrap postgres)'],
       },
     });
     await tampered.sql(
@@ -140,8 +141,8 @@ describe('GET /readyz', () => {
       [earliest?.migration_name],
     );
     expect((await check()).body.reasons).toEqual([
-      `migrations pending: ${name} (run nova bootstrap postgres)`,
-      `migrations modified: ${earliest?.migration_name}`,
+      'migrations pending: 1 (run nova bootstrap postgres)',
+      'migrations modified: 1 (see nova migrate status)',
     ]);
     await tampered.sql(
       `UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = $1`,
@@ -152,8 +153,8 @@ describe('GET /readyz', () => {
       body: {
         ready: false,
         reasons: [
-          `migrations pending: ${name} (run nova bootstrap postgres)`,
-          `migrations failed: ${earliest?.migration_name}`,
+          'migrations pending: 1 (run nova bootstrap postgres)',
+          'migrations failed: 1 (see nova migrate status)',
         ],
       },
     });

@@ -3,6 +3,7 @@
  * request duration by route pattern, dependency status from the health probes, and nothing
  * of the callers' search text or tokens.
  */
+import { metrics } from '@opentelemetry/api';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createNovaDb } from '../../src/lib/db/index.js';
@@ -110,6 +111,43 @@ describe('GET /metrics', () => {
     } finally {
       await withStores.close();
       await stores.close();
+    }
+  });
+
+  it('carries no server.address or server.port: the databases behind the service stay unnamed', async () => {
+    // What the pg and undici instrumentations record, on the provider the service reads.
+    metrics
+      .getMeter('test')
+      .createHistogram('db.client.operation.duration', { unit: 's' })
+      .record(0.002, {
+        'db.system.name': 'postgresql',
+        'server.address': '10.0.0.7',
+        'server.port': 35525,
+      });
+    const text = (await get(app, '/metrics')).body;
+    expect(text).toMatch(/^db_client_operation_duration_count\{[^}]*db_system_name="postgresql"/m);
+    expect(text).not.toMatch(/server_address|server_port|10\.0\.0\.7|35525/);
+  });
+
+  it('with NOVA_METRICS_TOKEN, needs that token as a bearer token', async () => {
+    const token = 'scrape-token-0123456789';
+    const guarded = buildApp(
+      { db, ...serviceHealth(db, { postgresUrl: t.url }) },
+      { logger: false, metricsToken: token },
+    );
+    try {
+      const anonymous = await get(guarded, '/metrics');
+      expect(anonymous.statusCode).toBe(401);
+      expect(anonymous.headers['www-authenticate']).toBe('Bearer');
+      expect(anonymous.body).not.toContain('http_server');
+      expect((await get(guarded, '/metrics', 'scrape-token-012345678X')).statusCode).toBe(401);
+      const scraped = await get(guarded, '/metrics', token);
+      expect(scraped.statusCode).toBe(200);
+      expect(scraped.body).toContain('http_server_request_duration');
+      // The probes stay open.
+      expect((await get(guarded, '/livez')).statusCode).toBe(200);
+    } finally {
+      await guarded.close();
     }
   });
 });

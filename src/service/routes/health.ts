@@ -38,7 +38,7 @@ export function healthRoutes(
   authenticate: Authenticate,
 ) {
   app.get('/api/health', async (request, reply) => {
-    const principal = await identify(request, authenticate, { required: false });
+    const principal = await identify(request, reply, authenticate, { required: false });
     const details = principal?.permissions.includes('health:details') ?? false;
     const report = await health.report({ details });
     return reply
