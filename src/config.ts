@@ -147,8 +147,17 @@ export interface ServiceConfig {
   authCache?: { ttlMs: number; maxEntries: number } | undefined;
   /** Slow or idle clients: src/service/connections.ts. */
   connections: ConnectionLimits;
+  /** Per-client limits on credentialed requests: src/service/client-limits.ts. */
+  clientLimits: ClientLimits;
   /** NOVA_METRICS_TOKEN: /metrics needs it as a bearer token (at least 16 characters). */
   metricsToken?: string | undefined;
+}
+
+export interface ClientLimits {
+  /** NOVA_AUTH_RATE_PER_SECOND (1000): credentialed requests per client; 0 turns it off. */
+  requestsPerSecond: number;
+  /** NOVA_AUTH_FAILURES_PER_MINUTE (30): failed authentications per client; 0: no limit. */
+  failuresPerMinute: number;
 }
 
 export interface ConnectionLimits {
@@ -183,6 +192,7 @@ type Env = Record<string, string | undefined>;
 const nonEmpty = z.string().trim().min(1);
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
+const nonNegativeInt = (max: number) => z.coerce.number().int().min(0).max(max);
 
 function read<T>(env: Env, name: string, schema: z.ZodType<T>, fallback?: T): T {
   const raw = env[name];
@@ -577,6 +587,15 @@ export function loadConfig(env: Env = process.env): NovaConfig {
       shutdownTimeoutMs: read(env, 'NOVA_SHUTDOWN_TIMEOUT_MS', positiveInt(600_000), 10_000),
       authCache: authCacheConfig(env),
       connections: connectionLimits(env),
+      clientLimits: {
+        requestsPerSecond: read(env, 'NOVA_AUTH_RATE_PER_SECOND', nonNegativeInt(1_000_000), 1000),
+        failuresPerMinute: read(
+          env,
+          'NOVA_AUTH_FAILURES_PER_MINUTE',
+          nonNegativeInt(1_000_000),
+          30,
+        ),
+      },
       metricsToken: env.NOVA_METRICS_TOKEN
         ? read(env, 'NOVA_METRICS_TOKEN', z.string().min(16))
         : undefined,

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   ALREADY_EXISTS: 409,
   VERSION_CONFLICT: 409,
   PASSKEY_COUNTER_NOT_INCREASED: 403,
+  /** Too many requests, or failed authentications, from one client: wait Retry-After. */
+  RATE_LIMITED: 429,
   CONFIG_INVALID: 500,
   /** A state folder or secret file someone else owns or can change: refused, never trusted. */
   UNSAFE_PATH: 500,

@@ -15,10 +15,11 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
-import type { ConnectionLimits } from '../config.js';
+import type { ClientLimits, ConnectionLimits } from '../config.js';
 import type { NovaDb } from '../lib/db/index.js';
 import { ensureMeterProvider } from '../telemetry/prometheus.js';
-import type { Authenticate } from './auth.js';
+import type { Authenticate, Gate } from './auth.js';
+import { ClientLimiter, DEFAULT_CLIENT_LIMITS } from './client-limits.js';
 import { capConnections, DEFAULT_CONNECTION_LIMITS, serverOptions } from './connections.js';
 import {
   clientErrorHandler,
@@ -50,6 +51,8 @@ export interface ServiceOptions {
   /** Slow and idle clients (connections.ts); default DEFAULT_CONNECTION_LIMITS. */
   connections?: ConnectionLimits;
   keepAliveTimeoutMs?: number;
+  /** Per-client limits on credentialed requests (client-limits.ts); default DEFAULT_CLIENT_LIMITS. */
+  clientLimits?: ClientLimits;
   /** NOVA_METRICS_TOKEN: /metrics then needs it as a bearer token. */
   metricsToken?: string | undefined;
   bodyLimit?: number;
@@ -90,6 +93,7 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
   const {
     logger = { level: 'info' },
     connections = DEFAULT_CONNECTION_LIMITS,
+    clientLimits = DEFAULT_CLIENT_LIMITS,
     keepAliveTimeoutMs = 72_000,
     bodyLimit = 16 * 1024,
     maxHeaderSize = 16 * 1024,
@@ -131,8 +135,10 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
   // authenticates it (a property added later changes its hidden class per request).
   app.decorateRequest('principal', undefined);
   const { db } = deps;
-  const authenticate: Authenticate =
-    deps.authenticate ?? ((token) => db.postgres.authenticateApiToken(token));
+  const gate: Gate = {
+    authenticate: deps.authenticate ?? ((token) => db.postgres.authenticateApiToken(token)),
+    limiter: new ClientLimiter(clientLimits),
+  };
 
   // Without the SDK (tests, OTEL_SDK_DISABLED), /metrics still has a MeterProvider to read.
   ensureMeterProvider(serviceName);
@@ -169,9 +175,9 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
     });
   };
 
-  healthRoutes(app, deps.health, deps.ready, authenticate);
-  searchRoutes(app, db, authenticate);
-  analyticsRoutes(app, db, authenticate);
+  healthRoutes(app, deps.health, deps.ready, gate);
+  searchRoutes(app, db, gate);
+  analyticsRoutes(app, db, gate);
   metricsRoute(app, options.metricsToken);
   return app;
 }

@@ -6,11 +6,31 @@
  * Missing or unusable credentials are 401 (with `WWW-Authenticate: Bearer`), a known caller
  * without the permission is 403. The token itself never reaches a log or an error message.
  */
+import { metrics } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthenticatedToken } from '../lib/db/postgres/api-tokens.js';
 import { NovaError } from '../lib/errors.js';
+import type { ClientLimiter } from './client-limits.js';
 
 export type Authenticate = (token: string) => Promise<AuthenticatedToken | null>;
+
+/** How the service authenticates: the token lookup, behind the per-client limits. */
+export interface Gate {
+  authenticate: Authenticate;
+  limiter: ClientLimiter;
+}
+
+/** nova.auth.failures, by nova.auth.outcome: invalid (a token that identifies nobody) or limited. */
+const failures = () =>
+  metrics.getMeter('nova-service').createCounter('nova.auth.failures', {
+    unit: '{request}',
+    description: 'Requests whose credentials were refused: invalid, or limited before lookup.',
+  });
+let failureCounter: ReturnType<typeof failures> | undefined;
+const countFailure = (outcome: 'invalid' | 'limited') => {
+  failureCounter ??= failures();
+  failureCounter.add(1, { 'nova.auth.outcome': outcome });
+};
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,7 +58,7 @@ const unauthenticated = (message: string) =>
 export async function identify(
   request: FastifyRequest,
   reply: FastifyReply,
-  authenticate: Authenticate,
+  { authenticate, limiter }: Gate,
   { required }: { required: boolean },
 ): Promise<AuthenticatedToken | undefined> {
   const token = bearer(request);
@@ -48,17 +68,37 @@ export async function identify(
   }
   // An answer to credentials is that caller's: no shared cache (a proxy, a CDN) may keep it.
   reply.header('cache-control', 'no-store');
+  const wait = limiter.admit(request.ip);
+  if (wait !== undefined) {
+    countFailure('limited');
+    reply.header('retry-after', String(wait));
+    throw new NovaError(
+      'RATE_LIMITED',
+      `too many requests or failed authentications from this client: retry in ${wait} s`,
+      { field: 'authorization' },
+    );
+  }
   const principal = await authenticate(token);
-  if (!principal) throw unauthenticated('the token is invalid, expired or revoked');
+  if (!principal) {
+    countFailure('invalid');
+    if (limiter.failed(request.ip)) {
+      // Once per client and minute, never with the token: the flood shows in the metric.
+      request.log.warn(
+        { client: request.ip },
+        'failed authentications over the limit: refusing this client until the minute ends',
+      );
+    }
+    throw unauthenticated('the token is invalid, expired or revoked');
+  }
   request.principal = principal;
   return principal;
 }
 
 /** A preHandler: the caller must present a valid token granting `permission`. */
 export const requirePermission =
-  (authenticate: Authenticate, permission: string) =>
+  (gate: Gate, permission: string) =>
   async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const principal = await identify(request, reply, authenticate, { required: true });
+    const principal = await identify(request, reply, gate, { required: true });
     if (!principal?.permissions.includes(permission)) {
       throw new NovaError('FORBIDDEN', `this endpoint needs the ${permission} permission`, {
         field: 'authorization',

@@ -79,7 +79,12 @@ export async function startService(
   if (config.authCache) await db.postgres.usePrincipalCache(config.authCache);
   const app = buildApp(
     { db, health, ready },
-    { connections: config.connections, metricsToken: config.metricsToken, ...appOptions },
+    {
+      connections: config.connections,
+      clientLimits: config.clientLimits,
+      metricsToken: config.metricsToken,
+      ...appOptions,
+    },
   );
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

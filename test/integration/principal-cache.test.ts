@@ -160,6 +160,31 @@ describe('bounded', () => {
   });
 });
 
+describe('refused tokens', () => {
+  const random = () =>
+    `nova_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')}`;
+
+  it('the same unknown token again costs no query; the memory of refusals is bounded', async () => {
+    const fake = random();
+    expect(await auth(fake)).toBeNull();
+    expect(await queriesDuring(() => auth(fake))).toBe(0);
+    // maxEntries (5) refusals at most: after five others, the first is looked up again.
+    for (let i = 0; i < 5; i++) expect(await auth(random())).toBeNull();
+    expect(await queriesDuring(() => auth(fake))).toBeGreaterThan(0);
+  });
+
+  it('a deactivated user made active again: the refused token works at once', async () => {
+    const userId = await newUser('viewer');
+    const { token } = await other.createApiToken(userId, { name: 'comeback' });
+    await other.deactivateUser(userId);
+    await expect.poll(() => auth(token), { timeout: 2000 }).toBeNull();
+    // Remembered once a lookup completes with no invalidation during it.
+    await expect.poll(() => warmQueries(token), { timeout: 2000 }).toBe(0);
+    await t.sql('UPDATE users SET active = true WHERE id = $1', [userId]);
+    await expect.poll(() => auth(token), { timeout: 2000 }).not.toBeNull();
+  });
+});
+
 describe('without its listening connection', () => {
   it('is bypassed until LISTEN is back, then serves from memory again', async () => {
     const userId = await newUser('viewer');

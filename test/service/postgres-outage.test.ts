@@ -16,6 +16,7 @@ import {
 import { bootstrapPostgres } from '../../src/bootstrap/postgres/index.js';
 import { migrate } from '../../src/bootstrap/postgres/migrate.js';
 import { createNovaDb } from '../../src/lib/db/index.js';
+import { DEFAULT_CLIENT_LIMITS } from '../../src/service/client-limits.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../src/service/connections.js';
 import { type RunningService, startService } from '../../src/service/server.js';
 import { testConfig } from '../support/database.js';
@@ -37,6 +38,7 @@ const service: RunningService = await startService(db, {
     healthIntervalMs: INTERVAL_MS,
     shutdownTimeoutMs: 5000,
     connections: DEFAULT_CONNECTION_LIMITS,
+    clientLimits: DEFAULT_CLIENT_LIMITS,
   },
   app: { logger: false },
 });

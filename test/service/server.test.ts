@@ -11,6 +11,7 @@ import { freePort } from '../../src/bootstrap/postgres/embedded.js';
 import { loadConfig, type ServiceConfig } from '../../src/config.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
 import type { PostgresHealth } from '../../src/lib/db/postgres/health.js';
+import { DEFAULT_CLIENT_LIMITS } from '../../src/service/client-limits.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../src/service/connections.js';
 import { type RunningService, shutdown, startService } from '../../src/service/server.js';
 import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
@@ -25,6 +26,7 @@ const config = (overrides: Partial<ServiceConfig> = {}): ServiceConfig => ({
   healthIntervalMs: 1000,
   shutdownTimeoutMs: 5000,
   connections: DEFAULT_CONNECTION_LIMITS,
+  clientLimits: DEFAULT_CLIENT_LIMITS,
   ...overrides,
 });
 

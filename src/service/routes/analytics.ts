@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { NovaDb } from '../../lib/db/index.js';
 import { parseInput } from '../../lib/validation.js';
-import { type Authenticate, requirePermission } from '../auth.js';
+import { type Gate, requirePermission } from '../auth.js';
 import { asQueryError, integer, param, requireStore } from './query.js';
 
 const searchQuery = z.strictObject({
@@ -27,12 +27,12 @@ const performanceQuery = z.strictObject({
   endpoint: param.optional(),
 });
 
-export function analyticsRoutes(app: FastifyInstance, db: NovaDb, authenticate: Authenticate) {
+export function analyticsRoutes(app: FastifyInstance, db: NovaDb, gate: Gate) {
   const mongo = () => {
     requireStore(db.mongoConfigured, 'analytics need MongoDB', 'MONGO_URL');
     return db.mongo;
   };
-  const preHandler = requirePermission(authenticate, 'analytics:read');
+  const preHandler = requirePermission(gate, 'analytics:read');
 
   app.get('/api/analytics/search', { preHandler }, async (request) => {
     const { timeRange, scope, top } = parseInput(searchQuery, request.query, '');

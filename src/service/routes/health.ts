@@ -5,7 +5,7 @@
  * applied, so a load balancer sends traffic only to an instance that can serve it.
  */
 import type { FastifyInstance } from 'fastify';
-import { type Authenticate, identify } from '../auth.js';
+import { type Gate, identify } from '../auth.js';
 import type { HealthReport, HealthService } from '../health.js';
 import { UNTRACED } from '../tracing.js';
 
@@ -35,10 +35,10 @@ export function healthRoutes(
   app: FastifyInstance,
   health: HealthService,
   ready: () => Promise<Readiness>,
-  authenticate: Authenticate,
+  gate: Gate,
 ) {
   app.get('/api/health', async (request, reply) => {
-    const principal = await identify(request, reply, authenticate, { required: false });
+    const principal = await identify(request, reply, gate, { required: false });
     const details = principal?.permissions.includes('health:details') ?? false;
     const report = await health.report({ details });
     return reply

@@ -15,7 +15,7 @@ import type {
   TicketSearchOptions,
 } from '../../lib/db/index.js';
 import { parseInput } from '../../lib/validation.js';
-import { type Authenticate, requirePermission } from '../auth.js';
+import { type Gate, requirePermission } from '../auth.js';
 import { asQueryError, integer, list, param, requireStore } from './query.js';
 
 const paging = {
@@ -49,12 +49,12 @@ const articleQuery = z.strictObject({
 const defined = <T extends object>(value: T) =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 
-export function searchRoutes(app: FastifyInstance, db: NovaDb, authenticate: Authenticate) {
+export function searchRoutes(app: FastifyInstance, db: NovaDb, gate: Gate) {
   const configured = () =>
     requireStore(db.elasticConfigured, 'search needs Elasticsearch', 'ELASTIC_URL');
   app.get(
     '/api/tickets/search',
-    { preHandler: requirePermission(authenticate, 'tickets:search') },
+    { preHandler: requirePermission(gate, 'tickets:search') },
     async (request) => {
       const query = parseInput(ticketQuery, request.query, '');
       configured();
@@ -76,7 +76,7 @@ export function searchRoutes(app: FastifyInstance, db: NovaDb, authenticate: Aut
 
   app.get(
     '/api/kb/search',
-    { preHandler: requirePermission(authenticate, 'kb:search') },
+    { preHandler: requirePermission(gate, 'kb:search') },
     async (request) => {
       const { q, size, from, cursor, sort, ...filters } = parseInput(
         articleQuery,

@@ -187,6 +187,7 @@ export async function authenticateApiToken(
     touchLastUsed(ctx, cached.tokenId);
     return cached;
   }
+  if (cache?.refused(token)) return null;
   const key = hash('sha256', token, 'base64');
   const generation = cache?.generation ?? 0;
   const found = await ctx.run('authenticateApiToken', () =>
@@ -220,6 +221,7 @@ export async function authenticateApiToken(
     (found.expiresAt && found.expiresAt.getTime() <= now) ||
     !found.user.active
   ) {
+    cache?.refuse(token, generation);
     return null;
   }
   if (!found.lastUsedAt || now - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {

@@ -14,8 +14,12 @@
  * - An entry lives at most `ttlMs`, and never past the token's own expiry: an expired token
  *   is refused at its expiry, cached or not.
  * - Bounded: at most `maxEntries` principals, least recently used evicted first. Only
- *   tokens that authenticated are cached: unknown, revoked or malformed ones are never
- *   stored, so a flood of random tokens can neither fill the cache nor evict anyone.
+ *   tokens that authenticated are cached as principals.
+ * - Refused tokens (unknown, revoked, expired, an inactive user's) are remembered apart, for
+ *   REFUSED_TTL_MS at most and at most `maxEntries` of them, so the same bad token sent again
+ *   and again costs no query; they never evict a principal, and any invalidation forgets them
+ *   all (a user made active again, say). Random tokens, each new, are the client rate
+ *   limiter's to stop (src/service/client-limits.ts).
  * - Keyed by the token as presented, so a hit hashes nothing: SHA-256 through OpenSSL cost
  *   about 5 µs of CPU per request under load (`npm run bench:http`), more than the rest of
  *   authentication. The token is then held in this process's memory for at most the TTL,
@@ -27,6 +31,9 @@ import { setMostRecent } from '../../recent-map.js';
 import type { AuthenticatedToken } from './api-tokens.js';
 
 export const PRINCIPALS_CHANNEL = 'nova_principals';
+
+/** How long a refused token is refused from memory (at most the cache's TTL). */
+export const REFUSED_TTL_MS = 10_000;
 
 export interface PrincipalCacheOptions {
   /** How long a principal may be served from memory (> 0). */
@@ -50,6 +57,8 @@ export class PrincipalCache {
     Pick<PrincipalCacheOptions, 'connect'>;
   /** Insertion order is recency order: a hit moves its entry to the end. */
   readonly #entries = new Map<string, Entry>();
+  /** Tokens that did not authenticate, until when they are refused from memory. */
+  readonly #refused = new Map<string, number>();
   #client: pg.Client | undefined;
   #listening = false;
   #closed = false;
@@ -99,6 +108,23 @@ export class PrincipalCache {
     return entry.principal;
   }
 
+  /** True when the token was refused lately and nothing was invalidated since. */
+  refused(token: string): boolean {
+    if (!this.#listening) return false;
+    const until = this.#refused.get(token);
+    if (until === undefined) return false;
+    if (until > this.#options.now()) return true;
+    this.#refused.delete(token);
+    return false;
+  }
+
+  /** Remembers a token that did not authenticate, read at `generation`. */
+  refuse(token: string, generation: number): void {
+    if (!this.#listening || generation !== this.#generation) return;
+    const until = this.#options.now() + Math.min(this.#options.ttlMs, REFUSED_TTL_MS);
+    setMostRecent(this.#refused, token, until, this.#options.maxEntries);
+  }
+
   /**
    * Caches a principal that just authenticated, read at `generation`; `expiresAt` is the
    * token's own expiry.
@@ -120,6 +146,7 @@ export class PrincipalCache {
   /** Drops what a `nova_principals` payload names: `token:<id>`, `user:<id>` or `all`. */
   invalidate(payload: string): void {
     this.#generation += 1;
+    this.#refused.clear();
     const [kind, id] = payload.split(':', 2);
     if (kind === 'token' || kind === 'user') {
       const field = kind === 'token' ? 'tokenId' : 'userId';
@@ -136,6 +163,7 @@ export class PrincipalCache {
     this.#closed = true;
     this.#listening = false;
     this.#entries.clear();
+    this.#refused.clear();
     clearTimeout(this.#retry);
     const client = this.#client;
     this.#client = undefined;
@@ -152,6 +180,7 @@ export class PrincipalCache {
       this.#listening = false;
       this.#generation += 1;
       this.#entries.clear();
+      this.#refused.clear();
       client.end().catch(() => undefined);
       if (this.#closed) return;
       this.#retry = setTimeout(() => {
@@ -169,6 +198,7 @@ export class PrincipalCache {
       await client.query(`LISTEN ${PRINCIPALS_CHANNEL}`);
       if (this.#client !== client) return;
       this.#entries.clear();
+      this.#refused.clear();
       this.#listening = true;
     } catch {
       lost();
