@@ -61,7 +61,12 @@ export interface ServiceOptions {
   serviceName?: string;
 }
 
-/** Paths recorded as api_usage and performance_metrics: the API, not probes or scrapes. */
+/**
+ * Paths recorded as api_usage and performance_metrics events: the API, not probes or
+ * scrapes, and only for callers that authenticated. An anonymous request (public health, a
+ * refused or missing token) is counted in the metrics alone (http.server.request.duration,
+ * nova.auth.failures): events are stored, and anyone can send anonymous requests.
+ */
 const RECORDED = /^\/api\//;
 
 /**
@@ -153,20 +158,17 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
     // The route pattern, never the raw URL: bounded label values, no ids or search text.
     const route = request.routeOptions.url;
     meters.recordRequest(reply.elapsedTime / 1000, request.method, reply.statusCode, route);
-    if (route && RECORDED.test(route) && db.telemetryConfigured) record(request, reply, route);
+    if (request.principal && route && RECORDED.test(route) && db.telemetryConfigured) {
+      record(request, reply, route, request.principal.userId);
+    }
     endRequestSpan(request.span, reply.statusCode);
     done();
   });
   /** api_usage and performance_metrics, through the telemetry writers (buffered, per store). */
-  const record = (request: FastifyRequest, reply: FastifyReply, route: string) => {
+  const record = (request: FastifyRequest, reply: FastifyReply, route: string, userId: string) => {
     const durationMs = Math.round(reply.elapsedTime * 10) / 10;
-    const userId = request.principal?.userId;
     const traceId = traceFields(request.span).trace_id;
-    const correlation = {
-      requestId: request.id,
-      ...(userId ? { userId } : {}),
-      ...(traceId ? { traceId } : {}),
-    };
+    const correlation = { requestId: request.id, userId, ...(traceId ? { traceId } : {}) };
     const { telemetry } = db;
     telemetry.logApiUsage(request.method, route, reply.statusCode, durationMs, correlation);
     telemetry.logPerformance('api', route, durationMs, {

@@ -16,7 +16,7 @@ import { DEFAULT_CONNECTION_LIMITS } from '../../src/service/connections.js';
 import { type RunningService, shutdown, startService } from '../../src/service/server.js';
 import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
 import { ScriptedSink } from '../support/telemetry.js';
-import { elasticConfig, searchCluster } from './fixtures.js';
+import { elasticConfig, searchCluster, userWithToken } from './fixtures.js';
 
 const t = await useTestDatabase();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -243,9 +243,12 @@ describe('startService', () => {
       TELEMETRY_FLUSH_INTERVAL_MS: '3600000',
     });
     const db = slowHealthDb(400, { ...testConfig(t.url), mongo, telemetry }, { mongo: { sink } });
+    // An authenticated caller's: only those requests are recorded as events.
+    const { token } = await userWithToken(t, 'admin');
     const service = await start(db);
     const inFlight = request(`${service.url}/api/health`, {
       agent: new http.Agent({ keepAlive: false }),
+      headers: { authorization: `Bearer ${token}` },
     });
     await db.probing;
     const recordedAtFlush: string[] = [];
