@@ -17,6 +17,7 @@
  *   nova serve                                the HTTP service (embedded PostgreSQL when none is configured)
  *   nova smoke [--url URL] [--token T] [--require a,b] [--timeout 60s] [--json]  poll a running service until healthy
  *   nova token create|list|revoke --user EMAIL [--name LABEL] [--expires-days N] [ID]
+ *   nova role list | role grant ROLE PERMISSION | role revoke ROLE PERMISSION
  *   nova --version                            nova's version, the Node it runs on, the platform
  *
  * Exit codes: 0 success, 1 failure, 2 usage error (or a Node older than 24: NODE_UNSUPPORTED).
@@ -37,6 +38,7 @@ import {
   runReindex,
 } from './cli/commands.js';
 import { reportError, UsageError } from './cli/output.js';
+import { runRole } from './cli/role-commands.js';
 import { packageVersion, versionLine } from './cli/runtime.js';
 import { runServe, runToken } from './cli/service-commands.js';
 import { runSmoke, SMOKE_DEPENDENCIES } from './cli/smoke.js';
@@ -79,6 +81,11 @@ Commands:
   token list --user EMAIL                  List a user's tokens (never the secrets)
   token revoke --user EMAIL --name LABEL | token revoke ID
                                            Revoke a token
+  role list [--json]                       Each role with its permissions
+  role grant ROLE PERMISSION | role revoke ROLE PERMISSION
+                                           Give a role a permission, or take it away (audited, with
+                                           the OS user; a revoked default is not granted again by
+                                           bootstrap)
   help                                     Show this text
   --version, -v                            Print nova's version, the Node it runs on and the platform
 
@@ -230,6 +237,23 @@ export async function main(argv: string[]): Promise<number> {
           user: values.user,
           name: values.name,
           expiresDays: days === undefined ? undefined : Number(days),
+          json: values.json ?? false,
+        });
+      }
+      case 'role': {
+        if (sub !== 'list' && sub !== 'grant' && sub !== 'revoke') {
+          throw new UsageError(`role takes list, grant or revoke (got ${sub ?? 'nothing'})`);
+        }
+        extra(sub === 'list' ? 1 : 3);
+        if (sub !== 'list' && rest.length < 2) {
+          throw new UsageError(
+            `role ${sub} takes a ROLE and a PERMISSION, e.g. role ${sub} viewer kb:read`,
+          );
+        }
+        return await runRole({
+          action: sub,
+          role: rest[0],
+          permission: rest[1],
           json: values.json ?? false,
         });
       }

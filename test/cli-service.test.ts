@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
@@ -168,6 +168,43 @@ describe('nova token', { timeout: 90_000 }, () => {
     expect(twice.code).toBe(1);
     expect(twice.stderr).toMatch(/error ALREADY_EXISTS: .*\(field: name\)/);
     expect(twice.stdout).toBe('');
+  });
+
+  it('role: grant, list and revoke, audited with the OS user; bootstrap leaves a revoked default out', async () => {
+    const listed = async () =>
+      JSON.parse((await run(['role', 'list', '--json'], env)).stdout) as {
+        role: string;
+        permissions: string[];
+      }[];
+    const viewer = async () => (await listed()).find((r) => r.role === 'viewer')?.permissions;
+    expect(await viewer()).toContain('kb:read');
+    const revoked = await run(['role', 'revoke', 'viewer', 'kb:read'], env);
+    expect(revoked).toMatchObject({ code: 0, stdout: 'kb:read revoked from viewer\n' });
+    expect((await run(['role', 'revoke', 'viewer', 'kb:read'], env)).stdout).toContain(
+      'nothing to do',
+    );
+    expect((await run(['bootstrap', 'postgres'], env)).stdout).toContain('0 grants added');
+    expect(await viewer()).not.toContain('kb:read');
+    const granted = await run(['role', 'grant', 'viewer', 'kb:read'], env);
+    expect(granted).toMatchObject({ code: 0, stdout: 'kb:read granted to viewer\n' });
+    expect(await viewer()).toContain('kb:read');
+    const [row] = await withClient(
+      env.DATABASE_OWNER_URL as string,
+      async (c) =>
+        (
+          await c.query<{ action: string; user_agent: string }>(
+            `SELECT action, user_agent FROM audit_logs WHERE action LIKE 'role.permission_%' ORDER BY id LIMIT 1`,
+          )
+        ).rows,
+    );
+    expect(row).toEqual({
+      action: 'role.permission_revoked',
+      user_agent: `nova-cli; os-user=${userInfo().username}`,
+    });
+    const unknown = await run(['role', 'grant', 'viewer', 'no:such'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/NOT_FOUND.*no:such/);
+    expect((await run(['role', 'grant', 'viewer'], env)).code).toBe(2);
   });
 
   it('refuses bad usage with exit 2 before touching a database', async () => {

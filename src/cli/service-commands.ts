@@ -9,6 +9,7 @@ import { settleBy } from '../lib/deadline.js';
 import { NovaError } from '../lib/errors.js';
 import { type RunningService, shutdown, startService } from '../service/server.js';
 import { telemetry } from '../telemetry/state.js';
+import { cliActor } from './actor.js';
 import { databaseLine, openSession, prepareDatabase, type Session } from './database.js';
 import { printJson } from './output.js';
 import { stopSignal } from './signals.js';
@@ -138,7 +139,7 @@ export async function runToken({
       if (!found) throw new NovaError('NOT_FOUND', `no user ${user}`, { field: 'user' });
       return found;
     };
-    const actor = { userAgent: 'nova-cli' };
+    const actor = cliActor();
     if (action === 'create') {
       const created = await store.createApiToken(
         (await owner()).id,

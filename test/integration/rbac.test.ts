@@ -16,23 +16,72 @@ describe('default roles (seed)', () => {
     const before = await t.count('audit_logs');
     const again = await bootstrapPostgres(t.ownerUrl, store);
     expect(again.changed).toBe(false);
-    expect(again.seed).toEqual({ permissions: [], roles: [], grants: [] });
+    expect(again.seed).toEqual({ permissions: [], roles: [], grants: [], recorded: [] });
     expect(await t.count('audit_logs')).toBe(before);
   });
 
-  it('restores a default grant that went missing, and keeps grants an admin added', async () => {
+  it('does not grant again a default an operator removed, and keeps grants an admin added', async () => {
     await store.createPermission({ name: 'reports:read', description: 'custom' });
     await store.grantPermission('viewer', 'reports:read');
-    await t.sql(
-      `DELETE FROM role_permissions WHERE role_id = (SELECT id FROM roles WHERE name = 'viewer')
-         AND permission_id = (SELECT id FROM permissions WHERE name = 'kb:read')`,
-    );
+    expect(await store.revokePermission('viewer', 'kb:read')).toBe(true);
     const report = await bootstrapPostgres(t.ownerUrl, store);
-    expect(report.seed.grants).toEqual([{ role: 'viewer', permission: 'kb:read' }]);
+    expect(report.changed).toBe(false);
+    expect(report.seed.grants).toEqual([]);
     const viewer = await newUser();
     await store.assignRole(viewer, 'viewer');
     expect(await store.listUserPermissions(viewer)).toEqual(
-      [...(DEFAULT_ROLES.viewer?.permissions ?? []), 'reports:read'].sort(),
+      [...(DEFAULT_ROLES.viewer?.permissions ?? []), 'reports:read']
+        .filter((p) => p !== 'kb:read')
+        .sort(),
+    );
+    // Removed by SQL rather than the CLI: the same.
+    await t.sql(
+      `DELETE FROM role_permissions WHERE role_id = (SELECT id FROM roles WHERE name = 'viewer')
+         AND permission_id = (SELECT id FROM permissions WHERE name = 'kb:search')`,
+    );
+    expect((await bootstrapPostgres(t.ownerUrl, store)).seed.grants).toEqual([]);
+  });
+
+  it('grants a default a later release adds (never seeded), once', async () => {
+    // As if agent's tickets:write were new: not granted, never recorded.
+    await t.sql(
+      `DELETE FROM role_permissions WHERE role_id = (SELECT id FROM roles WHERE name = 'agent')
+         AND permission_id = (SELECT id FROM permissions WHERE name = 'tickets:write')`,
+    );
+    await t.sql(
+      `DELETE FROM rbac_seeded_grants WHERE role_name = 'agent' AND permission_name = 'tickets:write'`,
+    );
+    const report = await bootstrapPostgres(t.ownerUrl, store);
+    expect(report.seed.grants).toEqual([{ role: 'agent', permission: 'tickets:write' }]);
+    expect((await bootstrapPostgres(t.ownerUrl, store)).changed).toBe(false);
+  });
+
+  it('records, without granting, the defaults of a role from before the record', async () => {
+    // A database an older release seeded: grants, but no record of them; one grant removed.
+    await t.sql(`DELETE FROM rbac_seeded_grants WHERE role_name = 'agent'`);
+    await t.sql(
+      `DELETE FROM role_permissions WHERE role_id = (SELECT id FROM roles WHERE name = 'agent')
+         AND permission_id = (SELECT id FROM permissions WHERE name = 'kb:write')`,
+    );
+    const report = await bootstrapPostgres(t.ownerUrl, store);
+    expect(report.seed.grants).toEqual([]);
+    expect(report.seed.recorded.map((g) => g.permission).sort()).toEqual(
+      [...(DEFAULT_ROLES.agent?.permissions ?? [])].sort(),
+    );
+    const agent = await newUser();
+    await store.assignRole(agent, 'agent');
+    expect(await store.listUserPermissions(agent)).not.toContain('kb:write');
+    expect((await bootstrapPostgres(t.ownerUrl, store)).changed).toBe(false);
+  });
+
+  it('makes a deleted default role again, with all its defaults', async () => {
+    await t.sql(`DELETE FROM roles WHERE name = 'viewer'`);
+    const report = await bootstrapPostgres(t.ownerUrl, store);
+    expect(report.seed.roles).toEqual(['viewer']);
+    const viewer = await newUser();
+    await store.assignRole(viewer, 'viewer');
+    expect(await store.listUserPermissions(viewer)).toEqual(
+      [...(DEFAULT_ROLES.viewer?.permissions ?? [])].sort(),
     );
   });
 });
@@ -89,6 +138,35 @@ describe('assign and revoke', () => {
       'user.role_assigned',
       'user.role_revoked',
     ]);
+  });
+
+  it('takes a permission from a role: honoured at once, audited once, with its operator', async () => {
+    await store.createRole({
+      name: 'revoker',
+      description: 'audit test',
+      permissions: ['kb:read'],
+    });
+    const user = await newUser();
+    await store.assignRole(user, 'revoker');
+    expect(await store.hasPermission(user, 'kb:read')).toBe(true);
+    const actor = { userAgent: 'nova-cli; os-user=alice' };
+    expect(await store.revokePermission('revoker', 'kb:read', actor)).toBe(true);
+    expect(await store.revokePermission('revoker', 'kb:read', actor)).toBe(false);
+    expect(await store.hasPermission(user, 'kb:read')).toBe(false);
+    const rows = await t.sql<{ action: string; before: unknown; user_agent: string }>(
+      `SELECT action, before, user_agent FROM audit_logs
+        WHERE entity_id = (SELECT id::text FROM roles WHERE name = 'revoker') ORDER BY id`,
+    );
+    expect(rows.slice(1)).toEqual([
+      {
+        action: 'role.permission_revoked',
+        before: { permission: 'kb:read' },
+        user_agent: 'nova-cli; os-user=alice',
+      },
+    ]);
+    expect(
+      await expectFailure(t, () => store.revokePermission('revoker', 'no:such')),
+    ).toMatchObject({ code: 'NOT_FOUND', field: 'permissions' });
   });
 
   it('rejects an unknown role or user and writes nothing', async () => {

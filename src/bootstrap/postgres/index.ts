@@ -38,6 +38,7 @@ const FULL_SEED: SeedPlan = {
   grants: Object.entries(DEFAULT_ROLES).flatMap(([role, spec]) =>
     spec.permissions.map((permission) => ({ role, permission })),
   ),
+  recorded: [],
 };
 
 /**
@@ -104,7 +105,7 @@ export function formatBootstrapReport(report: PostgresBootstrapReport): string {
   const migrations = report.dryRun ? report.migrations.pending : report.migrations.applied;
   const lines = [
     `postgres migrations: ${migrations.length} ${verb}${migrations.length ? ` (${migrations.join(', ')})` : ''}, ${report.migrations.alreadyApplied} already applied`,
-    `postgres seed: ${report.seed.permissions.length} permissions, ${report.seed.roles.length} roles, ${report.seed.grants.length} grants ${report.dryRun ? 'to add' : 'added'}`,
+    `postgres seed: ${report.seed.permissions.length} permissions, ${report.seed.roles.length} roles, ${report.seed.grants.length} grants ${report.dryRun ? 'to add' : 'added'}${report.seed.recorded.length ? ` (${report.seed.recorded.length} present before recorded as seeded)` : ''}`,
   ];
   if (report.appRole) lines.push(formatAppRoleReport(report.appRole, report.dryRun));
   if (!report.changed) lines.push('postgres: up to date, nothing to do');

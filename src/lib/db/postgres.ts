@@ -114,6 +114,7 @@ export class PostgresStore {
   readonly createRole = this.#bind(rbac.createRole);
   readonly createPermission = this.#bind(rbac.createPermission);
   readonly grantPermission = this.#bind(rbac.grantPermission);
+  readonly revokePermission = this.#bind(rbac.revokePermission);
   readonly assignRole = this.#bind(rbac.assignRole);
   readonly revokeRole = this.#bind(rbac.revokeRole);
   readonly hasPermission = this.#bind(rbac.hasPermission);

@@ -160,6 +160,46 @@ export async function grantPermission(
 }
 
 /**
+ * Takes a permission from a role; taking one it does not have changes nothing. Returns true
+ * if removed. The bootstrap's seed does not grant it again (rbac_seeded_grants).
+ */
+export async function revokePermission(
+  ctx: PgContext,
+  role: string,
+  permission: string,
+  actor?: Actor,
+) {
+  const roleValue = parseInput(roleName, role, 'role');
+  const permissionValue = parseInput(permissionName, permission, 'permission');
+  return ctx
+    .run('revokePermission', () =>
+      ctx.prisma.$transaction(async (tx) => {
+        const r = await requireRole(tx, roleValue);
+        const [p] = await requirePermissions(tx, [permissionValue]);
+        if (!p) throw new Error('unreachable: requirePermissions returned nothing');
+        const removed = await tx.rolePermission.deleteMany({
+          where: { roleId: r.id, permissionId: p.id },
+        });
+        if (removed.count > 0) {
+          await tx.auditLog.create({
+            data: auditData(
+              {
+                action: 'role.permission_revoked',
+                entityType: 'role',
+                entityId: r.id,
+                before: { permission: p.name },
+              },
+              actor,
+            ),
+          });
+        }
+        return removed.count > 0;
+      }),
+    )
+    .then(forgetPrincipals(ctx, 'all'));
+}
+
+/**
  * After a change of roles or permissions commits: drops the cached principals it affects in
  * this process at once (others drop them on the triggers' notification).
  */
