@@ -15,7 +15,7 @@
  *   nova indexer [--once] [--json]            drain the search outbox into Elasticsearch: until SIGTERM, or once (exit 1 if rows remain)
  *   nova reindex tickets|kb|ai_context [--dry-run] [--json]  rebuild a search index from PostgreSQL, swap its alias
  *   nova serve                                the HTTP service (embedded PostgreSQL when none is configured)
- *   nova smoke [--url URL] [--token T] [--require a,b] [--timeout 60s] [--json]  poll a running service until healthy
+ *   nova smoke [--url URL] [--token T | --token-file F] [--require a,b] [--timeout 60s] [--json]  poll a running service until healthy
  *   nova token create|list|revoke --user EMAIL [--name LABEL] [--expires-days N] [ID]
  *   nova role list | role grant ROLE PERMISSION | role revoke ROLE PERMISSION
  *   nova --version                            nova's version, the Node it runs on, the platform
@@ -44,6 +44,7 @@ import { runServe, runToken } from './cli/service-commands.js';
 import { runSmoke, SMOKE_DEPENDENCIES } from './cli/smoke.js';
 import { loadConfig } from './config.js';
 import { parseDuration } from './lib/duration.js';
+import { readPrivateFile } from './lib/private-path.js';
 
 const USAGE = `Usage: nova <command> [options]
 
@@ -72,12 +73,14 @@ Commands:
   serve                                    Run the HTTP service on NOVA_HTTP_HOST and NOVA_HTTP_PORT (else PORT,
                                            as hosting platforms set it), default 127.0.0.1:3000;
                                            with no database configured: embedded PostgreSQL, demo data, demo token
-  smoke [--url URL] [--token T] [--require postgres,mongodb,elasticsearch] [--timeout 60s] [--json]
+  smoke [--url URL] [--token T | --token-file FILE] [--require postgres,mongodb,elasticsearch] [--timeout 60s] [--json]
                                            Poll a running service until /livez, /readyz and /api/health pass
                                            (and every required dependency is up): exit 0 healthy, 1 unhealthy,
                                            2 unreachable
-  token create --user EMAIL --name LABEL [--expires-days N]
-                                           Create an API token for the user (printed once)
+  token create --user EMAIL --name LABEL [--expires-days N] [--scopes a:b,c:d]
+                                           Create an API token for the user (printed once); it expires
+                                           after N days (default 90, at most 365); --scopes limits it
+                                           to some of the user's permissions
   token list --user EMAIL                  List a user's tokens (never the secrets)
   token revoke --user EMAIL --name LABEL | token revoke ID
                                            Revoke a token
@@ -103,6 +106,8 @@ const OPTIONS = {
   once: { type: 'boolean' },
   url: { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
+  scopes: { type: 'string' },
   require: { type: 'string' },
   timeout: { type: 'string' },
   user: { type: 'string' },
@@ -111,6 +116,22 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
+
+/**
+ * The token smoke sends: --token, else the file --token-file names (private to you, as any
+ * secret file: refused otherwise), else NOVA_TOKEN. The last two keep it out of process lists.
+ */
+function smokeToken(token: string | undefined, file: string | undefined): string | undefined {
+  if (token !== undefined && file !== undefined) {
+    throw new UsageError('give --token or --token-file, not both');
+  }
+  if (file !== undefined) {
+    const text = readPrivateFile(file);
+    if (text === undefined) throw new UsageError(`--token-file: no file ${file}`);
+    return text.trim();
+  }
+  return token ?? (process.env.NOVA_TOKEN || undefined);
+}
 
 /** `--wait 90s`: how long bootstrap waits for a store to accept connections (default 60s). */
 function waitOption(text: string | undefined): number {
@@ -216,7 +237,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         return await runSmoke({
           url: values.url ?? `http://127.0.0.1:${loadConfig().service.port}`,
-          token: values.token,
+          token: smokeToken(values.token, values['token-file']),
           require: required,
           timeoutMs,
           json: values.json ?? false,
@@ -237,6 +258,7 @@ export async function main(argv: string[]): Promise<number> {
           user: values.user,
           name: values.name,
           expiresDays: days === undefined ? undefined : Number(days),
+          scopes: values.scopes?.split(',').filter(Boolean),
           json: values.json ?? false,
         });
       }

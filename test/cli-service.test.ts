@@ -4,7 +4,7 @@
  * port with nothing behind it and passes against `nova serve`, which stops cleanly on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -316,6 +316,30 @@ describe('nova smoke and nova serve', { timeout: 90_000 }, () => {
       });
       expect(authorised.status).toBe(503);
       expect(await authorised.json()).toMatchObject({ error: { field: 'MONGO_URL' } });
+
+      // smoke takes its token from a private file or NOVA_TOKEN too (out of process lists).
+      const dir = mkdtempSync(join(tmpdir(), 'nova-smoke-'));
+      try {
+        const file = join(dir, 'token');
+        writeFileSync(file, `${token}\n`, { mode: 0o600 });
+        const [fromFile, fromEnv, bad] = await Promise.all([
+          run(['smoke', '--url', base, '--token-file', file, '--require', 'postgres']),
+          run(['smoke', '--url', base, '--require', 'postgres'], { NOVA_TOKEN: token }),
+          run(['smoke', '--url', base, '--timeout', '1s'], { NOVA_TOKEN: `${token}x` }),
+        ]);
+        expect(fromFile.code).toBe(0);
+        expect(fromEnv.code).toBe(0);
+        expect(bad.stdout).toContain('HTTP 401');
+        chmodSync(file, 0o644);
+        const shared = await run(['smoke', '--url', base, '--token-file', file]);
+        expect(shared.code).not.toBe(0);
+        expect(shared.stderr).toContain(file);
+        expect(shared.stderr).not.toContain(token);
+        const both = await run(['smoke', '--url', base, '--token', token, '--token-file', file]);
+        expect(both.code).toBe(2);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     } finally {
       await db.close();
     }
@@ -427,9 +451,10 @@ describe('nova serve with no database configured (the quick start)', { timeout: 
       expect(served.stderr()).toContain(`data in ${dataRoot})`);
       if (process.getuid?.() === 0)
         expect(dataRoot).toMatch(/^\/var\/lib\/nova\/postgres\/[0-9a-f]{12}$/);
-      const token = /^demo token \(admin@nova\.example, this run only\): (nova_\S+)$/m.exec(
-        served.stderr(),
-      )?.[1];
+      const token =
+        /^demo token \(admin@nova\.example, read-only, this run only, 8 h at most\): (nova_\S+)$/m.exec(
+          served.stderr(),
+        )?.[1];
       expect(token).toBeDefined();
       const detailed = await fetch(`http://127.0.0.1:${port}/api/health`, {
         headers: { authorization: `Bearer ${token}` },
@@ -450,11 +475,21 @@ describe('nova serve with no database configured (the quick start)', { timeout: 
       const client = new pg.Client({ connectionString: server.url });
       try {
         await client.connect();
-        const { rows } = await client.query<{ revoked: boolean }>(
-          `SELECT t.revoked_at IS NOT NULL AS revoked FROM api_tokens t
+        const { rows } = await client.query<{ revoked: boolean; hours: number; scopes: string[] }>(
+          `SELECT t.revoked_at IS NOT NULL AS revoked, t.scopes,
+                  extract(epoch FROM t.expires_at - t.created_at) / 3600 AS hours
+             FROM api_tokens t
              JOIN users u ON u.id = t.user_id WHERE u.email = 'admin@nova.example' AND t.name = 'local'`,
         );
-        expect(rows).toEqual([{ revoked: true }]);
+        expect(rows).toHaveLength(1);
+        expect(rows[0]).toMatchObject({ revoked: true });
+        // Short-lived, and able to read but not administer.
+        expect(Number(rows[0]?.hours)).toBeCloseTo(8, 1);
+        expect(rows[0]?.scopes).toContain('health:details');
+        expect(rows[0]?.scopes).toContain('tickets:read');
+        expect(rows[0]?.scopes.filter((p) => !/:(read|search)$|^health:details$/.test(p))).toEqual(
+          [],
+        );
       } finally {
         await client.end();
         await server.stop();

@@ -37,7 +37,11 @@ export async function runServe() {
       const { report } = await prepareDatabase(session);
       process.stderr.write(`${databaseLine(session)}\n${formatBootstrapReport(report)}\n`);
       const token = await demoToken(session.db);
-      if (token) process.stderr.write(`demo token (${DEMO_ADMIN}, this run only): ${token}\n`);
+      if (token) {
+        process.stderr.write(
+          `demo token (${DEMO_ADMIN}, read-only, this run only, ${DEMO_TOKEN_HOURS} h at most): ${token}\n`,
+        );
+      }
     }
     await checkLogin(session, config.production);
     service = await startService(session.db, {
@@ -105,10 +109,26 @@ async function revokeDemoToken(db: Session['db']) {
   return admin;
 }
 
-/** Embedded databases only: the demo admin's `local` token, replaced on every start. */
+/** How long the demo token works, if the run lasts that long. */
+export const DEMO_TOKEN_HOURS = 8;
+
+/**
+ * Embedded databases only: the demo admin's `local` token, replaced on every start, expiring
+ * within DEMO_TOKEN_HOURS, and scoped to what reads (the `:read` and `:search` permissions
+ * and health details): it can look at everything and change nothing.
+ */
 async function demoToken(db: Session['db']) {
   const admin = await revokeDemoToken(db);
-  return admin && (await db.postgres.createApiToken(admin.id, { name: 'local' })).token;
+  if (!admin) return undefined;
+  const scopes = (await db.postgres.listUserPermissions(admin.id)).filter(
+    (name) => /:(read|search)$/.test(name) || name === 'health:details',
+  );
+  const created = await db.postgres.createApiToken(
+    admin.id,
+    { name: 'local', expiresInHours: DEMO_TOKEN_HOURS, scopes },
+    cliActor(),
+  );
+  return created.token;
 }
 
 /**
@@ -121,6 +141,7 @@ export async function runToken({
   user,
   name,
   expiresDays,
+  scopes,
   json,
 }: {
   action: 'create' | 'list' | 'revoke';
@@ -128,6 +149,7 @@ export async function runToken({
   user: string | undefined;
   name: string | undefined;
   expiresDays: number | undefined;
+  scopes: string[] | undefined;
   json: boolean;
 }) {
   const session = await openSession();
@@ -143,14 +165,18 @@ export async function runToken({
     if (action === 'create') {
       const created = await store.createApiToken(
         (await owner()).id,
-        { name: name ?? '', ...(expiresDays === undefined ? {} : { expiresInDays: expiresDays }) },
+        {
+          name: name ?? '',
+          ...(expiresDays === undefined ? {} : { expiresInDays: expiresDays }),
+          ...(scopes === undefined ? {} : { scopes }),
+        },
         actor,
       );
       if (json) printJson(created);
       else {
         process.stdout.write(`${created.token}\n`);
         process.stderr.write(
-          `token ${created.name} (${created.id}) for ${user}${created.expiresAt ? `, expires ${created.expiresAt.toISOString()}` : ''}: shown once, store it now\n`,
+          `token ${created.name} (${created.id}) for ${user}${created.expiresAt ? `, expires ${created.expiresAt.toISOString()}` : ''}${created.scopes.length ? `, scopes ${created.scopes.join(', ')}` : ''}: shown once, store it now\n`,
         );
       }
       return 0;
@@ -166,7 +192,7 @@ export async function runToken({
               ? 'expired'
               : 'active';
           process.stdout.write(
-            `${t.id}  ${t.name.padEnd(20)} ${state.padEnd(8)} last used ${t.lastUsedAt?.toISOString() ?? 'never'}\n`,
+            `${t.id}  ${t.name.padEnd(20)} ${state.padEnd(8)} last used ${t.lastUsedAt?.toISOString() ?? 'never'}${t.scopes.length ? `  scopes ${t.scopes.join(',')}` : ''}\n`,
           );
         }
       }

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ROLES } from '../../src/bootstrap/postgres/default-roles.js';
 import { freePort } from '../../src/bootstrap/postgres/embedded.js';
 import { createNovaDb } from '../../src/lib/db/index.js';
+import { DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS } from '../../src/lib/db/postgres/api-tokens.js';
 import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
 import { expectFailure } from '../support/failures.js';
 import { novaFailure } from '../support/nova-error.js';
@@ -43,9 +44,10 @@ describe('creating a token', () => {
     expect(created).toMatchObject({
       userId: viewerId,
       name: 'ci',
-      expiresAt: null,
+      expiresAt: expect.any(Date),
       lastUsedAt: null,
       revokedAt: null,
+      scopes: [],
     });
     expect(created).not.toHaveProperty('tokenHash');
 
@@ -95,6 +97,54 @@ describe('creating a token', () => {
     const expires = created.expiresAt?.getTime() ?? 0;
     expect(expires).toBeGreaterThanOrEqual(before + 30 * 86_400_000);
     expect(expires).toBeLessThanOrEqual(Date.now() + 30 * 86_400_000);
+  });
+
+  it('expires in 90 days unless asked otherwise, 365 at most; or in hours', async () => {
+    const before = Date.now();
+    const plain = await store.createApiToken(viewerId, { name: 'default-life' });
+    const expires = plain.expiresAt?.getTime() ?? 0;
+    expect(expires).toBeGreaterThanOrEqual(before + DEFAULT_TOKEN_DAYS * 86_400_000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + DEFAULT_TOKEN_DAYS * 86_400_000);
+    expect(DEFAULT_TOKEN_DAYS).toBe(90);
+    for (const input of [
+      { name: 'too-long', expiresInDays: MAX_TOKEN_DAYS + 1 },
+      { name: 'forever', expiresInDays: 0 },
+      { name: 'both', expiresInDays: 1, expiresInHours: 1 },
+    ]) {
+      expect(await expectFailure(t, () => store.createApiToken(viewerId, input))).toMatchObject({
+        code: 'VALIDATION_FAILED',
+      });
+    }
+    const short = await store.createApiToken(viewerId, { name: 'short', expiresInHours: 8 });
+    expect((short.expiresAt?.getTime() ?? 0) - short.createdAt.getTime()).toBeLessThanOrEqual(
+      8 * 3_600_000 + 1000,
+    );
+  });
+
+  it('scopes a token to some of its user’s permissions; it authenticates with those only', async () => {
+    const agentId = await newUser('agent');
+    const scoped = await store.createApiToken(agentId, {
+      name: 'search-only',
+      scopes: ['kb:search', 'tickets:search', 'kb:search'],
+    });
+    expect(scoped.scopes).toEqual(['kb:search', 'tickets:search']);
+    expect((await store.authenticateApiToken(scoped.token))?.permissions).toEqual([
+      'kb:search',
+      'tickets:search',
+    ]);
+    // The user loses one: the token narrows with it.
+    await store.revokeRole(agentId, 'agent');
+    await store.assignRole(agentId, 'viewer');
+    await store.grantPermission('viewer', 'kb:search');
+    const viewerScoped = await store.authenticateApiToken(scoped.token);
+    expect(viewerScoped?.permissions).toEqual(['kb:search', 'tickets:search']);
+    // A scope the user does not hold is refused, naming it; nothing is written.
+    const refused = await expectFailure(t, () =>
+      store.createApiToken(agentId, { name: 'grab', scopes: ['kb:search', 'data:export'] }),
+    );
+    expect(refused).toMatchObject({ code: 'VALIDATION_FAILED', field: 'scopes' });
+    expect(refused.message).toContain('data:export');
+    expect(refused.message).not.toContain('kb:search,');
   });
 
   it('refuses a second active token with the same name, and allows it again after revoking', async () => {
@@ -163,7 +213,16 @@ describe('listing tokens', () => {
     expect(list.map((x) => x.name)).toEqual(['a', 'b']);
     for (const item of list) {
       expect(Object.keys(item).sort()).toEqual(
-        ['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'revokedAt', 'userId'].sort(),
+        [
+          'createdAt',
+          'expiresAt',
+          'id',
+          'lastUsedAt',
+          'name',
+          'revokedAt',
+          'scopes',
+          'userId',
+        ].sort(),
       );
     }
     expect(JSON.stringify(list)).not.toContain(a.token);

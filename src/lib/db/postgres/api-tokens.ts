@@ -7,6 +7,9 @@
  * scanners recognise a leaked token. Only its SHA-256 is stored: a slow password hash buys
  * nothing for a random 256-bit secret, and a hash lookup keeps authentication one indexed
  * query. A revoked or expired token, or one whose user is deactivated, authenticates nobody.
+ * Every token expires (DEFAULT_TOKEN_DAYS unless asked, MAX_TOKEN_DAYS at most), and may be
+ * scoped to some of its user's permissions: it then authenticates with those the user still
+ * holds among them.
  */
 import { hash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -15,18 +18,38 @@ import { NovaError } from '../../errors.js';
 import { setMostRecent } from '../../recent-map.js';
 import { parseInput, uuid } from '../../validation.js';
 import { type Actor, auditData } from './audit.js';
+import type { Tx } from './client.js';
 import type { PgContext } from './context.js';
 import { isForeignKeyViolation, uniqueViolationFields } from './errors.js';
+import { permissionName } from './rbac.js';
 
 const TOKEN_PATTERN = /^nova_[A-Za-z0-9_-]{43}$/;
 /** last_used_at is written at most this often per token: not one UPDATE per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-const createTokenInput = z.strictObject({
-  name: z.string().trim().min(1, 'must not be empty').max(100),
-  /** Days until the token stops working; none: until revoked. */
-  expiresInDays: z.number().int().min(1).max(3650).optional(),
-});
+/** A token's lifetime when none is asked for, and the longest one may have. */
+export const DEFAULT_TOKEN_DAYS = 90;
+export const MAX_TOKEN_DAYS = 365;
+
+const createTokenInput = z
+  .strictObject({
+    name: z.string().trim().min(1, 'must not be empty').max(100),
+    /** Days until the token stops working (default DEFAULT_TOKEN_DAYS). */
+    expiresInDays: z.number().int().min(1).max(MAX_TOKEN_DAYS).optional(),
+    /** Or hours, for short-lived tokens (the demo's). */
+    expiresInHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_TOKEN_DAYS * 24)
+      .optional(),
+    /** Permissions the token may use, all held by the user; none: all the user's. */
+    scopes: z.array(permissionName).max(200).optional(),
+  })
+  .refine((input) => input.expiresInDays === undefined || input.expiresInHours === undefined, {
+    message: 'give expiresInDays or expiresInHours, not both',
+    path: ['expiresInHours'],
+  });
 export type CreateApiTokenInput = z.input<typeof createTokenInput>;
 
 const revokeTokenInput = z.union([
@@ -44,7 +67,28 @@ const summary = {
   expiresAt: true,
   lastUsedAt: true,
   revokedAt: true,
+  scopes: true,
 } as const;
+
+/** Scopes must be permissions the user holds now (a later loss narrows the token too). */
+async function requireHeld(tx: Tx, userId: string, scopes: string[]): Promise<void> {
+  const held = await tx.permission.findMany({
+    where: {
+      name: { in: scopes },
+      roles: { some: { role: { users: { some: { userId } } } } },
+    },
+    select: { name: true },
+  });
+  const names = new Set(held.map((p) => p.name));
+  const missing = scopes.filter((scope) => !names.has(scope));
+  if (missing.length > 0) {
+    throw new NovaError(
+      'VALIDATION_FAILED',
+      `a token's scopes must be permissions its user holds; not held: ${missing.join(', ')}`,
+      { field: 'scopes' },
+    );
+  }
+}
 
 export interface AuthenticatedToken {
   tokenId: string;
@@ -66,10 +110,14 @@ export async function createApiToken(
   actor?: Actor,
 ) {
   const owner = parseInput(uuid, userId, 'userId');
-  const { name, expiresInDays } = parseInput(createTokenInput, input);
+  const { name, expiresInDays, expiresInHours, scopes = [] } = parseInput(createTokenInput, input);
   const token = `nova_${randomBytes(32).toString('base64url')}`;
-  const expiresAt =
-    expiresInDays === undefined ? null : new Date(Date.now() + expiresInDays * 86_400_000);
+  const lifetimeMs =
+    expiresInHours === undefined
+      ? (expiresInDays ?? DEFAULT_TOKEN_DAYS) * 86_400_000
+      : expiresInHours * 3_600_000;
+  const expiresAt = new Date(Date.now() + lifetimeMs);
+  const scoped = [...new Set(scopes)].sort();
   // Chosen here, so a retry after a lost COMMIT reply recognises its own row.
   const id = randomUUID();
   const taken = (cause?: unknown) =>
@@ -86,8 +134,9 @@ export async function createApiToken(
         });
         if (clash?.id === id) return clash;
         if (clash) throw taken();
+        if (scoped.length > 0) await requireHeld(tx, owner, scoped);
         const row = await tx.apiToken.create({
-          data: { id, userId: owner, name, tokenHash: hashToken(token), expiresAt },
+          data: { id, userId: owner, name, tokenHash: hashToken(token), expiresAt, scopes: scoped },
           select: summary,
         });
         await tx.auditLog.create({
@@ -199,6 +248,7 @@ export async function authenticateApiToken(
         expiresAt: true,
         revokedAt: true,
         lastUsedAt: true,
+        scopes: true,
         user: {
           select: {
             active: true,
@@ -229,8 +279,11 @@ export async function authenticateApiToken(
   } else {
     setMostRecent(lastUsedWritten, found.id, found.lastUsedAt.getTime(), LAST_USED_TRACKED);
   }
+  const scopes = found.scopes.length > 0 ? new Set(found.scopes) : undefined;
   const permissions = new Set(
-    found.user.roles.flatMap((r) => r.role.permissions.map((p) => p.permission.name)),
+    found.user.roles
+      .flatMap((r) => r.role.permissions.map((p) => p.permission.name))
+      .filter((name) => scopes === undefined || scopes.has(name)),
   );
   const principal = {
     tokenId: found.id,

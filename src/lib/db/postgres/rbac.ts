@@ -14,7 +14,7 @@ const roleName = z
   .string()
   .trim()
   .regex(/^[a-z][a-z0-9_-]{1,63}$/, 'must be 2-64 lowercase letters, digits, - or _');
-const permissionName = z
+export const permissionName = z
   .string()
   .trim()
   .regex(/^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$/, 'must look like resource:action');
