@@ -151,6 +151,8 @@ export interface ServiceConfig {
   clientLimits: ClientLimits;
   /** NOVA_METRICS_TOKEN: /metrics needs it as a bearer token (at least 16 characters). */
   metricsToken?: string | undefined;
+  /** NOVA_ANALYTICS_CONCURRENCY: analytics queries at once (default 4); more get 429. */
+  analyticsConcurrency: number;
 }
 
 export interface ClientLimits {
@@ -587,6 +589,7 @@ export function loadConfig(env: Env = process.env): NovaConfig {
       shutdownTimeoutMs: read(env, 'NOVA_SHUTDOWN_TIMEOUT_MS', positiveInt(600_000), 10_000),
       authCache: authCacheConfig(env),
       connections: connectionLimits(env),
+      analyticsConcurrency: read(env, 'NOVA_ANALYTICS_CONCURRENCY', positiveInt(1000), 4),
       clientLimits: {
         requestsPerSecond: read(env, 'NOVA_AUTH_RATE_PER_SECOND', nonNegativeInt(1_000_000), 1000),
         failuresPerMinute: read(

@@ -53,6 +53,8 @@ export interface ServiceOptions {
   keepAliveTimeoutMs?: number;
   /** Per-client limits on credentialed requests (client-limits.ts); default DEFAULT_CLIENT_LIMITS. */
   clientLimits?: ClientLimits;
+  /** Analytics queries at once in this process (NOVA_ANALYTICS_CONCURRENCY, default 4). */
+  analyticsConcurrency?: number;
   /** NOVA_METRICS_TOKEN: /metrics then needs it as a bearer token. */
   metricsToken?: string | undefined;
   bodyLimit?: number;
@@ -179,7 +181,7 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
 
   healthRoutes(app, deps.health, deps.ready, gate);
   searchRoutes(app, db, gate);
-  analyticsRoutes(app, db, gate);
+  analyticsRoutes(app, db, gate, options.analyticsConcurrency);
   metricsRoute(app, options.metricsToken);
   return app;
 }

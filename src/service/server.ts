@@ -83,6 +83,7 @@ export async function startService(
       connections: config.connections,
       clientLimits: config.clientLimits,
       metricsToken: config.metricsToken,
+      analyticsConcurrency: config.analyticsConcurrency,
       ...appOptions,
     },
   );

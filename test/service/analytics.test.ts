@@ -35,6 +35,30 @@ afterAll(async () => {
   await db.close();
 });
 
+describe('analytics queries at once', () => {
+  it('runs at most the limit; the others are refused 429 with Retry-After, not queued', async () => {
+    const limited = buildApp(
+      { db, ...serviceHealth(db, { postgresUrl: t.url }) },
+      { logger: false, analyticsConcurrency: 2 },
+    );
+    try {
+      // Each query waits out server selection (200 ms) on the closed port, then 503.
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => get(limited, '/api/analytics/search', agent.token)),
+      );
+      const statuses = answers.map((a) => a.statusCode).sort();
+      expect(statuses).toEqual([429, 429, 429, 429, 503, 503]);
+      const refused = answers.find((a) => a.statusCode === 429);
+      expect(refused?.headers['retry-after']).toBe('1');
+      expect(refused?.json<ErrorBody>().error.code).toBe('RATE_LIMITED');
+      // Once they are done, there is room again.
+      expect((await get(limited, '/api/analytics/performance', agent.token)).statusCode).toBe(503);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('analytics with MongoDB configured', () => {
   it.each([
     ['/api/analytics/search?timeRange=forever', 'timeRange'],

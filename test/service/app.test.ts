@@ -121,6 +121,7 @@ describe.each(PROTECTED)('GET $url', ({ url, permission, allowed }) => {
       expect(Object.keys(response.json()).sort()).toEqual([
         'items',
         'nextCursor',
+        'timedOut',
         'tookMs',
         'total',
       ]);

@@ -15,9 +15,8 @@ import {
 } from '../../src/bootstrap/postgres/embedded.js';
 import { bootstrapPostgres } from '../../src/bootstrap/postgres/index.js';
 import { migrate } from '../../src/bootstrap/postgres/migrate.js';
+import { loadConfig } from '../../src/config.js';
 import { createNovaDb } from '../../src/lib/db/index.js';
-import { DEFAULT_CLIENT_LIMITS } from '../../src/service/client-limits.js';
-import { DEFAULT_CONNECTION_LIMITS } from '../../src/service/connections.js';
 import { type RunningService, startService } from '../../src/service/server.js';
 import { testConfig } from '../support/database.js';
 import { userWithToken } from './fixtures.js';
@@ -33,12 +32,10 @@ await bootstrapPostgres(url, db.postgres);
 const service: RunningService = await startService(db, {
   postgresUrl: url,
   config: {
-    host: '127.0.0.1',
+    ...loadConfig({}).service,
     port: 0,
     healthIntervalMs: INTERVAL_MS,
     shutdownTimeoutMs: 5000,
-    connections: DEFAULT_CONNECTION_LIMITS,
-    clientLimits: DEFAULT_CLIENT_LIMITS,
   },
   app: { logger: false },
 });

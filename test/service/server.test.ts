@@ -11,8 +11,6 @@ import { freePort } from '../../src/bootstrap/postgres/embedded.js';
 import { loadConfig, type ServiceConfig } from '../../src/config.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
 import type { PostgresHealth } from '../../src/lib/db/postgres/health.js';
-import { DEFAULT_CLIENT_LIMITS } from '../../src/service/client-limits.js';
-import { DEFAULT_CONNECTION_LIMITS } from '../../src/service/connections.js';
 import { type RunningService, shutdown, startService } from '../../src/service/server.js';
 import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
 import { ScriptedSink } from '../support/telemetry.js';
@@ -20,13 +18,12 @@ import { elasticConfig, searchCluster, userWithToken } from './fixtures.js';
 
 const t = await useTestDatabase();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The defaults `nova serve` has, on a free port, with shorter intervals. */
 const config = (overrides: Partial<ServiceConfig> = {}): ServiceConfig => ({
-  host: '127.0.0.1',
+  ...loadConfig({}).service,
   port: 0,
   healthIntervalMs: 1000,
   shutdownTimeoutMs: 5000,
-  connections: DEFAULT_CONNECTION_LIMITS,
-  clientLimits: DEFAULT_CLIENT_LIMITS,
   ...overrides,
 });
 

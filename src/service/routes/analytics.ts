@@ -7,10 +7,16 @@
  *
  * `timeRange` is validated by the data layer (15m, 24h, 7d..., within the retention), never
  * passed into date math as given.
+ *
+ * An aggregation over days of events can run for seconds (up to the store's 15 s bound): at
+ * most `concurrency` run at once in this process (NOVA_ANALYTICS_CONCURRENCY, default 4);
+ * beyond, 429 RATE_LIMITED with Retry-After, rather than a queue that grows with the load
+ * and a MongoDB busy with queries whose callers have given up.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { NovaDb } from '../../lib/db/index.js';
+import { NovaError } from '../../lib/errors.js';
 import { parseInput } from '../../lib/validation.js';
 import { type Gate, requirePermission } from '../auth.js';
 import { asQueryError, integer, param, requireStore } from './query.js';
@@ -27,27 +33,53 @@ const performanceQuery = z.strictObject({
   endpoint: param.optional(),
 });
 
-export function analyticsRoutes(app: FastifyInstance, db: NovaDb, gate: Gate) {
+export const DEFAULT_ANALYTICS_CONCURRENCY = 4;
+
+export function analyticsRoutes(
+  app: FastifyInstance,
+  db: NovaDb,
+  gate: Gate,
+  concurrency = DEFAULT_ANALYTICS_CONCURRENCY,
+) {
   const mongo = () => {
     requireStore(db.mongoConfigured, 'analytics need MongoDB', 'MONGO_URL');
     return db.mongo;
   };
   const preHandler = requirePermission(gate, 'analytics:read');
+  let running = 0;
+  /** One query, counted against the limit while it runs. */
+  const bounded = async <T>(reply: FastifyReply, query: () => Promise<T>): Promise<T> => {
+    if (running >= concurrency) {
+      reply.header('retry-after', '1');
+      throw new NovaError(
+        'RATE_LIMITED',
+        `${concurrency} analytics queries are running (NOVA_ANALYTICS_CONCURRENCY): retry in 1 s`,
+      );
+    }
+    running += 1;
+    try {
+      return await query().catch((error: unknown) => Promise.reject(asQueryError(error)));
+    } finally {
+      running -= 1;
+    }
+  };
 
-  app.get('/api/analytics/search', { preHandler }, async (request) => {
+  app.get('/api/analytics/search', { preHandler }, async (request, reply) => {
     const { timeRange, scope, top } = parseInput(searchQuery, request.query, '');
-    return mongo()
-      .searchAnalytics(timeRange, { ...(scope ? { scope } : {}), ...(top ? { top } : {}) })
-      .catch((error: unknown) => Promise.reject(asQueryError(error)));
+    const store = mongo();
+    return bounded(reply, () =>
+      store.searchAnalytics(timeRange, { ...(scope ? { scope } : {}), ...(top ? { top } : {}) }),
+    );
   });
 
-  app.get('/api/analytics/performance', { preHandler }, async (request) => {
+  app.get('/api/analytics/performance', { preHandler }, async (request, reply) => {
     const { timeRange, service, endpoint } = parseInput(performanceQuery, request.query, '');
-    return mongo()
-      .performance(timeRange, {
+    const store = mongo();
+    return bounded(reply, () =>
+      store.performance(timeRange, {
         ...(service ? { service } : {}),
         ...(endpoint ? { endpoint } : {}),
-      })
-      .catch((error: unknown) => Promise.reject(asQueryError(error)));
+      }),
+    );
   });
 }

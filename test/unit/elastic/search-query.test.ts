@@ -99,11 +99,12 @@ describe('textQuery and the ticket query body', () => {
     expect(should.at(-1)?.multi_match).toMatchObject({ type: 'phrase', boost: 2 });
   });
 
-  it('puts the trimmed query in must, on the tickets alias, tracking the exact total', () => {
+  it('puts the trimmed query in must, on the tickets alias, the total exact up to 10,000, bounded in time', () => {
     const built = ticketSearch('  printer jam  ', {}, { viewer: agent });
     expect(built.q).toBe('printer jam');
     expect(built.request.index).toBe('nova_tickets');
-    expect(built.request.track_total_hits).toBe(true);
+    expect(built.request.track_total_hits).toBe(10_000);
+    expect(built.request.timeout).toBe('5s');
     expect(mustOf(built)).toEqual([textQuery('tickets', 'printer jam')]);
     expect(built.request._source).toEqual({ excludes: ['suggest'] });
   });

@@ -24,7 +24,7 @@ import { novaFailure as failure } from '../../support/nova-error.js';
 const Mock = MockModule as unknown as typeof MockModule.default;
 
 type Body = Record<string, unknown>;
-type Answer = Body | errors.ResponseError;
+type Answer = Body | errors.ResponseError | errors.TimeoutError;
 
 const agent: Viewer = { userId: crypto.randomUUID(), permissions: ['tickets:read', 'kb:read'] };
 const user: Viewer = { userId: crypto.randomUUID(), permissions: ['tickets:search'] };
@@ -127,7 +127,16 @@ describe('search pages', () => {
     expect(page.tookMs).toBe(7);
     expect(requests).toHaveLength(1);
     expect(requests[0]?.path).toBe('/nova_tickets/_search');
-    expect(requests[0]?.body).toMatchObject({ size: 2, track_total_hits: true });
+    // The total is exact up to 10,000 only, and the search bounded in the cluster.
+    expect(requests[0]?.body).toMatchObject({ size: 2, track_total_hits: 10_000, timeout: '5s' });
+    expect(page.timedOut).toBe(false);
+  });
+
+  it('says when the cluster ran out of time, with the hits found by then', async () => {
+    const { service } = setup([{ ...twoHits(), timed_out: true }]);
+    const page = await service.tickets('vpn', {}, { viewer: agent });
+    expect(page.timedOut).toBe(true);
+    expect(page.items).toHaveLength(2);
   });
 
   it('has no highlight or score where Elasticsearch gives none', async () => {
@@ -204,6 +213,15 @@ describe('failures', () => {
       expect(page.items).toHaveLength(2);
       expect(requests).toHaveLength(2);
     }
+  });
+
+  it('does not retry a search the client gave up on: another would be as slow', async () => {
+    const { service, requests } = setup([new errors.TimeoutError('Request timed out'), twoHits()], {
+      maxRetries: 2,
+    });
+    const error = await failure(() => service.tickets('vpn', {}, { viewer: agent }));
+    expect(error.code).toBe('UNAVAILABLE');
+    expect(requests).toHaveLength(1);
   });
 
   it('gives up after maxRetries with UNAVAILABLE', async () => {

@@ -84,15 +84,24 @@ export function withElasticRetry<T>(
   config: Pick<ElasticConfig, 'maxRetries'>,
   request: () => Promise<T>,
   sleep?: (ms: number) => Promise<void>,
+  isTransient: (error: unknown) => boolean = isTransientElasticError,
 ): Promise<T> {
   return withRetry(request, {
     attempts: config.maxRetries + 1,
     baseDelayMs: 200,
     maxDelayMs: 5000,
-    isTransient: isTransientElasticError,
+    isTransient,
     ...(sleep ? { sleep } : {}),
   });
 }
+
+/**
+ * For searches a caller waits on: as transient, except a timeout. A search that took the
+ * whole request timeout would take it again on a cluster already that slow, and each retry
+ * is one more such query: the caller gets UNAVAILABLE at once instead.
+ */
+export const isRetryableSearchError = (error: unknown): boolean =>
+  !(error instanceof errors.TimeoutError) && isTransientElasticError(error);
 
 /** The response, or undefined when Elasticsearch answers 404 (the thing does not exist). */
 export async function unlessMissing<T>(request: Promise<T>): Promise<T | undefined> {

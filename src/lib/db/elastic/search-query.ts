@@ -29,6 +29,12 @@ export const MAX_QUERY_LENGTH = 256;
 export const MAX_PAGE_SIZE = 100;
 /** Elasticsearch's default index.max_result_window. */
 const MAX_WINDOW = 10_000;
+/**
+ * How long a search may run in the cluster before it answers with what it found so far
+ * (`timed_out: true`), half the client's default request timeout so the partial answer comes
+ * back before the client gives up on it. A fuzzy query over many documents is the slow case.
+ */
+export const SEARCH_TIMEOUT = '5s';
 
 const query = z
   .string({ message: 'must be a string' })
@@ -272,7 +278,10 @@ function build(
   const sortName = o.sort ?? (q ? 'relevance' : 'newest');
   const request: estypes.SearchRequest = {
     index: spec.index,
-    track_total_hits: true,
+    // Exact up to the deepest page anyone can ask for; beyond it, "at least 10,000"
+    // (relation gte): an exact count of millions of fuzzy matches costs every shard.
+    track_total_hits: MAX_WINDOW,
+    timeout: SEARCH_TIMEOUT,
     query: {
       bool: {
         must: q ? [textQuery(scope, q)] : [{ match_all: {} }],

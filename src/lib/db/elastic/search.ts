@@ -7,7 +7,7 @@ import { type Client, errors, type estypes } from '@elastic/elasticsearch';
 import type { ElasticConfig } from '../../../config.js';
 import type { EmbeddingProvider } from '../../embeddings.js';
 import { isNovaError, NovaError } from '../../errors.js';
-import { describeElasticError, withElasticRetry } from './client.js';
+import { describeElasticError, isRetryableSearchError, withElasticRetry } from './client.js';
 import type { articleDocument, ticketDocument } from './documents.js';
 import { reciprocalRankFusion } from './rank-fusion.js';
 import {
@@ -48,7 +48,10 @@ export interface SearchHit<T> {
 export interface SearchPage<T> {
   items: SearchHit<T>[];
   /** Exact up to 10,000; beyond, a lower bound (relation "gte"). */
+  /** Exact up to 10,000 (relation eq); beyond, at least that (gte). */
   total: { value: number; relation: 'eq' | 'gte' };
+  /** True when the search ran out of time (5 s) in the cluster: the hits found by then. */
+  timedOut: boolean;
   tookMs: number;
   /** Pass back as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
@@ -177,6 +180,7 @@ export class SearchService {
       })),
       total,
       tookMs: response.took,
+      timedOut: response.timed_out,
       nextCursor:
         last?.sort && hits.length === built.request.size
           ? encodeSearchCursor(scope, built.sort, last.sort)
@@ -299,7 +303,7 @@ export class SearchService {
   /** Transient failures are retried; what remains becomes UNAVAILABLE or INTERNAL. */
   async #run<T>(what: string, request: () => Promise<T>): Promise<T> {
     try {
-      return await withElasticRetry(this.#config, request);
+      return await withElasticRetry(this.#config, request, undefined, isRetryableSearchError);
     } catch (error) {
       throw searchError(what, error);
     }
