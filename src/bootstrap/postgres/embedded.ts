@@ -27,6 +27,7 @@ import {
   writePrivateFile,
 } from '../../lib/private-path.js';
 import {
+  hydrateLibraryLinks,
   installedNativeDir,
   runnableNativeDir,
   SYSTEM_DIR,
@@ -231,7 +232,9 @@ export async function startEmbeddedPostgres(
       );
     }
     const { password, appPassword } = credentials(root, clusterExists);
-    const native = runnableNativeDir(options.nativeDir ?? installedNativeDir(), {
+    const installed = options.nativeDir ?? installedNativeDir();
+    hydrateLibraryLinks(installed);
+    const native = runnableNativeDir(installed, {
       dropsPrivileges: user.dropsPrivileges,
       systemDir,
     });

@@ -17,9 +17,10 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  symlinkSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { NovaError } from '../../../lib/errors.js';
 import {
   assertOwnedDirOrAbsent,
@@ -53,6 +54,67 @@ export function installedNativeDir(): string {
     );
   }
 }
+
+/**
+ * The library links (libpq.so.5 -> libpq.so.5.15, …) listed in the package's
+ * native/pg-symlinks.json, made where missing. The package's own install script would make
+ * them, but no install script runs here (.npmrc: ignore-scripts), so nova makes them itself,
+ * before the first start. Each entry must name two files of the same folder under `native`:
+ * a package whose list points elsewhere is refused, not followed.
+ */
+export function hydrateLibraryLinks(native: string): void {
+  const file = join(native, 'pg-symlinks.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // a package without links
+    throw error;
+  }
+  const refused = (why: string) =>
+    new NovaError('UNAVAILABLE', `${file} ${why}: reinstall the package (npm ci)`, {
+      field: file,
+    });
+  let links: unknown;
+  try {
+    links = JSON.parse(text);
+  } catch {
+    throw refused('is not JSON');
+  }
+  if (!Array.isArray(links)) throw refused('is not a list of links');
+  const root = dirname(native);
+  for (const link of links as { source?: unknown; target?: unknown }[]) {
+    if (typeof link?.source !== 'string' || typeof link.target !== 'string') {
+      throw refused('has an entry without a source and a target');
+    }
+    const source = resolve(root, link.source);
+    const target = resolve(root, link.target);
+    if (dirname(source) !== dirname(target) || !source.startsWith(`${native}${sep}`)) {
+      throw refused(`links ${link.target} to ${link.source}, outside its own folder`);
+    }
+    if (existsSync(target) || isLink(target)) continue;
+    try {
+      // Relative, as the package makes them: the folder stays movable (and copyable).
+      symlinkSync(basename(source), target);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue; // another start made it first
+      throw new NovaError(
+        'UNAVAILABLE',
+        `the PostgreSQL library link ${target} could not be made (${code}): run npm ci as the user that runs nova, or set DATABASE_URL`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+const isLink = (path: string) => {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+};
 
 /**
  * A root-owned folder others may enter but not change (mode 0755), made if missing, refused
