@@ -141,10 +141,19 @@ export function readSettings(raw: RawSettings): StackSettings {
   if (octets.length !== 4 || !octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)) {
     throw new SettingsError('nova:bindAddress', 'must be an IPv4 address');
   }
-  if (bindAddress === '0.0.0.0' && !flag(raw, 'allowPublicBind')) {
+  // Kibana, the service, MongoDB (nova:mongoHostAccess) and the extras answer in plain HTTP
+  // or without TLS: fine on the loopback interface, not on a network. Until the stack serves
+  // TLS itself, it publishes on loopback only; a TLS-terminating proxy on the host (or an SSH
+  // tunnel) is the way to reach it from elsewhere (infra/README.md).
+  const plaintext =
+    'Kibana, the service and MongoDB would answer there without TLS (logins and tokens in clear): keep 127.0.0.1 and reach them through a TLS-terminating proxy or an SSH tunnel (infra/README.md, "From another machine")';
+  if (flag(raw, 'allowPublicBind')) {
+    throw new SettingsError('nova:allowPublicBind', `is refused: ${plaintext}`);
+  }
+  if (octets[0] !== '127') {
     throw new SettingsError(
       'nova:bindAddress',
-      '0.0.0.0 publishes Kibana and the service on every interface; set nova:allowPublicBind true to mean it',
+      `${bindAddress} is not a loopback address: ${plaintext}`,
     );
   }
   const images: Record<ImageName, string> = { ...DEFAULT_IMAGES };

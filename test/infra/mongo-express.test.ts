@@ -95,7 +95,7 @@ describe('NovaMongoExpress', () => {
 describe('mongoExpressContainerArgs', () => {
   it('makes every credential entry a secret even when handed plain values', async () => {
     const args = mongoExpressContainerArgs(
-      readSettings({ bindAddress: '10.1.2.3', mongoExpressPort: '18081' }),
+      readSettings({ bindAddress: '127.0.0.3', mongoExpressPort: '18081' }),
       {
         image: 'i',
         network: 'n',
@@ -118,7 +118,7 @@ describe('mongoExpressContainerArgs', () => {
       true,
     ]);
     expect(plainTextSecretViolations(MONGO_EXPRESS_CONTAINER, entries)).toEqual([]);
-    expect(args.ports).toEqual([{ internal: 8081, external: 18081, ip: '10.1.2.3' }]);
+    expect(args.ports).toEqual([{ internal: 8081, external: 18081, ip: '127.0.0.3' }]);
   });
 });
 

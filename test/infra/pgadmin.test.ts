@@ -117,7 +117,7 @@ describe('pgAdminContainerArgs', () => {
   it('publishes on the configured address and port', () => {
     const settings = readSettings({
       pgAdmin: 'true',
-      bindAddress: '10.1.2.3',
+      bindAddress: '127.0.0.3',
       pgAdminPort: '18080',
       pgAdminMemoryMb: '768',
     });
@@ -127,8 +127,8 @@ describe('pgAdminContainerArgs', () => {
       postgres,
       password: pulumi.secret('p'),
     });
-    expect(args.ports).toEqual([{ internal: 8080, external: 18080, ip: '10.1.2.3' }]);
+    expect(args.ports).toEqual([{ internal: 8080, external: 18080, ip: '127.0.0.3' }]);
     expect(args.memory).toBe(768);
-    expect(pgAdminUrl(settings)).toBe('http://10.1.2.3:18080');
+    expect(pgAdminUrl(settings)).toBe('http://127.0.0.3:18080');
   });
 });

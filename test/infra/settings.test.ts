@@ -44,7 +44,9 @@ describe('readSettings', () => {
     [{ elasticNodes: '4' }, 'nova:elasticNodes', /must be 1 or 3/],
     [{ mongoMembers: 'three' }, 'nova:mongoMembers', /whole number/],
     [{ elasticMemoryMb: '2048', elasticHeapMb: '1536' }, 'nova:elasticHeapMb', /more than half/],
-    [{ bindAddress: '0.0.0.0' }, 'nova:bindAddress', /allowPublicBind/],
+    [{ bindAddress: '0.0.0.0' }, 'nova:bindAddress', /not a loopback address.*without TLS/],
+    [{ bindAddress: '10.1.2.3' }, 'nova:bindAddress', /not a loopback address/],
+    [{ bindAddress: '0.0.0.0', allowPublicBind: 'true' }, 'nova:allowPublicBind', /without TLS/],
     [{ bindAddress: 'localhost' }, 'nova:bindAddress', /IPv4/],
     [{ bindAddress: '999.1.1.1' }, 'nova:bindAddress', /IPv4/],
     [{ postgresImage: 'postgres:latest' }, 'nova:postgresImage', /floats/],
@@ -58,10 +60,9 @@ describe('readSettings', () => {
     [{ traceSampleRatio: '-0.1' }, 'nova:traceSampleRatio', /decimal from 0 to 1/],
   ])('refuses %j naming %s', (raw, key, message) => refused(raw, key, message));
 
-  it('binds on every interface only when told it is meant', () => {
-    expect(readSettings({ bindAddress: '0.0.0.0', allowPublicBind: 'true' }).bindAddress).toBe(
-      '0.0.0.0',
-    );
+  it('binds to any loopback address', () => {
+    expect(readSettings({ bindAddress: '127.0.0.2' }).bindAddress).toBe('127.0.0.2');
+    expect(readSettings({ allowPublicBind: 'false' }).bindAddress).toBe('127.0.0.1');
   });
 });
 
@@ -88,8 +89,8 @@ describe('the setting keys', () => {
     },
   );
 
-  it('reads nova:allowPublicBind with nova:bindAddress 0.0.0.0', () => {
-    expect(() => readSettings({ bindAddress: '0.0.0.0', allowPublicBind: 'yes' })).toThrow(
+  it('reads nova:allowPublicBind (and refuses true: the stack has no TLS to publish with)', () => {
+    expect(() => readSettings({ allowPublicBind: 'yes' })).toThrow(
       expect.objectContaining({ key: 'nova:allowPublicBind' }),
     );
   });

@@ -248,16 +248,17 @@ describe('npm run up / down / stack, against stub executables', () => {
     expect(run.out).not.toContain('correct horse battery');
   });
 
-  it('writes the policy config from nova:allowPublicBind', async () => {
+  it('refuses to publish on every interface before anything runs: no TLS to publish with', async () => {
     stackConfig(
       '  nova:elasticNodes: "1"',
       '  nova:bindAddress: 0.0.0.0',
       '  nova:allowPublicBind: "true"',
     );
-    expect((await cli(['up', '--yes'])).code).toBe(0);
-    expect(JSON.parse(readFileSync(join(root, '.nova', 'policy-config.json'), 'utf8'))).toEqual({
-      'nova-no-public-ports': { allowPublicBind: true },
-    });
+    const run = await cli(['up', '--yes']);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('nova:allowPublicBind');
+    expect(run.out).toContain('without TLS');
+    expect(calls()).toEqual([]);
   });
 
   it('stops before Pulumi, listing every problem at once, when prerequisites are missing', async () => {
