@@ -122,49 +122,20 @@ export async function createRole(ctx: PgContext, input: CreateRoleInput, actor?:
 }
 
 /** Adds a permission to a role; granting one it already has changes nothing. */
-export async function grantPermission(
-  ctx: PgContext,
-  role: string,
-  permission: string,
-  actor?: Actor,
-) {
-  const roleValue = parseInput(roleName, role, 'role');
-  const permissionValue = parseInput(permissionName, permission, 'permission');
-  return ctx
-    .run('grantPermission', () =>
-      ctx.prisma.$transaction(async (tx) => {
-        const r = await requireRole(tx, roleValue);
-        const [p] = await requirePermissions(tx, [permissionValue]);
-        if (!p) throw new Error('unreachable: requirePermissions returned nothing');
-        const created = await tx.rolePermission.createMany({
-          data: [{ roleId: r.id, permissionId: p.id }],
-          skipDuplicates: true,
-        });
-        if (created.count > 0) {
-          await tx.auditLog.create({
-            data: auditData(
-              {
-                action: 'role.permission_granted',
-                entityType: 'role',
-                entityId: r.id,
-                after: { permission: p.name },
-              },
-              actor,
-            ),
-          });
-        }
-        return created.count > 0;
-      }),
-    )
-    .then(forgetPrincipals(ctx, 'all'));
-}
+export const grantPermission = (ctx: PgContext, role: string, permission: string, actor?: Actor) =>
+  changeRolePermission(ctx, 'grant', role, permission, actor);
 
 /**
  * Takes a permission from a role; taking one it does not have changes nothing. Returns true
  * if removed. The bootstrap's seed does not grant it again (rbac_seeded_grants).
  */
-export async function revokePermission(
+export const revokePermission = (ctx: PgContext, role: string, permission: string, actor?: Actor) =>
+  changeRolePermission(ctx, 'revoke', role, permission, actor);
+
+/** One grant added or removed, audited when it changed something; true if it did. */
+function changeRolePermission(
   ctx: PgContext,
+  change: 'grant' | 'revoke',
   role: string,
   permission: string,
   actor?: Actor,
@@ -172,28 +143,31 @@ export async function revokePermission(
   const roleValue = parseInput(roleName, role, 'role');
   const permissionValue = parseInput(permissionName, permission, 'permission');
   return ctx
-    .run('revokePermission', () =>
+    .run(`${change}Permission`, () =>
       ctx.prisma.$transaction(async (tx) => {
         const r = await requireRole(tx, roleValue);
         const [p] = await requirePermissions(tx, [permissionValue]);
         if (!p) throw new Error('unreachable: requirePermissions returned nothing');
-        const removed = await tx.rolePermission.deleteMany({
-          where: { roleId: r.id, permissionId: p.id },
-        });
-        if (removed.count > 0) {
+        const grant = { roleId: r.id, permissionId: p.id };
+        const { count } =
+          change === 'grant'
+            ? await tx.rolePermission.createMany({ data: [grant], skipDuplicates: true })
+            : await tx.rolePermission.deleteMany({ where: grant });
+        if (count > 0) {
+          const named = { permission: p.name };
           await tx.auditLog.create({
             data: auditData(
               {
-                action: 'role.permission_revoked',
+                action: change === 'grant' ? 'role.permission_granted' : 'role.permission_revoked',
                 entityType: 'role',
                 entityId: r.id,
-                before: { permission: p.name },
+                ...(change === 'grant' ? { after: named } : { before: named }),
               },
               actor,
             ),
           });
         }
-        return removed.count > 0;
+        return count > 0;
       }),
     )
     .then(forgetPrincipals(ctx, 'all'));
