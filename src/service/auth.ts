@@ -61,13 +61,14 @@ export async function identify(
   { authenticate, limiter }: Gate,
   { required }: { required: boolean },
 ): Promise<AuthenticatedToken | undefined> {
+  // An answer to credentials is that caller's: no shared cache (a proxy, a CDN) may keep it,
+  // however malformed they are.
+  if (request.headers.authorization !== undefined) reply.header('cache-control', 'no-store');
   const token = bearer(request);
   if (token === undefined) {
     if (required) throw unauthenticated('this endpoint needs a bearer token');
     return undefined;
   }
-  // An answer to credentials is that caller's: no shared cache (a proxy, a CDN) may keep it.
-  reply.header('cache-control', 'no-store');
   const wait = limiter.admit(request.ip);
   if (wait !== undefined) {
     countFailure('limited');

@@ -388,6 +388,9 @@ describe('errors', () => {
     const refused = await get(app, '/api/kb/search', 'nova_not-a-real-token');
     expect(refused.headers['cache-control']).toBe('no-store');
     expect((await get(app, '/api/health', agent.token)).headers['cache-control']).toBe('no-store');
+    const malformed = await get(app, '/api/health', undefined, { authorization: 'Basic x' });
+    expect(malformed.statusCode).toBe(401);
+    expect(malformed.headers['cache-control']).toBe('no-store');
     expect((await get(app, '/api/health')).headers['cache-control']).toBeUndefined();
   });
 
