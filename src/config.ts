@@ -6,6 +6,8 @@
  * NovaError (code CONFIG_INVALID) naming the variable; values are never echoed, since several
  * are secrets.
  */
+
+import { isIP } from 'node:net';
 import { MongoClient, MongoError } from 'mongodb';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './lib/duration.js';
@@ -153,6 +155,11 @@ export interface ServiceConfig {
   metricsToken?: string | undefined;
   /** NOVA_ANALYTICS_CONCURRENCY: analytics queries at once (default 4); more get 429. */
   analyticsConcurrency: number;
+  /**
+   * NOVA_TRUST_PROXY: the proxies (addresses or CIDRs, comma-separated) whose
+   * X-Forwarded-For names the client, for the per-client limits and the logs; none by default.
+   */
+  trustProxy: string[];
 }
 
 export interface ClientLimits {
@@ -543,6 +550,28 @@ function authCacheConfig(env: Env): ServiceConfig['authCache'] {
   };
 }
 
+/** NOVA_TRUST_PROXY: IPv4/IPv6 addresses or CIDRs; anything else is refused, naming it. */
+function proxyList(env: Env): string[] {
+  const entries = (env.NOVA_TRUST_PROXY ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const [address = '', bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !validBits || extra !== undefined) {
+      throw new NovaError(
+        'CONFIG_INVALID',
+        `NOVA_TRUST_PROXY is malformed: ${entry} is not an IP address or CIDR`,
+        { field: 'NOVA_TRUST_PROXY' },
+      );
+    }
+  }
+  return entries;
+}
+
 function connectionLimits(env: Env): ConnectionLimits {
   const headersTimeoutMs = read(env, 'NOVA_HTTP_HEADERS_TIMEOUT_MS', positiveInt(600_000), 10_000);
   const requestTimeoutMs = read(env, 'NOVA_HTTP_REQUEST_TIMEOUT_MS', positiveInt(600_000), 10_000);
@@ -590,6 +619,7 @@ export function loadConfig(env: Env = process.env): NovaConfig {
       authCache: authCacheConfig(env),
       connections: connectionLimits(env),
       analyticsConcurrency: read(env, 'NOVA_ANALYTICS_CONCURRENCY', positiveInt(1000), 4),
+      trustProxy: proxyList(env),
       clientLimits: {
         requestsPerSecond: read(env, 'NOVA_AUTH_RATE_PER_SECOND', nonNegativeInt(1_000_000), 1000),
         failuresPerMinute: read(

@@ -55,6 +55,8 @@ export interface ServiceOptions {
   clientLimits?: ClientLimits;
   /** Analytics queries at once in this process (NOVA_ANALYTICS_CONCURRENCY, default 4). */
   analyticsConcurrency?: number;
+  /** NOVA_TRUST_PROXY: proxies whose X-Forwarded-For names the client (request.ip). */
+  trustProxy?: string[];
   /** NOVA_METRICS_TOKEN: /metrics then needs it as a bearer token. */
   metricsToken?: string | undefined;
   bodyLimit?: number;
@@ -126,6 +128,9 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
     // Unique across replicas and restarts (Fastify's default counts from 1 per process): a
     // 5xx body gives it to the caller, the log line has it beside the details.
     genReqId: () => randomUUID(),
+    // request.ip, the per-client limits' key: the connection's address unless it is a
+    // proxy the operator named, whose X-Forwarded-For then says who the client is.
+    ...(options.trustProxy?.length ? { trustProxy: options.trustProxy } : {}),
     requestTimeout: connections.requestTimeoutMs,
     keepAliveTimeout: keepAliveTimeoutMs,
     bodyLimit,

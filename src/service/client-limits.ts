@@ -10,9 +10,8 @@
  * - requestsPerSecond: a token bucket per client for credentialed requests (bursts of twice
  *   the rate), the same answer beyond it.
  *
- * Anonymous requests are not counted: they cost no lookup. The client is the connection's
- * address (request.ip); behind a proxy that is the proxy's, so set the limits with that in
- * mind, or limit at the proxy. At most MAX_CLIENTS are tracked, least recently seen dropped
+ * Anonymous requests are not counted: they cost no lookup. The client is request.ip: the
+ * connection's address, or the X-Forwarded-For client of a proxy named in NOVA_TRUST_PROXY. At most MAX_CLIENTS are tracked, least recently seen dropped
  * first: a flood from many addresses cannot grow memory.
  */
 import type { ClientLimits } from '../config.js';

@@ -84,6 +84,7 @@ export async function startService(
       clientLimits: config.clientLimits,
       metricsToken: config.metricsToken,
       analyticsConcurrency: config.analyticsConcurrency,
+      trustProxy: config.trustProxy,
       ...appOptions,
     },
   );

@@ -106,4 +106,35 @@ describe('a fake-token flood', () => {
       await app.close();
     }
   });
+
+  it('behind a trusted proxy, limits each forwarded client, not the proxy', async () => {
+    const app = buildApp(
+      { db, ...serviceHealth(db, { postgresUrl: t.url }) },
+      {
+        logger: false,
+        clientLimits: { requestsPerSecond: 0, failuresPerMinute: 3 },
+        trustProxy: ['127.0.0.1'],
+      },
+    );
+    const agent = await userWithToken(t, 'agent');
+    const via = (client: string, token: string, remoteAddress = '127.0.0.1') =>
+      app.inject({
+        method: 'GET',
+        url: '/api/health',
+        remoteAddress,
+        headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': client },
+      });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await via('203.0.113.7', random())).statusCode);
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      // Another client through the same proxy is served.
+      expect((await via('203.0.113.8', agent.token)).statusCode).toBe(200);
+      // A client that is not the proxy cannot name someone else: its own address counts.
+      for (let i = 0; i < 3; i++) await via('203.0.113.9', random(), '10.5.5.5');
+      expect((await via('203.0.113.10', agent.token, '10.5.5.5')).statusCode).toBe(429);
+    } finally {
+      await app.close();
+    }
+  });
 });

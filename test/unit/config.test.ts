@@ -114,6 +114,10 @@ describe('loadConfig', () => {
     [{ PORT: '65536' }, 'PORT', /PORT is malformed/],
     // NOVA_HTTP_PORT wins: a bad one is reported even beside a good PORT.
     [{ NOVA_HTTP_PORT: 'x', PORT: '8080' }, 'NOVA_HTTP_PORT', /NOVA_HTTP_PORT is malformed/],
+    [{ NOVA_TRUST_PROXY: '10.0.0.1,proxy.local' }, 'NOVA_TRUST_PROXY', /proxy\.local is not/],
+    [{ NOVA_TRUST_PROXY: '10.0.0.0/33' }, 'NOVA_TRUST_PROXY', /10\.0\.0\.0\/33 is not/],
+    [{ NOVA_AUTH_FAILURES_PER_MINUTE: '-1' }, 'NOVA_AUTH_FAILURES_PER_MINUTE', /malformed/],
+    [{ NOVA_METRICS_TOKEN: 'short' }, 'NOVA_METRICS_TOKEN', /malformed/],
   ])('names the bad variable: %j', (env, field, message) => {
     const error = fail(env);
     expect(error).toMatchObject({ code: 'CONFIG_INVALID', field });
@@ -153,6 +157,13 @@ describe('loadConfig', () => {
   it('takes a MongoDB seed list: several hosts with their ports, credentials once', () => {
     const url = 'mongodb://app:p%40ss@h1:27017,h2:27017,h3:27017/nova_logs?replicaSet=rs0';
     expect(loadConfig({ MONGO_URL: url }).mongo?.url).toBe(url);
+  });
+
+  it('reads the trusted proxies: addresses and CIDRs, IPv4 and IPv6; none by default', () => {
+    expect(loadConfig({}).service.trustProxy).toEqual([]);
+    expect(
+      loadConfig({ NOVA_TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1 ,fd00::/8' }).service.trustProxy,
+    ).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
   });
 
   it('listens on NOVA_HTTP_PORT, else PORT (as hosting platforms set it), else 3000', () => {
