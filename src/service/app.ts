@@ -18,6 +18,7 @@ import Fastify, {
 import type { ClientLimits, ConnectionLimits } from '../config.js';
 import type { NovaDb } from '../lib/db/index.js';
 import { ensureMeterProvider } from '../telemetry/prometheus.js';
+import { writeAccessLine } from './access-line.js';
 import type { Authenticate, Gate } from './auth.js';
 import { ClientLimiter, DEFAULT_CLIENT_LIMITS } from './client-limits.js';
 import { capConnections, DEFAULT_CONNECTION_LIMITS, serverOptions } from './connections.js';
@@ -83,18 +84,21 @@ class AccessLog extends LogController {
   override incomingRequest() {}
 
   override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply) {
-    const { trace_id, span_id, trace_flags } = traceFields(request.span);
-    const line = {
-      req: request,
-      res: reply,
-      responseTime: reply.elapsedTime,
-      trace_id,
-      span_id,
-      trace_flags,
-    };
+    const trace = traceFields(request.span);
+    if (!error && reply.statusCode < 500) {
+      writeAccessLine(reply.log, {
+        id: request.id,
+        method: request.method,
+        path: pathOf(request.url),
+        statusCode: reply.statusCode,
+        responseTime: reply.elapsedTime,
+        trace,
+      });
+      return;
+    }
+    const line = { req: request, res: reply, responseTime: reply.elapsedTime, ...trace };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
-    else if (reply.statusCode >= 500) reply.log.warn(line, 'request completed');
-    else reply.log.info(line, 'request completed');
+    else reply.log.warn(line, 'request completed');
   }
 }
 
