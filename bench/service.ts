@@ -3,6 +3,7 @@
  * its own on 127.0.0.1, stopped with SIGTERM, and an admin's API token in the bench database.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { freePort } from '../src/bootstrap/postgres/embedded.js';
 import { loadConfig } from '../src/config.js';
 import { createNovaDb } from '../src/lib/db/index.js';
@@ -19,12 +20,29 @@ export function running(child: ChildProcess, port: number | string) {
   };
 }
 
+/**
+ * The Node options `npm start` (and the image) run the service with, e.g.
+ * --max-semi-space-size=4: read from package.json, so the benchmarks measure what ships.
+ */
+export const SERVICE_NODE_OPTIONS: string[] = (() => {
+  const { scripts } = JSON.parse(
+    readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+  ) as { scripts: Record<string, string> };
+  const flags = /\bnode\s+((?:--[\w-]+=\S+\s+)*)--import\b/.exec(scripts.start ?? '')?.[1];
+  return flags?.trim().split(/\s+/).filter(Boolean) ?? [];
+})();
+
 /** `nova serve` from dist/, until `stop()`; resolves once it serves. */
 export async function serve(env: Record<string, string>, preload: boolean) {
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(preload ? ['--import', './dist/telemetry/register.js'] : []), 'dist/cli.js', 'serve'],
+    [
+      ...SERVICE_NODE_OPTIONS,
+      ...(preload ? ['--import', './dist/telemetry/register.js'] : []),
+      'dist/cli.js',
+      'serve',
+    ],
     {
       env: { ...process.env, ...env, NOVA_HTTP_PORT: String(port) },
       stdio: ['ignore', 'ignore', 'pipe'],

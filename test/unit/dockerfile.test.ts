@@ -504,11 +504,19 @@ describe('the service image', () => {
       expect(existsSync(join(ROOT, file)), file).toBe(true);
     }
     expect(commandOf(instructionsOf(runtime, 'CMD').at(-1)?.args ?? '[]')).toEqual(['serve']);
-    // The same preload and program as `npm start`.
-    const start = /node\s+--import\s+(\S+)\s+(\S+)\s+serve/.exec(pkg.scripts.start ?? '');
+    // The same Node options, preload and program as `npm start`.
+    const start = /node\s+((?:--[\w-]+=\S+\s+)*)--import\s+(\S+)\s+(\S+)\s+serve/.exec(
+      pkg.scripts.start ?? '',
+    );
     expect(start).not.toBeNull();
-    expect(posix.relative(runtime.workdir, register)).toBe(posix.normalize(start?.[1] ?? ''));
-    expect(posix.relative(runtime.workdir, cli)).toBe(posix.normalize(start?.[2] ?? ''));
+    const options = entrypoint.slice(
+      entrypoint.indexOf('node') + 1,
+      entrypoint.indexOf('--import'),
+    );
+    expect(options).toEqual((start?.[1] ?? '').trim().split(/\s+/));
+    expect(options).toContain('--max-semi-space-size=4');
+    expect(posix.relative(runtime.workdir, register)).toBe(posix.normalize(start?.[2] ?? ''));
+    expect(posix.relative(runtime.workdir, cli)).toBe(posix.normalize(start?.[3] ?? ''));
   });
 
   it('listens on every interface, in production mode, on the port it exposes', () => {
