@@ -146,20 +146,24 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
-  capConnections(app.server, connections.maxConnections, (message) => app.log.warn(message));
   // Declared up front, so every request object has the same shape whether or not a route
   // authenticates it (a property added later changes its hidden class per request).
   app.decorateRequest('principal', undefined);
   const { db } = deps;
-  const gate: Gate = {
-    authenticate: deps.authenticate ?? ((token) => db.postgres.authenticateApiToken(token)),
-    limiter: new ClientLimiter(clientLimits),
-  };
 
   // Without the SDK (tests, OTEL_SDK_DISABLED), /metrics still has a MeterProvider to read.
   ensureMeterProvider(serviceName);
   const meters = serviceMetrics(db, deps.health);
   app.addHook('onClose', async () => meters.close());
+  capConnections(app.server, connections.maxConnections, {
+    dropped: meters.connectionDropped,
+    warn: (message) => app.log.warn(message),
+  });
+  const gate: Gate = {
+    authenticate: deps.authenticate ?? ((token) => db.postgres.authenticateApiToken(token)),
+    limiter: new ClientLimiter(clientLimits),
+    failed: meters.authFailed,
+  };
 
   traceRequests(app);
   refuseWhileClosing(app);

@@ -6,11 +6,11 @@
  * Missing or unusable credentials are 401 (with `WWW-Authenticate: Bearer`), a known caller
  * without the permission is 403. The token itself never reaches a log or an error message.
  */
-import { metrics } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthenticatedToken } from '../lib/db/postgres/api-tokens.js';
 import { NovaError } from '../lib/errors.js';
 import type { ClientLimiter } from './client-limits.js';
+import type { AuthOutcome } from './metrics.js';
 
 export type Authenticate = (token: string) => Promise<AuthenticatedToken | null>;
 
@@ -18,19 +18,9 @@ export type Authenticate = (token: string) => Promise<AuthenticatedToken | null>
 export interface Gate {
   authenticate: Authenticate;
   limiter: ClientLimiter;
+  /** Counts a refusal (nova.auth.failures: metrics.ts). */
+  failed(outcome: AuthOutcome): void;
 }
-
-/** nova.auth.failures, by nova.auth.outcome: invalid (a token that identifies nobody) or limited. */
-const failures = () =>
-  metrics.getMeter('nova-service').createCounter('nova.auth.failures', {
-    unit: '{request}',
-    description: 'Requests whose credentials were refused: invalid, or limited before lookup.',
-  });
-let failureCounter: ReturnType<typeof failures> | undefined;
-const countFailure = (outcome: 'invalid' | 'limited') => {
-  failureCounter ??= failures();
-  failureCounter.add(1, { 'nova.auth.outcome': outcome });
-};
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,7 +48,7 @@ const unauthenticated = (message: string) =>
 export async function identify(
   request: FastifyRequest,
   reply: FastifyReply,
-  { authenticate, limiter }: Gate,
+  { authenticate, limiter, failed }: Gate,
   { required }: { required: boolean },
 ): Promise<AuthenticatedToken | undefined> {
   // An answer to credentials is that caller's: no shared cache (a proxy, a CDN) may keep it,
@@ -71,7 +61,7 @@ export async function identify(
   }
   const wait = limiter.admit(request.ip);
   if (wait !== undefined) {
-    countFailure('limited');
+    failed('limited');
     reply.header('retry-after', String(wait));
     throw new NovaError(
       'RATE_LIMITED',
@@ -81,7 +71,7 @@ export async function identify(
   }
   const principal = await authenticate(token);
   if (!principal) {
-    countFailure('invalid');
+    failed('invalid');
     if (limiter.failed(request.ip)) {
       // Once per client and minute, never with the token: the flood shows in the metric.
       request.log.warn(

@@ -14,7 +14,6 @@
  * A per-client cap is left to the proxy in front: behind one, every client has its address.
  */
 import type { Server, ServerOptions } from 'node:http';
-import { metrics } from '@opentelemetry/api';
 import type { ConnectionLimits } from '../config.js';
 
 export const CHECK_INTERVAL_MS = 1000;
@@ -34,20 +33,16 @@ export function serverOptions(limits: ConnectionLimits): ServerOptions {
   };
 }
 
-/** Caps the server's open connections, counting the ones closed at the cap. */
+/** Caps the server's open connections; `dropped` counts each one closed at the cap. */
 export function capConnections(
   server: Server,
   maxConnections: number,
-  warn: (message: string) => void,
+  { dropped, warn }: { dropped: () => void; warn: (message: string) => void },
 ): void {
   server.maxConnections = maxConnections;
-  const dropped = metrics.getMeter('nova-service').createCounter('nova.http.connections.dropped', {
-    unit: '{connection}',
-    description: 'Connections closed on arrival because the service had its maximum open.',
-  });
   let warnedAt = 0;
   server.on('drop', () => {
-    dropped.add(1);
+    dropped();
     // One line a minute at most: a flood must not become a flood of log lines.
     if (Date.now() - warnedAt < 60_000) return;
     warnedAt = Date.now();

@@ -7,7 +7,12 @@
  * - nova.indexer.lag (s): age of the oldest pending outbox row;
  * - nova.telemetry.queue.depth ({event}) and nova.telemetry.dropped ({event}): each
  *   telemetry store's writer (`nova.telemetry.store`: mongodb, elasticsearch), its buffer
- *   and the events it had to drop.
+ *   and the events it had to drop;
+ * - nova.auth.failures ({request}): requests whose credentials were refused, by
+ *   `nova.auth.outcome`: invalid (a token that identifies nobody) or limited (refused by the
+ *   per-client limits before any lookup: client-limits.ts);
+ * - nova.http.connections.dropped ({connection}): connections closed on arrival at the
+ *   NOVA_HTTP_MAX_CONNECTIONS cap (connections.ts).
  *
  * The gauges are read at collection time from the health report, whose probes are cached and
  * single-flight: a scrape never adds load on the databases beyond the health interval.
@@ -18,9 +23,20 @@ import type { HealthService } from './health.js';
 
 const STATUS_VALUE = { up: 1, degraded: 0.5, down: 0 } as const;
 
+export type AuthOutcome = 'invalid' | 'limited';
+/** Made once: a flood records without building objects. */
+const AUTH_OUTCOMES: Record<AuthOutcome, Attributes> = {
+  invalid: { 'nova.auth.outcome': 'invalid' },
+  limited: { 'nova.auth.outcome': 'limited' },
+};
+
 export interface ServiceMetrics {
   /** `route` is the route pattern (none: no route matched), never the URL. */
   recordRequest(seconds: number, method: string, status: number, route: string | undefined): void;
+  /** A request whose credentials were refused. */
+  authFailed(outcome: AuthOutcome): void;
+  /** A connection closed on arrival at the connection cap. */
+  connectionDropped(): void;
   /** Stops reading this service's gauges (its stores are closing). */
   close(): void;
 }
@@ -35,6 +51,14 @@ export function serviceMetrics(db: NovaDb, health: HealthService): ServiceMetric
         0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
       ],
     },
+  });
+  const authFailures = meter.createCounter('nova.auth.failures', {
+    unit: '{request}',
+    description: 'Requests whose credentials were refused: invalid, or limited before lookup.',
+  });
+  const droppedConnections = meter.createCounter('nova.http.connections.dropped', {
+    unit: '{connection}',
+    description: 'Connections closed on arrival because the service had its maximum open.',
   });
   const status = meter.createObservableGauge('nova.dependency.status', {
     description: 'Dependency status: 1 up, 0.5 degraded, 0 down.',
@@ -87,6 +111,8 @@ export function serviceMetrics(db: NovaDb, health: HealthService): ServiceMetric
   return {
     recordRequest: (seconds, method, status, route) =>
       duration.record(seconds, attributesFor(method, status, route)),
+    authFailed: (outcome) => authFailures.add(1, AUTH_OUTCOMES[outcome]),
+    connectionDropped: () => droppedConnections.add(1),
     close: () => meter.removeBatchObservableCallback(observe, observables),
   };
 }
