@@ -15,7 +15,7 @@ import {
 } from './app-role.js';
 import { DEFAULT_PERMISSIONS, DEFAULT_ROLES } from './default-roles.js';
 import { type MigrationStatus, migrate, migrationStatus, withClient } from './migrate.js';
-import { applySeed, isEmptyPlan, planSeed, type SeedPlan } from './seed.js';
+import { applySeed, DEFAULT_GRANTS, isEmptyPlan, planSeed, type SeedPlan } from './seed.js';
 
 export interface PostgresBootstrapReport {
   dryRun: boolean;
@@ -35,9 +35,7 @@ export interface PostgresBootstrapOptions {
 const FULL_SEED: SeedPlan = {
   permissions: Object.keys(DEFAULT_PERMISSIONS),
   roles: Object.keys(DEFAULT_ROLES),
-  grants: Object.entries(DEFAULT_ROLES).flatMap(([role, spec]) =>
-    spec.permissions.map((permission) => ({ role, permission })),
-  ),
+  grants: DEFAULT_GRANTS,
   recorded: [],
 };
 

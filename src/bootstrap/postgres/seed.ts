@@ -27,7 +27,8 @@ export interface SeedPlan {
 export const isEmptyPlan = (plan: SeedPlan) =>
   plan.permissions.length + plan.roles.length + plan.grants.length + plan.recorded.length === 0;
 
-const DEFAULT_GRANTS: Grant[] = Object.entries(DEFAULT_ROLES).flatMap(([role, spec]) =>
+/** Every default role's default grants. */
+export const DEFAULT_GRANTS: Grant[] = Object.entries(DEFAULT_ROLES).flatMap(([role, spec]) =>
   spec.permissions.map((permission) => ({ role, permission })),
 );
 
