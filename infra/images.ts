@@ -47,7 +47,7 @@ export function imageProblem(reference: string): string | undefined {
   // releases are numbered so: pgAdmin 9.15 is a release, its tag `9` the moving one); a
   // suffix such as -bookworm may follow. `mongo:7.0` or `elasticsearch:8.19` move with every
   // patch release.
-  const majorMinor = /(^|\/)(postgres|pgadmin4)$/.test(match?.groups?.repository ?? '');
+  const majorMinor = /(^|\/)(postgres|postgresql|pgadmin4)$/.test(match?.groups?.repository ?? '');
   const exact = majorMinor ? /^\d+\.\d+(\.\d+)?([-_].+)?$/ : /^\d+\.\d+\.\d+([-_].+)?$/;
   if (!exact.test(tag)) {
     return `'${reference}' floats (tag '${tag}'): pin an exact release such as ${majorMinor ? '15.19' : '8.19.26'}`;

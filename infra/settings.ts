@@ -38,7 +38,7 @@ export const ONE_SHOT_MEMORY_MB = 512;
 /** Raw config values as Pulumi hands them over: strings, or absent. */
 export type RawSettings = Record<string, string | undefined>;
 
-const int = (raw: RawSettings, key: string, fallback: number, min: number, max: number) => {
+export const int = (raw: RawSettings, key: string, fallback: number, min: number, max: number) => {
   const value = raw[key];
   if (value === undefined || value === '') return fallback;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
@@ -48,7 +48,7 @@ const int = (raw: RawSettings, key: string, fallback: number, min: number, max: 
 };
 
 /** A fraction from 0 to 1, written as a decimal (0.1, 1, 0). */
-const ratio = (raw: RawSettings, key: string, fallback: number) => {
+export const ratio = (raw: RawSettings, key: string, fallback: number) => {
   const value = raw[key];
   if (value === undefined || value === '') return fallback;
   if (!/^(0|1)(\.\d+)?$/.test(value) || Number(value) > 1) {
@@ -57,14 +57,14 @@ const ratio = (raw: RawSettings, key: string, fallback: number) => {
   return Number(value);
 };
 
-const flag = (raw: RawSettings, key: string) => {
+export const flag = (raw: RawSettings, key: string) => {
   const value = raw[key];
   if (value === undefined || value === '' || value === 'false') return false;
   if (value === 'true') return true;
   throw new SettingsError(`nova:${key}`, 'must be true or false');
 };
 
-const oneOrThree = (raw: RawSettings, key: string, what: string): 1 | 3 => {
+export const oneOrThree = (raw: RawSettings, key: string, what: string): 1 | 3 => {
   const count = int(raw, key, 3, 1, 99);
   if (count !== 1 && count !== 3) {
     throw new SettingsError(
@@ -75,7 +75,7 @@ const oneOrThree = (raw: RawSettings, key: string, what: string): 1 | 3 => {
   return count;
 };
 
-const name = (raw: RawSettings, key: string, fallback: string) => {
+export const name = (raw: RawSettings, key: string, fallback: string) => {
   const value = raw[key] || fallback;
   if (!/^[a-z][a-z0-9_]{0,62}$/.test(value)) {
     throw new SettingsError(`nova:${key}`, 'must be lower-case letters, digits and _');
@@ -94,6 +94,20 @@ const ownerName = (raw: RawSettings) => {
   }
   return user;
 };
+
+export type Platform = 'docker' | 'kubernetes';
+
+/**
+ * `nova:platform`: where the program puts the data tier, local Docker (the default) or a
+ * Kubernetes cluster (infra/k8s/); and the other keys, for that platform's settings to read.
+ */
+export function splitPlatform(raw: RawSettings): { platform: Platform; rest: RawSettings } {
+  const { platform = 'docker', ...rest } = raw;
+  if (platform !== 'docker' && platform !== 'kubernetes') {
+    throw new SettingsError('nova:platform', 'must be docker or kubernetes');
+  }
+  return { platform, rest };
+}
 
 /** Every `nova:*` key the program reads: any other is a typo, refused rather than ignored. */
 export const SETTING_KEYS: readonly string[] = [

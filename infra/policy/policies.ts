@@ -14,12 +14,14 @@
  */
 import * as docker from '@pulumi/docker';
 import {
+  type Policies,
   type ReportViolation,
   type ResourceValidationArgs,
-  type ResourceValidationPolicy,
   remediateResourceOfType,
   validateResourceOfType,
 } from '@pulumi/policy';
+import type { K8sObject } from '../k8s/meta.js';
+import { disruptionViolations, objectViolations } from './k8s-rules.js';
 import {
   type ContainerInputs,
   imageViolations,
@@ -47,7 +49,17 @@ const containerName = (args: ResourceValidationArgs) => {
   return typeof name === 'string' ? name : args.name;
 };
 
-export function novaPolicies(): ResourceValidationPolicy[] {
+/**
+ * A Kubernetes resource's inputs as the object the rules read (the provider's inputs are the
+ * object itself: apiVersion, kind, metadata, spec ...); undefined for any other resource and
+ * for the kinds that carry no object (a Helm release).
+ */
+function kubernetesObject(type: string, props: Record<string, unknown>): K8sObject | undefined {
+  if (!type.startsWith('kubernetes:') || typeof props.kind !== 'string') return undefined;
+  return props as unknown as K8sObject;
+}
+
+export function novaPolicies(): Policies {
   /** Per container URN, what the remediation pass found; the validation pass takes it. */
   const secretsFound = new Map<string, string[]>();
   return [
@@ -86,6 +98,28 @@ export function novaPolicies(): ResourceValidationPolicy[] {
       validateResource: validateResourceOfType(docker.Container, (container, _args, violation) =>
         report(longRunningViolations(container as ContainerInputs), violation),
       ),
+    },
+    {
+      name: 'nova-kubernetes-workloads',
+      description:
+        'Kubernetes pods set resources (and probes when long-running), pin their images, run as non-root, and use no host path or host network.',
+      enforcementLevel: 'mandatory',
+      validateResource: (args, violation) => {
+        const object = kubernetesObject(args.type, args.props);
+        if (object) report(objectViolations(object), violation);
+      },
+    },
+    {
+      name: 'nova-kubernetes-disruption-budgets',
+      description: 'No PodDisruptionBudget blocks a node drain (it lets at least one pod go).',
+      enforcementLevel: 'mandatory',
+      validateStack: (args, violation) =>
+        report(
+          disruptionViolations(
+            args.resources.flatMap(({ type, props }) => kubernetesObject(type, props) ?? []),
+          ),
+          violation,
+        ),
     },
     {
       name: 'nova-no-plaintext-secrets',

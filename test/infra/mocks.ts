@@ -45,9 +45,11 @@ export async function useMocks() {
   );
 }
 
-/** The resolved value of an output (mocks resolve everything). */
-export const resolved = <T>(output: pulumi.Output<T>): Promise<T> =>
-  new Promise((resolve) => output.apply(resolve));
+/** The resolved value of an output (mocks resolve everything); an absent one fails the test. */
+export const resolved = <T>(output: pulumi.Output<T> | undefined): Promise<T> =>
+  new Promise((resolve, reject) =>
+    output ? output.apply(resolve) : reject(new Error('the output is absent')),
+  );
 
 /** The one registered resource of `type` named `name`. */
 export function resource(type: string, name: string): Registered {

@@ -100,6 +100,60 @@ async function analyzeContainer(inputs: Record<string, unknown>, { remediate = t
   })) as Diagnostic[];
 }
 
+/** One Kubernetes object as the engine hands it over: its type token and its inputs. */
+function kubernetesResource(object: {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+}) {
+  const group = object.apiVersion.includes('/') ? object.apiVersion : `core/${object.apiVersion}`;
+  const type = `kubernetes:${group}:${object.kind}`;
+  return {
+    type,
+    name: object.metadata.name,
+    urn: `urn:pulumi:local::nova-universe::${type}::${object.metadata.name}`,
+    object,
+  };
+}
+
+const diagnostics = (response: { getDiagnosticsList(): unknown[] }) =>
+  // biome-ignore lint/suspicious/noExplicitAny: generated message
+  response.getDiagnosticsList().map((d: any) => ({
+    policy: d.getPolicyname(),
+    level: d.getEnforcementlevel(),
+    message: d.getMessage(),
+  })) as Diagnostic[];
+
+/** The engine's per-resource Analyze of one Kubernetes object. */
+async function analyzeObject(object: Parameters<typeof kubernetesResource>[0]) {
+  const { type, name, urn } = kubernetesResource(object);
+  const request = new proto.AnalyzeRequest();
+  request.setType(type);
+  request.setName(name);
+  request.setUrn(urn);
+  request.setProperties(Struct.fromJavaScript(object));
+  request.setOptions(new proto.AnalyzerResourceOptions());
+  return diagnostics(await call('analyze', request));
+}
+
+/** The engine's AnalyzeStack over these objects, after the update's resources are known. */
+async function analyzeStack(objects: Parameters<typeof kubernetesResource>[0][]) {
+  const request = new proto.AnalyzeStackRequest();
+  request.setResourcesList(
+    objects.map((object) => {
+      const { type, name, urn } = kubernetesResource(object);
+      const resource = new proto.AnalyzerResource();
+      resource.setType(type);
+      resource.setName(name);
+      resource.setUrn(urn);
+      resource.setProperties(Struct.fromJavaScript(object));
+      resource.setOptions(new proto.AnalyzerResourceOptions());
+      return resource;
+    }),
+  );
+  return diagnostics(await call('analyzeStack', request));
+}
+
 const secret = (value: unknown) => ({
   [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
   value,
@@ -115,7 +169,7 @@ const postgres = {
 };
 
 describe('the nova-universe policy pack, loaded as Pulumi loads it', () => {
-  it('describes its four policies, the secrets one at level remediate', async () => {
+  it('describes its six policies, the secrets one at level remediate', async () => {
     // biome-ignore lint/suspicious/noExplicitAny: generated message
     const info: any = await call('getAnalyzerInfo', new Empty());
     expect(info.getName()).toBe('nova-universe');
@@ -126,6 +180,8 @@ describe('the nova-universe policy pack, loaded as Pulumi loads it', () => {
       ['nova-pinned-images', proto.EnforcementLevel.MANDATORY],
       ['nova-no-public-ports', proto.EnforcementLevel.MANDATORY],
       ['nova-healthcheck-and-memory', proto.EnforcementLevel.MANDATORY],
+      ['nova-kubernetes-workloads', proto.EnforcementLevel.MANDATORY],
+      ['nova-kubernetes-disruption-budgets', proto.EnforcementLevel.MANDATORY],
       ['nova-no-plaintext-secrets', proto.EnforcementLevel.REMEDIATE],
     ]);
   });
@@ -166,5 +222,54 @@ describe('the nova-universe policy pack, loaded as Pulumi loads it', () => {
     expect((await analyzeContainer(kibana)).map((d) => d.policy)).toEqual(['nova-no-public-ports']);
     await configure(true);
     expect(await analyzeContainer(kibana)).toEqual([]);
+  });
+
+  it("passes the Kubernetes program's objects, and stops a pod that floats, runs unprobed and as root", async () => {
+    const { allObjects, dataTier } = await import('../../infra/k8s/objects.js');
+    const { readKubernetesSettings } = await import('../../infra/k8s/settings.js');
+    const objects = allObjects(
+      dataTier(readKubernetesSettings({ serviceImage: 'registry.example/nova:1.2.3' })),
+    );
+    for (const object of objects) expect(await analyzeObject(object)).toEqual([]);
+    expect(await analyzeStack(objects)).toEqual([]);
+
+    const deployment = structuredClone(objects.find((o) => o.kind === 'Deployment'));
+    if (!deployment) throw new Error('no Deployment');
+    // biome-ignore lint/suspicious/noExplicitAny: the test edits the object in place
+    const pod = (deployment.spec as any).template.spec;
+    pod.containers[0].image = 'registry.example/nova:latest';
+    delete pod.containers[0].readinessProbe;
+    delete pod.securityContext.runAsNonRoot;
+    const found = await analyzeObject(deployment);
+    expect(found.map((d) => d.policy)).toEqual(Array(3).fill('nova-kubernetes-workloads'));
+    expect(found.map((d) => d.message).join('\n')).toMatch(/floats[\s\S]*readiness[\s\S]*root/);
+  });
+
+  it('stops a PodDisruptionBudget that would block every drain, over the whole stack', async () => {
+    const { allObjects, dataTier } = await import('../../infra/k8s/objects.js');
+    const { readKubernetesSettings } = await import('../../infra/k8s/settings.js');
+    const objects = allObjects(
+      dataTier(
+        readKubernetesSettings({
+          serviceImage: 'registry.example/nova:1.2.3',
+          serviceReplicas: '1',
+        }),
+      ),
+    ).map((object) =>
+      object.kind === 'PodDisruptionBudget'
+        ? {
+            ...object,
+            spec: { ...(object.spec as object), maxUnavailable: undefined, minAvailable: 1 },
+          }
+        : object,
+    );
+    const found = await analyzeStack(JSON.parse(JSON.stringify(objects)));
+    expect(found).toEqual([
+      {
+        policy: 'nova-kubernetes-disruption-budgets',
+        level: proto.EnforcementLevel.MANDATORY,
+        message: expect.stringContaining('would block every node drain'),
+      },
+    ]);
   });
 });

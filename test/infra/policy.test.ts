@@ -215,9 +215,13 @@ describe('the nova-universe policy pack', () => {
       'nova-pinned-images',
       'nova-no-public-ports',
       'nova-healthcheck-and-memory',
+      'nova-kubernetes-workloads',
+      'nova-kubernetes-disruption-budgets',
       'nova-no-plaintext-secrets',
     ]);
     expect(Object.values(policies).map((p) => p.enforcementLevel)).toEqual([
+      'mandatory',
+      'mandatory',
       'mandatory',
       'mandatory',
       'mandatory',
