@@ -12,6 +12,10 @@
  * `properties` is closed (additionalProperties: false) unless it says
  * `x-kubernetes-preserve-unknown-fields`. `x-kubernetes-int-or-string` admits both. The CRDs'
  * CEL rules (`x-kubernetes-validations`) are not evaluated here.
+ *
+ * kubernetes-models' validators check types and required fields but let unknown fields pass;
+ * the built-in objects are written as typed literals (IDeployment, IJob ...), so TypeScript's
+ * excess-property check refuses a misspelt field there at compile time.
  */
 import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';

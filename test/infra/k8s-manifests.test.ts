@@ -372,13 +372,14 @@ describe('the disruption-budget rule', () => {
   });
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests below break rendered objects on purpose
+type Loose = any;
+
 describe('each rule, shown failing on a broken object', () => {
   const fresh = () => dataTier(readKubernetesSettings(SIZES.small));
-  // biome-ignore lint/suspicious/noExplicitAny: breaking rendered objects on purpose
-  type Edit = (tier: ReturnType<typeof fresh>, pod: any) => void;
+  type Edit = (tier: ReturnType<typeof fresh>, pod: Loose) => void;
   const deploymentPod = (tier: ReturnType<typeof fresh>) =>
-    // biome-ignore lint/suspicious/noExplicitAny: reading a rendered object
-    (tier.service.find((o) => o.kind === 'Deployment')?.spec as any).template.spec;
+    (tier.service.find((o) => o.kind === 'Deployment') as Loose).spec.template.spec;
 
   it.each<[string, Edit, RegExp]>([
     ['no memory limit', (_t, pod) => delete pod.containers[0].resources.limits, /no memory limit/],
@@ -409,16 +410,14 @@ describe('each rule, shown failing on a broken object', () => {
     ],
     [
       'Elasticsearch pods allowed to run as root',
-      // biome-ignore lint/suspicious/noExplicitAny: breaking a rendered object
       (tier) =>
-        delete (tier.stores.elastic.spec as any).nodeSets[0].podTemplate.spec.securityContext,
+        delete (tier.stores.elastic.spec as Loose).nodeSets[0].podTemplate.spec.securityContext,
       /Elasticsearch nova-elasticsearch nodeSet default may run as root/,
     ],
     [
       'a Kibana pod without a memory limit',
-      // biome-ignore lint/suspicious/noExplicitAny: breaking a rendered object
       (tier) =>
-        delete (tier.stores.kibana.spec as any).podTemplate.spec.containers[0].resources.limits,
+        delete (tier.stores.kibana.spec as Loose).podTemplate.spec.containers[0].resources.limits,
       /Kibana nova-kibana container kibana has no memory limit/,
     ],
   ])('%s', (_what, edit, message) => {
