@@ -40,11 +40,15 @@ export const OPERATOR_CHARTS = {
 
 export type Operator = keyof typeof OPERATOR_CHARTS;
 
-/** One Helm release per operator; waits until the operator's workloads are ready. */
+/**
+ * One Helm release per operator; waits until the operator's workloads are ready. They depend
+ * on the data tier's namespace: the MongoDB chart makes its database pods' ServiceAccount and
+ * Role there (helm_chart/templates/database-roles.yaml), and must go before it on destroy.
+ */
 export function installOperators(
   prefix: string,
   namespace: string,
-  parent: pulumi.Resource,
+  opts: { parent: pulumi.Resource; dependsOn: pulumi.Resource[] },
 ): Record<Operator, k8s.helm.v3.Release> {
   const release = (operator: Operator) => {
     const { chart, version, repo, namespace: home, values } = OPERATOR_CHARTS[operator];
@@ -58,7 +62,7 @@ export function installOperators(
         createNamespace: true,
         values: values(namespace),
       },
-      { parent },
+      opts,
     );
   };
   return { postgres: release('postgres'), mongo: release('mongo'), elastic: release('elastic') };

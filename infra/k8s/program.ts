@@ -33,6 +33,13 @@ export const READY_WHEN = {
   Kibana: 'jsonpath={.status.health}=green',
 } as const;
 
+/**
+ * How long the provider waits for an object to become ready. Its default (10 minutes) is
+ * short for a store's first start (volumes provisioned, images pulled, three members joined)
+ * and for the bootstrap Job, which waits up to 10 minutes for the stores itself.
+ */
+const AWAIT_TIMEOUTS = { create: '30m', update: '30m' };
+
 /** The built-in kinds the tier uses, by `apiVersion/kind`: each its typed resource. */
 const BUILT_IN = {
   'v1/ServiceAccount': k8s.core.v1.ServiceAccount,
@@ -76,7 +83,9 @@ export class NovaKubernetes extends pulumi.ComponentResource {
     const ns = namespace.metadata.name;
     const operators =
       settings.operators === 'install'
-        ? Object.values(installOperators(name, settings.namespace, this))
+        ? Object.values(
+            installOperators(name, settings.namespace, { parent: this, dependsOn: [namespace] }),
+          )
         : [];
     const secrets = this.applicationSecrets(name, ns, namespace);
     const tier = dataTier(settings);
@@ -95,7 +104,7 @@ export class NovaKubernetes extends pulumi.ComponentResource {
       };
       const Kind = BUILT_IN[`${object.apiVersion}/${object.kind}` as keyof typeof BUILT_IN];
       const resourceName = `${name}-${object.kind.toLowerCase()}-${object.metadata.name}`;
-      const options = { parent: this, dependsOn };
+      const options = { parent: this, dependsOn, customTimeouts: AWAIT_TIMEOUTS };
       // biome-ignore lint/suspicious/noExplicitAny: each typed constructor takes its own kind's object
       const inputs = { ...object, metadata } as any;
       return Kind

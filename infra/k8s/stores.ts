@@ -25,6 +25,19 @@ import {
 } from './names.js';
 import type { KubernetesSettings } from './settings.js';
 
+/**
+ * The pod security context of Elasticsearch's and Kibana's pods. ECK puts its own (fsGroup
+ * 1000, seccomp RuntimeDefault) only on a pod template that sets none (elastic/cloud-on-k8s
+ * v3.5.0, nodespec/podspec.go and kibana/securitycontext.go), so this one restates it: without
+ * fsGroup, uid 1000 cannot write a cloud disk's root-owned volume. runAsNonRoot is added:
+ * ECK says it on Elasticsearch's container (8.8 and later) but not on Kibana's.
+ */
+export const ECK_POD_SECURITY = {
+  runAsNonRoot: true,
+  fsGroup: 1000,
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+
 /** The logs database: where the MongoDB application user is defined (MONGO_AUTH_SOURCE's default). */
 const LOGS_DATABASE = 'nova_logs';
 
@@ -149,8 +162,7 @@ export function elasticsearch(settings: KubernetesSettings): K8sObject {
           config: { 'node.store.allow_mmap': false },
           podTemplate: {
             spec: {
-              // ECK sets it for 8.8 and later; stated, as for Kibana.
-              securityContext: { runAsNonRoot: true },
+              securityContext: ECK_POD_SECURITY,
               containers: [
                 {
                   name: 'elasticsearch',
@@ -187,9 +199,7 @@ export function kibana(settings: KubernetesSettings): K8sObject {
       http: { tls: { selfSignedCertificate: { disabled: false } } },
       podTemplate: {
         spec: {
-          // ECK runs Kibana as uid 1000 but does not say runAsNonRoot; say it, so a
-          // restricted PodSecurity admits the pods and the policy rules hold.
-          securityContext: { runAsNonRoot: true },
+          securityContext: ECK_POD_SECURITY,
           containers: [{ name: 'kibana', resources: memory(settings.kibana.memoryMb, 250) }],
         },
       },

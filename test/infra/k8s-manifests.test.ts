@@ -290,6 +290,13 @@ describe('custom resources, as the API server and the operators judge them', () 
       ).toEqual(['elasticsearch-data']);
     }
     expect(es.version).toMatch(/^8\.\d+\.\d+$/);
+    // A pod template that sets a security context replaces ECK's default one (fsGroup 1000,
+    // seccomp RuntimeDefault: nodespec/podspec.go, kibana/securitycontext.go): it must keep
+    // both, or uid 1000 cannot write a root-owned volume.
+    for (const pod of [es.nodeSets[0].podTemplate.spec, tier.stores.kibana.spec]) {
+      const context = (pod.podTemplate?.spec ?? pod).securityContext;
+      expect(context).toMatchObject({ fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    }
     // biome-ignore lint/suspicious/noExplicitAny: reading a rendered resource
     const kibana = tier.stores.kibana.spec as any;
     expect(kibana.podTemplate.spec.containers.map((c: { name: string }) => c.name)).toEqual([

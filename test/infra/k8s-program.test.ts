@@ -18,7 +18,10 @@ const IMAGE = 'registry.example/nova:1.2.3';
 
 /** Each resource's explicit dependencies, by name, as the SDK hands them to the engine. */
 const dependsOn = new Map<string, pulumi.Resource[]>();
+/** Each resource's custom timeouts. */
+const timeouts = new Map<string, pulumi.CustomTimeouts | undefined>();
 const recordDependencies: pulumi.ResourceTransformation = ({ name, opts }) => {
+  timeouts.set(name, opts.customTimeouts);
   const deps = opts.dependsOn;
   if (deps) dependsOn.set(name, (Array.isArray(deps) ? deps : [deps]) as pulumi.Resource[]);
   return undefined;
@@ -135,6 +138,10 @@ describe('the Kubernetes program', () => {
         'small-networkpolicy-nova-default-deny',
       ]),
     );
+    // The MongoDB chart writes its database pods' ServiceAccount into the namespace.
+    for (const operator of ['postgres', 'mongo', 'elastic']) {
+      expect(await dependencyNames(`small-${operator}-operator`)).toEqual(['small-namespace']);
+    }
     // Preinstalled operators: nothing to wait for but the namespace, Secrets and policies.
     expect(
       (await dependencyNames('big-cluster-nova-postgres')).filter((n) => n?.endsWith('-operator')),
@@ -158,6 +165,12 @@ describe('the Kubernetes program', () => {
       bootstrap,
       'small-kibana-nova-kibana',
     ]);
+  });
+
+  it('gives a store\u2019s first start and the bootstrap Job 30 minutes, not the provider\u2019s 10', () => {
+    for (const name of ['small-cluster-nova-postgres', nameOf('small', 'job-nova-bootstrap-')]) {
+      expect(timeouts.get(name)).toEqual({ create: '30m', update: '30m' });
+    }
   });
 
   it('installs the three operators from their pinned charts, unless they are preinstalled', () => {
