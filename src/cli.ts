@@ -37,6 +37,7 @@ import {
   runMigrateStatus,
   runReindex,
 } from './cli/commands.js';
+import { runMigrateSqlite } from './cli/migrate-sqlite.js';
 import { reportError, UsageError } from './cli/output.js';
 import { runRole } from './cli/role-commands.js';
 import { packageVersion, versionLine } from './cli/runtime.js';
@@ -62,6 +63,13 @@ Commands:
   bootstrap all [--dry-run] [--json]       PostgreSQL, then MongoDB, Elasticsearch and Kibana when configured
                 [--wait 60s]               how long to wait for MongoDB / Elasticsearch / Kibana to be ready
   migrate status [--json]                  Show applied, pending and modified migrations
+  migrate-sqlite FILE [--dry-run] [--json] [--map FILE] [--strict] [--source NAME]
+                                           Import a legacy Nova log.sqlite (users, roles, config,
+                                           ticket log, audit trail): the plan first, then each table;
+                                           idempotent and resumable; refused rows are listed
+                                           (exit 1); --strict writes nothing if any row is refused;
+                                           --source names the file in the import ledger (default:
+                                           its base name)
   export [--include-users] [--out FILE]    Stream NDJSON of the data (never password hashes or passkey keys)
   health [--json]                          Check every configured store (exit 1 unless all are up)
   indexer [--once] [--json]                Drain the search outbox into Elasticsearch until Ctrl-C/SIGTERM;
@@ -113,6 +121,9 @@ const OPTIONS = {
   user: { type: 'string' },
   name: { type: 'string' },
   'expires-days': { type: 'string' },
+  map: { type: 'string' },
+  strict: { type: 'boolean' },
+  source: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -188,6 +199,20 @@ export async function main(argv: string[]): Promise<number> {
           waitMs: waitOption(values.wait),
           dryRun: values['dry-run'] ?? false,
           json: values.json ?? false,
+        });
+      case 'migrate-sqlite':
+        if (sub === undefined)
+          throw new UsageError(
+            'migrate-sqlite needs the legacy file: nova migrate-sqlite log.sqlite',
+          );
+        extra(1);
+        return await runMigrateSqlite({
+          file: sub,
+          dryRun: values['dry-run'] ?? false,
+          json: values.json ?? false,
+          mapFile: values.map,
+          source: values.source,
+          strict: values.strict ?? false,
         });
       case 'migrate':
         if (sub !== 'status')

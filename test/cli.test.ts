@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -83,6 +84,40 @@ describe('nova CLI', { timeout: 90_000 }, () => {
     });
     expect(malformed.stderr).toMatch(/POSTGRES_POOL_SIZE is malformed/);
     expect(malformed.stderr).not.toContain('hunter2');
+  });
+
+  it('migrate-sqlite: the plan, the summary, refused rows with exit 1, JSON, and usage errors', async () => {
+    const env = { DATABASE_URL: await createEmptyDatabase() };
+    expect((await run(['bootstrap', 'postgres'], env)).code).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'nova-cli-legacy-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'log.sqlite');
+    const legacy = new DatabaseSync(file);
+    legacy.exec(`CREATE TABLE logs (id INTEGER PRIMARY KEY, ticket_id TEXT, name TEXT, email TEXT,
+      title TEXT, system TEXT, urgency TEXT, timestamp TEXT)`);
+    legacy.exec(`INSERT INTO logs VALUES (1, 'C-1', 'Cy Li', 'cy@example.com', 'Mouse', 'HW', 'low', '2023-01-01 00:00:00'),
+      (2, 'C-2', 'No One', NULL, 'No email', 'HW', 'low', '2023-01-01 00:00:00')`);
+    legacy.close();
+
+    const text = await run(['migrate-sqlite', file], env);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^table\s+rows\s+becomes/m);
+    expect(text.stdout).toMatch(/^logs\s+2\s+support tickets/m);
+    expect(text.stdout).toMatch(/^logs\s+1\s+0\s+1$/m);
+    expect(text.stdout).toContain('logs, 2: no email');
+    // Not a terminal: no progress line.
+    expect(text.stderr).toBe('');
+
+    const again = await run(['migrate-sqlite', file, '--json'], env);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      summary: [{ table: 'logs', imported: 0, skipped: 1, refused: 1 }],
+      refused: [{ table: 'logs', id: '2', reason: 'no email' }],
+    });
+    expect((await run(['migrate-sqlite'], env)).code).toBe(2);
+    const missing = await run(['migrate-sqlite', join(dir, 'nope.sqlite')], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/error VALIDATION_FAILED: file: no such file .*\(field: file\)/);
   });
 
   it('bootstrap: --dry-run plans without writing, the first run applies, the second changes nothing', async () => {

@@ -17,6 +17,7 @@ import type { PgContext } from './postgres/context.js';
 import { isTransientPgError, wrapPgError } from './postgres/errors.js';
 import { exportData } from './postgres/export.js';
 import { postgresHealth } from './postgres/health.js';
+import * as legacyImport from './postgres/legacy-import.js';
 import * as passkeys from './postgres/passkeys.js';
 import { listenerClient, PrincipalCache } from './postgres/principal-cache.js';
 import * as rbac from './postgres/rbac.js';
@@ -148,6 +149,13 @@ export class PostgresStore {
   readonly setConfig = this.#bind(systemConfig.setConfig);
 
   readonly exportData = this.#bind(exportData);
+
+  /** nova migrate-sqlite's write path (postgres/legacy-import.ts). */
+  readonly importLegacyUsers = this.#bind(legacyImport.importLegacyUsers);
+  readonly importLegacyTickets = this.#bind(legacyImport.importLegacyTickets);
+  readonly importLegacyAudit = this.#bind(legacyImport.importLegacyAudit);
+  readonly importedTargets = this.#bind(legacyImport.importedTargets);
+  readonly recordLegacyImports = this.#bind(legacyImport.recordLegacyImports);
   /** `{ status, latencyMs, serverVersion }`; never throws, never retries. */
   readonly health = this.#bind(postgresHealth);
 

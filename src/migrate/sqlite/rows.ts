@@ -1,0 +1,151 @@
+/**
+ * One legacy row at a time into what the write path takes, or a refusal naming why. A row is
+ * refused, not repaired: no email, a date that does not parse, a value longer than its column,
+ * an urgency or role no map names. The caller reports it with its table and id, and goes on.
+ */
+import { z } from 'zod';
+import type { LegacyPerson, LegacyTicket } from '../../lib/db/postgres/legacy-import.js';
+import type { FoundTable } from './inspect.js';
+import { lookup, type Mapping } from './mapping.js';
+
+export class Refusal extends Error {}
+
+type Row = Record<string, unknown>;
+
+/** The field's value as text (trimmed), or undefined when the column is absent or empty. */
+export function text(table: FoundTable, row: Row, field: string): string | undefined {
+  const column = table.fields[field];
+  if (column === undefined) return undefined;
+  const value = row[column];
+  if (value === null || value === undefined) return undefined;
+  const string = (
+    value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : String(value)
+  ).trim();
+  return string === '' ? undefined : string;
+}
+
+function bounded(value: string, max: number, field: string): string {
+  if (value.length > max)
+    throw new Refusal(`${field} is ${value.length} characters (at most ${max})`);
+  return value;
+}
+
+const emailSchema = z.email();
+
+export function email(table: FoundTable, row: Row): string {
+  const value = text(table, row, 'email');
+  if (value === undefined) throw new Refusal('no email');
+  if (!emailSchema.safeParse(value).success)
+    throw new Refusal(`email ${JSON.stringify(value)} is not an address`);
+  return bounded(value, 320, 'email');
+}
+
+/**
+ * A legacy time: ISO 8601, SQLite's `YYYY-MM-DD HH:MM:SS` (CURRENT_TIMESTAMP, which is UTC),
+ * or a Unix time in seconds or milliseconds.
+ */
+export function time(table: FoundTable, row: Row, field: string): Date | undefined {
+  const column = table.fields[field];
+  const value = column === undefined ? undefined : row[column];
+  if (value === null || value === undefined || value === '') return undefined;
+  let date: Date;
+  if (
+    typeof value === 'number' ||
+    typeof value === 'bigint' ||
+    /^\d+(\.\d+)?$/.test(String(value))
+  ) {
+    const n = Number(value);
+    date = new Date(n < 1e11 ? n * 1000 : n);
+  } else {
+    const s = String(value).trim();
+    const sqlite = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s);
+    date = new Date(sqlite ? `${s.replace(' ', 'T')}Z` : s);
+  }
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(date.getTime()) || year < 1990 || year > 2100) {
+    throw new Refusal(`${field} ${JSON.stringify(String(value))} is not a date`);
+  }
+  return date;
+}
+
+/** A person from a legacy name: split at the last space, and kept whole as the display name. */
+export function person(
+  table: FoundTable,
+  row: Row,
+  overrides: { createdAt?: Date | null; active?: boolean } = {},
+): LegacyPerson {
+  const address = email(table, row);
+  const first = text(table, row, 'firstName');
+  const last = text(table, row, 'lastName');
+  const whole = text(table, row, 'name') ?? text(table, row, 'displayName');
+  let firstName = first ?? '';
+  let lastName = last ?? '';
+  if (first === undefined && last === undefined && whole !== undefined) {
+    const space = whole.lastIndexOf(' ');
+    firstName = space > 0 ? whole.slice(0, space).trim() : whole;
+    lastName = space > 0 ? whole.slice(space + 1) : '';
+  }
+  if (firstName === '') firstName = address.split('@')[0] ?? address;
+  const displayName = text(table, row, 'displayName') ?? whole ?? null;
+  return {
+    email: address,
+    firstName: bounded(firstName, 100, 'first name'),
+    lastName: bounded(lastName, 100, 'last name'),
+    displayName: displayName === null ? null : bounded(displayName, 200, 'display name'),
+    active: overrides.active ?? true,
+    createdAt: overrides.createdAt ?? null,
+  };
+}
+
+const FALSE = new Set(['0', 'false', 'no', 'f', 'n']);
+
+/** Whether a legacy user is active: `active`/`enabled` true, or `disabled` false. */
+export function active(table: FoundTable, row: Row): boolean {
+  const on = text(table, row, 'active');
+  if (on !== undefined) return !FALSE.has(on.toLowerCase());
+  const off = text(table, row, 'disabled');
+  return off === undefined || FALSE.has(off.toLowerCase());
+}
+
+/** A `logs` row: a ticket submission. */
+export function ticket(
+  table: FoundTable,
+  row: Row,
+  sourceId: string,
+  mapping: Mapping,
+): LegacyTicket {
+  const requester = person(table, row);
+  const title = text(table, row, 'title');
+  if (title === undefined) throw new Refusal('no title');
+  const urgency = text(table, row, 'urgency');
+  const priority = urgency === undefined ? 'medium' : lookup(mapping.priority, urgency);
+  if (priority === undefined) {
+    throw new Refusal(
+      `urgency ${JSON.stringify(urgency)} has no priority (add it to --map's "priority")`,
+    );
+  }
+  const system = text(table, row, 'system');
+  const category = system === undefined ? null : (lookup(mapping.category, system) ?? system);
+  const createdAt = time(table, row, 'timestamp');
+  if (createdAt === undefined) throw new Refusal('no timestamp');
+  const ticketId = text(table, row, 'ticketId');
+  const notes = [
+    `Imported from the legacy Nova log (row ${sourceId}${ticketId ? `, ticket ${ticketId}` : ''}).`,
+    ...(text(table, row, 'servicenowId')
+      ? [`ServiceNow: ${text(table, row, 'servicenowId')}.`]
+      : []),
+    ...(text(table, row, 'emailStatus')
+      ? [`Email status: ${text(table, row, 'emailStatus')}.`]
+      : []),
+  ];
+  return {
+    sourceId,
+    externalRef: bounded(`legacy:${ticketId ?? `log-${sourceId}`}`, 100, 'ticket id'),
+    title: bounded(title, 200, 'title'),
+    description: notes.join('\n'),
+    priority,
+    category: category === null ? null : bounded(category, 100, 'system'),
+    createdAt,
+    requester,
+  };
+}

@@ -1,0 +1,424 @@
+/**
+ * `nova migrate-sqlite` on real PostgreSQL, from SQLite files built here the way two versions
+ * of the legacy Nova API laid them out: the plan before any write, each table mapped (users by
+ * email ignoring case, names split, roles through the map, config under legacy.*, the log into
+ * tickets with their original times and references, the audit trail), bad rows refused with
+ * their reasons while the rest go in, --strict, a second run that imports nothing, and an
+ * interrupted run that continues where it stopped with no half-written batch.
+ */
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { describe, expect, it } from 'vitest';
+import { formatPlan, formatReport } from '../../src/cli/migrate-sqlite.js';
+import type { PostgresStore } from '../../src/lib/db/postgres.js';
+import { configKey, migrateSqlite } from '../../src/migrate/sqlite/run.js';
+import { useTestDatabase } from '../support/database.js';
+import { novaFailure } from '../support/nova-error.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nova-legacy-'));
+// A database per layout and case, each from the migrated template.
+const planDb = await useTestDatabase();
+const v1Db = await useTestDatabase();
+const v2Db = await useTestDatabase();
+const badDb = await useTestDatabase();
+const resumeDb = await useTestDatabase();
+
+/** A legacy file from SQL statements. */
+function legacyFile(name: string, statements: string[]): string {
+  const path = join(dir, `${name}.sqlite`);
+  if (existsSync(path)) return path; // made by an earlier test, from the same statements
+  const db = new DatabaseSync(path);
+  for (const statement of statements) db.exec(statement);
+  db.close();
+  return path;
+}
+
+/** The oldest layout: a log with a `timestamp`, users with one `name`, a config table. */
+const V1 = [
+  `CREATE TABLE logs (id INTEGER PRIMARY KEY, ticket_id TEXT, name TEXT, email TEXT, title TEXT,
+     system TEXT, urgency TEXT, timestamp TEXT)`,
+  `INSERT INTO logs VALUES
+     (1, 'INC-1001', 'Ada Lovelace', 'ada@example.com', 'Printer on fire', 'Printers', 'High', '2023-03-04 05:06:07'),
+     (2, 'INC-1002', 'Alan Turing', 'ALAN@example.com', 'VPN drops', 'Network', 'Urgent', '2023-03-05T10:00:00Z'),
+     (3, 'INC-1003', 'Ada Lovelace', 'ADA@EXAMPLE.COM', 'Second monitor', 'Hardware', 'low', '1678000000')`,
+  'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT)',
+  `INSERT INTO users VALUES (10, 'grace@example.com', 'Grace Brewster Hopper'), (11, 'alan@EXAMPLE.com', 'Alan Turing')`,
+  'CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT)',
+  `INSERT INTO config VALUES ('smtpHost', 'mail.example.com'), ('SMTP_PASSWORD', 'hunter2'),
+     ('kiosk.timeout', '30')`,
+  'CREATE TABLE kiosks (id TEXT, location TEXT)',
+  'CREATE TABLE printers_cache (id INTEGER, model TEXT)',
+];
+
+/** A later layout: split names, roles, an audit trail, the log's e-mail and ServiceNow ids. */
+const V2 = [
+  `CREATE TABLE logs (id INTEGER PRIMARY KEY, ticket_id TEXT, name TEXT, email TEXT, title TEXT,
+     system TEXT, urgency TEXT, created_at TEXT, email_status TEXT, servicenow_id TEXT, user_id INTEGER)`,
+  `INSERT INTO logs VALUES
+     (1, 'T-9', 'Kim Ito', 'kim@example.com', 'Badge reader', 'Facilities', 'medium', '2024-01-02 03:04:05', 'sent', 'INC0012345', 20)`,
+  `CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, first_name TEXT, last_name TEXT,
+     is_active INTEGER, created_at TEXT, password_hash TEXT)`,
+  `INSERT INTO users VALUES (20, 'kim@example.com', 'Kim', 'Ito', 1, '2022-05-06 07:08:09', 'x'),
+     (21, 'lee@example.com', 'Lee', 'Park', 0, '2022-06-01 00:00:00', 'y')`,
+  'CREATE TABLE roles (id INTEGER PRIMARY KEY, name TEXT)',
+  `INSERT INTO roles VALUES (1, 'admin'), (2, 'technician'), (3, 'auditor')`,
+  'CREATE TABLE user_roles (user_id INTEGER, role_id INTEGER)',
+  'INSERT INTO user_roles VALUES (20, 1), (21, 2), (21, 3)',
+  'CREATE TABLE role_permissions (role_id INTEGER, permission TEXT)',
+  `CREATE TABLE audit_logs (id INTEGER PRIMARY KEY, user_id INTEGER, action TEXT, details TEXT,
+     timestamp TEXT)`,
+  `INSERT INTO audit_logs VALUES (1, 20, 'LOGIN', '{"ip":"10.0.0.1","token":"abc"}', '2024-02-03 04:05:06'),
+     (2, NULL, 'config change', 'free text', '2024-02-04 00:00:00')`,
+  'CREATE TABLE passkeys (id TEXT, user_id INTEGER, credential_id BLOB, public_key BLOB)',
+];
+
+describe('nova migrate-sqlite: the plan', () => {
+  const t = planDb;
+
+  it('inspects the file and says what each table becomes, before and without writing', async () => {
+    const { db } = t;
+    const before = await t.count('support_tickets');
+    const report = await migrateSqlite(db.postgres, { file: legacyFile('plan', V1), dryRun: true });
+    const byTable = Object.fromEntries(report.plan.map((entry) => [entry.table, entry]));
+    expect(byTable.logs).toMatchObject({
+      rows: 3,
+      target: 'support tickets',
+      imports: true,
+      used: {
+        id: 'id',
+        ticketId: 'ticket_id',
+        email: 'email',
+        title: 'title',
+        timestamp: 'timestamp',
+      },
+      ignored: [],
+    });
+    expect(byTable.kiosks?.target).toMatch(/^not imported: kiosks have no counterpart/);
+    expect(byTable.printers_cache).toMatchObject({
+      target: 'unknown: not imported',
+      imports: false,
+    });
+    expect(report.summary).toEqual([
+      { table: 'users', imported: 2, skipped: 0, refused: 0 },
+      { table: 'config', imported: 3, skipped: 0, refused: 0 },
+      { table: 'logs', imported: 3, skipped: 0, refused: 0 },
+    ]);
+    expect(await t.count('support_tickets')).toBe(before);
+    expect(formatPlan(report.plan)).toMatch(/printers_cache\s+0\s+unknown: not imported/);
+    expect(formatReport(report)).toMatch(/dry run: nothing was written/);
+  });
+
+  it('refuses a file that is not there, or not SQLite, naming it', async () => {
+    const { db } = t;
+    const missing = await novaFailure(
+      migrateSqlite(db.postgres, { file: join(dir, 'nope.sqlite') }),
+    );
+    expect(missing).toMatchObject({ code: 'VALIDATION_FAILED', field: 'file' });
+    const text = join(dir, 'text.sqlite');
+    writeFileSync(text, 'not a database');
+    const garbage = await novaFailure(migrateSqlite(db.postgres, { file: text }));
+    expect(garbage).toMatchObject({ code: 'VALIDATION_FAILED', field: 'file' });
+  });
+});
+
+describe('nova migrate-sqlite: the oldest layout', () => {
+  const t = v1Db;
+
+  it('imports the log as tickets with their times, references, categories and priorities', async () => {
+    const { db, sql } = t;
+    // Alan is already a user: matched by email, whatever its case.
+    const alan = await db.postgres.createUser({
+      email: 'alan@example.com',
+      firstName: 'Alan',
+      lastName: 'T',
+    });
+    const report = await migrateSqlite(db.postgres, { file: legacyFile('v1', V1) });
+    expect(report.refused).toEqual([]);
+    expect(report.summary).toEqual([
+      { table: 'users', imported: 1, skipped: 1, refused: 0 },
+      { table: 'config', imported: 3, skipped: 0, refused: 0 },
+      { table: 'logs', imported: 3, skipped: 0, refused: 0 },
+    ]);
+    const tickets = await sql<{
+      external_ref: string;
+      title: string;
+      priority: string;
+      category: string;
+      created_at: Date;
+      email: string;
+      status: string;
+    }>(
+      `SELECT t.external_ref, t.title, t.priority, t.category, t.created_at, u.email, t.status
+         FROM support_tickets t JOIN users u ON u.id = t.requester_id ORDER BY t.external_ref`,
+    );
+    expect(tickets).toEqual([
+      expect.objectContaining({
+        external_ref: 'legacy:INC-1001',
+        priority: 'high',
+        category: 'Printers',
+        created_at: new Date('2023-03-04T05:06:07Z'),
+        email: 'ada@example.com',
+        status: 'open',
+      }),
+      expect.objectContaining({
+        external_ref: 'legacy:INC-1002',
+        priority: 'urgent',
+        email: 'alan@example.com',
+        created_at: new Date('2023-03-05T10:00:00Z'),
+      }),
+      expect.objectContaining({
+        external_ref: 'legacy:INC-1003',
+        priority: 'low',
+        email: 'ada@example.com',
+        created_at: new Date(1678000000 * 1000),
+      }),
+    ]);
+    // One Ada (two spellings of her address), the existing Alan, Grace from the users table.
+    const ada = await sql<{ first_name: string; last_name: string; display_name: string }>(
+      "SELECT first_name, last_name, display_name FROM users WHERE email = 'ada@example.com'",
+    );
+    expect(ada).toEqual([
+      { first_name: 'Ada', last_name: 'Lovelace', display_name: 'Ada Lovelace' },
+    ]);
+    const grace = await db.postgres.findUserByEmail('grace@example.com');
+    expect(grace).toMatchObject({ firstName: 'Grace Brewster', lastName: 'Hopper' });
+    expect((await db.postgres.findUserByEmail('ALAN@example.com'))?.id).toBe(alan.id);
+    // Audited, queued for the search index, recorded in the ledger.
+    expect(await sql(`SELECT 1 FROM audit_logs WHERE action = 'ticket.imported'`)).toHaveLength(3);
+    expect(
+      await sql(`SELECT 1 FROM search_outbox WHERE entity_type = 'ticket' AND operation = 'index'`),
+    ).toHaveLength(3);
+    expect(await sql(`SELECT 1 FROM legacy_imports WHERE source_table = 'logs'`)).toHaveLength(3);
+  });
+
+  it('keeps config under legacy.*, the secret-named key secret in the audit trail', async () => {
+    const { db, sql } = t;
+    expect((await db.postgres.getConfig('legacy.smtp_host'))?.value).toBe('mail.example.com');
+    expect((await db.postgres.getConfig('legacy.kiosk.timeout'))?.value).toBe(30);
+    const audit = await sql<{ after: { value: unknown } }>(
+      `SELECT after FROM audit_logs WHERE entity_id = 'legacy.smtp_password'`,
+    );
+    expect(audit).toHaveLength(1);
+    expect(JSON.stringify(audit)).not.toContain('hunter2');
+    expect(configKey('smtpHost')).toBe('legacy.smtp_host');
+    expect(configKey('Mail.From-Address')).toBe('legacy.mail.from_address');
+  });
+
+  it('imports nothing new on a second run', async () => {
+    const { db, count } = t;
+    const counts = async () =>
+      Promise.all(
+        ['users', 'support_tickets', 'audit_logs', 'search_outbox', 'system_config'].map(count),
+      );
+    const before = await counts();
+    const report = await migrateSqlite(db.postgres, { file: legacyFile('v1', V1) });
+    expect(report.summary.map((s) => s.imported)).toEqual([0, 0, 0]);
+    expect(report.summary.map((s) => s.skipped)).toEqual([2, 3, 3]);
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe('nova migrate-sqlite: a later layout', () => {
+  const t = v2Db;
+
+  it('imports users with their names and state, role grants through the map, and the audit trail at its times', async () => {
+    const { db, sql } = t;
+    const report = await migrateSqlite(db.postgres, { file: legacyFile('v2', V2) });
+    // "auditor" is in no map: its role and its grant are refused, the rest go in.
+    expect(report.refused).toEqual([
+      { table: 'roles', id: '3', reason: expect.stringMatching(/"auditor" has no counterpart/) },
+      { table: 'user_roles', id: '21:3', reason: 'role 3 is not mapped' },
+    ]);
+    const byTable = Object.fromEntries(report.plan.map((entry) => [entry.table, entry]));
+    expect(byTable.users?.ignored).toEqual(['password_hash']);
+    expect(byTable.passkeys?.target).toMatch(/^not imported/);
+    const kim = await db.postgres.findUserByEmail('kim@example.com');
+    const lee = await db.postgres.findUserByEmail('lee@example.com');
+    expect(kim).toMatchObject({ firstName: 'Kim', lastName: 'Ito', active: true });
+    expect(lee).toMatchObject({ active: false, createdAt: new Date('2022-06-01T00:00:00Z') });
+    expect(await db.postgres.listUserRoles(kim?.id as string)).toEqual(['admin']);
+    expect(await db.postgres.listUserRoles(lee?.id as string)).toEqual(['agent']);
+    const ticket = await sql<{ description: string; requester_id: string }>(
+      `SELECT description, requester_id FROM support_tickets WHERE external_ref = 'legacy:T-9'`,
+    );
+    expect(ticket[0]?.requester_id).toBe(kim?.id);
+    expect(ticket[0]?.description).toMatch(/ServiceNow: INC0012345\.\nEmail status: sent\./);
+    const audit = await sql<{
+      actor_id: string | null;
+      action: string;
+      after: unknown;
+      created_at: Date;
+    }>(
+      `SELECT actor_id, action, after, created_at FROM audit_logs WHERE entity_type = 'legacy_audit' ORDER BY entity_id`,
+    );
+    expect(audit).toEqual([
+      {
+        actor_id: kim?.id,
+        action: 'legacy.login',
+        after: { details: { ip: '10.0.0.1', token: '[REDACTED]' } },
+        created_at: new Date('2024-02-03T04:05:06Z'),
+      },
+      {
+        actor_id: null,
+        action: 'legacy.config_change',
+        after: { details: 'free text' },
+        created_at: new Date('2024-02-04T00:00:00Z'),
+      },
+    ]);
+  });
+
+  it('takes --map entries over the defaults', async () => {
+    const { db } = t;
+    const map = join(dir, 'map.json');
+    writeFileSync(map, JSON.stringify({ roles: { Auditor: 'viewer' } }));
+    const report = await migrateSqlite(db.postgres, { file: legacyFile('v2', V2), mapFile: map });
+    expect(report.refused).toEqual([]);
+    const lee = await db.postgres.findUserByEmail('lee@example.com');
+    expect((await db.postgres.listUserRoles(lee?.id as string)).sort()).toEqual([
+      'agent',
+      'viewer',
+    ]);
+    writeFileSync(map, JSON.stringify({ priority: { P1: 'highest' } }));
+    const bad = await novaFailure(
+      migrateSqlite(db.postgres, { file: legacyFile('v2', V2), mapFile: map }),
+    );
+    expect(bad).toMatchObject({ code: 'VALIDATION_FAILED', field: 'map.priority.P1' });
+  });
+});
+
+describe('nova migrate-sqlite: bad rows', () => {
+  const t = badDb;
+  const BAD = [
+    `CREATE TABLE logs (id INTEGER PRIMARY KEY, ticket_id TEXT, name TEXT, email TEXT, title TEXT,
+       system TEXT, urgency TEXT, timestamp TEXT)`,
+    `INSERT INTO logs VALUES
+       (1, 'A-1', 'Ok One', 'one@example.com', 'Fine', 'X', 'low', '2023-01-01 00:00:00'),
+       (2, 'A-2', 'No Mail', NULL, 'Missing email', 'X', 'low', '2023-01-01 00:00:00'),
+       (3, 'A-3', 'Bad Date', 'three@example.com', 'Bad date', 'X', 'low', 'last tuesday'),
+       (4, 'A-1', 'Dup', 'four@example.com', 'Duplicate id', 'X', 'low', '2023-01-01 00:00:00'),
+       (5, 'A-5', 'Long', 'five@example.com', '${'t'.repeat(201)}', 'X', 'low', '2023-01-01 00:00:00'),
+       (6, 'A-6', 'Odd', 'six@example.com', 'Unknown urgency', 'X', 'P9', '2023-01-01 00:00:00'),
+       (7, 'A-7', 'Ok Seven', 'seven@example.com', 'Also fine', 'X', NULL, '2023-01-01 00:00:00')`,
+  ];
+
+  it('--strict writes nothing when any row is refused', async () => {
+    const { db, count } = t;
+    const report = await migrateSqlite(db.postgres, { file: legacyFile('bad', BAD), strict: true });
+    expect(report.stoppedByStrict).toBe(true);
+    expect(report.refused).toHaveLength(5);
+    expect(await count('support_tickets')).toBe(0);
+    expect(formatReport(report)).toMatch(/--strict: rows were refused, so nothing was written/);
+  });
+
+  it('refuses each bad row with its table, id and reason, and imports the rest', async () => {
+    const { db, count } = t;
+    const report = await migrateSqlite(db.postgres, { file: legacyFile('bad', BAD) });
+    expect(report.refused).toEqual([
+      { table: 'logs', id: '2', reason: 'no email' },
+      { table: 'logs', id: '3', reason: 'timestamp "last tuesday" is not a date' },
+      { table: 'logs', id: '4', reason: 'duplicate ticket id A-1 (row 1 has it too)' },
+      { table: 'logs', id: '5', reason: 'title is 201 characters (at most 200)' },
+      { table: 'logs', id: '6', reason: expect.stringMatching(/^urgency "P9" has no priority/) },
+    ]);
+    expect(report.summary).toEqual([{ table: 'logs', imported: 2, skipped: 0, refused: 5 }]);
+    expect(await count('support_tickets')).toBe(2);
+    expect(formatReport(report)).toMatch(/logs, 4: duplicate ticket id A-1/);
+  });
+});
+
+describe('nova migrate-sqlite: an interrupted run', () => {
+  const t = resumeDb;
+
+  it('keeps whole batches only, and the next run continues where it stopped', async () => {
+    const { db, count, sql } = t;
+    const rows = Array.from(
+      { length: 10 },
+      (_, i) =>
+        `(${i + 1}, 'R-${i + 1}', 'Person ${i}', 'p${i}@example.com', 'Ticket ${i}', 'S', 'low', '2023-01-01 00:00:00')`,
+    );
+    const file = legacyFile('interrupted', [
+      `CREATE TABLE logs (id INTEGER PRIMARY KEY, ticket_id TEXT, name TEXT, email TEXT, title TEXT,
+         system TEXT, urgency TEXT, timestamp TEXT)`,
+      `INSERT INTO logs VALUES ${rows.join(',')}`,
+    ]);
+    // The third batch fails halfway through its transaction: after its tickets, before its
+    // ledger entries (the store's write path, made to fail on that batch only).
+    let batches = 0;
+    const failing = Object.create(db.postgres) as PostgresStore;
+    Object.defineProperty(failing, 'importLegacyTickets', {
+      value: async (...args: Parameters<PostgresStore['importLegacyTickets']>) => {
+        batches++;
+        if (batches === 3) {
+          await db.postgres.importLegacyTickets(args[0], args[1].slice(0, 1), args[2]);
+          throw new Error('connection lost');
+        }
+        return db.postgres.importLegacyTickets(...args);
+      },
+    });
+    await expect(migrateSqlite(failing, { file, batchSize: 3 })).rejects.toThrow('connection lost');
+    // Two whole batches, and the one ticket the failing call committed on its own.
+    expect(await count('support_tickets')).toBe(7);
+    expect(await sql(`SELECT 1 FROM legacy_imports WHERE source_table = 'logs'`)).toHaveLength(7);
+
+    const report = await migrateSqlite(db.postgres, { file, batchSize: 3 });
+    expect(report.summary).toEqual([{ table: 'logs', imported: 3, skipped: 7, refused: 0 }]);
+    expect(await count('support_tickets')).toBe(10);
+    const refs = await sql<{ n: string }>(
+      'SELECT count(DISTINCT external_ref)::text AS n FROM support_tickets',
+    );
+    expect(refs[0]?.n).toBe('10');
+  });
+
+  it('keeps a second legacy file apart in the ledger: its own source name', async () => {
+    const { db, sql } = t;
+    // interrupted.sqlite's rows 1..10 are in the ledger; another file's row 1 is not theirs.
+    const other = legacyFile('other-site', [
+      `CREATE TABLE logs (id INTEGER PRIMARY KEY, ticket_id TEXT, name TEXT, email TEXT, title TEXT,
+         system TEXT, urgency TEXT, timestamp TEXT)`,
+      `INSERT INTO logs VALUES (1, 'O-1', 'Oz', 'oz@example.com', 'Other site', 'S', 'low', '2023-01-01 00:00:00')`,
+    ]);
+    const report = await migrateSqlite(db.postgres, { file: other });
+    expect(report.summary).toEqual([{ table: 'logs', imported: 1, skipped: 0, refused: 0 }]);
+    expect(await sql(`SELECT 1 FROM legacy_imports WHERE source = 'other-site'`)).toHaveLength(1);
+    const named = await novaFailure(
+      migrateSqlite(db.postgres, { file: other, source: 'no spaces please' }),
+    );
+    expect(named).toMatchObject({ code: 'VALIDATION_FAILED', field: 'source' });
+  });
+
+  it('leaves nothing of a batch whose transaction fails', async () => {
+    const { db, count, sql } = t;
+    const before = await count('support_tickets');
+    // A requester email longer than the users column allows makes PostgreSQL refuse the
+    // batch's insert after its first statements ran.
+    const file = legacyFile('rollback', [
+      `CREATE TABLE logs (id INTEGER PRIMARY KEY, ticket_id TEXT, name TEXT, email TEXT, title TEXT,
+         system TEXT, urgency TEXT, timestamp TEXT)`,
+      `INSERT INTO logs VALUES (1, 'Z-1', 'Zed', 'zed@example.com', 'One', 'S', 'low', '2023-01-01 00:00:00'),
+         (2, 'Z-2', 'Zoe', 'zoe@example.com', 'Two', 'S', 'low', '2023-01-01 00:00:00')`,
+    ]);
+    const failing = Object.create(db.postgres) as PostgresStore;
+    Object.defineProperty(failing, 'importLegacyTickets', {
+      value: (
+        scope: Parameters<PostgresStore['importLegacyTickets']>[0],
+        tickets: Parameters<PostgresStore['importLegacyTickets']>[1],
+      ) =>
+        db.postgres.importLegacyTickets(scope, [
+          ...tickets,
+          {
+            ...(tickets[0] as (typeof tickets)[number]),
+            externalRef: 'legacy:Z-3',
+            category: 'c'.repeat(101),
+          },
+        ]),
+    });
+    await expect(migrateSqlite(failing, { file })).rejects.toThrow();
+    expect(await count('support_tickets')).toBe(before);
+    expect(
+      await sql(`SELECT 1 FROM users WHERE email IN ('zed@example.com', 'zoe@example.com')`),
+    ).toEqual([]);
+    expect(await sql(`SELECT 1 FROM legacy_imports WHERE source = 'rollback'`)).toEqual([]);
+  });
+});
