@@ -71,7 +71,14 @@ const V2 = [
      timestamp TEXT)`,
   `INSERT INTO audit_logs VALUES (1, 20, 'LOGIN', '{"ip":"10.0.0.1","token":"abc"}', '2024-02-03 04:05:06'),
      (2, NULL, 'config change', 'free text', '2024-02-04 00:00:00')`,
-  'CREATE TABLE passkeys (id TEXT, user_id INTEGER, credential_id BLOB, public_key BLOB)',
+  `CREATE TABLE passkeys (id TEXT, user_id INTEGER, credential_id BLOB, public_key BLOB,
+     counter INTEGER, transports TEXT, name TEXT)`,
+  // A COSE key is a CBOR map (0xA1-0xB7 first); ids as bytes or base64url text, as libraries kept them.
+  `INSERT INTO passkeys VALUES
+     ('pk1', 20, X'C0FFEE01', X'A50102032620012158', 7, '["internal","hybrid"]', 'Laptop'),
+     ('pk2', 21, 'q83vEjRWeJA', X'A401', 0, 'usb,nfc', NULL),
+     ('pk3', 20, X'DEAD', '-----BEGIN PUBLIC KEY-----', 0, NULL, NULL),
+     ('pk4', 99, X'BEEF', X'A1', 0, NULL, NULL)`,
 ];
 
 describe('nova migrate-sqlite: the plan', () => {
@@ -220,6 +227,12 @@ describe('nova migrate-sqlite: the oldest layout', () => {
   });
 });
 
+/** V2's passkeys that cannot be imported: a PEM key, a user the import does not have. */
+const PASSKEYS_REFUSED = [
+  { table: 'passkeys', id: 'pk3', reason: 'publicKey is neither bytes nor base64' },
+  { table: 'passkeys', id: 'pk4', reason: 'user 99 was not imported' },
+];
+
 describe('nova migrate-sqlite: a later layout', () => {
   const t = v2Db;
 
@@ -230,16 +243,29 @@ describe('nova migrate-sqlite: a later layout', () => {
     expect(report.refused).toEqual([
       { table: 'roles', id: '3', reason: expect.stringMatching(/"auditor" has no counterpart/) },
       { table: 'user_roles', id: '21:3', reason: 'role 3 is not mapped' },
+      ...PASSKEYS_REFUSED,
     ]);
     const byTable = Object.fromEntries(report.plan.map((entry) => [entry.table, entry]));
     expect(byTable.users?.ignored).toEqual(['password_hash']);
-    expect(byTable.passkeys?.target).toMatch(/^not imported/);
+    expect(byTable.passkeys?.target).toMatch(/^passkeys/);
+    expect(byTable.role_permissions?.target).toMatch(/^not imported: roles map onto/);
     const kim = await db.postgres.findUserByEmail('kim@example.com');
     const lee = await db.postgres.findUserByEmail('lee@example.com');
     expect(kim).toMatchObject({ firstName: 'Kim', lastName: 'Ito', active: true });
     expect(lee).toMatchObject({ active: false, createdAt: new Date('2022-06-01T00:00:00Z') });
     expect(await db.postgres.listUserRoles(kim?.id as string)).toEqual(['admin']);
     expect(await db.postgres.listUserRoles(lee?.id as string)).toEqual(['agent']);
+    const [laptop] = await db.postgres.listPasskeys(kim?.id as string);
+    expect(laptop).toMatchObject({
+      credentialId: new Uint8Array([0xc0, 0xff, 0xee, 0x01]),
+      signCount: 7n,
+      transports: ['internal', 'hybrid'],
+      deviceType: 'singleDevice',
+      nickname: 'Laptop',
+    });
+    const [usb] = await db.postgres.listPasskeys(lee?.id as string);
+    expect(Buffer.from(usb?.credentialId ?? []).toString('base64url')).toBe('q83vEjRWeJA');
+    expect(usb?.transports).toEqual(['usb', 'nfc']);
     const ticket = await sql<{ description: string; requester_id: string }>(
       `SELECT description, requester_id FROM support_tickets WHERE external_ref = 'legacy:T-9'`,
     );
@@ -274,7 +300,7 @@ describe('nova migrate-sqlite: a later layout', () => {
     const map = join(dir, 'map.json');
     writeFileSync(map, JSON.stringify({ roles: { Auditor: 'viewer' } }));
     const report = await migrateSqlite(db.postgres, { file: legacyFile('v2', V2), mapFile: map });
-    expect(report.refused).toEqual([]);
+    expect(report.refused).toEqual(PASSKEYS_REFUSED);
     const lee = await db.postgres.findUserByEmail('lee@example.com');
     expect((await db.postgres.listUserRoles(lee?.id as string)).sort()).toEqual([
       'agent',
@@ -358,12 +384,20 @@ describe('nova migrate-sqlite: an interrupted run', () => {
       },
     });
     await expect(migrateSqlite(failing, { file, batchSize: 3 })).rejects.toThrow('connection lost');
-    // Two whole batches, and the one ticket the failing call committed on its own.
-    expect(await count('support_tickets')).toBe(7);
-    expect(await sql(`SELECT 1 FROM legacy_imports WHERE source_table = 'logs'`)).toHaveLength(7);
+    // Batches 1 and 2 whole; of batch 3 only the ticket the failing call committed on its own;
+    // batch 4 (1 row) may have been written beside it. Every ticket has its ledger entry.
+    const imported = await sql<{ source_id: string }>(
+      `SELECT source_id FROM legacy_imports WHERE source = 'interrupted' ORDER BY source_id::int`,
+    );
+    const ids = imported.map((row) => row.source_id);
+    expect(ids.slice(0, 7)).toEqual(['1', '2', '3', '4', '5', '6', '7']);
+    expect(ids.slice(7)).toEqual(ids.length === 8 ? ['10'] : []);
+    expect(await count('support_tickets')).toBe(ids.length);
 
     const report = await migrateSqlite(db.postgres, { file, batchSize: 3 });
-    expect(report.summary).toEqual([{ table: 'logs', imported: 3, skipped: 7, refused: 0 }]);
+    expect(report.summary).toEqual([
+      { table: 'logs', imported: 10 - ids.length, skipped: ids.length, refused: 0 },
+    ]);
     expect(await count('support_tickets')).toBe(10);
     const refs = await sql<{ n: string }>(
       'SELECT count(DISTINCT external_ref)::text AS n FROM support_tickets',

@@ -155,6 +155,7 @@ export class PostgresStore {
   readonly importLegacyTickets = this.#bind(legacyImport.importLegacyTickets);
   readonly importLegacyAudit = this.#bind(legacyImport.importLegacyAudit);
   readonly importedTargets = this.#bind(legacyImport.importedTargets);
+  readonly importedCount = this.#bind(legacyImport.importedCount);
   readonly recordLegacyImports = this.#bind(legacyImport.recordLegacyImports);
   /** `{ status, latencyMs, serverVersion }`; never throws, never retries. */
   readonly health = this.#bind(postgresHealth);

@@ -99,11 +99,19 @@ export const LEGACY_TABLES: Record<LegacyTable, TableSpec> = {
   },
   passkeys: {
     names: ['passkeys', 'webauthn_credentials'],
-    target: undefined,
-    fields: {},
-    required: [],
-    notImported:
-      'passkeys are not imported yet: their users register them again (a passkey is bound to its relying party)',
+    target: 'passkeys (when the relying party ID stays the same)',
+    fields: {
+      id: ['id'],
+      userId: ['user_id'],
+      credentialId: ['credential_id', 'credentialid', 'cred_id'],
+      publicKey: ['public_key', 'credential_public_key', 'publickey'],
+      counter: ['counter', 'sign_count', 'signcount'],
+      transports: ['transports'],
+      nickname: ['name', 'nickname', 'device_name'],
+      backedUp: ['backed_up', 'backup_state'],
+      createdAt: ['created_at'],
+    },
+    required: ['userId', 'credentialId', 'publicKey'],
   },
   role_permissions: {
     names: ['role_permissions'],
@@ -140,6 +148,7 @@ export const IMPORT_ORDER: LegacyTable[] = [
   'users',
   'roles',
   'user_roles',
+  'passkeys',
   'config',
   'logs',
   'audit_logs',

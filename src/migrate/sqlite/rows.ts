@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { LegacyPerson, LegacyTicket } from '../../lib/db/postgres/legacy-import.js';
+import type { RegisterPasskeyInput } from '../../lib/db/postgres/passkeys.js';
 import type { FoundTable } from './inspect.js';
 import { lookup, type Mapping } from './mapping.js';
 
@@ -147,5 +148,65 @@ export function ticket(
     category: category === null ? null : bounded(category, 100, 'system'),
     createdAt,
     requester,
+  };
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * Bytes a legacy app stored as a BLOB, or as base64url or base64 text (how WebAuthn libraries
+ * hand credential ids and keys over); anything else is refused.
+ */
+export function bytes(table: FoundTable, row: Row, field: string): Uint8Array<ArrayBuffer> {
+  const column = table.fields[field];
+  const value = column === undefined ? undefined : row[column];
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  if (typeof value === 'string' && value.length > 0) {
+    if (BASE64URL.test(value)) return new Uint8Array(Buffer.from(value, 'base64url'));
+    if (BASE64.test(value)) return new Uint8Array(Buffer.from(value, 'base64'));
+  }
+  throw new Refusal(`${field} is neither bytes nor base64`);
+}
+
+const TRANSPORTS = new Set(['usb', 'nfc', 'ble', 'smart-card', 'hybrid', 'internal', 'cable']);
+
+/**
+ * A passkey row into what novaDb's registerPasskey takes. The public key must be a COSE key
+ * (a CBOR map: its first byte 0xA1-0xB7), which is what WebAuthn stores; a legacy app that kept
+ * another form (PEM, SPKI) cannot have its passkeys verified here and its rows are refused.
+ */
+export function passkey(table: FoundTable, row: Row): RegisterPasskeyInput {
+  const credentialId = bytes(table, row, 'credentialId');
+  const publicKey = bytes(table, row, 'publicKey');
+  const first = publicKey[0] ?? 0;
+  if (first < 0xa1 || first > 0xb7) throw new Refusal('publicKey is not a COSE key');
+  if (credentialId.length > 1023) throw new Refusal('credentialId is longer than 1023 bytes');
+  const counter = text(table, row, 'counter');
+  if (counter !== undefined && !/^\d+$/.test(counter)) {
+    throw new Refusal(`counter ${JSON.stringify(counter)} is not a whole number`);
+  }
+  const listed = text(table, row, 'transports');
+  let transports: string[] = [];
+  if (listed !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(listed);
+      transports = Array.isArray(parsed) ? parsed.map(String) : [];
+    } catch {
+      transports = listed.split(/[,\s]+/);
+    }
+  }
+  const backed = text(table, row, 'backedUp');
+  const backedUp = backed !== undefined && !FALSE.has(backed.toLowerCase());
+  const nickname = text(table, row, 'nickname');
+  return {
+    credentialId,
+    publicKey,
+    signCount: BigInt(counter ?? 0),
+    transports: transports.filter((t) => TRANSPORTS.has(t)) as RegisterPasskeyInput['transports'],
+    // A synced (backed-up) credential is a multi-device one (WebAuthn's backup eligibility).
+    deviceType: backedUp ? 'multiDevice' : 'singleDevice',
+    backedUp,
+    ...(nickname ? { nickname: bounded(nickname, 100, 'name') } : {}),
   };
 }

@@ -13,12 +13,13 @@
 import { basename } from 'node:path';
 import type { Actor } from '../../lib/db/postgres/audit.js';
 import type { LedgerScope, LegacyTicket, LegacyUser } from '../../lib/db/postgres/legacy-import.js';
+import type { RegisterPasskeyInput } from '../../lib/db/postgres/passkeys.js';
 import type { PostgresStore } from '../../lib/db/postgres.js';
-import { NovaError } from '../../lib/errors.js';
+import { isNovaError, NovaError } from '../../lib/errors.js';
 import { type FoundTable, type LegacyFile, openLegacyFile } from './inspect.js';
 import { IMPORT_ORDER, LEGACY_TABLES, type LegacyTable } from './legacy-schema.js';
 import { loadMapping, lookup, type Mapping } from './mapping.js';
-import { active, person, Refusal, text, ticket, time } from './rows.js';
+import { active, passkey, person, Refusal, text, ticket, time } from './rows.js';
 
 export interface PlanEntry {
   table: string;
@@ -103,6 +104,12 @@ type Mapped<T> = { sourceId: string; record?: T; refusal?: string };
 
 /** What each table needs to turn rows into records and write them. */
 interface Importer<T> {
+  /**
+   * Batches that may be written at once (default 1): more only where batches cannot depend
+   * on each other's rows (tickets and audit rows; their requesters and actors come from
+   * tables imported before).
+   */
+  writers?: number;
   map(table: FoundTable, row: Record<string, unknown>, sourceId: string): Promise<T> | T;
   write(records: { sourceId: string; record: T }[]): Promise<{ imported: number; skipped: number }>;
 }
@@ -156,53 +163,76 @@ async function runTables(
     const importer = importers[known] as Importer<unknown>;
     const batchSize = options.batchSize ?? 1000;
     const seen = new Map<string, string>();
+    // A table the ledger has nothing of (a first import) needs no per-batch lookups.
+    const resuming = (await store.importedCount(scope(known))) > 0;
     let after = 0;
     let done = 0;
-    for (;;) {
-      const batch = file.rows(table, after, batchSize);
-      if (batch.length === 0) break;
-      after = batch.at(-1)?.rowid ?? after;
-      const mapped: Mapped<unknown>[] = [];
-      for (const { rowid, row } of batch) {
-        const sourceId = sourceIdOf(table, row, rowid);
-        const duplicateOf = seen.get(sourceId);
-        if (duplicateOf !== undefined) {
-          mapped.push({ sourceId, refusal: `duplicate id (row ${duplicateOf} has it too)` });
-          continue;
+    // Pipelined: the next batch is read, checked and mapped while the previous one is being
+    // written (each write still starts only after the one before it committed).
+    // Up to `writers` batches are written at once (each its own transaction), while the next
+    // is read and mapped.
+    const writers = importer.writers ?? 1;
+    const writing: Promise<void>[] = [];
+    try {
+      for (;;) {
+        const batch = file.rows(table, after, batchSize);
+        if (batch.length === 0) break;
+        after = batch.at(-1)?.rowid ?? after;
+        const mapped: Mapped<unknown>[] = [];
+        for (const [i, { rowid, row }] of batch.entries()) {
+          // Let the write in flight take its turns: its statements' replies are I/O callbacks,
+          // which a loop of awaits alone would hold off until the whole batch is mapped.
+          if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise(setImmediate);
+          const sourceId = sourceIdOf(table, row, rowid);
+          const duplicateOf = seen.get(sourceId);
+          if (duplicateOf !== undefined) {
+            mapped.push({ sourceId, refusal: `duplicate id (row ${duplicateOf} has it too)` });
+            continue;
+          }
+          seen.set(sourceId, String(rowid));
+          try {
+            mapped.push({ sourceId, record: await importer.map(table, row, sourceId) });
+          } catch (error) {
+            if (!(error instanceof Refusal)) throw error;
+            mapped.push({ sourceId, refusal: error.message });
+          }
         }
-        seen.set(sourceId, String(rowid));
-        try {
-          mapped.push({ sourceId, record: await importer.map(table, row, sourceId) });
-        } catch (error) {
-          if (!(error instanceof Refusal)) throw error;
-          mapped.push({ sourceId, refusal: error.message });
+        const good: { sourceId: string; record: unknown }[] = [];
+        for (const { sourceId, record, refusal } of mapped) {
+          if (refusal === undefined) good.push({ sourceId, record });
+          else report.refused.push({ table: table.name, id: sourceId, reason: refusal });
         }
+        summary.refused += mapped.length - good.length;
+        const already = resuming
+          ? await store.importedTargets(
+              scope(known),
+              good.map((m) => m.sourceId),
+            )
+          : new Map<string, string>();
+        const fresh = good.filter((m) => !already.has(m.sourceId));
+        summary.skipped += good.length - fresh.length;
+        if (writing.length >= writers) await writing.shift();
+        const rows = batch.length;
+        const write = (async () => {
+          if (options.dryRun) summary.imported += fresh.length;
+          else if (fresh.length) {
+            const result = await importer.write(fresh);
+            summary.imported += result.imported;
+            summary.skipped += result.skipped;
+          }
+          done += rows;
+          options.onProgress?.({ table: table.name, done, total: table.rows });
+        })();
+        // Settled here too, so a failed write cannot go unobserved while the next batch is read.
+        write.catch(() => {});
+        writing.push(write);
       }
-      for (const { sourceId, refusal } of mapped) {
-        if (refusal !== undefined)
-          report.refused.push({ table: table.name, id: sourceId, reason: refusal });
-      }
-      summary.refused += mapped.filter((m) => m.refusal !== undefined).length;
-      const good = mapped.filter((m) => m.refusal === undefined) as {
-        sourceId: string;
-        record: unknown;
-      }[];
-      const already = await store.importedTargets(
-        scope(known),
-        good.map((m) => m.sourceId),
-      );
-      const fresh = good.filter((m) => !already.has(m.sourceId));
-      summary.skipped += good.length - fresh.length;
-      if (fresh.length && !options.dryRun) {
-        const result = await importer.write(fresh);
-        summary.imported += result.imported;
-        summary.skipped += result.skipped;
-      } else if (options.dryRun) {
-        summary.imported += fresh.length;
-      }
-      done += batch.length;
-      options.onProgress?.({ table: table.name, done, total: table.rows });
+    } catch (error) {
+      // Nothing is left writing when the error reaches the caller (who may close the pool).
+      await Promise.allSettled(writing);
+      throw error;
     }
+    await Promise.all(writing);
   }
   return report;
 }
@@ -219,6 +249,15 @@ function ledgerScope(source: string | undefined, file: string) {
   }
   return (table: string): LedgerScope => ({ source: name, table });
 }
+
+/**
+ * Batches of tickets written at once: PostgreSQL works on one while the next is sent, and on
+ * a second core if there is one.
+ */
+const PARALLEL_WRITES = 2;
+
+/** Rows mapped between two turns of the event loop. */
+const YIELD_EVERY = 100;
 
 /** The row's id in its table: its id column, or for a link table its two ends, or its rowid. */
 function sourceIdOf(table: FoundTable, row: Record<string, unknown>, rowid: number): string {
@@ -303,9 +342,7 @@ function importersFor(
   const grants: Importer<{ userId: string; role: string }> = {
     map: async (table, row) => {
       const legacyUser = text(table, row, 'userId') ?? '';
-      const userId =
-        (await store.importedTargets(scope('users'), [legacyUser])).get(legacyUser) ??
-        (dryRun && acceptedUsers.has(legacyUser) ? `(user ${legacyUser})` : undefined);
+      const userId = await userOf(legacyUser);
       if (userId === undefined) throw new Refusal(`user ${legacyUser} was not imported`);
       const roleId = text(table, row, 'roleId');
       const role =
@@ -326,6 +363,40 @@ function importersFor(
           sourceId: r.sourceId,
           targetType: 'user_role',
           targetId: `${r.record.userId}:${r.record.role}`,
+        })),
+      );
+      return { imported, skipped: records.length - imported };
+    },
+  };
+  /** A legacy user id → ours: from the ledger, or (a dry run) one this run accepted. */
+  const userOf = async (legacyUser: string) =>
+    (await store.importedTargets(scope('users'), [legacyUser])).get(legacyUser) ??
+    (dryRun && acceptedUsers.has(legacyUser) ? `(user ${legacyUser})` : undefined);
+  const passkeys: Importer<{ userId: string; input: RegisterPasskeyInput }> = {
+    map: async (table, row) => {
+      const legacyUser = text(table, row, 'userId') ?? '';
+      const input = passkey(table, row);
+      const userId = await userOf(legacyUser);
+      if (userId === undefined) throw new Refusal(`user ${legacyUser} was not imported`);
+      return { userId, input };
+    },
+    write: async (records) => {
+      let imported = 0;
+      for (const { record } of records) {
+        try {
+          await store.registerPasskey(record.userId, record.input, actor);
+          imported++;
+        } catch (error) {
+          // Registered already (by the user, or an earlier run whose record was lost).
+          if (!isNovaError(error) || error.code !== 'ALREADY_EXISTS') throw error;
+        }
+      }
+      await store.recordLegacyImports(
+        scope('passkeys'),
+        records.map((r) => ({
+          sourceId: r.sourceId,
+          targetType: 'passkey',
+          targetId: Buffer.from(r.record.input.credentialId as Uint8Array).toString('base64url'),
         })),
       );
       return { imported, skipped: records.length - imported };
@@ -370,7 +441,10 @@ function importersFor(
       return { imported, skipped: records.length - imported };
     },
   };
+  /** Requesters resolved by earlier batches: email in lower case → user id. */
+  const requesters = new Map<string, string>();
   const logs: Importer<LegacyTicket> = {
+    writers: PARALLEL_WRITES,
     map: (table, row, sourceId) => {
       const record = ticket(table, row, sourceId, mapping);
       const first = ticketRefs.get(record.externalRef);
@@ -386,6 +460,7 @@ function importersFor(
         scope('logs'),
         records.map((r) => r.record),
         actor,
+        requesters,
       ),
   };
   const audit: Importer<{
@@ -428,7 +503,7 @@ function importersFor(
       );
     },
   };
-  return { users, roles, user_roles: grants, config, logs, audit_logs: audit } as Record<
+  return { users, roles, user_roles: grants, passkeys, config, logs, audit_logs: audit } as Record<
     LegacyTable & (typeof IMPORT_ORDER)[number],
     Importer<unknown>
   >;

@@ -12,7 +12,7 @@
  * this module is well-formed.
  */
 import type pg from 'pg';
-import { type Actor, auditData } from './audit.js';
+import { type Actor, type AuditEntry, auditData } from './audit.js';
 import type { PgContext } from './context.js';
 import { inTransaction } from './sql.js';
 
@@ -74,7 +74,12 @@ async function upsertPeople(
     const key = person.email.toLowerCase();
     if (!byEmail.has(key)) byEmail.set(key, person);
   }
-  const unique = [...byEmail.values()];
+  // In one order everywhere: two imports' batches that make the same new people wait for each
+  // other instead of deadlocking.
+  const unique = [...byEmail.values()].sort((a, b) =>
+    a.email.toLowerCase() < b.email.toLowerCase() ? -1 : 1,
+  );
+  if (unique.length === 0) return { ids: new Map(), created: new Set() };
   const created = await client.query<{ id: string; email: string }>(
     `INSERT INTO users (id, email, first_name, last_name, display_name, active, created_at, updated_at)
      SELECT gen_random_uuid(), e, f, l, d, a, coalesce(c, now()), now()
@@ -98,37 +103,44 @@ async function upsertPeople(
   const ids = new Map(rows.map((row) => [row.email, row.id]));
   await insertAudits(
     client,
-    created.rows.map((row) =>
-      auditData(
-        {
-          action: 'user.imported',
-          entityType: 'user',
-          entityId: row.id,
-          after: { email: row.email, source: 'legacy sqlite' },
-        },
-        actor,
-      ),
-    ),
+    actor,
+    created.rows.map((row) => ({
+      action: 'user.imported',
+      entityType: 'user',
+      entityId: row.id,
+      after: { email: row.email, source: 'legacy sqlite' },
+    })),
   );
   return { ids, created: new Set(created.rows.map((row) => row.email.toLowerCase())) };
 }
 
+/**
+ * Audit rows for what this module made, the actor checked once for the batch. Their `after`
+ * holds only what the import wrote (emails, keys, references), never a secret, so it is not
+ * passed through redaction row by row.
+ */
 async function insertAudits(
   client: pg.PoolClient,
-  rows: ReturnType<typeof auditData>[],
+  actor: Actor | undefined,
+  entries: AuditEntry[],
 ): Promise<void> {
-  if (rows.length === 0) return;
+  if (entries.length === 0) return;
+  const who = auditData({ action: '-', entityType: '-', entityId: '-' }, actor);
   await client.query(
-    `INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, after, user_agent)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[])`,
-    splitColumns(rows, [
-      (r) => r.actorId ?? null,
-      (r) => r.action,
-      (r) => r.entityType,
-      (r) => r.entityId,
-      (r) => (r.after === undefined ? null : JSON.stringify(r.after)),
-      (r) => r.userAgent ?? null,
-    ]),
+    `INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, after, ip, user_agent)
+     SELECT $1, a, t, e, d, $2, $3 FROM unnest($4::text[], $5::text[], $6::text[], $7::jsonb[])
+       AS r(a, t, e, d)`,
+    [
+      who.actorId ?? null,
+      who.ip ?? null,
+      who.userAgent ?? null,
+      ...splitColumns(entries, [
+        (r) => r.action,
+        (r) => r.entityType,
+        (r) => r.entityId,
+        (r) => (r.after === undefined ? null : JSON.stringify(r.after)),
+      ]),
+    ],
   );
 }
 
@@ -183,76 +195,97 @@ export async function importLegacyUsers(
 /**
  * Legacy ticket submissions: each requester matched or made, each ticket inserted with its
  * original time, audited and queued for the search index, and recorded.
+ *
+ * `knownUsers` (email in lower case → user id), when given, is what earlier batches of the same
+ * import resolved: those requesters are not looked up again, and this batch's are added once
+ * it commits. A log names the same few thousand people over and over.
  */
 export async function importLegacyTickets(
   ctx: PgContext,
   scope: LedgerScope,
   tickets: LegacyTicket[],
   actor?: Actor,
+  knownUsers?: Map<string, string>,
 ): Promise<ImportResult> {
-  return ctx.run('importLegacyTickets', () =>
-    inTransaction(ctx.pool, async (client) => {
-      const { ids } = await upsertPeople(
-        client,
-        tickets.map((ticket) => ticket.requester),
-        actor,
-      );
-      const inserted = await client.query<{ id: string; external_ref: string; key: string }>(
-        `INSERT INTO support_tickets
-           (id, title, description, priority, category, requester_id, external_ref, created_at, updated_at)
-         SELECT gen_random_uuid(), t, d, p::ticket_priority, c, r, x, at, at
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::timestamptz[])
-             AS n(t, d, p, c, r, x, at)
-         ON CONFLICT (external_ref) DO NOTHING
-         RETURNING id, external_ref, key`,
-        splitColumns(tickets, [
-          (t) => t.title,
-          (t) => t.description,
-          (t) => t.priority,
-          (t) => t.category,
-          (t) => ids.get(t.requester.email.toLowerCase()),
-          (t) => t.externalRef,
-          (t) => t.createdAt,
-        ]),
-      );
-      // A ticket already there under its reference (an import whose ledger was lost, or the
-      // same legacy ticket id twice) is recorded, not made again.
-      const { rows: existing } = await client.query<{ id: string; external_ref: string }>(
-        'SELECT id, external_ref FROM support_tickets WHERE external_ref = ANY($1::text[])',
-        [tickets.map((ticket) => ticket.externalRef)],
-      );
-      const idByRef = new Map(existing.map((row) => [row.external_ref, row.id]));
-      await insertAudits(
-        client,
-        inserted.rows.map((row) =>
-          auditData(
-            {
-              action: 'ticket.imported',
-              entityType: 'ticket',
-              entityId: row.id,
-              after: { key: row.key, externalRef: row.external_ref },
-            },
-            actor,
-          ),
-        ),
-      );
-      await client.query(
-        `INSERT INTO search_outbox (entity_type, entity_id, operation, entity_version)
-         SELECT 'ticket', id, 'index', 1 FROM unnest($1::uuid[]) AS o(id)`,
-        [inserted.rows.map((row) => row.id)],
-      );
-      await recordImports(
-        client,
-        scope,
-        tickets.map((ticket) => ({
-          sourceId: ticket.sourceId,
-          targetType: 'ticket',
-          targetId: idByRef.get(ticket.externalRef) as string,
+  return ctx.run('importLegacyTickets', async () => {
+    const resolved = await inTransaction(ctx.pool, async (client) => {
+      const unknown = tickets
+        .map((ticket) => ticket.requester)
+        .filter((person) => !knownUsers?.has(person.email.toLowerCase()));
+      const { ids } = await upsertPeople(client, unknown, actor);
+      const requester = (email: string) =>
+        knownUsers?.get(email.toLowerCase()) ?? ids.get(email.toLowerCase());
+      // One statement for the ticket, its audit row, its outbox row and its ledger entry: the
+      // rows go over as one JSON document (one parse on the server, no array per column), and
+      // what the audit row says is built from the inserted ticket itself.
+      const who = auditData({ action: '-', entityType: '-', entityId: '-' }, actor);
+      const input = JSON.stringify(
+        tickets.map((t) => ({
+          s: t.sourceId,
+          t: t.title,
+          d: t.description,
+          p: t.priority,
+          c: t.category,
+          r: requester(t.requester.email),
+          x: t.externalRef,
+          at: t.createdAt,
         })),
       );
-      return { imported: inserted.rows.length, skipped: tickets.length - inserted.rows.length };
-    }),
-  );
+      const { rows } = await client.query<{ inserted: number }>(
+        `WITH input AS (
+           SELECT * FROM json_to_recordset($1::json)
+             AS r(s text, t text, d text, p text, c text, r uuid, x text, at timestamptz)
+         ), made AS (
+           INSERT INTO support_tickets
+             (id, title, description, priority, category, requester_id, external_ref, created_at, updated_at)
+           SELECT gen_random_uuid(), t, d, p::ticket_priority, c, r, x, at, at FROM input
+           ON CONFLICT (external_ref) DO NOTHING
+           RETURNING id, key, external_ref
+         ), audited AS (
+           INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, after, ip, user_agent)
+           SELECT $2, 'ticket.imported', 'ticket', made.id::text,
+                  jsonb_build_object('key', made.key, 'externalRef', made.external_ref), $3, $4
+             FROM made
+         ), queued AS (
+           INSERT INTO search_outbox (entity_type, entity_id, operation, entity_version)
+           SELECT 'ticket', made.id, 'index', 1 FROM made
+         ), recorded AS (
+           INSERT INTO legacy_imports (source, source_table, source_id, target_type, target_id)
+           SELECT $5, $6, input.s, 'ticket', made.id::text
+             FROM made JOIN input ON input.x = made.external_ref
+           ON CONFLICT DO NOTHING
+         )
+         SELECT count(*)::int AS inserted FROM made`,
+        [
+          input,
+          who.actorId ?? null,
+          who.ip ?? null,
+          who.userAgent ?? null,
+          scope.source,
+          scope.table,
+        ],
+      );
+      const inserted = rows[0]?.inserted ?? 0;
+      // A ticket already there under its reference (an import whose ledger was lost) is
+      // recorded, not made again.
+      if (inserted < tickets.length) {
+        await client.query(
+          `INSERT INTO legacy_imports (source, source_table, source_id, target_type, target_id)
+           SELECT $1, $2, r.s, 'ticket', t.id::text
+             FROM json_to_recordset($3::json) AS r(s text, x text)
+             JOIN support_tickets t ON t.external_ref = r.x
+           ON CONFLICT DO NOTHING`,
+          [scope.source, scope.table, input],
+        );
+      }
+      return {
+        ids,
+        result: { imported: inserted, skipped: tickets.length - inserted },
+      };
+    });
+    for (const [email, id] of resolved.ids) knownUsers?.set(email, id);
+    return resolved.result;
+  });
 }
 
 /** A legacy audit row, kept with its original time. */
@@ -314,6 +347,17 @@ export async function importLegacyAudit(
       return { imported: data.length, skipped: rows.length - data.length };
     }),
   );
+}
+
+/** How many of the scope's rows the ledger holds (0: nothing of it was imported yet). */
+export async function importedCount(ctx: PgContext, scope: LedgerScope): Promise<number> {
+  return ctx.run('importedCount', async () => {
+    const { rows } = await ctx.pool.query<{ n: string }>(
+      'SELECT count(*)::text AS n FROM legacy_imports WHERE source = $1 AND source_table = $2',
+      [scope.source, scope.table],
+    );
+    return Number(rows[0]?.n ?? 0);
+  });
 }
 
 /** What the ledger says `table`'s rows became: source id → target id. */
