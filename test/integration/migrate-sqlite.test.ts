@@ -192,6 +192,12 @@ describe('nova migrate-sqlite: the oldest layout', () => {
     const grace = await db.postgres.findUserByEmail('grace@example.com');
     expect(grace).toMatchObject({ firstName: 'Grace Brewster', lastName: 'Hopper' });
     expect((await db.postgres.findUserByEmail('ALAN@example.com'))?.id).toBe(alan.id);
+    // Found again by the legacy ticket id.
+    expect(await db.postgres.getTicket('legacy:INC-1002')).toMatchObject({
+      title: 'VPN drops',
+      requesterId: alan.id,
+      externalRef: 'legacy:INC-1002',
+    });
     // Audited, queued for the search index, recorded in the ledger.
     expect(await sql(`SELECT 1 FROM audit_logs WHERE action = 'ticket.imported'`)).toHaveLength(3);
     expect(

@@ -94,7 +94,7 @@ export async function insertUser(
 
 const TICKET_COLUMNS = `id, key, title, description, status, priority, category, tags,
   requester_id AS "requesterId", assignee_id AS "assigneeId", created_at AS "createdAt",
-  updated_at AS "updatedAt", resolved_at AS "resolvedAt", version`;
+  updated_at AS "updatedAt", resolved_at AS "resolvedAt", version, external_ref AS "externalRef"`;
 
 export async function insertTicket(
   client: pg.PoolClient,

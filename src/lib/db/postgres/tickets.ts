@@ -163,10 +163,17 @@ export async function deleteTicket(ctx: PgContext, id: string, actor?: Actor): P
   await ctx.run('deleteTicket', () => deleteVersioned(ctx, TICKET, ticketId, actor));
 }
 
-/** By id (uuid) or key (T-000123). */
+/**
+ * By id (uuid), key (T-000123) or external reference (`legacy:INC-1001`: where an imported
+ * ticket came from, nova migrate-sqlite).
+ */
 export async function getTicket(ctx: PgContext, idOrKey: string): Promise<TicketRecord | null> {
-  const value = parseInput(z.string().trim().min(1).max(64), idOrKey, 'id');
-  const where = /^T-\d{6,}$/.test(value) ? { key: value } : { id: parseInput(uuid, value, 'id') };
+  const value = parseInput(z.string().trim().min(1).max(100), idOrKey, 'id');
+  const where = /^T-\d{6,}$/.test(value)
+    ? { key: value }
+    : /^[a-z]+:/.test(value)
+      ? { externalRef: value }
+      : { id: parseInput(uuid, value, 'id') };
   return ctx.run('getTicket', () => ctx.prisma.supportTicket.findUnique({ where }));
 }
 
