@@ -84,7 +84,7 @@ export const name = (raw: RawSettings, key: string, fallback: string) => {
 };
 
 /** The schema owner's login: anything but the application role's, which the service uses. */
-const ownerName = (raw: RawSettings) => {
+export const ownerName = (raw: RawSettings) => {
   const user = name(raw, 'postgresUser', 'nova');
   if (user === APP_USER) {
     throw new SettingsError(
@@ -139,17 +139,37 @@ export const SETTING_KEYS: readonly string[] = [
   'otelCollectorMemoryMb',
 ];
 
-export function readSettings(raw: RawSettings): StackSettings {
-  const unknown = Object.keys(raw).find((key) => !SETTING_KEYS.includes(key));
-  if (unknown) {
-    const near = SETTING_KEYS.find((key) => key.toLowerCase() === unknown.toLowerCase());
+/** Refuses the first key `known` lacks, suggesting the one it differs from only in case. */
+export function refuseUnknownKeys(raw: RawSettings, known: readonly string[], where: string) {
+  const unknown = Object.keys(raw).find((key) => !known.includes(key));
+  if (!unknown) return;
+  const near = known.find((key) => key.toLowerCase() === unknown.toLowerCase());
+  throw new SettingsError(
+    `nova:${unknown}`,
+    near
+      ? `is not a setting; did you mean nova:${near}?`
+      : `is not a setting ${where} (infra/README.md lists them)`,
+  );
+}
+
+/**
+ * Elasticsearch's memory and heap: the heap half the memory by default, and never more, as
+ * Elasticsearch needs the other half for the file-system cache and off-heap structures.
+ */
+export function elasticMemory(raw: RawSettings): { memoryMb: number; heapMb: number } {
+  const memoryMb = int(raw, 'elasticMemoryMb', 2048, 512, 262_144);
+  const heapMb = int(raw, 'elasticHeapMb', Math.floor(memoryMb / 2), 256, 131_072);
+  if (heapMb > memoryMb / 2) {
     throw new SettingsError(
-      `nova:${unknown}`,
-      near
-        ? `is not a setting; did you mean nova:${near}?`
-        : `is not a setting (infra/README.md lists them)`,
+      'nova:elasticHeapMb',
+      `${heapMb} MB is more than half of nova:elasticMemoryMb (${memoryMb} MB)`,
     );
   }
+  return { memoryMb, heapMb };
+}
+
+export function readSettings(raw: RawSettings): StackSettings {
+  refuseUnknownKeys(raw, SETTING_KEYS, 'of the Docker stack');
   const bindAddress = raw.bindAddress || '127.0.0.1';
   const octets = bindAddress.split('.');
   if (octets.length !== 4 || !octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)) {
@@ -176,15 +196,7 @@ export function readSettings(raw: RawSettings): StackSettings {
     const value = raw[key];
     if (value) images[image] = pinnedImage(value, `nova:${key}`);
   }
-  const elasticMemoryMb = int(raw, 'elasticMemoryMb', 2048, 512, 262_144);
-  const heapMb = int(raw, 'elasticHeapMb', Math.floor(elasticMemoryMb / 2), 256, 131_072);
-  if (heapMb > elasticMemoryMb / 2) {
-    // Elasticsearch needs the other half for the file-system cache and off-heap structures.
-    throw new SettingsError(
-      'nova:elasticHeapMb',
-      `${heapMb} MB is more than half of nova:elasticMemoryMb (${elasticMemoryMb} MB)`,
-    );
-  }
+  const { memoryMb: elasticMemoryMb, heapMb } = elasticMemory(raw);
   const extras = {
     pgAdmin: flag(raw, 'pgAdmin'),
     mongoExpress: flag(raw, 'mongoExpress'),

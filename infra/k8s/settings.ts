@@ -9,8 +9,17 @@
  */
 import { SettingsError } from '../errors.js';
 import { DEFAULT_IMAGES, pinnedImage } from '../images.js';
-import { APP_USER } from '../names.js';
-import { flag, int, name, oneOrThree, type RawSettings, ratio } from '../settings.js';
+import {
+  elasticMemory,
+  flag,
+  int,
+  name,
+  oneOrThree,
+  ownerName,
+  type RawSettings,
+  ratio,
+  refuseUnknownKeys,
+} from '../settings.js';
 
 /**
  * CloudNativePG's PostgreSQL 15 operand image, its `standard` flavour on Debian trixie
@@ -88,18 +97,6 @@ export const KUBERNETES_SETTING_KEYS: readonly string[] = [
 /** A DNS label, as Kubernetes names namespaces (RFC 1123), at most 63 characters. */
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-function refuseUnknown(raw: RawSettings) {
-  const unknown = Object.keys(raw).find((key) => !KUBERNETES_SETTING_KEYS.includes(key));
-  if (!unknown) return;
-  const near = KUBERNETES_SETTING_KEYS.find((key) => key.toLowerCase() === unknown.toLowerCase());
-  throw new SettingsError(
-    `nova:${unknown}`,
-    near
-      ? `is not a setting; did you mean nova:${near}?`
-      : 'is not a setting of the Kubernetes target (infra/README.md lists them)',
-  );
-}
-
 function oneOf<T extends string>(raw: RawSettings, key: string, allowed: readonly T[]): T {
   const value = raw[key] || allowed[0];
   if (!allowed.includes(value as T)) {
@@ -109,7 +106,7 @@ function oneOf<T extends string>(raw: RawSettings, key: string, allowed: readonl
 }
 
 export function readKubernetesSettings(raw: RawSettings): KubernetesSettings {
-  refuseUnknown(raw);
+  refuseUnknownKeys(raw, KUBERNETES_SETTING_KEYS, 'of the Kubernetes target');
   const namespace = raw.namespace || 'nova';
   if (!DNS_LABEL.test(namespace)) {
     throw new SettingsError('nova:namespace', 'must be a DNS label: a-z, 0-9 and -, at most 63');
@@ -126,21 +123,8 @@ export function readKubernetesSettings(raw: RawSettings): KubernetesSettings {
       'is required: the service image in a registry the cluster pulls from, pinned (registry/nova:1.2.3, optionally @sha256:…)',
     );
   }
-  const owner = name(raw, 'postgresUser', 'nova');
-  if (owner === APP_USER) {
-    throw new SettingsError(
-      'nova:postgresUser',
-      `must not be ${APP_USER}, the service's own login`,
-    );
-  }
-  const elasticMemoryMb = int(raw, 'elasticMemoryMb', 2048, 512, 262_144);
-  const heapMb = int(raw, 'elasticHeapMb', Math.floor(elasticMemoryMb / 2), 256, 131_072);
-  if (heapMb > elasticMemoryMb / 2) {
-    throw new SettingsError(
-      'nova:elasticHeapMb',
-      `${heapMb} MB is more than half of nova:elasticMemoryMb (${elasticMemoryMb} MB)`,
-    );
-  }
+  const owner = ownerName(raw);
+  const { memoryMb: elasticMemoryMb, heapMb } = elasticMemory(raw);
   const replicas = int(raw, 'serviceReplicas', 2, 1, 100);
   const maxReplicas = int(raw, 'serviceMaxReplicas', Math.max(6, replicas), 1, 100);
   if (maxReplicas < replicas) {
