@@ -216,6 +216,20 @@ describe('nova migrate-sqlite: the oldest layout', () => {
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit)).not.toContain('hunter2');
     expect(configKey('smtpHost')).toBe('legacy.smtp_host');
+    // Two spellings of one key: the second is refused, not silently dropped.
+    const twice = legacyFile('config-twice', [
+      'CREATE TABLE config (key TEXT, value TEXT)',
+      `INSERT INTO config VALUES ('mailFrom', '"a@example.com"'), ('mail_from', '"b@example.com"')`,
+    ]);
+    const report = await migrateSqlite(db.postgres, { file: twice });
+    expect(report.refused).toEqual([
+      {
+        table: 'config',
+        id: 'mail_from',
+        reason: 'key "mail_from" becomes legacy.mail_from, as "mailFrom" does',
+      },
+    ]);
+    expect((await db.postgres.getConfig('legacy.mail_from'))?.value).toBe('a@example.com');
     expect(configKey('Mail.From-Address')).toBe('legacy.mail.from_address');
   });
 

@@ -402,9 +402,19 @@ function importersFor(
       return { imported, skipped: records.length - imported };
     },
   };
+  /** legacy.* key → the legacy key that took it (two spellings of one key collide). */
+  const configKeys = new Map<string, string>();
   const config: Importer<{ key: string; value: unknown }> = {
     map: (table, row) => {
-      const key = configKey(text(table, row, 'key') ?? '');
+      const legacyKey = text(table, row, 'key') ?? '';
+      const key = configKey(legacyKey);
+      const first = configKeys.get(key);
+      if (first !== undefined && first !== legacyKey) {
+        throw new Refusal(
+          `key ${JSON.stringify(legacyKey)} becomes ${key}, as ${JSON.stringify(first)} does`,
+        );
+      }
+      configKeys.set(key, legacyKey);
       const raw = text(table, row, 'value');
       if (raw === undefined) throw new Refusal('no value');
       let value: unknown = raw;
