@@ -5,8 +5,13 @@
  */
 export const REDACTED = '[REDACTED]';
 
+/**
+ * `pass` and `dsn` count only as a word of the key (`pass`, `smtp_pass`, `mail.dsn`, and in
+ * camelCase `smtpPass`, `sentryDsn`), not inside one (`passport`, `bypass`).
+ */
 const SECRET_KEY =
-  /password|passwd|passphrase|^pass$|pwd|secret|token|jwt|bearer|api[-_]?key|authorization|cookie|credential|private[-_]?key|public[-_]?key|session|^dsn$|connection[-_]?string/i;
+  /password|passwd|passphrase|(?:^|[._-])pass(?:$|[._-])|pwd|secret|token|jwt|bearer|api[-_]?key|authorization|cookie|credential|private[-_]?key|public[-_]?key|session|(?:^|[._-])dsn(?:$|[._-])|connection[-_]?string/i;
+const CAMEL_SECRET_WORD = /[a-z0-9](?:Pass|Dsn)(?:$|[A-Z0-9._-])/;
 
 /** `scheme://user:password@host` inside free text. */
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/]+):[^\s@/]+@/gi;
@@ -15,7 +20,8 @@ const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/]+):[^\s@/]+@/gi;
 export const redactUrlCredentials = (text: string): string =>
   text.includes('://') ? text.replace(URL_CREDENTIALS, `$1:${REDACTED}@`) : text;
 
-export const isSecretKey = (key: string): boolean => SECRET_KEY.test(key);
+export const isSecretKey = (key: string): boolean =>
+  SECRET_KEY.test(key) || CAMEL_SECRET_WORD.test(key);
 
 /** A deep copy of `value` with secret-named keys redacted; bytes and bigints become JSON-safe. */
 export function redact(value: unknown): unknown {

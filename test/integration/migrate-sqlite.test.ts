@@ -13,7 +13,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { formatPlan, formatReport } from '../../src/cli/migrate-sqlite.js';
 import type { PostgresStore } from '../../src/lib/db/postgres.js';
-import { configKey, migrateSqlite } from '../../src/migrate/sqlite/run.js';
+import { configKey } from '../../src/migrate/sqlite/rows.js';
+import { migrateSqlite } from '../../src/migrate/sqlite/run.js';
 import { useTestDatabase } from '../support/database.js';
 import { novaFailure } from '../support/nova-error.js';
 
@@ -162,7 +163,7 @@ describe('nova migrate-sqlite: the oldest layout', () => {
     );
     expect(tickets).toEqual([
       expect.objectContaining({
-        external_ref: 'legacy:INC-1001',
+        external_ref: 'v1:INC-1001',
         priority: 'high',
         category: 'Printers',
         created_at: new Date('2023-03-04T05:06:07Z'),
@@ -170,13 +171,13 @@ describe('nova migrate-sqlite: the oldest layout', () => {
         status: 'open',
       }),
       expect.objectContaining({
-        external_ref: 'legacy:INC-1002',
+        external_ref: 'v1:INC-1002',
         priority: 'urgent',
         email: 'alan@example.com',
         created_at: new Date('2023-03-05T10:00:00Z'),
       }),
       expect.objectContaining({
-        external_ref: 'legacy:INC-1003',
+        external_ref: 'v1:INC-1003',
         priority: 'low',
         email: 'ada@example.com',
         created_at: new Date(1678000000 * 1000),
@@ -193,10 +194,10 @@ describe('nova migrate-sqlite: the oldest layout', () => {
     expect(grace).toMatchObject({ firstName: 'Grace Brewster', lastName: 'Hopper' });
     expect((await db.postgres.findUserByEmail('ALAN@example.com'))?.id).toBe(alan.id);
     // Found again by the legacy ticket id.
-    expect(await db.postgres.getTicket('legacy:INC-1002')).toMatchObject({
+    expect(await db.postgres.getTicket('v1:INC-1002')).toMatchObject({
       title: 'VPN drops',
       requesterId: alan.id,
-      externalRef: 'legacy:INC-1002',
+      externalRef: 'v1:INC-1002',
     });
     // Audited, queued for the search index, recorded in the ledger.
     expect(await sql(`SELECT 1 FROM audit_logs WHERE action = 'ticket.imported'`)).toHaveLength(3);
@@ -249,7 +250,7 @@ describe('nova migrate-sqlite: the oldest layout', () => {
 
 /** V2's passkeys that cannot be imported: a PEM key, a user the import does not have. */
 const PASSKEYS_REFUSED = [
-  { table: 'passkeys', id: 'pk3', reason: 'publicKey is neither bytes nor base64' },
+  { table: 'passkeys', id: 'pk3', reason: 'publicKey is neither bytes nor hex or base64' },
   { table: 'passkeys', id: 'pk4', reason: 'user 99 was not imported' },
 ];
 
@@ -287,7 +288,7 @@ describe('nova migrate-sqlite: a later layout', () => {
     expect(Buffer.from(usb?.credentialId ?? []).toString('base64url')).toBe('q83vEjRWeJA');
     expect(usb?.transports).toEqual(['usb', 'nfc']);
     const ticket = await sql<{ description: string; requester_id: string }>(
-      `SELECT description, requester_id FROM support_tickets WHERE external_ref = 'legacy:T-9'`,
+      `SELECT description, requester_id FROM support_tickets WHERE external_ref = 'v2:T-9'`,
     );
     expect(ticket[0]?.requester_id).toBe(kim?.id);
     expect(ticket[0]?.description).toMatch(/ServiceNow: INC0012345\.\nEmail status: sent\./);
@@ -474,5 +475,119 @@ describe('nova migrate-sqlite: an interrupted run', () => {
       await sql(`SELECT 1 FROM users WHERE email IN ('zed@example.com', 'zoe@example.com')`),
     ).toEqual([]);
     expect(await sql(`SELECT 1 FROM legacy_imports WHERE source = 'rollback'`)).toEqual([]);
+  });
+});
+
+const edgeDb = await useTestDatabase();
+
+describe('nova migrate-sqlite: what a real legacy file can hold', () => {
+  const t = edgeDb;
+  const LOGS = `CREATE TABLE logs (id TEXT PRIMARY KEY, ticket_id TEXT, name TEXT, email TEXT,
+    title TEXT, system TEXT, urgency TEXT, timestamp TEXT)`;
+
+  it('keeps two files\u2019 equal ticket ids apart (each reference names its source)', async () => {
+    const { db, sql } = t;
+    for (const site of ['site-a', 'site-b']) {
+      const file = legacyFile(site, [
+        LOGS,
+        `INSERT INTO logs VALUES ('1', 'INC-1', 'Sam Lee', 'sam@example.com', 'From ${site}', 'S', 'low', '2023-01-01 00:00:00')`,
+      ]);
+      const report = await migrateSqlite(db.postgres, { file });
+      expect(report.summary).toEqual([{ table: 'logs', imported: 1, skipped: 0, refused: 0 }]);
+    }
+    const refs = await sql<{ external_ref: string; title: string }>(
+      `SELECT external_ref, title FROM support_tickets WHERE external_ref LIKE 'site-%' ORDER BY 1`,
+    );
+    expect(refs).toEqual([
+      { external_ref: 'site-a:INC-1', title: 'From site-a' },
+      { external_ref: 'site-b:INC-1', title: 'From site-b' },
+    ]);
+  });
+
+  it('imports every table of a kind (config and settings), keeping secret-named keys secret', async () => {
+    const { db, sql } = t;
+    const file = legacyFile('two-configs', [
+      'CREATE TABLE config (key TEXT, value TEXT)',
+      `INSERT INTO config VALUES ('pass', 'pw1'), ('dsn', 'postgres://u:s3cr3t@h/db'),
+         ('smtpPass', 'hunter2'), ('huge', '1e999')`,
+      'CREATE TABLE settings (key TEXT, value TEXT)',
+      `INSERT INTO settings VALUES ('theme', '"dark"')`,
+    ]);
+    const report = await migrateSqlite(db.postgres, { file });
+    expect(report.summary).toEqual([
+      { table: 'config', imported: 4, skipped: 0, refused: 0 },
+      { table: 'settings', imported: 1, skipped: 0, refused: 0 },
+    ]);
+    expect((await db.postgres.getConfig('legacy.theme'))?.value).toBe('dark');
+    // 1e999 is no JSON number (Infinity): kept as the text it was.
+    expect((await db.postgres.getConfig('legacy.huge'))?.value).toBe('1e999');
+    const audit = JSON.stringify(
+      await sql(
+        `SELECT after FROM audit_logs WHERE entity_id IN ('legacy.pass', 'legacy.dsn', 'legacy.smtp_pass')`,
+      ),
+    );
+    for (const secret of ['pw1', 's3cr3t', 'hunter2']) expect(audit).not.toContain(secret);
+  });
+
+  it('refuses, never fails on, values the write paths would reject', async () => {
+    const { db, count } = t;
+    const map = join(dir, 'bad-role-map.json');
+    writeFileSync(map, JSON.stringify({ roles: { auditor: 'auditors' } }));
+    const file = legacyFile('bad-values', [
+      'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT)',
+      `INSERT INTO users VALUES (1, 'ann@example.com', 'Ann A'), (2, 'ANN@example.com', 'Ann Again'),
+         (3, 'bo@example.com', 'Bo B')`,
+      'CREATE TABLE roles (id INTEGER PRIMARY KEY, name TEXT)',
+      `INSERT INTO roles VALUES (1, 'auditor'), (2, 'admin')`,
+      'CREATE TABLE user_roles (user_id INTEGER, role_id INTEGER)',
+      'INSERT INTO user_roles VALUES (1, 1), (1, 2)',
+      'CREATE TABLE passkeys (id TEXT, user_id INTEGER, credential_id TEXT, public_key BLOB, counter TEXT)',
+      `INSERT INTO passkeys VALUES ('k1', 1, 'c0ffee01', X'A401', '4294967296'),
+         ('k2', 1, 'c0ffee02', X'A401', '5'), ('k3', 3, 'c0ffee02', X'A401', '0')`,
+      LOGS,
+      `INSERT INTO logs VALUES ('${'x'.repeat(201)}', 'L-1', 'Ann A', 'ann@example.com', 'Long id', 'S', 'low', '2023-01-01 00:00:00'),
+         ('2', 'L-2', 'Ann A', 'ann@example.com', 'No offset', 'S', 'low', '2023-01-01T12:00:00'),
+         ('3', 'L-3', 'Ann A', 'ann@example.com', 'US date', 'S', 'low', '01/02/2023')`,
+    ]);
+    const tickets = await count('support_tickets');
+    const report = await migrateSqlite(db.postgres, { file, mapFile: map });
+    expect(report.refused).toEqual([
+      { table: 'users', id: '2', reason: 'duplicate email (row 1 has it too)' },
+      {
+        table: 'roles',
+        id: '1',
+        reason: 'role "auditor" maps to auditors, which is no role here',
+      },
+      { table: 'user_roles', id: '1:1', reason: 'role 1 is not mapped' },
+      {
+        table: 'passkeys',
+        id: 'k1',
+        reason: 'counter "4294967296" is not a 32-bit signature count',
+      },
+      { table: 'passkeys', id: 'k3', reason: 'duplicate credential (row k2 has it too)' },
+      { table: 'logs', id: 'x'.repeat(201), reason: 'id is 201 characters (at most 200)' },
+      { table: 'logs', id: '3', reason: 'timestamp "01/02/2023" is not a date' },
+    ]);
+    const ann = await db.postgres.findUserByEmail('ann@example.com');
+    expect(await db.postgres.listUserRoles(ann?.id as string)).toEqual(['admin']);
+    // Hex text is read as hex.
+    const [key] = await db.postgres.listPasskeys(ann?.id as string);
+    expect(Buffer.from(key?.credentialId ?? []).toString('hex')).toBe('c0ffee02');
+    // A time without an offset is UTC, as SQLite's clock is, whatever the machine's zone.
+    const ticket = await db.postgres.getTicket('bad-values:L-2');
+    expect(ticket?.createdAt).toEqual(new Date('2023-01-01T12:00:00Z'));
+    expect(await count('support_tickets')).toBe(tickets + 1);
+
+    // A credential already registered to someone else (not by this file) is refused too.
+    const other = legacyFile('taken-credential', [
+      'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT)',
+      `INSERT INTO users VALUES (7, 'cy@example.com', 'Cy C')`,
+      'CREATE TABLE passkeys (id TEXT, user_id INTEGER, credential_id TEXT, public_key BLOB)',
+      `INSERT INTO passkeys VALUES ('k7', 7, 'c0ffee02', X'A401')`,
+    ]);
+    const taken = await migrateSqlite(db.postgres, { file: other });
+    expect(taken.refused).toEqual([
+      { table: 'passkeys', id: 'k7', reason: 'this credential is registered to another user' },
+    ]);
   });
 });

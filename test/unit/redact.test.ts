@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { redactUrl } from '../../src/cli/database.js';
-import { REDACTED, redact, redactConfigRow, redactUrlCredentials } from '../../src/lib/redact.js';
+import {
+  isSecretKey,
+  REDACTED,
+  redact,
+  redactConfigRow,
+  redactUrlCredentials,
+} from '../../src/lib/redact.js';
 
 describe('redact', () => {
   it('replaces secret-named values at any depth and keeps everything else', () => {
@@ -74,6 +80,24 @@ describe('redactUrlCredentials', () => {
       'see https://example.com/a:b@c',
     );
     expect(redactUrlCredentials('no url here: a:b@c')).toBe('no url here: a:b@c');
+  });
+
+  it('treats pass and dsn as secrets when they are a word of the key, not a part of one', () => {
+    for (const key of [
+      'pass',
+      'smtp_pass',
+      'smtp.pass',
+      'legacy.pass',
+      'smtpPass',
+      'mail-dsn',
+      'legacy.dsn',
+      'sentryDsn',
+    ]) {
+      expect(isSecretKey(key), key).toBe(true);
+    }
+    for (const key of ['passport', 'bypass', 'compass', 'passengers', 'dsnHost']) {
+      expect(isSecretKey(key), key).toBe(false);
+    }
   });
 
   it('treats pwd, jwt, bearer, pass and dsn keys as secrets', () => {

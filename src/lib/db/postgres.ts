@@ -121,6 +121,7 @@ export class PostgresStore {
   readonly hasPermission = this.#bind(rbac.hasPermission);
   readonly listUserPermissions = this.#bind(rbac.listUserPermissions);
   readonly listUserRoles = this.#bind(rbac.listUserRoles);
+  readonly listRoleNames = this.#bind(rbac.listRoleNames);
 
   readonly registerPasskey = this.#bind(passkeys.registerPasskey);
   readonly listPasskeys = this.#bind(passkeys.listPasskeys);

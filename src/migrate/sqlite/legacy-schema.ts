@@ -144,7 +144,7 @@ export const LEGACY_TABLES: Record<LegacyTable, TableSpec> = {
 };
 
 /** The order tables are imported in: what others refer to comes first. */
-export const IMPORT_ORDER: LegacyTable[] = [
+export const IMPORT_ORDER = [
   'users',
   'roles',
   'user_roles',
@@ -152,4 +152,7 @@ export const IMPORT_ORDER: LegacyTable[] = [
   'config',
   'logs',
   'audit_logs',
-];
+] as const satisfies LegacyTable[];
+
+/** The tables this version imports. */
+export type ImportableTable = (typeof IMPORT_ORDER)[number];

@@ -42,32 +42,33 @@ export function email(table: FoundTable, row: Row): string {
 }
 
 /**
- * A legacy time: ISO 8601, SQLite's `YYYY-MM-DD HH:MM:SS` (CURRENT_TIMESTAMP, which is UTC),
- * or a Unix time in seconds or milliseconds.
+ * A legacy time: ISO 8601 or SQLite's `YYYY-MM-DD HH:MM:SS` (CURRENT_TIMESTAMP's form), read
+ * as UTC when it names no offset (SQLite's clock is UTC); or a Unix time in seconds or
+ * milliseconds. Anything else (`01/02/2023`, `last tuesday`) is refused, not guessed at.
  */
 export function time(table: FoundTable, row: Row, field: string): Date | undefined {
   const column = table.fields[field];
   const value = column === undefined ? undefined : row[column];
   if (value === null || value === undefined || value === '') return undefined;
-  let date: Date;
-  if (
-    typeof value === 'number' ||
-    typeof value === 'bigint' ||
-    /^\d+(\.\d+)?$/.test(String(value))
-  ) {
+  const s = String(value).trim();
+  let date: Date | undefined;
+  if (typeof value === 'number' || typeof value === 'bigint' || /^\d+(\.\d+)?$/.test(s)) {
     const n = Number(value);
     date = new Date(n < 1e11 ? n * 1000 : n);
   } else {
-    const s = String(value).trim();
-    const sqlite = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s);
-    date = new Date(sqlite ? `${s.replace(' ', 'T')}Z` : s);
+    const iso = ISO_TIME.exec(s);
+    if (iso) date = new Date(`${iso[1]}T${iso[2] ?? '00:00:00'}${iso[3] ?? 'Z'}`);
   }
-  const year = date.getUTCFullYear();
-  if (Number.isNaN(date.getTime()) || year < 1990 || year > 2100) {
-    throw new Refusal(`${field} ${JSON.stringify(String(value))} is not a date`);
+  const year = date?.getUTCFullYear() ?? Number.NaN;
+  if (!date || Number.isNaN(date.getTime()) || year < 1990 || year > 2100) {
+    throw new Refusal(`${field} ${JSON.stringify(s)} is not a date`);
   }
   return date;
 }
+
+/** Date, time (optional) and offset (optional) of an ISO 8601 or SQLite time. */
+const ISO_TIME =
+  /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?$/;
 
 /** A person from a legacy name: split at the last space, and kept whole as the display name. */
 export function person(
@@ -114,6 +115,7 @@ export function ticket(
   row: Row,
   sourceId: string,
   mapping: Mapping,
+  source: string,
 ): LegacyTicket {
   const requester = person(table, row);
   const title = text(table, row, 'title');
@@ -141,7 +143,8 @@ export function ticket(
   ];
   return {
     sourceId,
-    externalRef: bounded(`legacy:${ticketId ?? `log-${sourceId}`}`, 100, 'ticket id'),
+    // The source's name keeps two legacy files' equal ticket ids apart: log:INC-1001.
+    externalRef: bounded(`${source}:${ticketId ?? `row-${sourceId}`}`, 100, 'ticket id'),
     title: bounded(title, 200, 'title'),
     description: notes.join('\n'),
     priority,
@@ -155,18 +158,21 @@ const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
- * Bytes a legacy app stored as a BLOB, or as base64url or base64 text (how WebAuthn libraries
- * hand credential ids and keys over); anything else is refused.
+ * Bytes a legacy app stored as a BLOB, or as hex, base64url or base64 text (how WebAuthn
+ * libraries hand credential ids and keys over); anything else is refused.
  */
 export function bytes(table: FoundTable, row: Row, field: string): Uint8Array<ArrayBuffer> {
   const column = table.fields[field];
   const value = column === undefined ? undefined : row[column];
   if (value instanceof Uint8Array) return new Uint8Array(value);
   if (typeof value === 'string' && value.length > 0) {
+    // Hex first: an even run of hex digits is hex (a base64url id of 16 bytes or more that
+    // happened to use only 0-9a-f would be a 1-in-10^10 accident).
+    if (/^([0-9a-f]{2})+$/i.test(value)) return new Uint8Array(Buffer.from(value, 'hex'));
     if (BASE64URL.test(value)) return new Uint8Array(Buffer.from(value, 'base64url'));
     if (BASE64.test(value)) return new Uint8Array(Buffer.from(value, 'base64'));
   }
-  throw new Refusal(`${field} is neither bytes nor base64`);
+  throw new Refusal(`${field} is neither bytes nor hex or base64`);
 }
 
 const TRANSPORTS = new Set(['usb', 'nfc', 'ble', 'smart-card', 'hybrid', 'internal', 'cable']);
@@ -182,9 +188,10 @@ export function passkey(table: FoundTable, row: Row): RegisterPasskeyInput {
   const first = publicKey[0] ?? 0;
   if (first < 0xa1 || first > 0xb7) throw new Refusal('publicKey is not a COSE key');
   if (credentialId.length > 1023) throw new Refusal('credentialId is longer than 1023 bytes');
+  if (publicKey.length > 4096) throw new Refusal('publicKey is longer than 4096 bytes');
   const counter = text(table, row, 'counter');
-  if (counter !== undefined && !/^\d+$/.test(counter)) {
-    throw new Refusal(`counter ${JSON.stringify(counter)} is not a whole number`);
+  if (counter !== undefined && !(/^\d+$/.test(counter) && BigInt(counter) <= 0xffffffffn)) {
+    throw new Refusal(`counter ${JSON.stringify(counter)} is not a 32-bit signature count`);
   }
   const listed = text(table, row, 'transports');
   let transports: string[] = [];
@@ -203,10 +210,50 @@ export function passkey(table: FoundTable, row: Row): RegisterPasskeyInput {
     credentialId,
     publicKey,
     signCount: BigInt(counter ?? 0),
-    transports: transports.filter((t) => TRANSPORTS.has(t)) as RegisterPasskeyInput['transports'],
+    transports: [
+      ...new Set(transports.filter((t) => TRANSPORTS.has(t))),
+    ] as RegisterPasskeyInput['transports'],
     // A synced (backed-up) credential is a multi-device one (WebAuthn's backup eligibility).
     deviceType: backedUp ? 'multiDevice' : 'singleDevice',
     backedUp,
     ...(nickname ? { nickname: bounded(nickname, 100, 'name') } : {}),
   };
+}
+
+/** `legacy.<key>`: the new platform's key form (dotted lower-case words). */
+export function configKey(legacy: string): string {
+  const words = legacy
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9.]+/g, '_')
+    .split('.')
+    .map((word) => word.replace(/^_+|_+$/g, ''))
+    .filter(Boolean);
+  if (words.length === 0)
+    throw new Refusal(`key ${JSON.stringify(legacy)} has no letters or digits`);
+  const key = `legacy.${words.join('.')}`;
+  if (key.length > 200)
+    throw new Refusal(`key is ${key.length} characters as legacy.* (at most 200)`);
+  return key;
+}
+
+/** The system config's cap on one value (system-config.ts). */
+const MAX_CONFIG_BYTES = 64 * 1024;
+
+/** A config value: its JSON when it is JSON (a number, a list …), else the text itself. */
+export function configValue(table: FoundTable, row: Row): unknown {
+  const raw = text(table, row, 'value');
+  if (raw === undefined) throw new Refusal('no value');
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    // Not JSON: kept as the string it is.
+  }
+  // null is no value here, and 1e999 parses to Infinity, which JSON cannot hold: keep the text.
+  if (value === null || (typeof value === 'number' && !Number.isFinite(value))) value = raw;
+  if (Buffer.byteLength(JSON.stringify(value)) > MAX_CONFIG_BYTES) {
+    throw new Refusal(`value is over ${MAX_CONFIG_BYTES} bytes of JSON`);
+  }
+  return value;
 }

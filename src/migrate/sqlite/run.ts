@@ -12,14 +12,14 @@
 
 import { basename } from 'node:path';
 import type { Actor } from '../../lib/db/postgres/audit.js';
-import type { LedgerScope, LegacyTicket, LegacyUser } from '../../lib/db/postgres/legacy-import.js';
-import type { RegisterPasskeyInput } from '../../lib/db/postgres/passkeys.js';
+import type { LedgerScope } from '../../lib/db/postgres/legacy-import.js';
 import type { PostgresStore } from '../../lib/db/postgres.js';
-import { isNovaError, NovaError } from '../../lib/errors.js';
+import { NovaError } from '../../lib/errors.js';
+import { type Importer, importersFor, type Row } from './importers.js';
 import { type FoundTable, type LegacyFile, openLegacyFile } from './inspect.js';
-import { IMPORT_ORDER, LEGACY_TABLES, type LegacyTable } from './legacy-schema.js';
-import { loadMapping, lookup, type Mapping } from './mapping.js';
-import { active, passkey, person, Refusal, text, ticket, time } from './rows.js';
+import { IMPORT_ORDER, LEGACY_TABLES } from './legacy-schema.js';
+import { loadMapping, type Mapping } from './mapping.js';
+import { Refusal, text } from './rows.js';
 
 export interface PlanEntry {
   table: string;
@@ -99,21 +99,6 @@ export function planOf(file: LegacyFile): PlanEntry[] {
   });
 }
 
-/** A table's rows, mapped: each either a record to write or a refusal. */
-type Mapped<T> = { sourceId: string; record?: T; refusal?: string };
-
-/** What each table needs to turn rows into records and write them. */
-interface Importer<T> {
-  /**
-   * Batches that may be written at once (default 1): more only where batches cannot depend
-   * on each other's rows (tickets and audit rows; their requesters and actors come from
-   * tables imported before).
-   */
-  writers?: number;
-  map(table: FoundTable, row: Record<string, unknown>, sourceId: string): Promise<T> | T;
-  write(records: { sourceId: string; record: T }[]): Promise<{ imported: number; skipped: number }>;
-}
-
 export async function migrateSqlite(
   store: PostgresStore,
   options: MigrateOptions,
@@ -153,114 +138,150 @@ async function runTables(
   options: MigrateOptions,
   report: MigrateReport,
 ): Promise<MigrateReport> {
-  const importers = importersFor(store, mapping, options);
-  const scope = ledgerScope(options.source, options.file);
+  const source = sourceName(options.source, options.file);
+  const roles = new Set(await store.listRoleNames());
+  const importers = importersFor({
+    store,
+    mapping,
+    actor: options.actor,
+    dryRun: options.dryRun ?? false,
+    source,
+    roles,
+  });
   for (const known of IMPORT_ORDER) {
-    const table = file.tables.find((t) => t.known === known && t.missing.length === 0);
-    if (!table) continue;
-    const summary: TableSummary = { table: table.name, imported: 0, skipped: 0, refused: 0 };
-    report.summary.push(summary);
-    const importer = importers[known] as Importer<unknown>;
-    const batchSize = options.batchSize ?? 1000;
-    const seen = new Map<string, string>();
-    // A table the ledger has nothing of (a first import) needs no per-batch lookups.
-    const resuming = (await store.importedCount(scope(known))) > 0;
-    let after = 0;
-    let done = 0;
-    // Pipelined: the next batch is read, checked and mapped while the previous one is being
-    // written (each write still starts only after the one before it committed).
-    // Up to `writers` batches are written at once (each its own transaction), while the next
-    // is read and mapped.
-    const writers = importer.writers ?? 1;
-    const writing: Promise<void>[] = [];
-    try {
-      for (;;) {
-        const batch = file.rows(table, after, batchSize);
-        if (batch.length === 0) break;
-        after = batch.at(-1)?.rowid ?? after;
-        const mapped: Mapped<unknown>[] = [];
-        for (const [i, { rowid, row }] of batch.entries()) {
-          // Let the write in flight take its turns: its statements' replies are I/O callbacks,
-          // which a loop of awaits alone would hold off until the whole batch is mapped.
-          if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise(setImmediate);
-          const sourceId = sourceIdOf(table, row, rowid);
-          const duplicateOf = seen.get(sourceId);
-          if (duplicateOf !== undefined) {
-            mapped.push({ sourceId, refusal: `duplicate id (row ${duplicateOf} has it too)` });
-            continue;
-          }
-          seen.set(sourceId, String(rowid));
-          try {
-            mapped.push({ sourceId, record: await importer.map(table, row, sourceId) });
-          } catch (error) {
-            if (!(error instanceof Refusal)) throw error;
-            mapped.push({ sourceId, refusal: error.message });
-          }
-        }
-        const good: { sourceId: string; record: unknown }[] = [];
-        for (const { sourceId, record, refusal } of mapped) {
-          if (refusal === undefined) good.push({ sourceId, record });
-          else report.refused.push({ table: table.name, id: sourceId, reason: refusal });
-        }
-        summary.refused += mapped.length - good.length;
-        const already = resuming
-          ? await store.importedTargets(
-              scope(known),
-              good.map((m) => m.sourceId),
-            )
-          : new Map<string, string>();
-        const fresh = good.filter((m) => !already.has(m.sourceId));
-        summary.skipped += good.length - fresh.length;
-        if (writing.length >= writers) await writing.shift();
-        const rows = batch.length;
-        const write = (async () => {
-          if (options.dryRun) summary.imported += fresh.length;
-          else if (fresh.length) {
-            const result = await importer.write(fresh);
-            summary.imported += result.imported;
-            summary.skipped += result.skipped;
-          }
-          done += rows;
-          options.onProgress?.({ table: table.name, done, total: table.rows });
-        })();
-        // Settled here too, so a failed write cannot go unobserved while the next batch is read.
-        write.catch(() => {});
-        writing.push(write);
-      }
-    } catch (error) {
-      // Nothing is left writing when the error reaches the caller (who may close the pool).
-      await Promise.allSettled(writing);
-      throw error;
+    // Every table of the kind (a file may hold both `config` and `settings`), each its own
+    // part of the ledger.
+    for (const table of file.tables.filter((t) => t.known === known && t.missing.length === 0)) {
+      const summary: TableSummary = { table: table.name, imported: 0, skipped: 0, refused: 0 };
+      report.summary.push(summary);
+      await importTable(store, file, table, importers[known], options, report, summary, {
+        source,
+        table: table.name,
+      });
     }
-    await Promise.all(writing);
   }
   return report;
 }
 
-/** Where the ledger keeps a table's rows for this source. */
-function ledgerScope(source: string | undefined, file: string) {
+/** Rows mapped between two turns of the event loop. */
+const YIELD_EVERY = 100;
+/** The ledger's source_id column. */
+const MAX_SOURCE_ID = 200;
+
+/**
+ * One table, a batch at a time: read, checked and mapped, the ledger asked what is done
+ * already, the rest written. Pipelined: the next batch is read and mapped while up to
+ * `importer.writers` batches are being written (each its own transaction). Once a write
+ * fails no other starts, every write in flight is waited for, and the first failure is
+ * thrown.
+ */
+async function importTable(
+  store: PostgresStore,
+  file: LegacyFile,
+  table: FoundTable,
+  importer: Importer<unknown>,
+  options: MigrateOptions,
+  report: MigrateReport,
+  summary: TableSummary,
+  ledger: LedgerScope,
+): Promise<void> {
+  const batchSize = options.batchSize ?? 1000;
+  const writers = importer.writers ?? 1;
+  const seen = new Map<string, string>();
+  // A table the ledger has nothing of (a first import) needs no per-batch lookups.
+  const resuming = (await store.importedCount(ledger)) > 0;
+  const writing: Promise<void>[] = [];
+  let failure: { error: unknown } | undefined;
+  let after = 0;
+  let done = 0;
+  try {
+    for (;;) {
+      if (failure) break;
+      const batch = file.rows(table, after, batchSize);
+      if (batch.length === 0) break;
+      after = batch.at(-1)?.rowid ?? after;
+      const good: { sourceId: string; record: unknown }[] = [];
+      for (const [i, { rowid, row }] of batch.entries()) {
+        // Let the writes in flight take their turns: their replies are I/O callbacks, which a
+        // loop of awaits alone would hold off until the whole batch is mapped.
+        if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise(setImmediate);
+        const sourceId = sourceIdOf(table, row, rowid);
+        const outcome = await mapRow(importer, table, row, sourceId, rowid, seen);
+        if ('reason' in outcome) {
+          report.refused.push({ table: table.name, id: sourceId, reason: outcome.reason });
+          summary.refused++;
+        } else good.push({ sourceId, record: outcome.record });
+      }
+      const already = resuming
+        ? await store.importedTargets(
+            ledger,
+            good.map((m) => m.sourceId),
+          )
+        : new Map<string, string>();
+      const fresh = good.filter((m) => !already.has(m.sourceId));
+      summary.skipped += good.length - fresh.length;
+      if (writing.length >= writers) await writing.shift();
+      if (failure) break;
+      const rows = batch.length;
+      const write = (async () => {
+        if (options.dryRun) summary.imported += fresh.length;
+        else if (fresh.length) {
+          const result = await importer.write(fresh, ledger);
+          summary.imported += result.imported;
+          summary.skipped += result.skipped;
+        }
+        done += rows;
+        options.onProgress?.({ table: table.name, done, total: table.rows });
+      })().catch((error: unknown) => {
+        failure ??= { error };
+      });
+      writing.push(write);
+    }
+  } finally {
+    // Nothing is left writing when an error reaches the caller (who may close the pool).
+    await Promise.all(writing);
+  }
+  if (failure) throw failure.error;
+}
+
+/** A row mapped, or the reason it is refused. */
+async function mapRow(
+  importer: Importer<unknown>,
+  table: FoundTable,
+  row: Row,
+  sourceId: string,
+  rowid: number,
+  seen: Map<string, string>,
+): Promise<{ record: unknown } | { reason: string }> {
+  if (sourceId.length > MAX_SOURCE_ID) {
+    return { reason: `id is ${sourceId.length} characters (at most ${MAX_SOURCE_ID})` };
+  }
+  const duplicateOf = seen.get(sourceId);
+  if (duplicateOf !== undefined) return { reason: `duplicate id (row ${duplicateOf} has it too)` };
+  seen.set(sourceId, String(rowid));
+  try {
+    return { record: await importer.map(table, row, sourceId) };
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    return { reason: error.message };
+  }
+}
+
+/** The legacy file's name in the ledger: --source, or the file's base name. */
+function sourceName(source: string | undefined, file: string): string {
   const name = source ?? basename(file).replace(/\.[^.]*$/, '');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name)) {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$/.test(name)) {
     throw new NovaError(
       'VALIDATION_FAILED',
-      `source: ${JSON.stringify(name)} must be letters, digits, ., _ and - (give --source)`,
+      `source: ${JSON.stringify(name)} must be at most 50 letters, digits, ., _ and - (give --source)`,
       { field: 'source' },
     );
   }
-  return (table: string): LedgerScope => ({ source: name, table });
+  return name;
 }
 
-/**
- * Batches of tickets written at once: PostgreSQL works on one while the next is sent, and on
- * a second core if there is one.
- */
-const PARALLEL_WRITES = 2;
-
-/** Rows mapped between two turns of the event loop. */
-const YIELD_EVERY = 100;
-
 /** The row's id in its table: its id column, or for a link table its two ends, or its rowid. */
-function sourceIdOf(table: FoundTable, row: Record<string, unknown>, rowid: number): string {
+function sourceIdOf(table: FoundTable, row: Row, rowid: number): string {
   const id = text(table, row, 'id');
   if (id !== undefined) return id;
   if (table.known === 'user_roles') {
@@ -268,253 +289,4 @@ function sourceIdOf(table: FoundTable, row: Record<string, unknown>, rowid: numb
   }
   if (table.known === 'config') return text(table, row, 'key') ?? `rowid-${rowid}`;
   return `rowid-${rowid}`;
-}
-
-/** `legacy.<key>`: the new platform's key form (dotted lower-case words). */
-export function configKey(legacy: string): string {
-  const words = legacy
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .toLowerCase()
-    .replace(/[^a-z0-9.]+/g, '_')
-    .split('.')
-    .map((word) => word.replace(/^_+|_+$/g, ''))
-    .filter(Boolean);
-  if (words.length === 0)
-    throw new Refusal(`key ${JSON.stringify(legacy)} has no letters or digits`);
-  const key = `legacy.${words.join('.')}`;
-  if (key.length > 200)
-    throw new Refusal(`key is ${key.length} characters as legacy.* (at most 200)`);
-  return key;
-}
-
-function importersFor(
-  store: PostgresStore,
-  mapping: Mapping,
-  { actor, dryRun = false, file, source }: MigrateOptions,
-): Record<(typeof IMPORT_ORDER)[number], Importer<unknown>> {
-  const scope = ledgerScope(source, file);
-  /** Legacy role id → our role name, as the roles table maps it (filled by its import). */
-  const roleNames = new Map<string, string>();
-  /** Legacy user ids this run accepted: what a dry run's role grants may refer to. */
-  const acceptedUsers = new Set<string>();
-  /** Legacy ticket reference → the logs row that had it first. */
-  const ticketRefs = new Map<string, string>();
-  const users: Importer<LegacyUser> = {
-    map: (table, row, sourceId) => {
-      const user = {
-        sourceId,
-        ...person(table, row, {
-          createdAt: time(table, row, 'createdAt') ?? null,
-          active: active(table, row),
-        }),
-      };
-      acceptedUsers.add(sourceId);
-      return user;
-    },
-    write: (records) =>
-      store.importLegacyUsers(
-        scope('users'),
-        records.map((r) => r.record),
-        actor,
-      ),
-  };
-  const roles: Importer<string> = {
-    map: (table, row, sourceId) => {
-      const name = text(table, row, 'name') ?? '';
-      const ours = lookup(mapping.roles, name);
-      if (ours === undefined) {
-        throw new Refusal(
-          `role ${JSON.stringify(name)} has no counterpart (add it to --map's "roles")`,
-        );
-      }
-      roleNames.set(sourceId, ours);
-      return ours;
-    },
-    // Roles are mapped, not made: nothing to write but the ledger.
-    write: async (records) => {
-      await store.recordLegacyImports(
-        scope('roles'),
-        records.map((r) => ({ sourceId: r.sourceId, targetType: 'role', targetId: r.record })),
-      );
-      return { imported: records.length, skipped: 0 };
-    },
-  };
-  const grants: Importer<{ userId: string; role: string }> = {
-    map: async (table, row) => {
-      const legacyUser = text(table, row, 'userId') ?? '';
-      const userId = await userOf(legacyUser);
-      if (userId === undefined) throw new Refusal(`user ${legacyUser} was not imported`);
-      const roleId = text(table, row, 'roleId');
-      const role =
-        (roleId !== undefined ? roleNames.get(roleId) : undefined) ??
-        lookup(mapping.roles, text(table, row, 'roleName') ?? '');
-      if (role === undefined)
-        throw new Refusal(`role ${roleId ?? text(table, row, 'roleName')} is not mapped`);
-      return { userId, role };
-    },
-    write: async (records) => {
-      let imported = 0;
-      for (const { record } of records) {
-        if (await store.assignRole(record.userId, record.role, actor)) imported++;
-      }
-      await store.recordLegacyImports(
-        scope('user_roles'),
-        records.map((r) => ({
-          sourceId: r.sourceId,
-          targetType: 'user_role',
-          targetId: `${r.record.userId}:${r.record.role}`,
-        })),
-      );
-      return { imported, skipped: records.length - imported };
-    },
-  };
-  /** A legacy user id → ours: from the ledger, or (a dry run) one this run accepted. */
-  const userOf = async (legacyUser: string) =>
-    (await store.importedTargets(scope('users'), [legacyUser])).get(legacyUser) ??
-    (dryRun && acceptedUsers.has(legacyUser) ? `(user ${legacyUser})` : undefined);
-  const passkeys: Importer<{ userId: string; input: RegisterPasskeyInput }> = {
-    map: async (table, row) => {
-      const legacyUser = text(table, row, 'userId') ?? '';
-      const input = passkey(table, row);
-      const userId = await userOf(legacyUser);
-      if (userId === undefined) throw new Refusal(`user ${legacyUser} was not imported`);
-      return { userId, input };
-    },
-    write: async (records) => {
-      let imported = 0;
-      for (const { record } of records) {
-        try {
-          await store.registerPasskey(record.userId, record.input, actor);
-          imported++;
-        } catch (error) {
-          // Registered already (by the user, or an earlier run whose record was lost).
-          if (!isNovaError(error) || error.code !== 'ALREADY_EXISTS') throw error;
-        }
-      }
-      await store.recordLegacyImports(
-        scope('passkeys'),
-        records.map((r) => ({
-          sourceId: r.sourceId,
-          targetType: 'passkey',
-          targetId: Buffer.from(r.record.input.credentialId as Uint8Array).toString('base64url'),
-        })),
-      );
-      return { imported, skipped: records.length - imported };
-    },
-  };
-  /** legacy.* key → the legacy key that took it (two spellings of one key collide). */
-  const configKeys = new Map<string, string>();
-  const config: Importer<{ key: string; value: unknown }> = {
-    map: (table, row) => {
-      const legacyKey = text(table, row, 'key') ?? '';
-      const key = configKey(legacyKey);
-      const first = configKeys.get(key);
-      if (first !== undefined && first !== legacyKey) {
-        throw new Refusal(
-          `key ${JSON.stringify(legacyKey)} becomes ${key}, as ${JSON.stringify(first)} does`,
-        );
-      }
-      configKeys.set(key, legacyKey);
-      const raw = text(table, row, 'value');
-      if (raw === undefined) throw new Refusal('no value');
-      let value: unknown = raw;
-      try {
-        value = JSON.parse(raw);
-      } catch {
-        // Not JSON: kept as the string it is.
-      }
-      if (value === null) value = raw;
-      return { key, value };
-    },
-    write: async (records) => {
-      let imported = 0;
-      for (const { record } of records) {
-        // Secret-named keys stay secret: the audit row and every read redact them by name.
-        if ((await store.getConfig(record.key)) === null) {
-          await store.setConfig(
-            record.key,
-            record.value,
-            { description: 'imported from the legacy Nova config' },
-            actor,
-          );
-          imported++;
-        }
-      }
-      await store.recordLegacyImports(
-        scope('config'),
-        records.map((r) => ({
-          sourceId: r.sourceId,
-          targetType: 'config',
-          targetId: r.record.key,
-        })),
-      );
-      return { imported, skipped: records.length - imported };
-    },
-  };
-  /** Requesters resolved by earlier batches: email in lower case → user id. */
-  const requesters = new Map<string, string>();
-  const logs: Importer<LegacyTicket> = {
-    writers: PARALLEL_WRITES,
-    map: (table, row, sourceId) => {
-      const record = ticket(table, row, sourceId, mapping);
-      const first = ticketRefs.get(record.externalRef);
-      if (first !== undefined && first !== sourceId) {
-        const id = record.externalRef.slice('legacy:'.length);
-        throw new Refusal(`duplicate ticket id ${id} (row ${first} has it too)`);
-      }
-      ticketRefs.set(record.externalRef, sourceId);
-      return record;
-    },
-    write: (records) =>
-      store.importLegacyTickets(
-        scope('logs'),
-        records.map((r) => r.record),
-        actor,
-        requesters,
-      ),
-  };
-  const audit: Importer<{
-    userId: string | undefined;
-    action: string;
-    details: unknown;
-    at: Date | null;
-  }> = {
-    map: (table, row) => {
-      const action = text(table, row, 'action');
-      if (action === undefined) throw new Refusal('no action');
-      const raw = text(table, row, 'details');
-      let details: unknown = raw;
-      try {
-        details = raw === undefined ? undefined : JSON.parse(raw);
-      } catch {
-        // Free text: kept as it is.
-      }
-      return {
-        userId: text(table, row, 'userId'),
-        action: action.toLowerCase().replace(/[^a-z0-9_.]+/g, '_'),
-        details: details === undefined ? undefined : { details },
-        at: time(table, row, 'timestamp') ?? null,
-      };
-    },
-    write: async (records) => {
-      const actors = await store.importedTargets(
-        scope('users'),
-        records.flatMap((r) => (r.record.userId ? [r.record.userId] : [])),
-      );
-      return store.importLegacyAudit(
-        scope('audit_logs'),
-        records.map(({ sourceId, record }) => ({
-          sourceId,
-          actorId: record.userId ? (actors.get(record.userId) ?? null) : null,
-          action: record.action,
-          details: record.details,
-          at: record.at,
-        })),
-      );
-    },
-  };
-  return { users, roles, user_roles: grants, passkeys, config, logs, audit_logs: audit } as Record<
-    LegacyTable & (typeof IMPORT_ORDER)[number],
-    Importer<unknown>
-  >;
 }

@@ -274,6 +274,15 @@ export async function hasPermission(ctx: PgContext, userId: string, permission: 
   return count > 0;
 }
 
+/** Every role's name, in order. */
+export async function listRoleNames(ctx: PgContext): Promise<string[]> {
+  return ctx.run('listRoleNames', async () =>
+    (await ctx.prisma.role.findMany({ select: { name: true }, orderBy: { name: 'asc' } })).map(
+      (role) => role.name,
+    ),
+  );
+}
+
 export async function listUserRoles(ctx: PgContext, userId: string): Promise<string[]> {
   const id = parseInput(uuid, userId, 'userId');
   const rows = await ctx.run('listUserRoles', () =>

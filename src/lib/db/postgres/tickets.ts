@@ -164,14 +164,14 @@ export async function deleteTicket(ctx: PgContext, id: string, actor?: Actor): P
 }
 
 /**
- * By id (uuid), key (T-000123) or external reference (`legacy:INC-1001`: where an imported
- * ticket came from, nova migrate-sqlite).
+ * By id (uuid), key (T-000123) or external reference (`log:INC-1001`: where an imported
+ * ticket came from, the legacy file's source name and its ticket id; nova migrate-sqlite).
  */
 export async function getTicket(ctx: PgContext, idOrKey: string): Promise<TicketRecord | null> {
   const value = parseInput(z.string().trim().min(1).max(100), idOrKey, 'id');
   const where = /^T-\d{6,}$/.test(value)
     ? { key: value }
-    : /^[a-z]+:/.test(value)
+    : value.includes(':')
       ? { externalRef: value }
       : { id: parseInput(uuid, value, 'id') };
   return ctx.run('getTicket', () => ctx.prisma.supportTicket.findUnique({ where }));
