@@ -63,6 +63,22 @@ export interface ImportContext {
   roles: Set<string>;
 }
 
+/**
+ * Records `key` as `owner`'s: a key another row took first makes this row a refusal (two
+ * users with one email, two tickets with one id, one credential twice, two config keys that
+ * become one).
+ */
+function claim(
+  taken: Map<string, string>,
+  key: string,
+  owner: string,
+  why: (first: string) => string,
+): void {
+  const first = taken.get(key);
+  if (first !== undefined && first !== owner) throw new Refusal(why(first));
+  taken.set(key, owner);
+}
+
 export function importersFor(context: ImportContext): Record<ImportableTable, Importer<unknown>> {
   const { store, mapping, actor, dryRun, source, roles } = context;
   const users: LedgerScope = { source, table: 'users' };
@@ -114,10 +130,12 @@ export function importersFor(context: ImportContext): Record<ImportableTable, Im
             active: active(table, row),
           }),
         };
-        const key = user.email.toLowerCase();
-        const first = userEmails.get(key);
-        if (first !== undefined) throw new Refusal(`duplicate email (row ${first} has it too)`);
-        userEmails.set(key, sourceId);
+        claim(
+          userEmails,
+          user.email.toLowerCase(),
+          sourceId,
+          (first) => `duplicate email (row ${first} has it too)`,
+        );
         acceptedUsers.add(sourceId);
         return user;
       },
@@ -182,15 +200,16 @@ export function importersFor(context: ImportContext): Record<ImportableTable, Im
         const userId = await userOf(legacyUser);
         if (userId === undefined) throw new Refusal(`user ${legacyUser} was not imported`);
         const credential = Buffer.from(input.credentialId as Uint8Array).toString('base64url');
-        const earlier = credentials.get(credential);
-        if (earlier !== undefined) {
-          throw new Refusal(`duplicate credential (row ${earlier} has it too)`);
-        }
+        claim(
+          credentials,
+          credential,
+          sourceId,
+          (first) => `duplicate credential (row ${first} has it too)`,
+        );
         const held = await store.findPasskeyForVerification(input.credentialId as Uint8Array);
         if (held && held.userId !== userId) {
           throw new Refusal('this credential is registered to another user');
         }
-        credentials.set(credential, sourceId);
         return { userId, input };
       },
       write: oneByOne<{ userId: string; input: RegisterPasskeyInput }>(
@@ -212,13 +231,13 @@ export function importersFor(context: ImportContext): Record<ImportableTable, Im
       map: (table, row) => {
         const legacyKey = text(table, row, 'key') ?? '';
         const key = configKey(legacyKey);
-        const first = configKeys.get(key);
-        if (first !== undefined && first !== legacyKey) {
-          throw new Refusal(
+        claim(
+          configKeys,
+          key,
+          legacyKey,
+          (first) =>
             `key ${JSON.stringify(legacyKey)} becomes ${key}, as ${JSON.stringify(first)} does`,
-          );
-        }
-        configKeys.set(key, legacyKey);
+        );
         return { key, value: configValue(table, row) };
       },
       write: oneByOne<{ key: string; value: unknown }>(
@@ -242,12 +261,10 @@ export function importersFor(context: ImportContext): Record<ImportableTable, Im
       writers: PARALLEL_WRITES,
       map: (table, row, sourceId) => {
         const record = ticket(table, row, sourceId, mapping, source);
-        const first = ticketRefs.get(record.externalRef);
-        if (first !== undefined && first !== sourceId) {
+        claim(ticketRefs, record.externalRef, sourceId, (first) => {
           const id = record.externalRef.slice(source.length + 1);
-          throw new Refusal(`duplicate ticket id ${id} (row ${first} has it too)`);
-        }
-        ticketRefs.set(record.externalRef, sourceId);
+          return `duplicate ticket id ${id} (row ${first} has it too)`;
+        });
         return record;
       },
       write: (records, ledger) =>
