@@ -133,7 +133,7 @@ export function serviceEnvironment(
     OTEL_SERVICE_NAME: 'nova-api',
     // Production head sampling: a tenth of the requests no caller decided for (the caller's
     // choice when it sent a traceparent). An unsampled request costs far less than a traced
-    // one, and its log lines carry no trace ids (README, OpenTelemetry).
+    // one, and its log lines carry no trace ids (docs/service.md, OpenTelemetry).
     OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
     OTEL_TRACES_SAMPLER_ARG: String(settings.service.traceSampleRatio),
     // Without a collector: /metrics for Prometheus, and no traces (nowhere to send them).

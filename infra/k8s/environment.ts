@@ -138,7 +138,7 @@ export function environment(settings: KubernetesSettings, role: Role): IEnvVar[]
     plain('NOVA_HTTP_HOST', '0.0.0.0'),
     plain('NOVA_HTTP_PORT', String(SERVICE_PORT)),
     plain('OTEL_SERVICE_NAME', 'nova-api'),
-    // Production head sampling, as on the Docker stack (README, OpenTelemetry).
+    // Production head sampling, as on the Docker stack (docs/service.md, OpenTelemetry).
     plain('OTEL_TRACES_SAMPLER', 'parentbased_traceidratio'),
     plain('OTEL_TRACES_SAMPLER_ARG', String(settings.service.traceSampleRatio)),
   ];
