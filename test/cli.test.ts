@@ -20,6 +20,13 @@ import { createEmptyDatabase } from './support/database.js';
 describe('nova CLI', { timeout: 90_000 }, () => {
   it('prints usage, and exits 2 on usage errors', async () => {
     expect((await run(['help'])).stdout).toMatch(/Usage: nova <command>/);
+    // One command's help: its forms and defaults, and an example; the same both ways.
+    const smoke = await run(['smoke', '--help']);
+    expect(smoke.code).toBe(0);
+    expect(smoke.stdout).toMatch(/^Usage: nova smoke/);
+    expect(smoke.stdout).toContain('[--timeout 60s]');
+    expect(smoke.stdout).toContain('Example:\n  nova smoke --url');
+    expect((await run(['help', 'smoke'])).stdout).toBe(smoke.stdout);
     const unknown = await run(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command: frobnicate/);

@@ -43,7 +43,7 @@ describe('docs/configuration.md', () => {
 
 describe('docs/operations.md', () => {
   it('documents every command nova help lists', () => {
-    const cli = read('src/cli.ts');
+    const cli = read('src/cli/help.ts');
     const usage = cli.slice(cli.indexOf('Commands:'), cli.indexOf('Configuration comes from'));
     const commands = new Set(
       [...usage.matchAll(/^ {2}([a-z][a-z-]+)/gm)]
