@@ -20,6 +20,7 @@ import {
   redactUrl,
 } from './database.js';
 import { printJson } from './output.js';
+import { progressLine } from './progress.js';
 import { stopSignal } from './signals.js';
 
 const row = (name: string, status: string, latencyMs: number | undefined, detail = '') =>
@@ -269,7 +270,13 @@ export async function runIndexer({ once, json }: { once: boolean; json: boolean 
       }
       return 0;
     }
-    const result = await indexer.drain();
+    // A backlog shows its progress on a terminal: rows claimed of those pending at the start.
+    const progress = json ? undefined : progressLine(process.stderr);
+    const backlog = progress ? (await indexer.lag()).pending : 0;
+    const result = await indexer.drain(undefined, (total) =>
+      progress?.update('indexer', total.claimed, Math.max(backlog, total.claimed)),
+    );
+    progress?.done();
     const lag = await indexer.lag();
     const { lastError } = indexer.stats();
     if (json) printJson({ ...result, ...lag, lastError });
@@ -316,6 +323,7 @@ export async function runReindex({
   const elastic = requireElastic('to reindex');
   const session = await openSession();
   const client = createElasticClient(elastic, elastic.admin ? 'admin' : 'app');
+  const progress = json ? undefined : progressLine(process.stderr);
   try {
     const report = await reindex(
       target,
@@ -327,23 +335,23 @@ export async function runReindex({
       },
       {
         dryRun,
-        onProgress: (copied, total) => {
-          if (!json) process.stderr.write(`\rcopied ${copied} of ${total}`);
-        },
+        onProgress: (copied, total) => progress?.update(`reindex ${target}`, copied, total),
       },
     );
+    progress?.done();
     if (json) printJson(report);
     else {
       const from = report.from.length > 0 ? report.from.join(', ') : 'nothing';
       process.stdout.write(
         report.dryRun
           ? `reindex ${target} (dry run): would copy ${report.rows} rows into ${report.to} and move ${report.alias} from ${from}\n`
-          : `\nreindex ${target}: ${report.copied} rows copied into ${report.to}; ${report.alias} moved from ${from}; ` +
+          : `reindex ${target}: ${report.copied} rows copied into ${report.to}; ${report.alias} moved from ${from}; ` +
               `caught up ${report.caughtUp.indexed} written and ${report.caughtUp.deleted} deleted during the copy (${report.tookMs} ms)\n`,
       );
     }
     return 0;
   } finally {
+    progress?.done();
     await client.close();
     await session.close();
   }

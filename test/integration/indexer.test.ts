@@ -76,7 +76,16 @@ describe('outbox indexer', () => {
       category: 'documentation',
       authorId,
     });
-    expect(await indexer.drain()).toMatchObject({ claimed: 3, indexed: 3, retried: 0, parked: 0 });
+    // The running total after each batch (what `nova indexer --once` shows as progress).
+    const totals: number[] = [];
+    expect(await indexer.drain(undefined, (total) => totals.push(total.claimed))).toMatchObject({
+      claimed: 3,
+      indexed: 3,
+      retried: 0,
+      parked: 0,
+    });
+    expect(totals.at(0)).toBe(3);
+    expect(totals.at(-1)).toBe(3);
     const docs = cluster.documents('nova_tickets');
     expect(docs.get(a.id)).toMatchObject({
       version: 1,

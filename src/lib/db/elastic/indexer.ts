@@ -144,14 +144,15 @@ export class Indexer {
    * Batches until the outbox has nothing available, the cluster could not be reached, or
    * `signal` aborts (checked between batches: the batch in flight is settled). A row put back
    * is not claimed again by the same drain, so one refused row never keeps it spinning and
-   * never hides the rows behind it.
+   * never hides the rows behind it. `onBatch` hears the running total after each batch.
    */
-  async drain(signal?: AbortSignal): Promise<DrainResult> {
+  async drain(signal?: AbortSignal, onBatch?: (total: DrainResult) => void): Promise<DrainResult> {
     let total = { ...EMPTY };
     const released = new Set<string>();
     while (!signal?.aborted) {
       const { result, unreachable } = await this.#batch(released);
       total = add(total, result);
+      onBatch?.(total);
       if (result.claimed === 0 || unreachable) break;
     }
     return total;
