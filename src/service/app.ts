@@ -15,6 +15,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import { packageVersion } from '../cli/runtime.js';
 import type { ClientLimits, ConnectionLimits } from '../config.js';
 import type { NovaDb } from '../lib/db/index.js';
 import { ensureMeterProvider } from '../telemetry/prometheus.js';
@@ -31,12 +32,16 @@ import {
 } from './errors.js';
 import type { HealthService } from './health.js';
 import { serviceMetrics } from './metrics.js';
+import { serveOpenApi } from './openapi.js';
 import { pathOf } from './path.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { searchRoutes } from './routes/search.js';
 import { endRequestSpan, logCorrelation, traceFields, traceRequests } from './tracing.js';
+
+/** The release, from package.json (two folders up from src/service and dist/service alike). */
+const SERVICE_VERSION = packageVersion(new URL('../../package.json', import.meta.url));
 
 export interface ServiceDeps {
   db: NovaDb;
@@ -192,9 +197,12 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
     });
   };
 
+  // Before the routes: it collects each one's description as it is registered.
+  const openApi = serveOpenApi(app, SERVICE_VERSION);
   healthRoutes(app, deps.health, deps.ready, gate);
   searchRoutes(app, db, gate);
   analyticsRoutes(app, db, gate, options.analyticsConcurrency);
   metricsRoute(app, options.metricsToken);
+  openApi.seal();
   return app;
 }

@@ -19,6 +19,7 @@ import type { NovaDb } from '../../lib/db/index.js';
 import { NovaError } from '../../lib/errors.js';
 import { parseInput } from '../../lib/validation.js';
 import { type Gate, requirePermission } from '../auth.js';
+import { documented } from '../openapi.js';
 import { asQueryError, integer, param, requireStore } from './query.js';
 
 const searchQuery = z.strictObject({
@@ -34,6 +35,15 @@ const performanceQuery = z.strictObject({
 });
 
 export const DEFAULT_ANALYTICS_CONCURRENCY = 4;
+
+const ANALYTICS_RESPONSES = {
+  200: 'The aggregation',
+  400: 'A parameter is malformed (the error names it)',
+  401: 'No token, or one that identifies nobody',
+  403: 'The token does not grant analytics:read',
+  429: 'Too many analytics queries running (Retry-After)',
+  503: 'MongoDB is not configured or not answering',
+};
 
 export function analyticsRoutes(
   app: FastifyInstance,
@@ -64,22 +74,46 @@ export function analyticsRoutes(
     }
   };
 
-  app.get('/api/analytics/search', { preHandler }, async (request, reply) => {
-    const { timeRange, scope, top } = parseInput(searchQuery, request.query, '');
-    const store = mongo();
-    return bounded(reply, () =>
-      store.searchAnalytics(timeRange, { ...(scope ? { scope } : {}), ...(top ? { top } : {}) }),
-    );
-  });
-
-  app.get('/api/analytics/performance', { preHandler }, async (request, reply) => {
-    const { timeRange, service, endpoint } = parseInput(performanceQuery, request.query, '');
-    const store = mongo();
-    return bounded(reply, () =>
-      store.performance(timeRange, {
-        ...(service ? { service } : {}),
-        ...(endpoint ? { endpoint } : {}),
+  app.get(
+    '/api/analytics/search',
+    {
+      preHandler,
+      ...documented({
+        summary: 'What people search for: top queries, zero-result queries, volumes',
+        permission: 'analytics:read',
+        query: searchQuery,
+        responses: ANALYTICS_RESPONSES,
       }),
-    );
-  });
+    },
+    async (request, reply) => {
+      const { timeRange, scope, top } = parseInput(searchQuery, request.query, '');
+      const store = mongo();
+      return bounded(reply, () =>
+        store.searchAnalytics(timeRange, { ...(scope ? { scope } : {}), ...(top ? { top } : {}) }),
+      );
+    },
+  );
+
+  app.get(
+    '/api/analytics/performance',
+    {
+      preHandler,
+      ...documented({
+        summary: 'Latency percentiles and error rates by service and endpoint',
+        permission: 'analytics:read',
+        query: performanceQuery,
+        responses: ANALYTICS_RESPONSES,
+      }),
+    },
+    async (request, reply) => {
+      const { timeRange, service, endpoint } = parseInput(performanceQuery, request.query, '');
+      const store = mongo();
+      return bounded(reply, () =>
+        store.performance(timeRange, {
+          ...(service ? { service } : {}),
+          ...(endpoint ? { endpoint } : {}),
+        }),
+      );
+    },
+  );
 }

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type Gate, identify } from '../auth.js';
 import type { HealthReport, HealthService } from '../health.js';
+import { documented } from '../openapi.js';
 import { UNTRACED } from '../tracing.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -37,20 +38,48 @@ export function healthRoutes(
   ready: () => Promise<Readiness>,
   gate: Gate,
 ) {
-  app.get('/api/health', async (request, reply) => {
-    const principal = await identify(request, reply, gate, { required: false });
-    const details = principal?.permissions.includes('health:details') ?? false;
-    const report = await health.report({ details });
-    return reply
-      .code(report.status === 'down' ? 503 : 200)
-      .type(JSON_TYPE)
-      .send(serialized(report));
-  });
+  app.get(
+    '/api/health',
+    documented({
+      summary: 'Every dependency with its status and latency',
+      optionalPermission: 'health:details',
+      responses: {
+        200: 'Up or degraded; with health:details, versions, hosts and errors too',
+        503: 'A required dependency is down',
+      },
+    }),
+    async (request, reply) => {
+      const principal = await identify(request, reply, gate, { required: false });
+      const details = principal?.permissions.includes('health:details') ?? false;
+      const report = await health.report({ details });
+      return reply
+        .code(report.status === 'down' ? 503 : 200)
+        .type(JSON_TYPE)
+        .send(serialized(report));
+    },
+  );
 
-  app.get('/livez', UNTRACED, async () => ({ status: 'ok' }));
+  app.get(
+    '/livez',
+    documented(
+      { summary: 'The process answers (liveness)', responses: { 200: 'Alive' } },
+      UNTRACED,
+    ),
+    async () => ({ status: 'ok' }),
+  );
 
-  app.get('/readyz', UNTRACED, async (_request, reply) => {
-    const readiness = await ready();
-    return reply.code(readiness.ready ? 200 : 503).send(readiness);
-  });
+  app.get(
+    '/readyz',
+    documented(
+      {
+        summary: 'PostgreSQL reachable and every migration applied (readiness)',
+        responses: { 200: 'Ready to take traffic', 503: 'Not ready; the reasons say why' },
+      },
+      UNTRACED,
+    ),
+    async (_request, reply) => {
+      const readiness = await ready();
+      return reply.code(readiness.ready ? 200 : 503).send(readiness);
+    },
+  );
 }

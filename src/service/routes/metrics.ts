@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { NovaError } from '../../lib/errors.js';
 import { prometheusEnabled, renderMetrics } from '../../telemetry/prometheus.js';
+import { documented } from '../openapi.js';
 import { UNTRACED } from '../tracing.js';
 
 /**
@@ -17,22 +18,37 @@ import { UNTRACED } from '../tracing.js';
  */
 export function metricsRoute(app: FastifyInstance, token?: string) {
   const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
-  app.get('/metrics', UNTRACED, async (request, reply) => {
-    if (expected && !timingSafeEqual(digest(request.headers.authorization ?? ''), expected)) {
-      reply.header('www-authenticate', 'Bearer');
-      throw new NovaError(
-        'UNAUTHENTICATED',
-        '/metrics needs the scrape token (NOVA_METRICS_TOKEN)',
-        {
-          field: 'authorization',
+  app.get(
+    '/metrics',
+    documented(
+      {
+        summary: 'Metrics in the Prometheus text format',
+        responses: {
+          200: 'The metrics',
+          401: 'NOVA_METRICS_TOKEN is set and the scrape did not send it',
+          404: 'Prometheus metrics are off (OTEL_METRICS_EXPORTER)',
         },
-      );
-    }
-    if (!prometheusEnabled()) {
-      throw new NovaError('NOT_FOUND', 'Prometheus metrics are off (OTEL_METRICS_EXPORTER)');
-    }
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(await renderMetrics());
-  });
+        produces: 'text/plain; version=0.0.4',
+      },
+      UNTRACED,
+    ),
+    async (request, reply) => {
+      if (expected && !timingSafeEqual(digest(request.headers.authorization ?? ''), expected)) {
+        reply.header('www-authenticate', 'Bearer');
+        throw new NovaError(
+          'UNAUTHENTICATED',
+          '/metrics needs the scrape token (NOVA_METRICS_TOKEN)',
+          {
+            field: 'authorization',
+          },
+        );
+      }
+      if (!prometheusEnabled()) {
+        throw new NovaError('NOT_FOUND', 'Prometheus metrics are off (OTEL_METRICS_EXPORTER)');
+      }
+      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(await renderMetrics());
+    },
+  );
 }
 
 /** Equal-length digests, so the comparison takes the same time whatever was sent. */

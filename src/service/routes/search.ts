@@ -16,6 +16,7 @@ import type {
 } from '../../lib/db/index.js';
 import { parseInput } from '../../lib/validation.js';
 import { type Gate, requirePermission } from '../auth.js';
+import { documented } from '../openapi.js';
 import { asQueryError, integer, list, param, requireStore } from './query.js';
 
 const paging = {
@@ -46,6 +47,14 @@ const articleQuery = z.strictObject({
   visibility: param.optional(),
 });
 
+const SEARCH_RESPONSES = {
+  200: 'A page of hits, with highlights and the cursor of the next page',
+  400: 'A parameter is malformed (the error names it)',
+  401: 'No token, or one that identifies nobody',
+  403: 'The token does not grant the permission',
+  503: 'Elasticsearch is not configured or not answering',
+};
+
 const defined = <T extends object>(value: T) =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 
@@ -54,7 +63,15 @@ export function searchRoutes(app: FastifyInstance, db: NovaDb, gate: Gate) {
     requireStore(db.elasticConfigured, 'search needs Elasticsearch', 'ELASTIC_URL');
   app.get(
     '/api/tickets/search',
-    { preHandler: requirePermission(gate, 'tickets:search') },
+    {
+      preHandler: requirePermission(gate, 'tickets:search'),
+      ...documented({
+        summary: 'Search support tickets, as the caller sees them',
+        permission: 'tickets:search',
+        query: ticketQuery,
+        responses: SEARCH_RESPONSES,
+      }),
+    },
     async (request) => {
       const query = parseInput(ticketQuery, request.query, '');
       configured();
@@ -76,7 +93,15 @@ export function searchRoutes(app: FastifyInstance, db: NovaDb, gate: Gate) {
 
   app.get(
     '/api/kb/search',
-    { preHandler: requirePermission(gate, 'kb:search') },
+    {
+      preHandler: requirePermission(gate, 'kb:search'),
+      ...documented({
+        summary: 'Search the knowledge base, as the caller sees it',
+        permission: 'kb:search',
+        query: articleQuery,
+        responses: SEARCH_RESPONSES,
+      }),
+    },
     async (request) => {
       const { q, size, from, cursor, sort, ...filters } = parseInput(
         articleQuery,
