@@ -1,11 +1,13 @@
 /**
  * The references that must not drift from the code: every error code has its section in
  * docs/troubleshooting.md (and every section there is a code), every environment variable
- * src/config.ts reads is in docs/configuration.md, and every command `nova help` lists is in
- * docs/operations.md.
+ * src/config.ts reads is in docs/configuration.md, every command `nova help` lists is in
+ * docs/operations.md, and every stack setting is in infra/README.md.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { KUBERNETES_SETTING_KEYS } from '../../infra/k8s/settings.js';
+import { SETTING_KEYS } from '../../infra/settings.js';
 import { ERROR_CODES } from '../../src/lib/errors.js';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -54,5 +56,13 @@ describe('docs/operations.md', () => {
     const docs = read('docs/operations.md');
     const missing = [...commands].filter((command) => !docs.includes(`nova ${command}`));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('infra/README.md', () => {
+  it('documents every stack setting of both targets', () => {
+    const docs = read('infra/README.md');
+    const keys = [...new Set([...SETTING_KEYS, ...KUBERNETES_SETTING_KEYS, 'platform'])];
+    expect(keys.filter((key) => !docs.includes(`\`${key}\``))).toEqual([]);
   });
 });
