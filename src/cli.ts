@@ -37,7 +37,7 @@ import {
   runMigrateStatus,
   runReindex,
 } from './cli/commands.js';
-import { commandHelp, USAGE } from './cli/help.js';
+import { commandHelp, OPTIONS, USAGE } from './cli/help.js';
 import { runMigrateSqlite } from './cli/migrate-sqlite.js';
 import { reportError, UsageError } from './cli/output.js';
 import { runRole } from './cli/role-commands.js';
@@ -47,31 +47,6 @@ import { runSmoke, SMOKE_DEPENDENCIES } from './cli/smoke.js';
 import { loadConfig } from './config.js';
 import { parseDuration } from './lib/duration.js';
 import { readPrivateFile } from './lib/private-path.js';
-
-const OPTIONS = {
-  'dry-run': { type: 'boolean' },
-  json: { type: 'boolean' },
-  'include-users': { type: 'boolean' },
-  out: { type: 'string' },
-  'keep-running': { type: 'boolean' },
-  demo: { type: 'boolean' },
-  wait: { type: 'string' },
-  once: { type: 'boolean' },
-  url: { type: 'string' },
-  token: { type: 'string' },
-  'token-file': { type: 'string' },
-  scopes: { type: 'string' },
-  require: { type: 'string' },
-  timeout: { type: 'string' },
-  user: { type: 'string' },
-  name: { type: 'string' },
-  'expires-days': { type: 'string' },
-  map: { type: 'string' },
-  strict: { type: 'boolean' },
-  source: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'v' },
-} as const;
 
 /**
  * The token smoke sends: --token, else the file --token-file names (private to you, as any

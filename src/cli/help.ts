@@ -60,6 +60,32 @@ Commands:
 Configuration comes from the environment: see .env.example.
 `;
 
+/** Every option any command takes (parseArgs' strict mode refuses the rest). */
+export const OPTIONS = {
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
+  'include-users': { type: 'boolean' },
+  out: { type: 'string' },
+  'keep-running': { type: 'boolean' },
+  demo: { type: 'boolean' },
+  wait: { type: 'string' },
+  once: { type: 'boolean' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  'token-file': { type: 'string' },
+  scopes: { type: 'string' },
+  require: { type: 'string' },
+  timeout: { type: 'string' },
+  user: { type: 'string' },
+  name: { type: 'string' },
+  'expires-days': { type: 'string' },
+  map: { type: 'string' },
+  strict: { type: 'boolean' },
+  source: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
 /** One example per command, as a user would type it. */
 export const EXAMPLES: Record<string, string[]> = {
   local: ['nova local --keep-running'],
