@@ -20,7 +20,7 @@ import {
   redactUrl,
 } from './database.js';
 import { printJson } from './output.js';
-import { progressLine } from './progress.js';
+import { type ActivityLine, activityLine, progressLine } from './progress.js';
 import { stopSignal } from './signals.js';
 
 const row = (name: string, status: string, latencyMs: number | undefined, detail = '') =>
@@ -136,10 +136,31 @@ export async function runBootstrap({
   json: boolean;
   waitMs: number;
 }) {
+  // On a terminal: which step runs, and for how long (a store may take a while to answer).
+  const activity = json ? undefined : activityLine(process.stderr);
+  let outcome: { results: Record<string, unknown>; text: string[] };
+  try {
+    outcome = await bootstrapTargets(target, { dryRun, waitMs }, activity);
+  } finally {
+    activity?.done();
+  }
+  const { results, text } = outcome;
+  if (json) printJson(target === 'all' ? results : Object.values(results)[0]);
+  else process.stdout.write(`${text.join('\n')}\n`);
+  return 0;
+}
+
+/** Each store the target names, in order; a store `all` finds unconfigured is skipped. */
+async function bootstrapTargets(
+  target: BootstrapTarget,
+  { dryRun, waitMs }: { dryRun: boolean; waitMs: number },
+  activity: ActivityLine | undefined,
+) {
   const config = loadConfig();
   const results: Record<string, unknown> = {};
   const text: string[] = [];
   if (target === 'postgres' || target === 'all') {
+    activity?.show('bootstrap postgres');
     const session = await openSession();
     try {
       const report = await bootstrapSession(session, { dryRun });
@@ -155,6 +176,7 @@ export async function runBootstrap({
         field: 'MONGO_URL',
       });
     }
+    activity?.show('bootstrap mongo');
     const report = await bootstrapMongo(config.mongo, { dryRun, waitMs });
     results.mongo = report;
     text.push(formatMongoReport(report));
@@ -163,6 +185,7 @@ export async function runBootstrap({
     text.push('MongoDB: skipped (MONGO_URL is not set)');
   }
   if (target === 'elastic' || (target === 'all' && config.elastic)) {
+    activity?.show('bootstrap elastic');
     const report = await bootstrapElastic(config, { dryRun, waitMs });
     results.elastic = report;
     text.push(formatElasticReport(report));
@@ -171,6 +194,7 @@ export async function runBootstrap({
     text.push('Elasticsearch: skipped (ELASTIC_URL is not set)');
   }
   if (target === 'kibana' || (target === 'all' && config.kibana)) {
+    activity?.show('bootstrap kibana');
     const report = await bootstrapKibana(config, { dryRun, waitMs });
     results.kibana = report;
     text.push(formatKibanaReport(report));
@@ -178,9 +202,7 @@ export async function runBootstrap({
     results.kibana = { skipped: 'KIBANA_URL is not set' };
     text.push('Kibana: skipped (KIBANA_URL is not set)');
   }
-  if (json) printJson(target === 'all' ? results : Object.values(results)[0]);
-  else process.stdout.write(`${text.join('\n')}\n`);
-  return 0;
+  return { results, text };
 }
 
 export async function runMigrateStatus({ json }: { json: boolean }) {

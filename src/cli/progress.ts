@@ -43,3 +43,44 @@ export function progressLine(
     },
   };
 }
+
+export interface ActivityLine {
+  /** What is running now; the line shows it with the seconds it has taken so far. */
+  show(label: string): void;
+  /** Clears the line and stops its clock. */
+  done(): void;
+}
+
+/**
+ * A one-line "what is running" display for steps without a row count (each bootstrap step,
+ * which may wait for its store): `bootstrap mongo … 12s`, redrawn every second in place on
+ * a terminal. Silent, like progressLine, on anything else.
+ */
+export function activityLine(
+  stream: NodeJS.WriteStream | WriteStream,
+  now: () => number = Date.now,
+): ActivityLine | undefined {
+  if (!stream.isTTY) return undefined;
+  let current: { label: string; since: number } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const draw = () => {
+    if (!current) return;
+    const seconds = Math.floor((now() - current.since) / 1000);
+    stream.write(`\r\x1b[2K${current.label} … ${seconds}s`);
+  };
+  return {
+    show(label) {
+      current = { label, since: now() };
+      draw();
+      timer ??= setInterval(draw, 1000);
+      // The line never keeps a finished command alive.
+      timer.unref();
+    },
+    done() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      if (current) stream.write('\r\x1b[2K');
+      current = undefined;
+    },
+  };
+}
