@@ -8,6 +8,7 @@
  * `yaml` is not a dependency of this package: it comes with vitest (vite) and the OpenTelemetry
  * SDK, and is only read here.
  */
+
 import { spawnSync } from 'node:child_process';
 import {
   mkdirSync,
@@ -26,6 +27,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { BOOTSTRAP_TARGETS } from '../../src/cli/commands.js';
+import { OPTIONS } from '../../src/cli/help.js';
 import { SMOKE_DEPENDENCIES } from '../../src/cli/smoke.js';
 
 type Env = Record<string, string>;
@@ -73,13 +75,7 @@ const CLI_COMMANDS = new Set(
     (m) => m[1],
   ),
 );
-const CLI_OPTIONS = new Set(
-  [
-    ...(cliSource.match(/const OPTIONS = \{([\s\S]*?)\} as const;/)?.[1] ?? '').matchAll(
-      /^\s*'?([\w-]+)'?: \{/gm,
-    ),
-  ].map((m) => m[1]),
-);
+const CLI_OPTIONS = new Set(Object.keys(OPTIONS));
 
 const steps = Object.entries(workflow.jobs).flatMap(([id, job]) =>
   job.steps.map((step, index) => ({ id, job, step, index })),
