@@ -86,6 +86,15 @@ export const OPTIONS = {
   version: { type: 'boolean', short: 'v' },
 } as const;
 
+/** The commands `nova help` lists (its `help` aside), in its order. */
+export const COMMANDS: readonly string[] = [
+  ...new Set(
+    [...USAGE.slice(USAGE.indexOf('Commands:')).matchAll(/^ {2}([a-z][a-z-]+)/gm)].map(
+      (m) => m[1] as string,
+    ),
+  ),
+].filter((command) => command !== 'help');
+
 /** One example per command, as a user would type it. */
 export const EXAMPLES: Record<string, string[]> = {
   local: ['nova local --keep-running'],

@@ -20,6 +20,7 @@ import type { ImportableTable } from './legacy-schema.js';
 import { lookup, type Mapping } from './mapping.js';
 import {
   active,
+  claim,
   configKey,
   configValue,
   passkey,
@@ -61,22 +62,6 @@ export interface ImportContext {
   source: string;
   /** The roles the new platform has (a mapped role must be one of them). */
   roles: Set<string>;
-}
-
-/**
- * Records `key` as `owner`'s: a key another row took first makes this row a refusal (two
- * users with one email, two tickets with one id, one credential twice, two config keys that
- * become one).
- */
-function claim(
-  taken: Map<string, string>,
-  key: string,
-  owner: string,
-  why: (first: string) => string,
-): void {
-  const first = taken.get(key);
-  if (first !== undefined && first !== owner) throw new Refusal(why(first));
-  taken.set(key, owner);
 }
 
 export function importersFor(context: ImportContext): Record<ImportableTable, Importer<unknown>> {

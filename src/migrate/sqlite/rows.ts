@@ -11,6 +11,22 @@ import { lookup, type Mapping } from './mapping.js';
 
 export class Refusal extends Error {}
 
+/**
+ * Records `key` as `owner`'s: a key another row took first makes this row a refusal (two rows
+ * with one id, two users with one email, two tickets with one id, one credential twice, two
+ * config keys that become one).
+ */
+export function claim(
+  taken: Map<string, string>,
+  key: string,
+  owner: string,
+  why: (first: string) => string,
+): void {
+  const first = taken.get(key);
+  if (first !== undefined && first !== owner) throw new Refusal(why(first));
+  taken.set(key, owner);
+}
+
 type Row = Record<string, unknown>;
 
 /** The field's value as text (trimmed), or undefined when the column is absent or empty. */

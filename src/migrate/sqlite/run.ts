@@ -19,7 +19,7 @@ import { type Importer, importersFor, type Row } from './importers.js';
 import { type FoundTable, type LegacyFile, openLegacyFile } from './inspect.js';
 import { IMPORT_ORDER, LEGACY_TABLES } from './legacy-schema.js';
 import { loadMapping, type Mapping } from './mapping.js';
-import { Refusal, text } from './rows.js';
+import { claim, Refusal, text } from './rows.js';
 
 export interface PlanEntry {
   table: string;
@@ -256,10 +256,8 @@ async function mapRow(
   if (sourceId.length > MAX_SOURCE_ID) {
     return { reason: `id is ${sourceId.length} characters (at most ${MAX_SOURCE_ID})` };
   }
-  const duplicateOf = seen.get(sourceId);
-  if (duplicateOf !== undefined) return { reason: `duplicate id (row ${duplicateOf} has it too)` };
-  seen.set(sourceId, String(rowid));
   try {
+    claim(seen, sourceId, String(rowid), (first) => `duplicate id (row ${first} has it too)`);
     return { record: await importer.map(table, row, sourceId) };
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
