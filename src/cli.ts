@@ -37,7 +37,7 @@ import {
   runMigrateStatus,
   runReindex,
 } from './cli/commands.js';
-import { commandHelp, OPTIONS, USAGE } from './cli/help.js';
+import { commandHelp, OPTIONS, PARSE_OPTIONS, usage } from './cli/help.js';
 import { runMigrateSqlite } from './cli/migrate-sqlite.js';
 import { reportError, UsageError } from './cli/output.js';
 import { runRole } from './cli/role-commands.js';
@@ -64,9 +64,8 @@ function smokeToken(token: string | undefined, file: string | undefined): string
   return token ?? (process.env.NOVA_TOKEN || undefined);
 }
 
-/** `--wait 90s`: how long bootstrap waits for a store to accept connections (default 60s). */
-function waitOption(text: string | undefined): number {
-  if (text === undefined) return 60_000;
+/** `--wait 90s`: how long bootstrap waits for a store to accept connections. */
+function waitOption(text: string = OPTIONS.wait.defaults): number {
   const ms = parseDuration(text);
   if (ms === undefined)
     throw new UsageError(`--wait takes a duration such as 30s or 2m (got ${text})`);
@@ -77,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: OPTIONS,
+      options: PARSE_OPTIONS,
       allowPositionals: true,
       strict: true,
     });
@@ -94,7 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     if (values.help || command === undefined || command === 'help') {
       // `nova smoke --help`, `nova help smoke`: that command's part; otherwise all of it.
       const topic = command === 'help' ? sub : command;
-      process.stdout.write((topic && commandHelp(USAGE, topic)) || USAGE);
+      process.stdout.write((topic && commandHelp(topic)) || usage());
       return 0;
     }
     const extra = (n: number) => {
@@ -176,7 +175,7 @@ export async function main(argv: string[]): Promise<number> {
         if (unknown) {
           throw new UsageError(`--require takes ${SMOKE_DEPENDENCIES.join(', ')} (got ${unknown})`);
         }
-        const timeoutMs = values.timeout === undefined ? 60_000 : parseDuration(values.timeout);
+        const timeoutMs = parseDuration(values.timeout ?? OPTIONS.timeout.defaults);
         if (timeoutMs === undefined) {
           throw new UsageError(
             `--timeout takes a duration such as 30s or 2m (got ${values.timeout})`,

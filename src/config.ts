@@ -2,7 +2,8 @@
  * Environment -> typed, validated configuration, parsed once at the edge (the CLI, the
  * service, tests). Library code receives a `NovaConfig` and never reads process.env.
  *
- * Variable names are the design document's. A missing or malformed value fails with one
+ * Variable names are the design document's; each one's schema, default and meaning are in
+ * config-variables.ts, which the docs are generated from. A missing or malformed value fails with one
  * NovaError (code CONFIG_INVALID) naming the variable; values are never echoed, since several
  * are secrets.
  */
@@ -10,6 +11,7 @@
 import { isIP } from 'node:net';
 import { MongoClient, MongoError } from 'mongodb';
 import { z } from 'zod';
+import { VARIABLES, type ValueOf, type Variable, type VariableName } from './config-variables.js';
 import { formatDuration, parseDuration } from './lib/duration.js';
 import { NovaError } from './lib/errors.js';
 import {
@@ -199,22 +201,21 @@ export interface NovaConfig {
 type Env = Record<string, string | undefined>;
 
 const nonEmpty = z.string().trim().min(1);
-const port = z.coerce.number().int().min(1).max(65535);
-const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
-const nonNegativeInt = (max: number) => z.coerce.number().int().min(0).max(max);
 
-function read<T>(env: Env, name: string, schema: z.ZodType<T>, fallback?: T): T {
+function read<N extends VariableName>(env: Env, name: N, fallback?: ValueOf<N>): ValueOf<N> {
+  const variable: Variable = VARIABLES[name];
   const raw = env[name];
   if (raw === undefined || raw === '') {
-    if (fallback !== undefined) return fallback;
+    const value = fallback ?? variable.default;
+    if (value !== undefined) return value as ValueOf<N>;
     throw new NovaError('CONFIG_INVALID', `${name} is required`, { field: name });
   }
-  const parsed = schema.safeParse(raw);
+  const parsed = (variable.schema ?? nonEmpty).safeParse(raw);
   if (!parsed.success) {
     const reason = parsed.error.issues[0]?.message ?? 'invalid value';
     throw new NovaError('CONFIG_INVALID', `${name} is malformed: ${reason}`, { field: name });
   }
-  return parsed.data;
+  return parsed.data as ValueOf<N>;
 }
 
 /**
@@ -232,8 +233,8 @@ function perHost(value: string): URL[] {
     .map((host) => new URL(`${scheme}${credentials}${host}${rest}`));
 }
 
-function urlVar(env: Env, name: string, protocols: readonly string[]): string {
-  const value = read(env, name, nonEmpty);
+function urlVar(env: Env, name: VariableName, protocols: readonly string[]): string {
+  const value = read(env, name);
   let urls: URL[];
   try {
     urls = perHost(value);
@@ -257,8 +258,8 @@ function urlVar(env: Env, name: string, protocols: readonly string[]): string {
 }
 
 /** A host name or IP literal; the URL setter silently ignores invalid ones, so check first. */
-function hostVar(env: Env, name: string): string {
-  const value = read(env, name, nonEmpty);
+function hostVar(env: Env, name: VariableName): string {
+  const value = read(env, name);
   const host = value.includes(':') && !value.startsWith('[') ? `[${value}]` : value; // bare IPv6
   const url = new URL('postgresql://placeholder');
   url.hostname = host;
@@ -279,10 +280,10 @@ function postgresUrl(env: Env): string | undefined {
   }
   const url = new URL('postgresql://placeholder');
   url.hostname = hostVar(env, 'POSTGRES_HOST');
-  url.port = String(read(env, 'POSTGRES_PORT', port, 5432));
-  url.pathname = `/${encodeURIComponent(read(env, 'POSTGRES_DB', nonEmpty))}`;
-  url.username = encodeURIComponent(read(env, 'POSTGRES_USER', nonEmpty));
-  url.password = encodeURIComponent(read(env, 'POSTGRES_PASSWORD', nonEmpty));
+  url.port = String(read(env, 'POSTGRES_PORT'));
+  url.pathname = `/${encodeURIComponent(read(env, 'POSTGRES_DB'))}`;
+  url.username = encodeURIComponent(read(env, 'POSTGRES_USER'));
+  url.password = encodeURIComponent(read(env, 'POSTGRES_PASSWORD'));
   return url.toString();
 }
 
@@ -380,10 +381,10 @@ function driverAccepted(url: string): string {
 
 function mongoConfig(env: Env): MongoConfig | undefined {
   if (!has(env, 'MONGO_URL')) return undefined;
-  const dbName = read(env, 'MONGO_DB_NAME', nonEmpty, 'nova_logs');
+  const dbName = read(env, 'MONGO_DB_NAME');
   const app = credentials(env, 'MONGO_USER', 'MONGO_PASSWORD');
   const admin = credentials(env, 'MONGO_ADMIN_USER', 'MONGO_ADMIN_PASSWORD');
-  const authSource = read(env, 'MONGO_AUTH_SOURCE', nonEmpty, dbName);
+  const authSource = read(env, 'MONGO_AUTH_SOURCE', dbName);
   if (app && admin && authSource === 'admin' && app.user === admin.user) {
     // Bootstrap gives the application user readWrite on the logs database only (updateUser
     // replaces its roles): were it the administrator, that would lock the administrator out.
@@ -401,13 +402,8 @@ function mongoConfig(env: Env): MongoConfig | undefined {
     authSource,
     admin,
     tlsCaFile: env.MONGO_TLS_CA_FILE || undefined,
-    poolSize: read(env, 'MONGO_POOL_SIZE', positiveInt(1000), 20),
-    serverSelectionTimeoutMs: read(
-      env,
-      'MONGO_SERVER_SELECTION_TIMEOUT_MS',
-      positiveInt(600_000),
-      5000,
-    ),
+    poolSize: read(env, 'MONGO_POOL_SIZE'),
+    serverSelectionTimeoutMs: read(env, 'MONGO_SERVER_SELECTION_TIMEOUT_MS'),
     retentionMs: collectionMap(
       env,
       'MONGO_RETENTION',
@@ -427,7 +423,7 @@ function mongoConfig(env: Env): MongoConfig | undefined {
 
 function elasticConfig(env: Env): ElasticConfig | undefined {
   if (!has(env, 'ELASTIC_URL')) return undefined;
-  const nodes = read(env, 'ELASTIC_URL', nonEmpty).split(',');
+  const nodes = read(env, 'ELASTIC_URL').split(',');
   for (const node of nodes)
     urlVar({ ELASTIC_URL: node.trim() }, 'ELASTIC_URL', ['http:', 'https:']);
   const { login: app, apiKey } = loginOrApiKey(env, 'ELASTIC');
@@ -461,14 +457,14 @@ function elasticConfig(env: Env): ElasticConfig | undefined {
     admin: admin && { username: admin.user, password: admin.password },
     kibanaSystemPassword,
     caFile: env.ELASTIC_CA_FILE || undefined,
-    requestTimeoutMs: read(env, 'ELASTIC_REQUEST_TIMEOUT_MS', positiveInt(600_000), 10_000),
-    maxRetries: read(env, 'ELASTIC_MAX_RETRIES', z.coerce.number().int().min(0).max(10), 3),
-    embeddingDims: read(env, 'ELASTIC_EMBEDDING_DIMS', positiveInt(4096), 1536),
+    requestTimeoutMs: read(env, 'ELASTIC_REQUEST_TIMEOUT_MS'),
+    maxRetries: read(env, 'ELASTIC_MAX_RETRIES'),
+    embeddingDims: read(env, 'ELASTIC_EMBEDDING_DIMS'),
   };
 }
 
 /** An HTTP API's base URL without a trailing slash; credentials belong in their own variables. */
-function apiBaseUrl(env: Env, name: string, credentialVars: string): string {
+function apiBaseUrl(env: Env, name: VariableName, credentialVars: string): string {
   const url = new URL(urlVar(env, name, ['http:', 'https:']));
   if (url.username || url.password) {
     throw new NovaError(
@@ -486,10 +482,10 @@ function embeddingsConfig(env: Env): EmbeddingsConfig | undefined {
   if (!has(env, 'EMBEDDING_URL')) return undefined;
   return {
     url: apiBaseUrl(env, 'EMBEDDING_URL', 'EMBEDDING_API_KEY'),
-    model: read(env, 'EMBEDDING_MODEL', nonEmpty),
+    model: read(env, 'EMBEDDING_MODEL'),
     apiKey: env.EMBEDDING_API_KEY || undefined,
-    dims: read(env, 'ELASTIC_EMBEDDING_DIMS', positiveInt(4096), 1536),
-    timeoutMs: read(env, 'EMBEDDING_TIMEOUT_MS', positiveInt(600_000), 10_000),
+    dims: read(env, 'ELASTIC_EMBEDDING_DIMS'),
+    timeoutMs: read(env, 'EMBEDDING_TIMEOUT_MS'),
   };
 }
 
@@ -501,13 +497,13 @@ function kibanaConfig(env: Env): KibanaConfig | undefined {
     username: login?.user,
     password: login?.password,
     apiKey,
-    requestTimeoutMs: read(env, 'KIBANA_REQUEST_TIMEOUT_MS', positiveInt(600_000), 10_000),
+    requestTimeoutMs: read(env, 'KIBANA_REQUEST_TIMEOUT_MS'),
   };
 }
 
 function telemetryConfig(env: Env): TelemetryConfig {
-  const bufferSize = read(env, 'TELEMETRY_BUFFER_SIZE', positiveInt(10_000_000), 10_000);
-  const batchSize = read(env, 'TELEMETRY_BATCH_SIZE', positiveInt(100_000), 500);
+  const bufferSize = read(env, 'TELEMETRY_BUFFER_SIZE');
+  const batchSize = read(env, 'TELEMETRY_BATCH_SIZE');
   if (batchSize > bufferSize) {
     throw new NovaError(
       'CONFIG_INVALID',
@@ -518,12 +514,12 @@ function telemetryConfig(env: Env): TelemetryConfig {
     );
   }
   return {
-    serviceName: read(env, 'OTEL_SERVICE_NAME', nonEmpty, 'nova-api'),
+    serviceName: read(env, 'OTEL_SERVICE_NAME'),
     bufferSize,
     batchSize,
-    flushIntervalMs: read(env, 'TELEMETRY_FLUSH_INTERVAL_MS', positiveInt(3_600_000), 1000),
-    writeTimeoutMs: read(env, 'TELEMETRY_WRITE_TIMEOUT_MS', positiveInt(600_000), 10_000),
-    shutdownTimeoutMs: read(env, 'TELEMETRY_SHUTDOWN_TIMEOUT_MS', positiveInt(600_000), 5000),
+    flushIntervalMs: read(env, 'TELEMETRY_FLUSH_INTERVAL_MS'),
+    writeTimeoutMs: read(env, 'TELEMETRY_WRITE_TIMEOUT_MS'),
+    shutdownTimeoutMs: read(env, 'TELEMETRY_SHUTDOWN_TIMEOUT_MS'),
   };
 }
 
@@ -533,20 +529,15 @@ function telemetryConfig(env: Env): TelemetryConfig {
  */
 function servicePort(env: Env): number {
   const name = env.NOVA_HTTP_PORT ? 'NOVA_HTTP_PORT' : 'PORT';
-  return read(env, name, z.coerce.number().int().min(0).max(65535), 3000);
+  return read(env, name, VARIABLES.NOVA_HTTP_PORT.default);
 }
 
 function authCacheConfig(env: Env): ServiceConfig['authCache'] {
-  const ttlMs = read(
-    env,
-    'NOVA_AUTH_CACHE_TTL_MS',
-    z.coerce.number().int().min(0).max(3_600_000),
-    30_000,
-  );
+  const ttlMs = read(env, 'NOVA_AUTH_CACHE_TTL_MS');
   if (ttlMs === 0) return undefined;
   return {
     ttlMs,
-    maxEntries: read(env, 'NOVA_AUTH_CACHE_MAX_ENTRIES', positiveInt(10_000_000), 10_000),
+    maxEntries: read(env, 'NOVA_AUTH_CACHE_MAX_ENTRIES'),
   };
 }
 
@@ -573,8 +564,8 @@ function proxyList(env: Env): string[] {
 }
 
 function connectionLimits(env: Env): ConnectionLimits {
-  const headersTimeoutMs = read(env, 'NOVA_HTTP_HEADERS_TIMEOUT_MS', positiveInt(600_000), 10_000);
-  const requestTimeoutMs = read(env, 'NOVA_HTTP_REQUEST_TIMEOUT_MS', positiveInt(600_000), 10_000);
+  const headersTimeoutMs = read(env, 'NOVA_HTTP_HEADERS_TIMEOUT_MS');
+  const requestTimeoutMs = read(env, 'NOVA_HTTP_REQUEST_TIMEOUT_MS');
   // Node refuses a headers timeout longer than the request's (the headers are part of it).
   if (headersTimeoutMs > requestTimeoutMs) {
     throw new NovaError(
@@ -584,7 +575,7 @@ function connectionLimits(env: Env): ConnectionLimits {
     );
   }
   return {
-    maxConnections: read(env, 'NOVA_HTTP_MAX_CONNECTIONS', positiveInt(1_000_000), 4096),
+    maxConnections: read(env, 'NOVA_HTTP_MAX_CONNECTIONS'),
     headersTimeoutMs,
     requestTimeoutMs,
   };
@@ -602,9 +593,9 @@ export function loadConfig(env: Env = process.env): NovaConfig {
             ...(has(env, 'DATABASE_OWNER_URL') && {
               ownerUrl: urlVar(env, 'DATABASE_OWNER_URL', ['postgresql:', 'postgres:']),
             }),
-            poolSize: read(env, 'POSTGRES_POOL_SIZE', positiveInt(500), 10),
-            connectTimeoutMs: read(env, 'POSTGRES_CONNECT_TIMEOUT_MS', positiveInt(600_000), 5000),
-            retryAttempts: read(env, 'POSTGRES_RETRY_ATTEMPTS', positiveInt(20), 4),
+            poolSize: read(env, 'POSTGRES_POOL_SIZE'),
+            connectTimeoutMs: read(env, 'POSTGRES_CONNECT_TIMEOUT_MS'),
+            retryAttempts: read(env, 'POSTGRES_RETRY_ATTEMPTS'),
           },
     mongo: mongoConfig(env),
     elastic: elasticConfig(env),
@@ -612,26 +603,19 @@ export function loadConfig(env: Env = process.env): NovaConfig {
     kibana: kibanaConfig(env),
     telemetry: telemetryConfig(env),
     service: {
-      host: read(env, 'NOVA_HTTP_HOST', nonEmpty, '127.0.0.1'),
+      host: read(env, 'NOVA_HTTP_HOST'),
       port: servicePort(env),
-      healthIntervalMs: read(env, 'NOVA_HEALTH_INTERVAL_MS', positiveInt(600_000), 5000),
-      shutdownTimeoutMs: read(env, 'NOVA_SHUTDOWN_TIMEOUT_MS', positiveInt(600_000), 10_000),
+      healthIntervalMs: read(env, 'NOVA_HEALTH_INTERVAL_MS'),
+      shutdownTimeoutMs: read(env, 'NOVA_SHUTDOWN_TIMEOUT_MS'),
       authCache: authCacheConfig(env),
       connections: connectionLimits(env),
-      analyticsConcurrency: read(env, 'NOVA_ANALYTICS_CONCURRENCY', positiveInt(1000), 4),
+      analyticsConcurrency: read(env, 'NOVA_ANALYTICS_CONCURRENCY'),
       trustProxy: proxyList(env),
       clientLimits: {
-        requestsPerSecond: read(env, 'NOVA_AUTH_RATE_PER_SECOND', nonNegativeInt(1_000_000), 1000),
-        failuresPerMinute: read(
-          env,
-          'NOVA_AUTH_FAILURES_PER_MINUTE',
-          nonNegativeInt(1_000_000),
-          30,
-        ),
+        requestsPerSecond: read(env, 'NOVA_AUTH_RATE_PER_SECOND'),
+        failuresPerMinute: read(env, 'NOVA_AUTH_FAILURES_PER_MINUTE'),
       },
-      metricsToken: env.NOVA_METRICS_TOKEN
-        ? read(env, 'NOVA_METRICS_TOKEN', z.string().min(16))
-        : undefined,
+      metricsToken: env.NOVA_METRICS_TOKEN ? read(env, 'NOVA_METRICS_TOKEN') : undefined,
     },
     production: env.NODE_ENV === 'production',
   };

@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, EXAMPLES, OPTIONS } from '../../src/cli/help.js';
+import { COMMANDS, EXAMPLES, PARSE_OPTIONS } from '../../src/cli/help.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DOCS = [
@@ -65,7 +65,7 @@ describe('nova commands in the documentation', () => {
         continue;
       }
       try {
-        parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+        parseArgs({ args: argv, options: PARSE_OPTIONS, allowPositionals: true, strict: true });
       } catch (error) {
         refused.push(`${where}: ${(error as Error).message}`);
       }

@@ -1,14 +1,16 @@
 /**
  * The references that must not drift from the code: every error code has its section in
- * docs/troubleshooting.md (and every section there is a code), every environment variable
- * src/config.ts reads is in docs/configuration.md, every command `nova help` lists is in
+ * docs/troubleshooting.md (and every section there is a code), the generated parts of the docs
+ * (configuration tables, command reference, .env.example) are current, every command `nova help` lists is in
  * docs/operations.md, and every stack setting is in infra/README.md.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { KUBERNETES_SETTING_KEYS } from '../../infra/k8s/settings.js';
 import { SETTING_KEYS } from '../../infra/settings.js';
+import { generatedDocs, splice } from '../../scripts/docs/generated.js';
 import { COMMANDS } from '../../src/cli/help.js';
+import { VARIABLES } from '../../src/config-variables.js';
 import { ERROR_CODES } from '../../src/lib/errors.js';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -23,24 +25,30 @@ describe('docs/troubleshooting.md', () => {
   });
 });
 
-describe('docs/configuration.md', () => {
-  it('names every environment variable src/config.ts reads', () => {
-    const code = read('src/config.ts');
-    const variables = new Set(
-      [
-        ...code.matchAll(
-          /\b(?:read|credentials|apiBaseUrl|[a-zA-Z]+)\(\s*env,\s*'([A-Z][A-Z0-9_]+)'/g,
-        ),
-      ]
-        .map((m) => m[1])
-        .concat([...code.matchAll(/\benv\.([A-Z][A-Z0-9_]+)/g)].map((m) => m[1])),
+describe('the generated docs', () => {
+  it.each(generatedDocs().map((doc) => [doc.file, doc] as const))(
+    '%s is what the code makes of it (npm run docs:generate)',
+    (_file, { current, wanted }) => {
+      expect(current).toBe(wanted);
+    },
+  );
+
+  it('replaces only the marked section, and refuses a file without one', () => {
+    const text =
+      'intro\n<!-- generated: x (npm run docs:generate) -->\nold\n<!-- end: x -->\nafter\n';
+    expect(splice(text, 'x', 'new', 'f.md')).toBe(
+      'intro\n<!-- generated: x (npm run docs:generate) -->\n\nnew\n\n<!-- end: x -->\nafter\n',
     );
-    expect(variables.size).toBeGreaterThan(30);
+    expect(() => splice('no markers', 'x', 'new', 'f.md')).toThrow(/f\.md has no/);
+  });
+
+  it('lists every variable in docs/configuration.md and .env.example', () => {
     const docs = read('docs/configuration.md');
-    const missing = [...variables].filter(
-      (name) => !docs.includes(`\`${name}\``) && !docs.includes(name as string),
-    );
-    expect(missing).toEqual([]);
+    const example = read('.env.example');
+    for (const name of Object.keys(VARIABLES)) {
+      expect(docs).toContain(`| \`${name}\``);
+      expect(example).toMatch(new RegExp(`^# ${name}=`, 'm'));
+    }
   });
 });
 
