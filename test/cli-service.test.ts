@@ -3,7 +3,7 @@
  * stdout and authenticates, listing never shows it, revoking ends it; smoke fails against a
  * port with nothing behind it and passes against `nova serve`, which stops cleanly on SIGTERM.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +19,7 @@ import {
 } from '../src/bootstrap/postgres/embedded.js';
 import { withClient } from '../src/bootstrap/postgres/migrate.js';
 import { createNovaDb, type NovaDb } from '../src/lib/db/index.js';
-import { CLI, cleanEnv, run, TSX } from './support/cli.js';
+import { background, run } from './support/cli.js';
 import { createEmptyDatabase, testConfig, uniqueEmail } from './support/database.js';
 import { loginUrl } from './support/global-setup.js';
 
@@ -42,37 +42,13 @@ async function bootstrapped() {
 }
 
 /** `nova serve` in the background; resolves once it says it is serving (or fails by a deadline). */
-async function serve(
+function serve(
   env: Record<string, string>,
   preload: string[] = [],
   cwd = process.cwd(),
   { ownProcessGroup = false } = {},
 ) {
-  const imports = preload.flatMap((module) => ['--import', module]);
-  const child = spawn(process.execPath, ['--import', TSX, ...imports, CLI, 'serve'], {
-    env: { ...cleanEnv(), ...env },
-    cwd,
-    // As a terminal runs it: the leader of its own process group, which Ctrl-C signals whole.
-    detached: ownProcessGroup,
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const deadline = Date.now() + 30_000;
-  while (!stderr.includes('serving on') && child.exitCode === null && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!stderr.includes('serving on')) {
-    child.kill('SIGKILL');
-    throw new Error(`nova serve did not start:\n${stderr}`);
-  }
-  return { child, exited, stderr: () => stderr, stdout: () => stdout };
+  return background(['serve'], env, 'serving on', { preload, cwd, ownProcessGroup });
 }
 
 const children: ChildProcess[] = [];

@@ -2,55 +2,18 @@
  * Every `nova` command line in the documentation's code blocks is one the CLI takes: a known
  * command, known options, each with its value where it needs one (parsed by the CLI's own
  * option table, strictly, as `nova` parses its argv). A renamed option or a typo in a
- * documented command fails here. (The commands themselves run in test/cli.test.ts.)
+ * documented command fails here. (Those that can run here run in test/docs-run.test.ts.)
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, EXAMPLES, PARSE_OPTIONS } from '../../src/cli/help.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DOCS = [
-  'README.md',
-  'SECURITY.md',
-  'infra/README.md',
-  'k8s/README.md',
-  'dashboards/README.md',
-  ...readdirSync(join(ROOT, 'docs')).map((file) => `docs/${file}`),
-];
+import { COMMANDS, PARSE_OPTIONS } from '../../src/cli/help.js';
+import { novaInvocations, ROOT } from '../support/doc-commands.js';
 
 const KNOWN = new Set(COMMANDS);
 
-/** A shell line's words, quotes removed (enough for documentation lines, not a shell). */
-const words = (line: string) =>
-  [...line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
-
-/** The `nova …` invocations of the fenced code blocks: `npm run nova -- …` or `nova …`. */
-function invocations(markdown: string): string[][] {
-  const blocks = [...markdown.matchAll(/^```[a-z]*\n([\s\S]*?)^```/gm)].map((m) => m[1] ?? '');
-  return blocks
-    .flatMap((block) => block.replace(/\\\n\s*/g, ' ').split('\n'))
-    .map((line) => line.replace(/\s+#.*$/, '').trim())
-    .flatMap((line) => {
-      const all = words(line).filter((word) => !/^[A-Z_][A-Z0-9_]*=/.test(word)); // VAR=… first
-      const at = all[0] === 'nova' ? 1 : all.slice(0, 4).join(' ') === 'npm run nova --' ? 4 : -1;
-      return at < 0 ? [] : [all.slice(at)];
-    });
-}
-
 describe('nova commands in the documentation', () => {
-  const found = [
-    ...DOCS.flatMap((file) =>
-      invocations(readFileSync(join(ROOT, file), 'utf8')).map((argv) => ({ file, argv })),
-    ),
-    // The examples `nova COMMAND --help` prints are documentation too.
-    ...Object.values(EXAMPLES)
-      .flat()
-      .flatMap((line) => invocations(`\`\`\`\n${line}\n\`\`\`\n`))
-      .map((argv) => ({ file: 'src/cli/help.ts', argv })),
-  ];
+  const found = novaInvocations();
 
   it('finds them', () => {
     expect(found.length).toBeGreaterThan(15);
