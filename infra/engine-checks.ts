@@ -10,6 +10,7 @@
  */
 import { type ImageName, TOOL_IMAGES } from './images.js';
 import type { PreflightReport, Probes, Problem } from './preflight.js';
+import { PLAIN, type Progress } from './progress.js';
 import { ONE_SHOT_MEMORY_MB, type StackSettings } from './settings.js';
 
 /** The memory the stack's containers may use at once, in MB. */
@@ -73,19 +74,21 @@ export function stackImages(s: StackSettings): { image: string; key?: string }[]
 }
 
 /**
- * Pulls each image that is not present; one failure per image that cannot be had. `log`
- * announces a pull, which may take minutes.
+ * Pulls each image that is not present; one failure per image that cannot be had. A pull,
+ * which may take minutes, is announced.
  */
 export async function pullImages(
   probes: Pick<Probes, 'run'>,
   settings: StackSettings,
   report: PreflightReport,
-  log: (line: string) => void = console.log,
+  progress: Progress = PLAIN,
 ): Promise<void> {
   for (const { image, key } of stackImages(settings)) {
+    progress.step('images', image);
     const present = await probes.run('docker', ['image', 'inspect', '--format', '{{.Id}}', image]);
     if (present.code === 0) continue;
-    log(`Pulling ${image} …`);
+    progress.log(`Pulling ${image} …`);
+    progress.step('images', `pulling ${image}`);
     const pulled = await probes.run('docker', ['pull', '--quiet', image]);
     if (pulled.code === 0) continue;
     const said = pulled.stderr.trim().split('\n').at(-1)?.trim() || `exit ${pulled.code}`;

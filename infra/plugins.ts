@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { CommandResult, Probes, Problem } from './preflight.js';
+import { PLAIN, type Progress } from './progress.js';
 
 export interface Plugin {
   /** The npm package that names it, e.g. @pulumi/docker. */
@@ -89,13 +90,15 @@ export const installArgs = ({ name, version }: Plugin) => [
 export async function ensurePlugins(
   probes: Pick<Probes, 'run'>,
   plugins: Plugin[],
-  log: (line: string) => void = console.log,
+  progress: Progress = PLAIN,
 ): Promise<Problem[]> {
+  progress.step('Pulumi plugins');
   const installed = installedPlugins(await probes.run('pulumi', ['plugin', 'ls', '--json']));
   const missing = plugins.filter((p) => !installed?.has(`${p.name}@${p.version}`));
   const problems: Problem[] = [];
   for (const plugin of missing) {
-    log(`▸ pulumi ${installArgs(plugin).join(' ')}`);
+    progress.log(`▸ pulumi ${installArgs(plugin).join(' ')}`);
+    progress.step('Pulumi plugins', `installing ${plugin.name} v${plugin.version}`);
     const result = await probes.run('pulumi', installArgs(plugin));
     if (result.code === 0) continue;
     const said = `${result.stderr}\n${result.stdout}`.trim().split('\n').at(-1)?.trim();

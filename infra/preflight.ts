@@ -10,6 +10,7 @@
 import { memoryProblem, pullImages } from './engine-checks.js';
 import { SettingsError } from './errors.js';
 import { mongoMemberName } from './names.js';
+import { PLAIN, type Progress } from './progress.js';
 import { type RawSettings, readSettings, type StackSettings } from './settings.js';
 
 /** What a probed command did; `missing` when it is not installed (ENOENT). */
@@ -104,10 +105,17 @@ export function stackSettings(raw: RawSettings): StackSettings | Problem {
   }
 }
 
-export async function preflight(probes: Probes, needs: PreflightNeeds): Promise<PreflightReport> {
+export async function preflight(
+  probes: Probes,
+  needs: PreflightNeeds,
+  progress: Progress = PLAIN,
+): Promise<PreflightReport> {
   const report: PreflightReport = { failures: [], warnings: [] };
+  const asksDocker = needs.docker || needs.settings !== undefined;
+  if (asksDocker) progress.step('Docker engine');
+  if (needs.pulumi) progress.step('Pulumi CLI');
   const [docker, pulumi] = await Promise.all([
-    needs.docker || needs.settings ? dockerEngine(probes) : undefined,
+    asksDocker ? dockerEngine(probes) : undefined,
     needs.pulumi ? probes.run('pulumi', ['version']) : undefined,
   ]);
   if (needs.docker && docker && 'what' in docker) report.failures.push(docker);
@@ -121,12 +129,14 @@ export async function preflight(probes: Probes, needs: PreflightNeeds): Promise<
     if (failure) report.failures.push(failure);
     if (warning) report.warnings.push(warning);
     // Before the max_map_count probe, which runs the Elasticsearch image.
-    await pullImages(probes, needs.settings, report);
+    await pullImages(probes, needs.settings, report, progress);
   }
   if (needs.settings && needs.settings.elastic.nodes > 1) {
+    progress.step('vm.max_map_count');
     await checkMaxMapCount(probes, needs.settings, engine, report);
   }
   if (needs.settings?.mongo.hostAccess) {
+    progress.step('MongoDB member names');
     const problem = await memberNamesProblem(probes, needs.settings);
     if (problem) report.failures.push(problem);
   }

@@ -43,6 +43,7 @@ import {
   readStackConfig,
   stackSettings,
 } from './preflight.js';
+import { checkProgress } from './progress.js';
 
 export const STACK = 'local';
 
@@ -243,7 +244,9 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
       `Checking prerequisites (Docker, Pulumi CLI, vm.max_map_count for ${needs.settings.elastic.nodes} Elasticsearch node(s))…`,
     );
   }
-  const report = await preflight(options.probes, needs);
+  const progress = checkProgress();
+  const report = await preflight(options.probes, needs, progress);
+  progress.finish();
   if (settings && 'what' in settings) report.failures.unshift(settings);
   if (command !== 'stack' && !interactive && !approves(args, command)) {
     report.failures.push({
@@ -255,13 +258,15 @@ export async function main(argv: string[], options: CliOptions): Promise<number>
     console.error(formatReport(report));
   }
   if (report.failures.length === 0 && command !== 'stack') {
-    report.failures.push(...(await ensurePlugins(options.probes, requiredPlugins())));
+    report.failures.push(...(await ensurePlugins(options.probes, requiredPlugins(), progress)));
     if (report.failures.length > 0) console.error(formatReport({ ...report, warnings: [] }));
   }
+  const checked = progress.finish();
   if (report.failures.length > 0) {
     console.error(`\nNothing was changed. Fix the above, then run npm run ${command} again.`);
     return 1;
   }
+  if (command !== 'stack') console.log(`Prerequisites met: ${checked}.`);
   const { env, passphrase } = pulumiEnv(root, options.env);
   // The Docker CLI follows `docker context use`; the Pulumi Docker provider reads only
   // DOCKER_HOST (or its own config). Without this, on colima, Rancher Desktop or a Docker

@@ -13,6 +13,7 @@ import {
   readStackConfig,
   stackSettings,
 } from '../../infra/preflight.js';
+import { checkProgress } from '../../infra/progress.js';
 import { readSettings } from '../../infra/settings.js';
 
 const ok = (stdout: string): CommandResult => ({ code: 0, stdout, stderr: '' });
@@ -314,6 +315,81 @@ describe('the Docker engine: memory and images', () => {
     expect(stackImages(readSettings({ otelCollector: 'true' })).at(-1)).toEqual({
       image: 'busybox:1.37.0-musl',
     });
+  });
+});
+
+describe('what the checks say while they run', () => {
+  it('names each step, and announces a pull as a line to keep', async () => {
+    const settings = readSettings({});
+    const steps: string[] = [];
+    const lines: string[] = [];
+    const recorder = {
+      step: (check: string, subject?: string) =>
+        steps.push(subject ? `${check}: ${subject}` : check),
+      log: (line: string) => lines.push(line),
+    };
+    const machine = probes({ missingImages: { [settings.images.mongo]: ok('') } });
+    await preflight(machine.probes, up(), recorder);
+    expect(steps).toEqual([
+      'Docker engine',
+      'Pulumi CLI',
+      `images: ${settings.images.postgres}`,
+      `images: ${settings.images.mongo}`,
+      `images: pulling ${settings.images.mongo}`,
+      `images: ${settings.images.elasticsearch}`,
+      `images: ${settings.images.kibana}`,
+      'vm.max_map_count',
+    ]);
+    expect(lines).toEqual([`Pulling ${settings.images.mongo} …`]);
+  });
+
+  it('on a terminal: the step and its seconds on one line, cleared for kept lines and at the end', () => {
+    let clock = 0;
+    const written: string[] = [];
+    const printed: string[] = [];
+    const tty = {
+      isTTY: true,
+      write: (text: string) => written.push(text),
+    } as unknown as NodeJS.WriteStream;
+    const progress = checkProgress(
+      tty,
+      (line) => printed.push(line),
+      () => clock,
+    );
+    progress.step('Docker engine');
+    progress.step('images', 'postgres:15');
+    clock = 2500;
+    progress.log('Pulling postgres:15 …');
+    progress.step('images', 'pulling postgres:15');
+    clock = 3200;
+    expect(progress.finish()).toBe('Docker engine, images ×2 (3s)');
+    expect(written).toEqual([
+      '\r\x1b[2KDocker engine … 0s',
+      '\r\x1b[2Kimages: postgres:15 … 0s',
+      '\r\x1b[2K',
+      '\r\x1b[2Kimages: pulling postgres:15 … 0s',
+      '\r\x1b[2K',
+    ]);
+    expect(printed).toEqual(['Pulling postgres:15 …']);
+  });
+
+  it('elsewhere (a pipe, CI): no step shows, kept lines and the summary do', () => {
+    const written: string[] = [];
+    const printed: string[] = [];
+    const pipe = {
+      isTTY: false,
+      write: (text: string) => written.push(text),
+    } as unknown as NodeJS.WriteStream;
+    const progress = checkProgress(
+      pipe,
+      (line) => printed.push(line),
+      () => 0,
+    );
+    progress.step('Pulumi CLI');
+    progress.log('▸ pulumi plugin install resource docker 4.9.0');
+    expect(progress.finish()).toBe('Pulumi CLI (0s)');
+    expect(written).toEqual([]);
+    expect(printed).toEqual(['▸ pulumi plugin install resource docker 4.9.0']);
   });
 });
 

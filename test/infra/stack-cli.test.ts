@@ -197,6 +197,11 @@ describe('npm run up / down / stack, against stub executables', () => {
   it('up: preflight, stack select, up with the policy pack; local backend and a generated passphrase', async () => {
     const run = await cli(['up', '--yes']);
     expect(run.code, run.out).toBe(0);
+    // No terminal: no step line (no escape codes), and a summary of what was checked.
+    expect(run.out).toMatch(
+      /^Prerequisites met: Docker engine, Pulumi CLI, images ×4, Pulumi plugins \(\d+s\)\.$/m,
+    );
+    expect(run.out).not.toContain('\x1b[');
     const state = join(root, '.nova', 'pulumi');
     const passphrase = join(root, '.nova', 'pulumi-passphrase');
     expect(readFileSync(log, 'utf8')).toContain('docker info --format {{json .}}');
