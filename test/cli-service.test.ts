@@ -555,6 +555,12 @@ describe('OpenTelemetry in nova serve (the --import preload)', { timeout: 90_000
       const exported = traces.map((post) => post.body.toString('utf8')).join('\n');
       // OTLP/JSON writes trace ids as hex strings.
       expect(exported).toContain(`"traceId":"${traceId}"`);
+      // Metrics come from the aggregation /metrics reads (shared-export.ts), flushed at SIGTERM.
+      const metrics = otlp.received
+        .filter((post) => post.path === '/v1/metrics')
+        .map((post) => post.body.toString('utf8'))
+        .join('\n');
+      expect(metrics).toContain('"name":"http.server.request.duration"');
     });
   });
 

@@ -7,7 +7,8 @@
  *   MongoDB and undici (global fetch and the Elasticsearch client), exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (or the _TRACES_ one) is
  *   set (grpc, http/protobuf or http/json: exporters.ts); without an endpoint spans are
  *   still made (their ids go into logs and telemetry events) but not sent;
- * - metrics read by GET /metrics (Prometheus) and, with an endpoint, exported over OTLP;
+ * - metrics read by GET /metrics (Prometheus) and, with an endpoint, exported over OTLP (from
+ *   the same aggregation when the exporter wants cumulative data: shared-export.ts);
  * - log lines carry trace_id and span_id (service/tracing.ts).
  *
  * http.server.request.duration is recorded by the service itself (service/metrics.ts, so it
@@ -25,7 +26,13 @@ import { type MetricReader, PeriodicExportingMetricReader } from '@opentelemetry
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { exportersFor, otlpMetricExporter, otlpTraceExporter } from './exporters.js';
+import { PooledIdGenerator } from './ids.js';
 import { METRIC_VIEWS, markReader, prometheusReader } from './prometheus.js';
+import {
+  exportFromReader,
+  type SharedExport,
+  sharesPrometheusAggregation,
+} from './shared-export.js';
 import { telemetry } from './state.js';
 
 type Env = Record<string, string | undefined>;
@@ -39,10 +46,14 @@ export async function startSdk(env: Env): Promise<NodeSDK> {
   const wanted = exportersFor(env);
   for (const warning of wanted.warnings) process.stderr.write(`nova: telemetry: ${warning}\n`);
   const metricReaders: MetricReader[] = [];
+  let shared: SharedExport | undefined;
   if (wanted.prometheus) metricReaders.push(prometheusReader);
   if (wanted.otlpMetrics) {
     const exporter = await otlpMetricExporter(wanted.otlpMetrics);
-    metricReaders.push(new PeriodicExportingMetricReader({ exporter }));
+    // One aggregation for /metrics and OTLP when the exporter wants what Prometheus keeps.
+    if (wanted.prometheus && sharesPrometheusAggregation(exporter)) {
+      shared = exportFromReader(prometheusReader, exporter);
+    } else metricReaders.push(new PeriodicExportingMetricReader({ exporter }));
   }
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || 'nova-api',
@@ -53,12 +64,17 @@ export async function startSdk(env: Env): Promise<NodeSDK> {
     ...(wanted.otlpTraces
       ? { traceExporter: await otlpTraceExporter(wanted.otlpTraces) }
       : { spanProcessors: [new NoopSpanProcessor()] }),
+    // Made for every request, sampled or not: cheaper than the default (ids.ts).
+    idGenerator: new PooledIdGenerator(),
     // Logs stay in pino (stdout); the SDK's default would ship them to localhost:4318.
     logRecordProcessors: [],
     instrumentations: instrumentations(),
   });
   sdk.start();
   markReader(wanted.prometheus);
-  telemetry.shutdown = () => sdk.shutdown();
+  telemetry.shutdown = async () => {
+    await shared?.shutdown();
+    await sdk.shutdown();
+  };
   return sdk;
 }
