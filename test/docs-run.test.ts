@@ -100,7 +100,7 @@ const runnable = documented.filter((i) => novaElsewhere(i) === undefined);
 const isServe = (i: NovaInvocation) => i.argv[0] === 'serve';
 const isKeepRunning = (i: NovaInvocation) => i.argv.includes('--keep-running');
 
-describe('the commands the documentation shows', { timeout: 180_000 }, () => {
+describe('the commands the documentation shows', { timeout: 300_000 }, () => {
   it('are each run here or named with why not', () => {
     const unknown = shellLines().filter(
       ({ line, file }) =>
