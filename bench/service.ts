@@ -22,7 +22,7 @@ export function running(child: ChildProcess, port: number | string) {
 
 /**
  * The Node options `npm start` (and the image) run the service with, e.g.
- * --max-semi-space-size=4: read from package.json, so the benchmarks measure what ships.
+ * --min-semi-space-size=8 --max-semi-space-size=8: read from package.json, so the benchmarks measure what ships.
  */
 export const SERVICE_NODE_OPTIONS: string[] = (() => {
   const { scripts } = JSON.parse(

@@ -75,6 +75,12 @@ interface Probed {
   probe?: CachedProbe<ProbeResult>;
 }
 
+/** Which report: with details (health:details), and of the required dependencies only. */
+export interface ReportView {
+  details: boolean;
+  requiredOnly?: boolean;
+}
+
 export class HealthService {
   readonly #sources: Probed[];
   /** The required ones, for readiness (chosen once, not per request). */
@@ -111,20 +117,37 @@ export class HealthService {
   }
 
   /** `requiredOnly`: probe only the required dependencies (readiness). */
-  async report({
-    details,
-    requiredOnly = false,
-  }: {
-    details: boolean;
-    requiredOnly?: boolean;
-  }): Promise<HealthReport> {
-    const sources = requiredOnly ? this.#required : this.#sources;
-    // Fresh results need no waiting; an unchanged set of them gives the same report object.
+  async report(view: ReportView): Promise<HealthReport> {
+    const sources = view.requiredOnly ? this.#required : this.#sources;
+    return (
+      this.current(view) ??
+      this.#reportFor(view, await Promise.all(sources.map(({ probe }) => probe?.get())))
+    );
+  }
+
+  /**
+   * The report from the probes' fresh results, without waiting, or undefined when a probe has
+   * to run first. An unchanged set of results gives the same report object.
+   */
+  current(view: ReportView): HealthReport | undefined {
+    const sources = view.requiredOnly ? this.#required : this.#sources;
     const fresh = sources.map(({ probe }) => probe?.fresh());
-    const results = sources.every(({ probe }, i) => !probe || fresh[i] !== undefined)
-      ? fresh
-      : await Promise.all(sources.map(({ probe }) => probe?.get()));
-    const key = `${details}/${requiredOnly}`;
+    if (!sources.every(({ probe }, i) => !probe || fresh[i] !== undefined)) return undefined;
+    return this.#reportFor(view, fresh);
+  }
+
+  #reportFor(
+    { details, requiredOnly = false }: ReportView,
+    results: (ProbeResult | undefined)[],
+  ): HealthReport {
+    const sources = requiredOnly ? this.#required : this.#sources;
+    const key = details
+      ? requiredOnly
+        ? 'details/required'
+        : 'details'
+      : requiredOnly
+        ? 'required'
+        : 'summary';
     const last = this.#reports.get(key);
     if (last?.results.every((result, i) => result === results[i])) return last.report;
     const report = this.#build(sources, results, details);

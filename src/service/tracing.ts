@@ -95,6 +95,9 @@ export function traceRequests(app: FastifyInstance): void {
       });
     }
     request.span = span;
+    // Without the SDK the API's no-op tracer makes a span with no valid context: there is
+    // nothing for the request's context to carry, so it is not copied for it.
+    if (!isSpanContextValid(span.spanContext())) return done();
     context.with(trace.setSpan(parent, span), done);
   });
 }

@@ -303,6 +303,23 @@ describe('GET /api/health', () => {
     });
   });
 
+  it('has a current report only while every probe result is fresh, the same object each time', async () => {
+    let clock = 0;
+    const health = new HealthService([source('postgres', true, up)], {
+      intervalMs: 1000,
+      now: () => clock,
+    });
+    expect(health.current({ details: false })).toBeUndefined(); // nothing probed yet
+    const report = await health.report({ details: false });
+    expect(health.current({ details: false })).toBe(report);
+    expect(health.current({ details: true })).not.toBe(report); // another view, its own object
+    clock += 1001;
+    expect(health.current({ details: false })).toBeUndefined(); // stale: a probe must run
+    // The route then takes its general path, and the answer is the same as before.
+    const app = appWith(health);
+    expect((await get(app, '/api/health')).json<HealthReport>()).toEqual(report);
+  });
+
   it('is degraded, still 200, when an optional dependency is down or degraded', async () => {
     for (const trouble of ['down', 'degraded'] as const) {
       const health = new HealthService([

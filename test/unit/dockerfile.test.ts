@@ -514,7 +514,9 @@ describe('the service image', () => {
       entrypoint.indexOf('--import'),
     );
     expect(options).toEqual((start?.[1] ?? '').trim().split(/\s+/));
-    expect(options).toContain('--max-semi-space-size=4');
+    expect(options).toEqual(
+      expect.arrayContaining(['--min-semi-space-size=8', '--max-semi-space-size=8']),
+    );
     expect(posix.relative(runtime.workdir, register)).toBe(posix.normalize(start?.[2] ?? ''));
     expect(posix.relative(runtime.workdir, cli)).toBe(posix.normalize(start?.[3] ?? ''));
   });
