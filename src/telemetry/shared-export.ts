@@ -70,7 +70,7 @@ export function exportFromReader(
     }
   };
   const exportOnce = async () => {
-    if (running) return;
+    if (running !== undefined) return;
     running = once().catch((error: unknown) => diag.error('metrics export failed', error));
     try {
       await running;

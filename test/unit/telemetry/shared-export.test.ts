@@ -54,10 +54,8 @@ describe('OTLP metrics from the Prometheus aggregation', () => {
     expect(counts(exporter)).toEqual([2, 3]);
     // The same aggregation /metrics reads: no second storage.
     const { resourceMetrics } = await reader.collect();
-    expect(
-      (resourceMetrics.scopeMetrics[0]?.metrics[0]?.dataPoints[0]?.value as { count: number })
-        .count,
-    ).toBe(3);
+    const point = resourceMetrics.scopeMetrics[0]?.metrics[0]?.dataPoints[0];
+    expect((point?.value as { count: number } | undefined)?.count).toBe(3);
     await provider.shutdown();
   });
 
