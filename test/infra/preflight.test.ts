@@ -318,6 +318,19 @@ describe('the Docker engine: memory and images', () => {
   });
 });
 
+/** checkProgress on a stand-in stream (a terminal or not): what it drew and what it printed. */
+function recorded(isTTY: boolean, now: () => number) {
+  const written: string[] = [];
+  const printed: string[] = [];
+  const stream = { isTTY, write: (text: string) => written.push(text) };
+  const progress = checkProgress(
+    stream as unknown as NodeJS.WriteStream,
+    (line) => printed.push(line),
+    now,
+  );
+  return { progress, written, printed };
+}
+
 describe('what the checks say while they run', () => {
   it('names each step, and announces a pull as a line to keep', async () => {
     const settings = readSettings({});
@@ -345,17 +358,7 @@ describe('what the checks say while they run', () => {
 
   it('on a terminal: the step and its seconds on one line, cleared for kept lines and at the end', () => {
     let clock = 0;
-    const written: string[] = [];
-    const printed: string[] = [];
-    const tty = {
-      isTTY: true,
-      write: (text: string) => written.push(text),
-    } as unknown as NodeJS.WriteStream;
-    const progress = checkProgress(
-      tty,
-      (line) => printed.push(line),
-      () => clock,
-    );
+    const { progress, written, printed } = recorded(true, () => clock);
     progress.step('Docker engine');
     progress.step('images', 'postgres:15');
     clock = 2500;
@@ -374,17 +377,7 @@ describe('what the checks say while they run', () => {
   });
 
   it('elsewhere (a pipe, CI): no step shows, kept lines and the summary do', () => {
-    const written: string[] = [];
-    const printed: string[] = [];
-    const pipe = {
-      isTTY: false,
-      write: (text: string) => written.push(text),
-    } as unknown as NodeJS.WriteStream;
-    const progress = checkProgress(
-      pipe,
-      (line) => printed.push(line),
-      () => 0,
-    );
+    const { progress, written, printed } = recorded(false, () => 0);
     progress.step('Pulumi CLI');
     progress.log('▸ pulumi plugin install resource docker 4.9.0');
     expect(progress.finish()).toBe('Pulumi CLI (0s)');
