@@ -88,7 +88,7 @@ export async function pullImages(
     const present = await probes.run('docker', ['image', 'inspect', '--format', '{{.Id}}', image]);
     if (present.code === 0) continue;
     progress.log(`Pulling ${image} …`);
-    progress.step('images', `pulling ${image}`);
+    progress.busy('images', `pulling ${image}`);
     const pulled = await probes.run('docker', ['pull', '--quiet', image]);
     if (pulled.code === 0) continue;
     const said = pulled.stderr.trim().split('\n').at(-1)?.trim() || `exit ${pulled.code}`;

@@ -98,7 +98,7 @@ export async function ensurePlugins(
   const problems: Problem[] = [];
   for (const plugin of missing) {
     progress.log(`▸ pulumi ${installArgs(plugin).join(' ')}`);
-    progress.step('Pulumi plugins', `installing ${plugin.name} v${plugin.version}`);
+    progress.busy('Pulumi plugins', `installing ${plugin.name} v${plugin.version}`);
     const result = await probes.run('pulumi', installArgs(plugin));
     if (result.code === 0) continue;
     const said = `${result.stderr}\n${result.stdout}`.trim().split('\n').at(-1)?.trim();

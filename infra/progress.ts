@@ -10,12 +10,18 @@ import { activityLine } from '../src/cli/progress.js';
 export interface Progress {
   /** The check running now: what it checks (`images`), and on what (`postgres:15.14`). */
   step(check: string, subject?: string): void;
+  /** What the current check waits on (a pull, an install): shown, not counted as a check. */
+  busy(check: string, what: string): void;
   /** A line to keep in the output. */
   log(line: string): void;
 }
 
 /** Steps unseen, lines on stdout: for callers that show no progress (and the tests). */
-export const PLAIN: Progress = { step: () => undefined, log: (line) => console.log(line) };
+export const PLAIN: Progress = {
+  step: () => undefined,
+  busy: () => undefined,
+  log: (line) => console.log(line),
+};
 
 export interface CheckProgress extends Progress {
   /** Clears the line; what was checked, e.g. "Docker engine, images ×5 (12s)". */
@@ -34,6 +40,9 @@ export function checkProgress(
     step(check, subject) {
       checks.set(check, (checks.get(check) ?? 0) + 1);
       activity?.show(subject ? `${check}: ${subject}` : check);
+    },
+    busy(check, what) {
+      activity?.show(`${check}: ${what}`);
     },
     log(line) {
       activity?.done();

@@ -10,7 +10,7 @@
  * map. `serve` and `local --keep-running` run in the background until signalled; the smoke
  * lines check the documented server.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -58,6 +58,7 @@ const port = String(await freePort());
 const started: Background[] = [];
 afterAll(() => {
   for (const { child } of started) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(cwd, { recursive: true, force: true });
 });
 
 /** A legacy Nova file with a user and a ticket, for the migrate-sqlite lines. */

@@ -140,7 +140,7 @@ export const OPTIONS = {
   url: {
     type: 'string',
     meaning: 'the service to check',
-    defaults: 'http://127.0.0.1:$NOVA_HTTP_PORT',
+    defaults: 'http://127.0.0.1 on NOVA_HTTP_PORT, else PORT, else 3000',
   },
   token: {
     type: 'string',

@@ -73,8 +73,10 @@ export async function startSdk(env: Env): Promise<NodeSDK> {
   sdk.start();
   markReader(wanted.prometheus);
   telemetry.shutdown = async () => {
-    await shared?.shutdown();
-    await sdk.shutdown();
+    // The last metrics are collected while the SDK still holds the reader; their export then
+    // runs beside the spans' flush, so a slow metrics endpoint cannot hold the spans back.
+    const last = await shared?.stop();
+    await Promise.all([last?.exported, sdk.shutdown()]);
   };
   return sdk;
 }

@@ -10,10 +10,11 @@
  * instruments). One aggregation read by both costs nothing per request.
  *
  * It keeps PeriodicExportingMetricReader's behaviour: every 60 s, no overlapping exports, a
- * 30 s timeout per export, a final export at shutdown, then the exporter's shutdown.
+ * 30 s timeout per export, the resource's late attributes waited for, the export untraced, a
+ * final export at shutdown, then the exporter's shutdown.
  */
-import { diag } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
+import { context, diag } from '@opentelemetry/api';
+import { ExportResultCode, suppressTracing } from '@opentelemetry/core';
 import {
   AggregationTemporality,
   AggregationType,
@@ -39,9 +40,15 @@ export function sharesPrometheusAggregation(exporter: PushMetricExporter): boole
 export interface SharedExport {
   /** Collects from the reader and exports once (skipped while one is running). */
   exportOnce(): Promise<void>;
-  /** Stops the timer, exports what is left, shuts the exporter down. */
-  shutdown(): Promise<void>;
+  /**
+   * Stops the timer and collects the last metrics now, while the reader is still bound;
+   * `exported` settles once they are sent and the exporter is shut down, so the caller can
+   * let that run beside the rest of its shutdown.
+   */
+  stop(): Promise<{ exported: Promise<void> }>;
 }
+
+type Result = { code: ExportResultCode; error?: Error };
 
 export function exportFromReader(
   reader: MetricReader,
@@ -49,16 +56,29 @@ export function exportFromReader(
   { intervalMs = INTERVAL_MS, timeoutMs = TIMEOUT_MS } = {},
 ): SharedExport {
   let running: Promise<void> | undefined;
-  const once = async () => {
+  const collect = async () => {
     const { resourceMetrics, errors } = await reader.collect({ timeoutMillis: timeoutMs });
     if (errors.length > 0) diag.error('metrics collection errors', ...errors);
+    // As the SDK's periodic reader does: attributes a detector finds later (host.id) are
+    // waited for, else the export would go without them.
+    if (resourceMetrics.resource.asyncAttributesPending) {
+      await resourceMetrics.resource.waitForAsyncAttributes?.().catch((error: unknown) => {
+        diag.debug('resource attributes not resolved', error);
+      });
+    }
+    return resourceMetrics;
+  };
+  const send = async (resourceMetrics: Awaited<ReturnType<typeof collect>>) => {
     if (resourceMetrics.scopeMetrics.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const result = await Promise.race([
-      new Promise<{ code: ExportResultCode; error?: Error }>((resolve) =>
-        exporter.export(resourceMetrics, resolve),
+      // The export's own requests are not traced (nor would any instrumentation see them).
+      new Promise<Result>((resolve) =>
+        context.with(suppressTracing(context.active()), () =>
+          exporter.export(resourceMetrics, resolve),
+        ),
       ),
-      new Promise<{ code: ExportResultCode; error?: Error }>((resolve) => {
+      new Promise<Result>((resolve) => {
         timer = setTimeout(
           () => resolve({ code: ExportResultCode.FAILED, error: new Error('timed out') }),
           timeoutMs,
@@ -69,9 +89,11 @@ export function exportFromReader(
       diag.error(`metrics export failed: ${result.error?.message ?? 'unknown error'}`);
     }
   };
+  const logged = (work: Promise<void>) =>
+    work.catch((error: unknown) => diag.error('metrics export failed', error));
   const exportOnce = async () => {
     if (running !== undefined) return;
-    running = once().catch((error: unknown) => diag.error('metrics export failed', error));
+    running = logged(collect().then(send));
     try {
       await running;
     } finally {
@@ -82,11 +104,17 @@ export function exportFromReader(
   interval.unref();
   return {
     exportOnce,
-    async shutdown() {
+    async stop() {
       clearInterval(interval);
       await running;
-      await exportOnce();
-      await exporter.shutdown();
+      const last = await collect().catch((error: unknown) => {
+        diag.error('metrics collection failed', error);
+        return undefined;
+      });
+      const exported = logged(
+        (last ? send(last) : Promise.resolve()).then(() => exporter.shutdown()),
+      );
+      return { exported };
     },
   };
 }

@@ -339,6 +339,7 @@ describe('what the checks say while they run', () => {
     const recorder = {
       step: (check: string, subject?: string) =>
         steps.push(subject ? `${check}: ${subject}` : check),
+      busy: (check: string, what: string) => steps.push(`${check}: (${what})`),
       log: (line: string) => lines.push(line),
     };
     const machine = probes({ missingImages: { [settings.images.mongo]: ok('') } });
@@ -348,7 +349,7 @@ describe('what the checks say while they run', () => {
       'Pulumi CLI',
       `images: ${settings.images.postgres}`,
       `images: ${settings.images.mongo}`,
-      `images: pulling ${settings.images.mongo}`,
+      `images: (pulling ${settings.images.mongo})`,
       `images: ${settings.images.elasticsearch}`,
       `images: ${settings.images.kibana}`,
       'vm.max_map_count',
@@ -363,9 +364,10 @@ describe('what the checks say while they run', () => {
     progress.step('images', 'postgres:15');
     clock = 2500;
     progress.log('Pulling postgres:15 …');
-    progress.step('images', 'pulling postgres:15');
+    progress.busy('images', 'pulling postgres:15');
     clock = 3200;
-    expect(progress.finish()).toBe('Docker engine, images ×2 (3s)');
+    // A pull is part of its image's check, not another one.
+    expect(progress.finish()).toBe('Docker engine, images (3s)');
     expect(written).toEqual([
       '\r\x1b[2KDocker engine … 0s',
       '\r\x1b[2Kimages: postgres:15 … 0s',

@@ -29,8 +29,9 @@ function serialized(report: HealthReport): string {
 const SUMMARY = { details: false } as const;
 const DETAILS = { details: true } as const;
 
-function send(reply: FastifyReply, report: HealthReport): void {
-  reply
+/** Sends the report; the reply, for a handler's promise to resolve to (Fastify sends once). */
+function send(reply: FastifyReply, report: HealthReport): FastifyReply {
+  return reply
     .code(report.status === 'down' ? 503 : 200)
     .type(JSON_TYPE)
     .send(serialized(report));
@@ -70,7 +71,7 @@ export function healthRoutes(
       return (async () => {
         const principal = await identify(request, reply, gate, { required: false });
         const details = principal?.permissions.includes('health:details') ?? false;
-        send(reply, await health.report(details ? DETAILS : SUMMARY));
+        return send(reply, await health.report(details ? DETAILS : SUMMARY));
       })();
     },
   );

@@ -7,6 +7,7 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
   AggregationType,
@@ -50,7 +51,7 @@ describe('OTLP metrics from the Prometheus aggregation', () => {
     histogram.record(0.02, { 'http.route': '/api/health' });
     await shared.exportOnce();
     histogram.record(0.03, { 'http.route': '/api/health' });
-    await shared.shutdown();
+    await (await shared.stop()).exported;
     expect(counts(exporter)).toEqual([2, 3]);
     // The same aggregation /metrics reads: no second storage.
     const { resourceMetrics } = await reader.collect();
@@ -97,16 +98,51 @@ describe('OTLP metrics from the Prometheus aggregation', () => {
       forceFlush: async () => undefined,
       shutdown: async () => undefined,
     };
-    await expect(exportFromReader(reader, failing).shutdown()).resolves.toBeUndefined();
+    await expect(
+      (await exportFromReader(reader, failing).stop()).exported,
+    ).resolves.toBeUndefined();
     const silent: PushMetricExporter = {
       export: () => undefined,
       forceFlush: async () => undefined,
       shutdown: vi.fn(async () => undefined),
     };
     const shared = exportFromReader(reader, silent, { timeoutMs: 50 });
-    await expect(shared.shutdown()).resolves.toBeUndefined();
+    await expect((await shared.stop()).exported).resolves.toBeUndefined();
     expect(silent.shutdown).toHaveBeenCalledOnce();
     await provider.shutdown();
+  });
+
+  it('waits for attributes a detector finds later (host.id) before it exports', async () => {
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const provider = new MeterProvider({
+      readers: [reader],
+      resource: resourceFromAttributes({ 'host.id': Promise.resolve('host-7') }),
+    });
+    provider.getMeter('test').createCounter('c').add(1);
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    await (await exportFromReader(reader, exporter).stop()).exported;
+    expect(exporter.getMetrics()[0]?.resource.attributes['host.id']).toBe('host-7');
+    await provider.shutdown();
+  });
+
+  it('stop collects at once; the export may finish after the provider is gone', async () => {
+    const { reader, provider, histogram } = meterWithReader();
+    histogram.record(1);
+    let answer: ((r: { code: ExportResultCode }) => void) | undefined;
+    const shutdown = vi.fn(async () => undefined);
+    const slow: PushMetricExporter = {
+      export: (_metrics, done) => {
+        answer = done;
+      },
+      forceFlush: async () => undefined,
+      shutdown,
+    };
+    const { exported } = await exportFromReader(reader, slow).stop();
+    await provider.shutdown(); // the SDK's own shutdown, running beside the export
+    expect(shutdown).not.toHaveBeenCalled();
+    answer?.({ code: ExportResultCode.SUCCESS });
+    await exported;
+    expect(shutdown).toHaveBeenCalledOnce();
   });
 
   it('is used only for exporters that want cumulative data and the default aggregations', () => {
