@@ -166,6 +166,7 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
   });
   const gate: Gate = {
     authenticate: deps.authenticate ?? ((token) => db.postgres.authenticateApiToken(token)),
+    ...(deps.authenticate ? {} : { cached: (token: string) => db.postgres.cachedApiToken(token) }),
     limiter: new ClientLimiter(clientLimits),
     failed: meters.authFailed,
   };

@@ -17,6 +17,8 @@ export type Authenticate = (token: string) => Promise<AuthenticatedToken | null>
 /** How the service authenticates: the token lookup, behind the per-client limits. */
 export interface Gate {
   authenticate: Authenticate;
+  /** The principal cache's answer at once, when it has one (no promise on the common path). */
+  cached?: (token: string) => AuthenticatedToken | undefined;
   limiter: ClientLimiter;
   /** Counts a refusal (nova.auth.failures: metrics.ts). */
   failed(outcome: AuthOutcome): void;
@@ -44,13 +46,15 @@ const unauthenticated = (message: string) =>
 /**
  * Resolves the caller when credentials are sent. `required`: no credentials is 401; without
  * it the request goes on anonymously (health). Credentials that are sent must be valid.
+ * Answers at once (no promise) when there are none or the principal cache knows the token;
+ * throws at once for missing or malformed credentials and the per-client limit.
  */
-export async function identify(
+export function identify(
   request: FastifyRequest,
   reply: FastifyReply,
-  { authenticate, limiter, failed }: Gate,
+  gate: Gate,
   { required }: { required: boolean },
-): Promise<AuthenticatedToken | undefined> {
+): AuthenticatedToken | undefined | Promise<AuthenticatedToken | undefined> {
   // An answer to credentials is that caller's: no shared cache (a proxy, a CDN) may keep it,
   // however malformed they are.
   if (request.headers.authorization !== undefined) reply.header('cache-control', 'no-store');
@@ -59,6 +63,7 @@ export async function identify(
     if (required) throw unauthenticated('this endpoint needs a bearer token');
     return undefined;
   }
+  const { limiter, failed } = gate;
   const wait = limiter.admit(request.ip);
   if (wait !== undefined) {
     failed('limited');
@@ -69,6 +74,20 @@ export async function identify(
       { field: 'authorization' },
     );
   }
+  const known = gate.cached?.(token);
+  if (known) {
+    request.principal = known;
+    return known;
+  }
+  return lookUp(request, gate, token);
+}
+
+/** The database's answer for a token the cache does not hold. */
+async function lookUp(
+  request: FastifyRequest,
+  { authenticate, limiter, failed }: Gate,
+  token: string,
+): Promise<AuthenticatedToken> {
   const principal = await authenticate(token);
   if (!principal) {
     failed('invalid');

@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNovaDb } from '../../src/lib/db/index.js';
+import { buildApp } from '../../src/service/app.js';
+import { serviceHealth } from '../../src/service/dependencies.js';
 import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
 
 const t = await useTestDatabase();
@@ -67,6 +69,38 @@ describe('a warm cache', () => {
       for (let i = 0; i < 20; i++) expect(await auth(token)).toEqual(first);
     });
     expect(queries).toBe(0);
+  });
+});
+
+describe('through the service', () => {
+  it('GET /api/health with a cached token: no query, and a revoke refuses the next request', async () => {
+    const app = buildApp(
+      { db: cached, ...serviceHealth(cached, { postgresUrl: t.url }) },
+      {
+        logger: false,
+      },
+    );
+    try {
+      const userId = await newUser('admin');
+      const created = await other.createApiToken(userId, { name: 'svc' });
+      const ask = () =>
+        app.inject({ url: '/api/health', headers: { authorization: `Bearer ${created.token}` } });
+      const first = await ask(); // from the database, and probes warmed
+      expect(first.statusCode).toBe(200);
+      expect(
+        first.json<{ checks: { postgres: { details?: unknown } } }>().checks.postgres.details,
+      ).toBeDefined();
+      let again = first;
+      const queries = await queriesDuring(async () => {
+        again = await ask();
+      });
+      expect(again.body).toBe(first.body);
+      expect(queries).toBe(0);
+      await cached.postgres.revokeApiToken({ id: created.id });
+      expect((await ask()).statusCode).toBe(401);
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -227,6 +227,12 @@ describe('GET /api/health', () => {
     const plain = await get(main.app, '/api/health', agent.token);
     expect(plain.statusCode).toBe(200);
     expect(plain.body).not.toContain('details');
+    // Asked again, the tokens come from the principal cache (answered without a promise):
+    // the same views, and still no shared caching of a credentialed answer.
+    const again = await get(main.app, '/api/health', admin.token);
+    expect(again.body).toBe(detailed.body);
+    expect(again.headers['cache-control']).toBe('no-store');
+    expect((await get(main.app, '/api/health', agent.token)).body).toBe(plain.body);
   });
 
   it('refuses credentials that are sent but unusable', async () => {

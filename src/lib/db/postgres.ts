@@ -133,6 +133,7 @@ export class PostgresStore {
   readonly listApiTokens = this.#bind(apiTokens.listApiTokens);
   readonly revokeApiToken = this.#bind(apiTokens.revokeApiToken);
   readonly authenticateApiToken = this.#bind(apiTokens.authenticateApiToken);
+  readonly cachedApiToken = this.#bind(apiTokens.cachedApiToken);
 
   readonly createTicket = this.#bind(tickets.createTicket);
   readonly updateTicket = this.#bind(tickets.updateTicket);

@@ -5,6 +5,7 @@
  * applied, so a load balancer sends traffic only to an instance that can serve it.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { AuthenticatedToken } from '../../lib/db/postgres/api-tokens.js';
 import { type Gate, identify } from '../auth.js';
 import type { HealthReport, HealthService } from '../health.js';
 import { documented } from '../openapi.js';
@@ -28,6 +29,9 @@ function serialized(report: HealthReport): string {
 
 const SUMMARY = { details: false } as const;
 const DETAILS = { details: true } as const;
+/** Details for a caller holding health:details; the summary for anyone else. */
+const viewFor = (caller: AuthenticatedToken | undefined) =>
+  caller?.permissions.includes('health:details') ? DETAILS : SUMMARY;
 
 /** Sends the report; the reply, for a handler's promise to resolve to (Fastify sends once). */
 function send(reply: FastifyReply, report: HealthReport): FastifyReply {
@@ -60,19 +64,17 @@ export function healthRoutes(
       },
     }),
     (request, reply) => {
-      // The common case, an anonymous caller while every probe result is fresh, is answered
-      // at once, without the promises of the general path below.
-      const current =
-        request.headers.authorization === undefined ? health.current(SUMMARY) : undefined;
-      if (current) {
-        send(reply, current);
-        return;
+      // The common case, an anonymous caller or a token the principal cache holds, while every
+      // probe result is fresh, is answered at once, without the promises of the general path.
+      const caller = identify(request, reply, gate, { required: false });
+      if (!(caller instanceof Promise)) {
+        const current = health.current(viewFor(caller));
+        if (current) {
+          send(reply, current);
+          return;
+        }
       }
-      return (async () => {
-        const principal = await identify(request, reply, gate, { required: false });
-        const details = principal?.permissions.includes('health:details') ?? false;
-        return send(reply, await health.report(details ? DETAILS : SUMMARY));
-      })();
+      return (async () => send(reply, await health.report(viewFor(await caller))))();
     },
   );
 

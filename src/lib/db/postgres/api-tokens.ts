@@ -217,6 +217,17 @@ export async function revokeApiToken(ctx: PgContext, which: RevokeApiTokenInput,
 }
 
 /**
+ * The principal cache's answer for a token, at once: undefined when the cache is off or does
+ * not hold it (authenticateApiToken then asks the database). Lets a caller skip a promise on
+ * the common path; the same rules hold (the cache drops revoked, expired and changed ones).
+ */
+export function cachedApiToken(ctx: PgContext, token: string): AuthenticatedToken | undefined {
+  const cached = ctx.principals?.get(token);
+  if (cached) touchLastUsed(ctx, cached.tokenId);
+  return cached;
+}
+
+/**
  * The user and permissions behind a presented token, or null when it is malformed, unknown,
  * revoked, expired, or its user is deactivated. Malformed tokens never reach the database.
  *
@@ -230,12 +241,9 @@ export async function authenticateApiToken(
   token: string,
 ): Promise<AuthenticatedToken | null> {
   if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return null;
+  const cached = cachedApiToken(ctx, token);
+  if (cached) return cached;
   const cache = ctx.principals;
-  const cached = cache?.get(token);
-  if (cached) {
-    touchLastUsed(ctx, cached.tokenId);
-    return cached;
-  }
   if (cache?.refused(token)) return null;
   const key = hash('sha256', token, 'base64');
   const generation = cache?.generation ?? 0;
