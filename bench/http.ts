@@ -17,7 +17,9 @@
  * autocannon drives /api/health and /livez on each (a warm-up, then rounds in which every
  * target gets its window, in a rotated order), and the figures are printed with their ratio
  * to the baseline, taken within each round, and as µs per request (1e6 / req/s) with the
- * difference from /api/health with OpenTelemetry off: what each layer costs. /api/health is
+ * difference from /api/health with OpenTelemetry off: what each layer costs; beside it, the
+ * server process's own CPU time per request, which leaves out the load generator's share of
+ * the cores (and the OTLP sink's, a process of its own). /api/health is
  * also asked with a token granting health:details, on the OpenTelemetry-off server (whose
  * principal cache is on, as by default) and on one more with NOVA_AUTH_CACHE_TTL_MS=0.
  * PostgreSQL queries are counted from pg_stat_statements: the health probes' depend on time
@@ -44,24 +46,38 @@ interface Figures {
   p99: number;
   errors: number;
   non2xx: number;
+  /** The server process's CPU time (all threads) per request, in µs; NaN without /proc. */
+  cpuUs: number;
+}
+
+/** What load() needs of a server: its CPU time so far, in ms (undefined off Linux). */
+interface Measured {
+  cpuMs(): number | undefined;
 }
 
 async function load(
   url: string,
   seconds: number,
   headers?: Record<string, string>,
+  server?: Measured,
 ): Promise<Figures> {
+  const before = server?.cpuMs();
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
     duration: seconds,
     ...(headers ? { headers } : {}),
   });
+  const after = server?.cpuMs();
   return {
     rps: result.requests.average,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    cpuUs:
+      before === undefined || after === undefined
+        ? Number.NaN
+        : ((after - before) * 1000) / result.requests.total,
   };
 }
 
@@ -235,19 +251,21 @@ async function main() {
     servers.push(spinning);
 
     const OFF = '/api/health, OpenTelemetry off';
-    const targets: [string, string, Record<string, string>?][] = [
-      ['bare node:http (same JSON)', bare.url],
-      ['Fastify + access log (same JSON)', `${framework.url}/api/health`],
-      [`the same + ${SPIN_US} µs of CPU`, `${spinning.url}/api/health`],
-      ['/api/health, OpenTelemetry on', `${on.url}/api/health`],
-      ['/api/health, on, sampled 10 %', `${sampled.url}/api/health`],
-      [OFF, `${off.url}/api/health`],
-      ['/api/health, off, token', `${off.url}/api/health`, bearer],
-      ['/api/health, off, token, no cache', `${uncached.url}/api/health`, bearer],
-      ['/livez, OpenTelemetry on', `${on.url}/livez`],
-      ['/livez, OpenTelemetry off', `${off.url}/livez`],
+    const targets: [string, Measured & { url: string }, string, Record<string, string>?][] = [
+      ['bare node:http (same JSON)', bare, ''],
+      ['Fastify + access log (same JSON)', framework, '/api/health'],
+      [`the same + ${SPIN_US} µs of CPU`, spinning, '/api/health'],
+      ['/api/health, OpenTelemetry on', on, '/api/health'],
+      ['/api/health, on, sampled 10 %', sampled, '/api/health'],
+      [OFF, off, '/api/health'],
+      ['/api/health, off, token', off, '/api/health', bearer],
+      ['/api/health, off, token, no cache', uncached, '/api/health', bearer],
+      ['/livez, OpenTelemetry on', on, '/livez'],
+      ['/livez, OpenTelemetry off', off, '/livez'],
     ];
-    for (const [, url, headers] of targets) await load(url, WARMUP_SECONDS, headers);
+    const run = ([, server, path, headers]: (typeof targets)[number], seconds: number) =>
+      load(`${server.url}${path}`, seconds, headers, server);
+    for (const target of targets) await run(target, WARMUP_SECONDS);
     const queriesBefore = await probeQueries(database.url);
     const started = performance.now();
     // Rounds, each target once per round in a rotated order: a burst of noise from the
@@ -256,7 +274,8 @@ async function main() {
     for (let round = 0; round < ROUNDS; round++) {
       for (let k = 0; k < targets.length; k++) {
         const i = (k + round) % targets.length;
-        figures[i]?.push(await load(targets[i]?.[1] ?? '', SECONDS, targets[i]?.[2]));
+        const target = targets[i];
+        if (target) figures[i]?.push(await run(target, SECONDS));
       }
     }
     const elapsedS = (performance.now() - started) / 1000;
@@ -275,7 +294,7 @@ async function main() {
       `${CONNECTIONS} connections, ${WARMUP_SECONDS} s warm-up, then ${ROUNDS} rounds of ${SECONDS} s per target, one process per server\n`,
     );
     process.stdout.write(
-      `${'target'.padEnd(36)}${'req/s'.padStart(9)}${'µs/req'.padStart(8)}${'Δ off'.padStart(8)}${'p99 ms'.padStart(8)}${'ratio'.padStart(7)}${'errors'.padStart(8)}${'non-2xx'.padStart(9)}\n`,
+      `${'target'.padEnd(36)}${'req/s'.padStart(9)}${'µs/req'.padStart(8)}${'Δ off'.padStart(8)}${'cpu µs'.padStart(8)}${'p99 ms'.padStart(8)}${'ratio'.padStart(7)}${'errors'.padStart(8)}${'non-2xx'.padStart(9)}\n`,
     );
     const offRps = median(
       figures[targets.findIndex(([name]) => name === OFF)]?.map((f) => f.rps) ?? [],
@@ -288,8 +307,9 @@ async function main() {
       const non2xx = rounds.reduce((sum, f) => sum + f.non2xx, 0);
       const micros = 1e6 / rps;
       const delta = micros - 1e6 / offRps;
+      const cpu = median(rounds.map((f) => f.cpuUs));
       process.stdout.write(
-        `${name.padEnd(36)}${rps.toFixed(0).padStart(9)}${micros.toFixed(1).padStart(8)}${`${delta >= 0 ? '+' : ''}${delta.toFixed(1)}`.padStart(8)}${median(
+        `${name.padEnd(36)}${rps.toFixed(0).padStart(9)}${micros.toFixed(1).padStart(8)}${`${delta >= 0 ? '+' : ''}${delta.toFixed(1)}`.padStart(8)}${(Number.isNaN(cpu) ? '—' : cpu.toFixed(1)).padStart(8)}${median(
           rounds.map((f) => f.p99),
         )
           .toFixed(1)
@@ -299,7 +319,7 @@ async function main() {
       );
     }
     process.stdout.write(
-      "req/s and p99: medians over the rounds; ratio: the median of each round's req/s / the bare server's req/s in that round; µs/req: 1e6 / req/s at this concurrency; Δ off: its difference from /api/health with OpenTelemetry off\n",
+      "req/s and p99: medians over the rounds; ratio: the median of each round's req/s / the bare server's req/s in that round; µs/req: 1e6 / req/s at this concurrency; Δ off: its difference from /api/health with OpenTelemetry off; cpu µs: the server process's CPU time (every thread) per request, median over the rounds (from /proc, 10 ms ticks; — without it)\n",
     );
     const authRatio = median(
       (figures[targets.findIndex(([name]) => name === '/api/health, off, token')] ?? []).map(
