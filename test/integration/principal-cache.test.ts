@@ -7,8 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNovaDb } from '../../src/lib/db/index.js';
-import { buildApp } from '../../src/service/app.js';
-import { serviceHealth } from '../../src/service/dependencies.js';
+import { serviceApp } from '../service/fixtures.js';
 import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
 
 const t = await useTestDatabase();
@@ -74,12 +73,9 @@ describe('a warm cache', () => {
 
 describe('through the service', () => {
   it('GET /api/health with a cached token: no query, and a revoke refuses the next request', async () => {
-    const app = buildApp(
-      { db: cached, ...serviceHealth(cached, { postgresUrl: t.url }) },
-      {
-        logger: false,
-      },
-    );
+    const app = serviceApp(cached, t.url, {
+      logger: false,
+    });
     try {
       const userId = await newUser('admin');
       const created = await other.createApiToken(userId, { name: 'svc' });

@@ -9,11 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/bootstrap/postgres/embedded.js';
 import { loadConfig } from '../../src/config.js';
 import { createNovaDb, type NovaDb } from '../../src/lib/db/index.js';
-import { buildApp } from '../../src/service/app.js';
 import { serviceHealth } from '../../src/service/dependencies.js';
 import { testConfig, useTestDatabase } from '../support/database.js';
 import { ScriptedSink } from '../support/telemetry.js';
-import { type ErrorBody, get, userWithToken } from './fixtures.js';
+import { type ErrorBody, get, serviceApp, userWithToken } from './fixtures.js';
 
 const t = await useTestDatabase();
 const sink = new ScriptedSink();
@@ -27,7 +26,7 @@ beforeAll(async () => {
     MONGO_SERVER_SELECTION_TIMEOUT_MS: '200',
   }).mongo;
   db = createNovaDb({ ...testConfig(t.url), mongo }, { mongo: { sink } });
-  app = buildApp({ db, ...serviceHealth(db, { postgresUrl: t.url }) }, { logger: false });
+  app = serviceApp(db, t.url);
   agent = await userWithToken(t, 'agent');
 });
 afterAll(async () => {
@@ -37,10 +36,7 @@ afterAll(async () => {
 
 describe('analytics queries at once', () => {
   it('runs at most the limit; the others are refused 429 with Retry-After, not queued', async () => {
-    const limited = buildApp(
-      { db, ...serviceHealth(db, { postgresUrl: t.url }) },
-      { logger: false, analyticsConcurrency: 2 },
-    );
+    const limited = serviceApp(db, t.url, { logger: false, analyticsConcurrency: 2 });
     try {
       // Each query waits out server selection (200 ms) on the closed port, then 503.
       const answers = await Promise.all(

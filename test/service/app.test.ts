@@ -13,7 +13,14 @@ import { buildApp } from '../../src/service/app.js';
 import { serviceHealth } from '../../src/service/dependencies.js';
 import { clientErrorHandler } from '../../src/service/errors.js';
 import { testConfig, uniqueEmail, useTestDatabase } from '../support/database.js';
-import { type ErrorBody, elasticConfig, get, searchCluster, userWithToken } from './fixtures.js';
+import {
+  type ErrorBody,
+  elasticConfig,
+  get,
+  searchCluster,
+  serviceApp,
+  userWithToken,
+} from './fixtures.js';
 
 const t = await useTestDatabase();
 const { client, searches } = searchCluster();
@@ -32,7 +39,7 @@ let revoked: Awaited<ReturnType<typeof userWithToken>>;
 
 beforeAll(async () => {
   db = createNovaDb({ ...testConfig(t.url), elastic: elasticConfig }, { elasticClient: client });
-  app = buildApp({ db, ...serviceHealth(db, { postgresUrl: t.url }) }, { logger: false });
+  app = serviceApp(db, t.url);
   bareDb = createNovaDb(testConfig(t.url));
   bare = buildApp(
     { db: bareDb, ...serviceHealth(bareDb, { postgresUrl: t.url }) },
@@ -395,13 +402,10 @@ describe('errors', () => {
   });
 
   it('answers a body over the limit 413 PAYLOAD_TOO_LARGE', async () => {
-    const small = buildApp(
-      { db, ...serviceHealth(db, { postgresUrl: t.url }) },
-      {
-        logger: false,
-        bodyLimit: 10,
-      },
-    );
+    const small = serviceApp(db, t.url, {
+      logger: false,
+      bodyLimit: 10,
+    });
     small.post('/echo', async (request) => request.body);
     try {
       const response = await small.inject({

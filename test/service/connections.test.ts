@@ -8,19 +8,15 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConnectionLimits } from '../../src/config.js';
 import { createNovaDb } from '../../src/lib/db/index.js';
-import { buildApp } from '../../src/service/app.js';
-import { serviceHealth } from '../../src/service/dependencies.js';
 import { testConfig, useTestDatabase } from '../support/database.js';
+import { serviceApp } from './fixtures.js';
 
 const t = await useTestDatabase();
 const db = createNovaDb(testConfig(t.url));
 afterAll(() => db.close());
 
 async function listening(connections: ConnectionLimits) {
-  const app = buildApp(
-    { db, ...serviceHealth(db, { postgresUrl: t.url }) },
-    { logger: false, connections },
-  );
+  const app = serviceApp(db, t.url, { logger: false, connections });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as { port: number };
   return { app, port, base: `http://127.0.0.1:${port}` };

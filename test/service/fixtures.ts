@@ -1,16 +1,29 @@
 /**
  * What the service tests share: a FakeCluster that also answers `_search` from the documents
- * the indexer put there, API tokens for users with a given role, and `app.inject` shorthands.
+ * the indexer put there, API tokens for users with a given role, the service on a test
+ * database, and `app.inject` shorthands.
  */
 import { Client } from '@elastic/elasticsearch';
 import type { MockPattern } from '@elastic/elasticsearch-mock';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { loadConfig, type NovaConfig } from '../../src/config.js';
+import type { NovaDb } from '../../src/lib/db/index.js';
+import { buildApp, type ServiceOptions } from '../../src/service/app.js';
+import { serviceHealth } from '../../src/service/dependencies.js';
 import type { TestDatabase } from '../support/database.js';
 import { uniqueEmail } from '../support/database.js';
 import { FakeCluster } from '../support/elastic-cluster.js';
 
 type Body = Record<string, unknown>;
+
+/** The service on `db`, its health probing the PostgreSQL at `postgresUrl`; no log by default. */
+export function serviceApp(
+  db: NovaDb,
+  postgresUrl: string,
+  options: ServiceOptions = { logger: false },
+): FastifyInstance {
+  return buildApp({ db, ...serviceHealth(db, { postgresUrl }) }, options);
+}
 
 export const elasticConfig = loadConfig({
   ELASTIC_URL: 'http://127.0.0.1:9200',

@@ -9,7 +9,7 @@ import { createNovaDb } from '../../src/lib/db/index.js';
 import { buildApp } from '../../src/service/app.js';
 import { serviceHealth } from '../../src/service/dependencies.js';
 import { testConfig, useTestDatabase } from '../support/database.js';
-import { userWithToken } from './fixtures.js';
+import { serviceApp, userWithToken } from './fixtures.js';
 
 const t = await useTestDatabase();
 const db = createNovaDb(testConfig(t.url));
@@ -83,10 +83,10 @@ describe('a fake-token flood', () => {
   });
 
   it('limits credentialed requests per client; anonymous ones are not counted', async () => {
-    const app = buildApp(
-      { db, ...serviceHealth(db, { postgresUrl: t.url }) },
-      { logger: false, clientLimits: { requestsPerSecond: 2, failuresPerMinute: 0 } },
-    );
+    const app = serviceApp(db, t.url, {
+      logger: false,
+      clientLimits: { requestsPerSecond: 2, failuresPerMinute: 0 },
+    });
     const agent = await userWithToken(t, 'agent');
     const health = (token?: string) =>
       app.inject({
@@ -108,14 +108,11 @@ describe('a fake-token flood', () => {
   });
 
   it('behind a trusted proxy, limits each forwarded client, not the proxy', async () => {
-    const app = buildApp(
-      { db, ...serviceHealth(db, { postgresUrl: t.url }) },
-      {
-        logger: false,
-        clientLimits: { requestsPerSecond: 0, failuresPerMinute: 3 },
-        trustProxy: ['127.0.0.1'],
-      },
-    );
+    const app = serviceApp(db, t.url, {
+      logger: false,
+      clientLimits: { requestsPerSecond: 0, failuresPerMinute: 3 },
+      trustProxy: ['127.0.0.1'],
+    });
     const agent = await userWithToken(t, 'agent');
     const via = (client: string, token: string, remoteAddress = '127.0.0.1') =>
       app.inject({

@@ -11,11 +11,11 @@ import { buildApp } from '../../src/service/app.js';
 import { serviceHealth } from '../../src/service/dependencies.js';
 import { testConfig, useTestDatabase } from '../support/database.js';
 import { ScriptedSink } from '../support/telemetry.js';
-import { elasticConfig, get, searchCluster, userWithToken } from './fixtures.js';
+import { elasticConfig, get, searchCluster, serviceApp, userWithToken } from './fixtures.js';
 
 const t = await useTestDatabase();
 const db = createNovaDb(testConfig(t.url));
-const app = buildApp({ db, ...serviceHealth(db, { postgresUrl: t.url }) }, { logger: false });
+const app = serviceApp(db, t.url);
 afterAll(async () => {
   await app.close();
   await db.close();
@@ -131,10 +131,7 @@ describe('GET /metrics', () => {
 
   it('with NOVA_METRICS_TOKEN, needs that token as a bearer token', async () => {
     const token = 'scrape-token-0123456789';
-    const guarded = buildApp(
-      { db, ...serviceHealth(db, { postgresUrl: t.url }) },
-      { logger: false, metricsToken: token },
-    );
+    const guarded = serviceApp(db, t.url, { logger: false, metricsToken: token });
     try {
       const anonymous = await get(guarded, '/metrics');
       expect(anonymous.statusCode).toBe(401);

@@ -7,15 +7,13 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNovaDb } from '../../src/lib/db/index.js';
-import { buildApp } from '../../src/service/app.js';
-import { serviceHealth } from '../../src/service/dependencies.js';
 import { serveOpenApi } from '../../src/service/openapi.js';
 import { testConfig, useTestDatabase } from '../support/database.js';
-import { get } from './fixtures.js';
+import { get, serviceApp } from './fixtures.js';
 
 const t = await useTestDatabase();
 const db = createNovaDb(testConfig(t.url));
-const app = buildApp({ db, ...serviceHealth(db, { postgresUrl: t.url }) }, { logger: false });
+const app = serviceApp(db, t.url);
 afterAll(async () => {
   await app.close();
   await db.close();

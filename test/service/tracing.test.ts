@@ -34,10 +34,8 @@ sdk.start();
 
 const { loadConfig } = await import('../../src/config.js');
 const { createNovaDb } = await import('../../src/lib/db/index.js');
-const { buildApp } = await import('../../src/service/app.js');
-const { serviceHealth } = await import('../../src/service/dependencies.js');
 const { testConfig, useTestDatabase } = await import('../support/database.js');
-const { userWithToken } = await import('./fixtures.js');
+const { serviceApp, userWithToken } = await import('./fixtures.js');
 
 /**
  * Elasticsearch as far as a search needs it: every `_search` answers no hits; `_bulk` (the
@@ -78,7 +76,7 @@ const elasticUrl = `http://127.0.0.1:${(elastic.address() as AddressInfo).port}`
 const t = await useTestDatabase();
 const elasticConfig = loadConfig({ ELASTIC_URL: elasticUrl, ELASTIC_MAX_RETRIES: '0' }).elastic;
 const db = createNovaDb({ ...testConfig(t.url), elastic: elasticConfig });
-const app = buildApp({ db, ...serviceHealth(db, { postgresUrl: t.url }) }, { logger: false });
+const app = serviceApp(db, t.url);
 
 beforeAll(() => app.ready());
 afterAll(async () => {
@@ -153,7 +151,7 @@ describe('traces', () => {
 
   it('probes make no spans at all, nor do the dependency probes behind them', async () => {
     // A fresh app: its probe caches are cold, so /readyz and /api/health run the probes.
-    const fresh = buildApp({ db, ...serviceHealth(db, { postgresUrl: t.url }) }, { logger: false });
+    const fresh = serviceApp(db, t.url);
     try {
       exporter.reset();
       for (const url of ['/livez', '/readyz', '/metrics']) {
@@ -196,10 +194,7 @@ describe('the request span', () => {
   async function loggedApp() {
     const lines: Record<string, unknown>[] = [];
     const stream = { write: (line: string) => lines.push(JSON.parse(line)) };
-    const logged = buildApp(
-      { db, ...serviceHealth(db, { postgresUrl: t.url }) },
-      { logger: { level: 'info', stream } },
-    );
+    const logged = serviceApp(db, t.url, { logger: { level: 'info', stream } });
     logged.get('/api/boom', async (request) => {
       request.log.info('about to fail');
       throw new Error('boom');
