@@ -8,8 +8,7 @@ import {
   optionMeaning,
   optionsOf,
 } from '../../src/cli/help.js';
-
-const cell = (text: string) => text.replace(/\|/g, '\\|');
+import { cell } from './markdown.js';
 
 export function commandReference(): string {
   const global = FORMS.filter(

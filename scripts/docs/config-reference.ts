@@ -3,7 +3,9 @@
  * defaults and ranges the parser itself uses.
  */
 import type { z } from 'zod';
+import { wrap } from '../../src/cli/help.js';
 import { GROUPS, type Group, VARIABLES, type Variable } from '../../src/config-variables.js';
+import { cell } from './markdown.js';
 
 const entries = Object.entries(VARIABLES) as [string, Variable][];
 
@@ -21,8 +23,6 @@ function defaultOf(variable: Variable): string {
   if (variable.default !== undefined) return `\`${variable.default}\``;
   return variable.defaultText ?? '—';
 }
-
-const cell = (text: string) => text.replace(/\|/g, '\\|');
 
 /** One table per group: variable, accepted values, default, meaning. */
 export function configurationTables(): string {
@@ -48,18 +48,8 @@ export function configurationTables(): string {
 /** Markdown to the plain text of a comment: no backticks, links as their text. */
 const plain = (text: string) => text.replace(/\[([^\]]+)\]\([^)]+\)/g, '$1').replace(/`/g, '');
 
-function comment(text: string, width = 92): string[] {
-  const lines: string[] = [];
-  let line = '#';
-  for (const word of text.split(' ')) {
-    if (line.length > 1 && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = '#';
-    }
-    line += ` ${word}`;
-  }
-  return [...lines, line];
-}
+/** `text` as comment lines of at most `width` characters. */
+const comment = (text: string, width = 92) => wrap(text, width - 2).map((line) => `# ${line}`);
 
 /** .env.example: every variable, commented out, with its meaning and a sample or its default. */
 export function envExample(): string {

@@ -252,8 +252,8 @@ export function optionMeaning(name: OptionName): string {
 const WIDTH = 100;
 const COLUMN = 43;
 
-/** Greedy word wrap. */
-function wrap(text: string, width: number): string[] {
+/** Greedy word wrap: lines of at most `width` characters (a longer word stands alone). */
+export function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {
