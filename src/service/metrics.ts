@@ -2,7 +2,8 @@
  * The service's metrics, on the global MeterProvider (the SDK's, or the local one of
  * telemetry/prometheus.ts), in OpenTelemetry's semantic conventions and UCUM units:
  *
- * - http.server.request.duration (s): every request, by method, route and status;
+ * - http.server.request.duration (s): every request, by method, route and status (aggregated
+ *   outside the SDK, for its cost per request: telemetry/request-durations.ts);
  * - nova.dependency.status: 1 up, 0.5 degraded, 0 down, per configured dependency;
  * - nova.indexer.lag (s): age of the oldest pending outbox row;
  * - nova.telemetry.queue.depth ({event}) and nova.telemetry.dropped ({event}): each
@@ -19,6 +20,7 @@
  */
 import { type Attributes, type BatchObservableCallback, metrics } from '@opentelemetry/api';
 import type { NovaDb } from '../lib/db/index.js';
+import { requestDurations } from '../telemetry/request-durations.js';
 import type { HealthService } from './health.js';
 
 const STATUS_VALUE = { up: 1, degraded: 0.5, down: 0 } as const;
@@ -43,15 +45,6 @@ export interface ServiceMetrics {
 
 export function serviceMetrics(db: NovaDb, health: HealthService): ServiceMetrics {
   const meter = metrics.getMeter('nova-service');
-  const duration = meter.createHistogram('http.server.request.duration', {
-    unit: 's',
-    description: 'Duration of HTTP server requests.',
-    advice: {
-      explicitBucketBoundaries: [
-        0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
-      ],
-    },
-  });
   const authFailures = meter.createCounter('nova.auth.failures', {
     unit: '{request}',
     description: 'Requests whose credentials were refused: invalid, or limited before lookup.',
@@ -92,25 +85,9 @@ export function serviceMetrics(db: NovaDb, health: HealthService): ServiceMetric
   };
   const observables = [status, lag, depth, dropped];
   meter.addBatchObservableCallback(observe, observables);
-  // One attribute set per method, status and route (a bounded set), made once: the hot path
-  // then records without building objects.
-  const attributeSets = new Map<string, Attributes>();
-  const attributesFor = (method: string, status: number, route: string | undefined) => {
-    const key = `${method} ${status} ${route ?? ''}`;
-    let attributes = attributeSets.get(key);
-    if (!attributes) {
-      attributes = {
-        'http.request.method': method,
-        'http.response.status_code': status,
-        ...(route ? { 'http.route': route } : {}),
-      };
-      attributeSets.set(key, attributes);
-    }
-    return attributes;
-  };
   return {
     recordRequest: (seconds, method, status, route) =>
-      duration.record(seconds, attributesFor(method, status, route)),
+      requestDurations.record(seconds, method, status, route),
     authFailed: (outcome) => authFailures.add(1, AUTH_OUTCOMES[outcome]),
     connectionDropped: () => droppedConnections.add(1),
     close: () => meter.removeBatchObservableCallback(observe, observables),

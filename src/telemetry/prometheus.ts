@@ -3,18 +3,24 @@
  * service's own port (no second listener). When the OpenTelemetry SDK runs (sdk.ts, loaded
  * with --import) it owns this reader next to any OTLP exporter; when it does not (tests,
  * OTEL_SDK_DISABLED, `nova serve` started without the preload), `ensureMeterProvider` binds
- * the reader to a local MeterProvider, so /metrics works either way.
+ * the reader to a local MeterProvider, so /metrics works either way. The request durations
+ * come from the service's own aggregation (request-durations.ts), produced into this reader.
  */
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  AggregationTemporality,
   createDenyListAttributesProcessor,
   MeterProvider,
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
+import { requestDurations } from './request-durations.js';
 
-export const prometheusReader = new PrometheusExporter({ preventServerStart: true });
+export const prometheusReader = new PrometheusExporter({
+  preventServerStart: true,
+  metricProducers: [requestDurations.producer(AggregationTemporality.CUMULATIVE)],
+});
 // No target_info: /metrics is unauthenticated, and the resource names the host, the process
 // owner and its command line. OTLP, to the operator's own collector, still carries them.
 const serializer = new PrometheusSerializer(undefined, false, undefined, true);

@@ -11,8 +11,8 @@
  *   the same aggregation when the exporter wants cumulative data: shared-export.ts);
  * - log lines carry trace_id and span_id (service/tracing.ts).
  *
- * http.server.request.duration is recorded by the service itself (service/metrics.ts, so it
- * exists with or without the SDK). @opentelemetry/instrumentation-http is not used: the
+ * http.server.request.duration is aggregated by the service itself and produced into every
+ * reader (request-durations.ts), so it exists with or without the SDK. @opentelemetry/instrumentation-http is not used: the
  * service makes no node:http client calls, the service makes its own server span, and the
  * HTTP instrumentation's server span per request halved throughput (`npm run bench:http`,
  * /api/health with OpenTelemetry on: 0.20 of a bare server with it, 0.38 without). Probe
@@ -22,12 +22,19 @@ import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { envDetector, hostDetector } from '@opentelemetry/resources';
-import { type MetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InstrumentType,
+  type MetricReader,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { exportersFor, otlpMetricExporter, otlpTraceExporter } from './exporters.js';
 import { PooledIdGenerator } from './ids.js';
 import { METRIC_VIEWS, markReader, prometheusReader } from './prometheus.js';
+import { requestDurations } from './request-durations.js';
 import {
   exportFromReader,
   type SharedExport,
@@ -42,6 +49,17 @@ export function instrumentations() {
   return [new UndiciInstrumentation(), new PgInstrumentation(), new MongoDBInstrumentation()];
 }
 
+/** OTLP's own reader, for an exporter that wants what Prometheus does not keep (delta). */
+export function periodicReader(exporter: PushMetricExporter): PeriodicExportingMetricReader {
+  const temporality =
+    exporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ??
+    AggregationTemporality.CUMULATIVE;
+  return new PeriodicExportingMetricReader({
+    exporter,
+    metricProducers: [requestDurations.producer(temporality)],
+  });
+}
+
 export async function startSdk(env: Env): Promise<NodeSDK> {
   const wanted = exportersFor(env);
   for (const warning of wanted.warnings) process.stderr.write(`nova: telemetry: ${warning}\n`);
@@ -53,7 +71,7 @@ export async function startSdk(env: Env): Promise<NodeSDK> {
     // One aggregation for /metrics and OTLP when the exporter wants what Prometheus keeps.
     if (wanted.prometheus && sharesPrometheusAggregation(exporter)) {
       shared = exportFromReader(prometheusReader, exporter);
-    } else metricReaders.push(new PeriodicExportingMetricReader({ exporter }));
+    } else metricReaders.push(periodicReader(exporter));
   }
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || 'nova-api',
