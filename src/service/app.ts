@@ -19,7 +19,7 @@ import { packageVersion } from '../cli/runtime.js';
 import type { ClientLimits, ConnectionLimits } from '../config.js';
 import type { NovaDb } from '../lib/db/index.js';
 import { ensureMeterProvider } from '../telemetry/prometheus.js';
-import { writeAccessLine } from './access-line.js';
+import { flushAccessLines, serviceDestination, writeAccessLine } from './access-line.js';
 import type { Authenticate, Gate } from './auth.js';
 import { ClientLimiter, DEFAULT_CLIENT_LIMITS } from './client-limits.js';
 import { capConnections, DEFAULT_CONNECTION_LIMITS, serverOptions } from './connections.js';
@@ -123,6 +123,7 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
         ? false
         : {
             ...(logger === true ? {} : logger),
+            stream: (logger !== true && logger.stream) || serviceDestination(),
             ...logCorrelation,
             // The path only: query strings carry search text, and no header is logged.
             serializers: {
@@ -159,7 +160,10 @@ export function buildApp(deps: ServiceDeps, options: ServiceOptions = {}): Fasti
   // Without the SDK (tests, OTEL_SDK_DISABLED), /metrics still has a MeterProvider to read.
   ensureMeterProvider(serviceName);
   const meters = serviceMetrics(db, deps.health);
-  app.addHook('onClose', async () => meters.close());
+  app.addHook('onClose', async () => {
+    meters.close();
+    flushAccessLines();
+  });
   capConnections(app.server, connections.maxConnections, {
     dropped: meters.connectionDropped,
     warn: (message) => app.log.warn(message),
