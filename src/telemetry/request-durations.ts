@@ -12,9 +12,10 @@
  * a few additions.
  *
  * It aggregates as the SDK's explicit-bucket histogram does (the comparison test records the
- * same values into both): a value on a boundary counts in the bucket below it, NaN is
- * ignored, and after CARDINALITY_LIMIT - 1 series new attribute sets go to one overflow
- * series (`otel.metric.overflow`). Readers get cumulative points (Prometheus, and OTLP by
+ * same values into both): a value on a boundary counts in the bucket below it, NaN and
+ * negative values are ignored, and after CARDINALITY_LIMIT - 1 series (the SDK's default
+ * limit, here for the process's life rather than per collection) new attribute sets go to
+ * one overflow series (`otel.metric.overflow`). Readers get cumulative points (Prometheus, and OTLP by
  * default) or, when an OTLP exporter asks for it, delta points: their count, sum and buckets
  * are the interval's, and they carry no min or max, which one cumulative aggregation cannot
  * give per interval (both are optional in OTLP). The buckets are always explicit, also for an
@@ -98,7 +99,8 @@ export class RequestDurations {
 
   /** Records one request: its duration in seconds, method, status and route pattern. */
   record(seconds: number, method: string, status: number, route: string | undefined): void {
-    if (Number.isNaN(seconds)) return;
+    // As the SDK's histogram: NaN and negative values are not counted.
+    if (!(seconds >= 0)) return;
     let byMethod = this.#byRoute.get(route);
     if (byMethod === undefined) {
       byMethod = new Map();
@@ -130,14 +132,13 @@ export class RequestDurations {
       }
       return this.#overflow;
     }
-    const attributes: Attributes =
-      route === undefined
-        ? { 'http.request.method': method, 'http.response.status_code': status }
-        : {
-            'http.request.method': method,
-            'http.response.status_code': status,
-            'http.route': route,
-          };
+    const attributes: Attributes = !route
+      ? { 'http.request.method': method, 'http.response.status_code': status }
+      : {
+          'http.request.method': method,
+          'http.response.status_code': status,
+          'http.route': route,
+        };
     const series = newSeries(attributes);
     this.#series.push(series);
     return series;

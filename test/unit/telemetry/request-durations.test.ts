@@ -40,7 +40,7 @@ async function pointsOf(reader: MetricReader): Promise<Point[]> {
   );
 }
 
-/** Route, method, status and seconds: boundaries exactly, between them, beyond the last, NaN. */
+/** Route, method, status and seconds: on boundaries, between them, beyond the last, NaN, negative. */
 const REQUESTS: [string | undefined, string, number, number][] = [
   ['/api/health', 'GET', 200, 0],
   ['/api/health', 'GET', 200, 0.005],
@@ -49,6 +49,7 @@ const REQUESTS: [string | undefined, string, number, number][] = [
   ['/api/health', 'GET', 200, 10],
   ['/api/health', 'GET', 200, 12.5],
   ['/api/health', 'GET', 200, Number.NaN],
+  ['/api/health', 'GET', 200, -0.5],
   ['/api/health', 'GET', 401, 0.002],
   ['/api/tickets', 'POST', 201, 0.3],
   [undefined, 'GET', 404, 0.001],
@@ -87,7 +88,8 @@ describe('request durations aggregated by the service', () => {
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
     expect(actual.size).toBe(5);
     for (const [key, point] of expected) expect(actual.get(key)?.value).toEqual(point.value);
-    // The health series, spelled out: 0.005 and 0.1 count in the bucket they bound, NaN nowhere.
+    // The health series, spelled out: 0.005 and 0.1 count in the bucket they bound; NaN and
+    // the negative value nowhere.
     const health = actual.get(
       JSON.stringify({
         'http.request.method': 'GET',
