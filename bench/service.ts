@@ -38,13 +38,14 @@ function processCpuMs(pid: number | undefined): number | undefined {
 
 /**
  * The Node options `npm start` (and the image) run the service with, e.g.
- * --min-semi-space-size=8 --max-semi-space-size=8: read from package.json, so the benchmarks measure what ships.
+ * --min-semi-space-size=8 --max-semi-space-size=8 --no-allocation-site-pretenuring: read from
+ * package.json, so the benchmarks measure what ships.
  */
 export const SERVICE_NODE_OPTIONS: string[] = (() => {
   const { scripts } = JSON.parse(
     readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
   ) as { scripts: Record<string, string> };
-  const flags = /\bnode\s+((?:--[\w-]+=\S+\s+)*)--import\b/.exec(scripts.start ?? '')?.[1];
+  const flags = /\bnode\s+((?:--[\w-]+(?:=\S+)?\s+)*)--import\b/.exec(scripts.start ?? '')?.[1];
   return flags?.trim().split(/\s+/).filter(Boolean) ?? [];
 })();
 

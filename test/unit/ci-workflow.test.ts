@@ -118,7 +118,7 @@ const resolveMatrix = (text: string, matrix: Env) =>
 /** `nova` invocations: `npm run [--silent] nova -- ARGS` or `node [--import X] dist/cli.js ARGS`. */
 function novaInvocations() {
   const pattern =
-    /(?:npm run (?:--silent )?nova --|node (?:--[\w-]+=\S+ )*(?:--import \S+ )?dist\/cli\.js|docker run\b[^\n]*?\snova-api:ci)((?:[ \t]+(?:"[^"]*"|'[^']*'|[^\s;&|<>()]+))*)/g;
+    /(?:npm run (?:--silent )?nova --|node (?:--[\w-]+(?:=\S+)? )*(?:--import \S+ )?dist\/cli\.js|docker run\b[^\n]*?\snova-api:ci)((?:[ \t]+(?:"[^"]*"|'[^']*'|[^\s;&|<>()]+))*)/g;
   return runSteps.flatMap(({ job, step }) =>
     [...script(step).matchAll(pattern)].map((m) => ({
       job,

@@ -505,7 +505,7 @@ describe('the service image', () => {
     }
     expect(commandOf(instructionsOf(runtime, 'CMD').at(-1)?.args ?? '[]')).toEqual(['serve']);
     // The same Node options, preload and program as `npm start`.
-    const start = /node\s+((?:--[\w-]+=\S+\s+)*)--import\s+(\S+)\s+(\S+)\s+serve/.exec(
+    const start = /node\s+((?:--[\w-]+(?:=\S+)?\s+)*)--import\s+(\S+)\s+(\S+)\s+serve/.exec(
       pkg.scripts.start ?? '',
     );
     expect(start).not.toBeNull();
@@ -515,7 +515,11 @@ describe('the service image', () => {
     );
     expect(options).toEqual((start?.[1] ?? '').trim().split(/\s+/));
     expect(options).toEqual(
-      expect.arrayContaining(['--min-semi-space-size=8', '--max-semi-space-size=8']),
+      expect.arrayContaining([
+        '--min-semi-space-size=8',
+        '--max-semi-space-size=8',
+        '--no-allocation-site-pretenuring',
+      ]),
     );
     expect(posix.relative(runtime.workdir, register)).toBe(posix.normalize(start?.[2] ?? ''));
     expect(posix.relative(runtime.workdir, cli)).toBe(posix.normalize(start?.[3] ?? ''));
