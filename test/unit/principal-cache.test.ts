@@ -117,6 +117,33 @@ describe('PrincipalCache', () => {
     ]);
   });
 
+  it('keeps the order through repeated hits on the most recent entry', async () => {
+    const { cache, clients } = cacheWith({ maxEntries: 3 });
+    await cache.start();
+    for (const k of ['a', 'b', 'c']) cache.set(k, principal(k), null, cache.generation);
+    cache.get('a');
+    cache.get('a'); // already the most recent: nothing moves
+    cache.get('b'); // now c is the oldest
+    cache.set('d', principal('d'), null, cache.generation);
+    expect(['a', 'b', 'c', 'd'].map((k) => cache.get(k) !== undefined)).toEqual([
+      true,
+      true,
+      false,
+      true,
+    ]);
+    // The most recent entry dropped, then cached again: it is the most recent once more.
+    clients[0]?.emit('notification', { channel: 'nova_principals', payload: 'token:d' });
+    cache.set('d', principal('d'), null, cache.generation);
+    cache.get('a');
+    cache.set('e', principal('e'), null, cache.generation);
+    expect(['a', 'b', 'd', 'e'].map((k) => cache.get(k) !== undefined)).toEqual([
+      true,
+      false,
+      true,
+      true,
+    ]);
+  });
+
   it('empties and bypasses itself when the connection is lost, and listens again', async () => {
     const { cache, clients } = cacheWith();
     await cache.start();
