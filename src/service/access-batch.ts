@@ -20,7 +20,6 @@ import pino from 'pino';
 
 export interface Destination {
   write(lines: string): unknown;
-  flushSync?(): void;
   /** sonic-boom's file descriptor. */
   fd?: number;
 }
@@ -86,9 +85,11 @@ export function writeLine(stream: Destination, line: string): void {
 const EXIT_WAIT_MS = 1000;
 
 /**
- * At exit nothing asynchronous runs any more: what the destination holds is flushed, then the
- * waiting lines are written to its descriptor directly, waiting out a full non-blocking pipe
- * (EAGAIN) for up to EXIT_WAIT_MS.
+ * At exit nothing asynchronous runs any more, so the waiting lines are written to the
+ * destination's descriptor directly, waiting out a full non-blocking pipe (EAGAIN) for up to
+ * EXIT_WAIT_MS; a blocking descriptor blocks as any synchronous write does. What the
+ * destination itself still holds is flushed by pino's own exit handler, registered when the
+ * destination was made, so before this one: the lines keep their order.
  */
 function flushAtExit(): void {
   const stream = target;
@@ -96,7 +97,6 @@ function flushAtExit(): void {
   pending = '';
   if (stream === undefined || lines === '') return;
   try {
-    stream.flushSync?.();
     if (typeof stream.fd !== 'number' || stream.fd < 0) {
       stream.write(lines);
       return;

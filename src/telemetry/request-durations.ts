@@ -101,6 +101,8 @@ export class RequestDurations {
   record(seconds: number, method: string, status: number, route: string | undefined): void {
     // As the SDK's histogram: NaN and negative values are not counted.
     if (!(seconds >= 0)) return;
+    // An empty pattern is no route, one series with the unmatched requests.
+    if (route === '') route = undefined;
     let byMethod = this.#byRoute.get(route);
     if (byMethod === undefined) {
       byMethod = new Map();
@@ -132,13 +134,14 @@ export class RequestDurations {
       }
       return this.#overflow;
     }
-    const attributes: Attributes = !route
-      ? { 'http.request.method': method, 'http.response.status_code': status }
-      : {
-          'http.request.method': method,
-          'http.response.status_code': status,
-          'http.route': route,
-        };
+    const attributes: Attributes =
+      route === undefined
+        ? { 'http.request.method': method, 'http.response.status_code': status }
+        : {
+            'http.request.method': method,
+            'http.response.status_code': status,
+            'http.route': route,
+          };
     const series = newSeries(attributes);
     this.#series.push(series);
     return series;

@@ -104,6 +104,20 @@ describe('request durations aggregated by the service', () => {
     await provider.shutdown();
   });
 
+  it('counts an empty route pattern as no route: one series, without http.route', async () => {
+    const durations = new RequestDurations();
+    const reader = new ManualReader({
+      metricProducers: [durations.producer(AggregationTemporality.CUMULATIVE)],
+    });
+    new MeterProvider({ readers: [reader] });
+    durations.record(0.01, 'GET', 404, undefined);
+    durations.record(0.01, 'GET', 404, '');
+    const points = await pointsOf(reader);
+    expect(points.map((point) => [point.attributes, point.value.count])).toEqual([
+      [{ 'http.request.method': 'GET', 'http.response.status_code': 404 }, 2],
+    ]);
+  });
+
   it('serves them on /metrics as a Prometheus histogram', async () => {
     const durations = new RequestDurations();
     const reader = new PrometheusExporter({
