@@ -31,6 +31,14 @@ class ManualReader extends MetricReader {
 
 type Point = DataPoint<Histogram>;
 
+/** A fresh aggregation, produced into a reader bound to a MeterProvider. */
+function aggregated(temporality: AggregationTemporality) {
+  const durations = new RequestDurations();
+  const reader = new ManualReader({ metricProducers: [durations.producer(temporality)] });
+  new MeterProvider({ readers: [reader] });
+  return { durations, reader };
+}
+
 async function pointsOf(reader: MetricReader): Promise<Point[]> {
   const { resourceMetrics } = await reader.collect();
   return resourceMetrics.scopeMetrics.flatMap((scope) =>
@@ -105,11 +113,7 @@ describe('request durations aggregated by the service', () => {
   });
 
   it('counts an empty route pattern as no route: one series, without http.route', async () => {
-    const durations = new RequestDurations();
-    const reader = new ManualReader({
-      metricProducers: [durations.producer(AggregationTemporality.CUMULATIVE)],
-    });
-    new MeterProvider({ readers: [reader] });
+    const { durations, reader } = aggregated(AggregationTemporality.CUMULATIVE);
     durations.record(0.01, 'GET', 404, undefined);
     durations.record(0.01, 'GET', 404, '');
     const points = await pointsOf(reader);
@@ -138,11 +142,7 @@ describe('request durations aggregated by the service', () => {
   });
 
   it('gives a delta reader each interval: only the series that changed, without min and max', async () => {
-    const durations = new RequestDurations();
-    const reader = new ManualReader({
-      metricProducers: [durations.producer(AggregationTemporality.DELTA)],
-    });
-    new MeterProvider({ readers: [reader] });
+    const { durations, reader } = aggregated(AggregationTemporality.DELTA);
     expect(await pointsOf(reader)).toEqual([]);
     durations.record(0.02, 'GET', 200, '/api/health');
     durations.record(0.3, 'POST', 201, '/api/tickets');
@@ -164,11 +164,7 @@ describe('request durations aggregated by the service', () => {
   });
 
   it('keeps at most the SDK limit of series; the rest count in one overflow series', async () => {
-    const durations = new RequestDurations();
-    const reader = new ManualReader({
-      metricProducers: [durations.producer(AggregationTemporality.CUMULATIVE)],
-    });
-    new MeterProvider({ readers: [reader] });
+    const { durations, reader } = aggregated(AggregationTemporality.CUMULATIVE);
     const extra = 50;
     for (let i = 0; i < CARDINALITY_LIMIT + extra; i++) {
       durations.record(0.01, 'GET', 200, `/route/${i}`);
