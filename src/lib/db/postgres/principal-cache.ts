@@ -59,11 +59,11 @@ export class PrincipalCache {
   readonly #entries = new Map<string, Entry>();
   /**
    * The entry last moved to the end (the entry, not its token, which is kept no longer than
-   * the entry). A hit on it again leaves the order as it is: moving an
-   * entry is a delete and an insert, whose deleted slots make the Map rehash every so often,
-   * and the same caller asking again and again is the common case (one server under load,
-   * authenticated against anonymous /api/health in alternating rounds: 0.83 to 0.87 with the
-   * move on every hit, 0.89 to 0.92 without).
+   * the entry). A hit on it again leaves the order as it is: moving an entry is a delete and
+   * an insert, whose deleted slots make the Map rehash every so often, and the same caller
+   * asking again and again is the common case (one server under load, authenticated against
+   * anonymous /api/health in alternating rounds: 0.83 to 0.87 with the move on every hit,
+   * 0.89 to 0.92 without).
    */
   #mostRecent: Entry | undefined;
   /** Tokens that did not authenticate, until when they are refused from memory. */
