@@ -121,7 +121,7 @@ export class HealthService {
     const sources = view.requiredOnly ? this.#required : this.#sources;
     return (
       this.current(view) ??
-      this.#reportFor(view, await Promise.all(sources.map(({ probe }) => probe?.get())))
+      this.#reportFor(view, sources, await Promise.all(sources.map(({ probe }) => probe?.get())))
     );
   }
 
@@ -133,14 +133,15 @@ export class HealthService {
     const sources = view.requiredOnly ? this.#required : this.#sources;
     const fresh = sources.map(({ probe }) => probe?.fresh());
     if (!sources.every(({ probe }, i) => !probe || fresh[i] !== undefined)) return undefined;
-    return this.#reportFor(view, fresh);
+    return this.#reportFor(view, sources, fresh);
   }
 
+  /** The report of `sources` (the view's) from their `results`, the last one if unchanged. */
   #reportFor(
     { details, requiredOnly = false }: ReportView,
+    sources: Probed[],
     results: (ProbeResult | undefined)[],
   ): HealthReport {
-    const sources = requiredOnly ? this.#required : this.#sources;
     const key = details
       ? requiredOnly
         ? 'details/required'

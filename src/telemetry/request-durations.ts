@@ -15,11 +15,11 @@
  * same values into both): a value on a boundary counts in the bucket below it, NaN and
  * negative values are ignored, and after CARDINALITY_LIMIT - 1 series (the SDK's default
  * limit, here for the process's life rather than per collection) new attribute sets go to
- * one overflow series (`otel.metric.overflow`). Readers get cumulative points (Prometheus, and OTLP by
- * default) or, when an OTLP exporter asks for it, delta points: their count, sum and buckets
- * are the interval's, and they carry no min or max, which one cumulative aggregation cannot
- * give per interval (both are optional in OTLP). The buckets are always explicit, also for an
- * exporter that asks for exponential histograms.
+ * one overflow series (`otel.metric.overflow`). Readers get cumulative points (Prometheus,
+ * and OTLP by default) or, when an OTLP exporter asks for it, delta points: their count, sum
+ * and buckets are the interval's, and they carry no min or max, which one cumulative
+ * aggregation cannot give per interval (both are optional in OTLP). The buckets are always
+ * explicit, also for an exporter that asks for exponential histograms.
  */
 import { type Attributes, type HrTime, ValueType } from '@opentelemetry/api';
 import { hrTime } from '@opentelemetry/core';

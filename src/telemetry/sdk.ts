@@ -12,11 +12,12 @@
  * - log lines carry trace_id and span_id (service/tracing.ts).
  *
  * http.server.request.duration is aggregated by the service itself and produced into every
- * reader (request-durations.ts), so it exists with or without the SDK. @opentelemetry/instrumentation-http is not used: the
- * service makes no node:http client calls, the service makes its own server span, and the
- * HTTP instrumentation's server span per request halved throughput (`npm run bench:http`,
- * /api/health with OpenTelemetry on: 0.20 of a bare server with it, 0.38 without). Probe
- * and scrape requests (/livez, /readyz, /metrics) make no spans.
+ * reader (request-durations.ts), so it exists with or without the SDK.
+ * @opentelemetry/instrumentation-http is not used: the service makes no node:http client
+ * calls, the service makes its own server span, and the HTTP instrumentation's server span
+ * per request halved throughput (`npm run bench:http`, /api/health with OpenTelemetry on:
+ * 0.20 of a bare server with it, 0.38 without). Probe and scrape requests (/livez, /readyz,
+ * /metrics) make no spans.
  */
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -49,7 +50,10 @@ export function instrumentations() {
   return [new UndiciInstrumentation(), new PgInstrumentation(), new MongoDBInstrumentation()];
 }
 
-/** OTLP's own reader, for an exporter that wants what Prometheus does not keep (delta). */
+/**
+ * OTLP's own reader: for an exporter that wants what Prometheus does not keep (delta), or
+ * when /metrics is off.
+ */
 export function periodicReader(exporter: PushMetricExporter): PeriodicExportingMetricReader {
   const temporality =
     exporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ??
